@@ -1,0 +1,264 @@
+"""A transit network: lines, stations, transfers, and routing on a networkx graph.
+
+A `Network` is the single source of truth for one map. Everything a question or a reward needs
+(same-line facts, stop counts, optimal routes) is derived from its ordered line lists, which is also
+ReasonMap's flat `{line: [stations in order]}` "metro data" format. A branch is its own line.
+
+Routing ("fewest transfers, then fewest stops") runs on a state graph whose nodes are (station, line)
+pairs: riding one stop costs (0 transfers, 1 stop), changing line at a station costs (1 transfer,
+0 stops). All equally good routes are returned, as ReasonMap keeps several reference routes.
+
+>>> net = Network.from_metro_data({"Line 1": ["A", "B", "C"], "Line 2": ["D", "B", "E"]})
+>>> sorted(net.transfer_stations)
+['B']
+>>> [s.route_name for s in net.routes("A", "E")[0]]
+['Line 1', 'Line 2']
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Iterable, Mapping
+
+import networkx as nx
+
+from rmlite.names import strip_tags
+
+DIFFICULTIES = ("easy", "middle", "hard")
+# Lexicographic (transfers, stops) as one additive weight; no real route has 10,000 stops.
+_TRANSFER_COST = 10_000
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line (or branch) of a network: its name, colour and stations in riding order."""
+
+    name: str
+    stations: tuple[str, ...]
+    color: str = "#444444"
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise ValueError("a line needs a non-empty name")
+        if len(self.stations) < 2:
+            raise ValueError(f"line {self.name!r} needs at least two stations, got {len(self.stations)}")
+
+
+@dataclass(frozen=True)
+class Section:
+    """One ride on one line, in ReasonMap's route-section fields."""
+
+    route_name: str
+    departure_stop: str
+    arrival_stop: str
+    via_stops: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"route_name": self.route_name, "departure_stop": self.departure_stop,
+                "arrival_stop": self.arrival_stop, "via_stops": list(self.via_stops),
+                "num_via_stops": len(self.via_stops)}
+
+    @staticmethod
+    def from_dict(d: Mapping) -> "Section":
+        return Section(str(d["route_name"]), str(d["departure_stop"]), str(d["arrival_stop"]),
+                       tuple(d.get("via_stops") or ()))
+
+
+Route = tuple[Section, ...]
+
+
+@dataclass
+class Network:
+    """A metro network. `positions`/`geometry` are present for synthetic maps (grid units), None for real ones.
+
+    Args:
+        lines: the lines, each with its ordered stations.
+        difficulty: map difficulty label, one of easy / middle / hard (ReasonMap's "middle").
+        name: a map or city name.
+        positions: station → (x, y) on the layout grid; None when unknown (real maps).
+        geometry: line name → polyline of grid points (stations and bends) for drawing.
+    """
+
+    lines: tuple[Line, ...]
+    difficulty: str = "easy"
+    name: str = ""
+    positions: dict[str, tuple[float, float]] | None = None
+    geometry: dict[str, list[tuple[float, float]]] | None = None
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.lines = tuple(self.lines)
+        if not self.lines:
+            raise ValueError("a network needs at least one line")
+        names = [ln.name for ln in self.lines]
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate line names: {sorted(n for n in set(names) if names.count(n) > 1)}")
+        if self.difficulty not in DIFFICULTIES:
+            raise ValueError(f"difficulty must be one of {DIFFICULTIES}, got {self.difficulty!r}")
+
+    # ----- derived facts -------------------------------------------------------------------------
+    @cached_property
+    def line_by_name(self) -> dict[str, Line]:
+        return {ln.name: ln for ln in self.lines}
+
+    @cached_property
+    def stations(self) -> tuple[str, ...]:
+        """All stations, in first-seen order."""
+        return tuple(dict.fromkeys(s for ln in self.lines for s in ln.stations))
+
+    @cached_property
+    def station_lines(self) -> dict[str, tuple[str, ...]]:
+        """station → names of the lines that serve it (each line once)."""
+        out: dict[str, list[str]] = {}
+        for ln in self.lines:
+            for s in dict.fromkeys(ln.stations):
+                out.setdefault(s, []).append(ln.name)
+        return {s: tuple(v) for s, v in out.items()}
+
+    @cached_property
+    def transfer_stations(self) -> frozenset[str]:
+        """Stations served by two or more lines."""
+        return frozenset(s for s, lines in self.station_lines.items() if len(lines) > 1)
+
+    def metro_data(self) -> dict[str, list[str]]:
+        """ReasonMap's `{line: [stations in order]}`."""
+        return {ln.name: list(ln.stations) for ln in self.lines}
+
+    def common_lines(self, a: str, b: str) -> tuple[str, ...]:
+        """Lines that serve both stations."""
+        lb = set(self.station_lines.get(b, ()))
+        return tuple(n for n in self.station_lines.get(a, ()) if n in lb)
+
+    def stops_between(self, line: str, a: str, b: str) -> int | None:
+        """Intermediate stops between a and b on `line` (both excluded); None if ambiguous or absent.
+
+        Ambiguous means a station that the line visits twice (a loop), where the count depends on the way round.
+        """
+        st = self.line_by_name[line].stations
+        if st.count(a) != 1 or st.count(b) != 1 or a == b:
+            return None
+        return abs(st.index(a) - st.index(b)) - 1
+
+    @cached_property
+    def graph(self) -> nx.Graph:
+        """Station adjacency graph; each edge records the lines that ride it (attribute `lines`)."""
+        g = nx.Graph()
+        g.add_nodes_from(self.stations)
+        for ln in self.lines:
+            for u, v in itertools.pairwise(ln.stations):
+                if u != v:
+                    g.add_edge(u, v)
+                    g.edges[u, v].setdefault("lines", set()).add(ln.name)
+        return g
+
+    @cached_property
+    def _state_graph(self) -> nx.Graph:
+        g = nx.Graph()
+        for ln in self.lines:
+            for u, v in itertools.pairwise(ln.stations):
+                if u != v:
+                    g.add_edge((u, ln.name), (v, ln.name), weight=1)
+        for s, lines in self.station_lines.items():
+            for a, b in itertools.combinations(lines, 2):
+                g.add_edge((s, a), (s, b), weight=_TRANSFER_COST)
+        return g
+
+    # ----- routing -------------------------------------------------------------------------------
+    def routes(self, start: str, end: str, max_routes: int = 16) -> list[Route]:
+        """All routes with the fewest transfers, then the fewest stops (at most `max_routes`, deterministic order).
+
+        Raises:
+            ValueError: unknown station, start == end, or no route between them.
+        """
+        for s in (start, end):
+            if s not in self.station_lines:
+                raise ValueError(f"unknown station {s!r} on map {self.name!r}")
+        if start == end:
+            raise ValueError("start and end are the same station")
+        # Temporary source/sink nodes on the cached graph (removed in `finally`): copying the graph per
+        # query cost more than the search itself.
+        g = self._state_graph
+        src, dst = ("__src__", ""), ("__dst__", "")
+        g.add_edges_from(((src, (start, ln)) for ln in self.station_lines[start]), weight=0)
+        g.add_edges_from((((end, ln), dst) for ln in self.station_lines[end]), weight=0)
+        try:
+            paths = nx.all_shortest_paths(g, src, dst, weight="weight")
+            found = sorted({_path_to_route(p[1:-1]) for p in itertools.islice(paths, 4 * max_routes)},
+                           key=_route_sort_key)
+        except nx.NetworkXNoPath:
+            raise ValueError(f"no route from {start!r} to {end!r} on map {self.name!r}") from None
+        finally:
+            g.remove_nodes_from([src, dst])
+        return found[:max_routes]
+
+    def transfers_needed(self, start: str, end: str) -> int:
+        """Transfers on an optimal route."""
+        return len(self.routes(start, end, max_routes=1)[0]) - 1
+
+    # ----- (de)serialisation ---------------------------------------------------------------------
+    @classmethod
+    def from_metro_data(cls, data: Mapping[str, Iterable[str]], *, difficulty: str = "easy", name: str = "",
+                        colors: Mapping[str, str] | None = None) -> "Network":
+        """Build from ReasonMap's `{line: [stations]}`; parenthesised tags such as "(Transfer Station)" are dropped."""
+        if not isinstance(data, Mapping) or not data:
+            raise ValueError("metro data must be a non-empty JSON object {line: [stations]}")
+        lines = []
+        for ln_name, stations in data.items():
+            if isinstance(stations, str) or not isinstance(stations, Iterable):
+                raise ValueError(f"line {ln_name!r}: expected a list of station names")
+            clean = tuple(strip_tags(str(s)) for s in stations)
+            if any(not s for s in clean):
+                raise ValueError(f"line {ln_name!r} has an empty station name")
+            lines.append(Line(str(ln_name), clean, (colors or {}).get(ln_name, "#444444")))
+        return cls(tuple(lines), difficulty=difficulty, name=name)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "difficulty": self.difficulty,
+                "lines": [{"name": ln.name, "color": ln.color, "stations": list(ln.stations)} for ln in self.lines],
+                "positions": None if self.positions is None else {k: list(v) for k, v in self.positions.items()},
+                "geometry": None if self.geometry is None else
+                {k: [list(p) for p in v] for k, v in self.geometry.items()},
+                "meta": self.meta}
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "Network":
+        pos = d.get("positions")
+        geo = d.get("geometry")
+        return cls(tuple(Line(x["name"], tuple(x["stations"]), x.get("color", "#444444")) for x in d["lines"]),
+                   difficulty=d.get("difficulty", "easy"), name=d.get("name", ""),
+                   positions=None if pos is None else {k: tuple(v) for k, v in pos.items()},
+                   geometry=None if geo is None else {k: [tuple(p) for p in v] for k, v in geo.items()},
+                   meta=dict(d.get("meta") or {}))
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False)
+
+
+def _path_to_route(states: list[tuple[str, str]]) -> Route:
+    """[(station, line), …] along a state-graph path → sections (one per maximal run on one line)."""
+    sections: list[Section] = []
+    run: list[str] = []
+    line = states[0][1]
+    for station, ln in states:
+        if ln != line:
+            sections.append(Section(line, run[0], run[-1], tuple(run[1:-1])))
+            run, line = [], ln
+        run.append(station)
+    sections.append(Section(line, run[0], run[-1], tuple(run[1:-1])))
+    return tuple(sections)
+
+
+def _route_sort_key(route: Route) -> tuple:
+    return tuple((s.route_name, s.departure_stop, s.arrival_stop) for s in route)
+
+
+def route_to_json(routes: Iterable[Route]) -> str:
+    """Reference routes as the JSON stored in a sample's `routes` field."""
+    return json.dumps([[s.to_dict() for s in r] for r in routes], ensure_ascii=False)
+
+
+def routes_from_json(text: str) -> list[Route]:
+    return [tuple(Section.from_dict(s) for s in r) for r in json.loads(text)]
