@@ -45,3 +45,15 @@ def format_section(s: Section, template: str = "short") -> str:
 def format_route(route: Iterable[Section], template: str = "short") -> str:
     """A whole route: sections joined by a `--` line, as ReasonMap's prompt shows."""
     return SECTION_SEPARATOR.join(format_section(s, template) for s in route)
+
+
+def reference_completion(sample: dict) -> str:
+    """The text a perfect model would answer for `sample`: `\\boxed{key}` for perception types, the route for planning.
+
+    Used for the supervised warm start, for tests, and as the "no error" rollout in the reward lab.
+    """
+    if sample["type"] == "planning":
+        from rmlite.network import routes_from_json
+
+        return format_route(routes_from_json(sample["routes"])[0], sample.get("template") or "short")
+    return boxed(sample["answer"])

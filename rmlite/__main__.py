@@ -1,0 +1,7 @@
+"""`python -m rmlite …` runs the command line (see `rmlite.cli`)."""
+
+import sys
+
+from rmlite.cli import main
+
+sys.exit(main())
