@@ -1,0 +1,81 @@
+"""Greedy answers from a VLM for rmlite samples: the one place that turns (image, question) into model input.
+
+Used by evaluation, `ask`, the warm start's accuracy check and the demo, so every caller formats prompts
+exactly as training does (the sample's conversational `prompt`, the processor's chat template).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+
+def chat_text(processor, question: str) -> str:
+    """The templated prompt string for one question with one image, ending with the assistant turn."""
+    messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
+    return processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+
+
+def blank_like(image):
+    """A white image of the same size: the "image masked" baseline (does the model read the map at all?)."""
+    from PIL import Image
+
+    return Image.new("RGB", image.size, "white")
+
+
+def generate_answers(model, processor, questions: Sequence[str], images: Sequence, *, max_new_tokens: int = 256,
+                     batch_size: int = 4, do_sample: bool = False, temperature: float = 1.0,
+                     progress: bool = True, desc: str = "generate") -> list[str]:
+    """Answers (decoded new tokens, special tokens dropped) for each (question, image) pair, greedy by default."""
+    import torch
+    from tqdm.auto import tqdm
+
+    if len(questions) != len(images):
+        raise ValueError(f"{len(questions)} questions but {len(images)} images")
+    tok = getattr(processor, "tokenizer", processor)
+    old_side = getattr(tok, "padding_side", "left")
+    tok.padding_side = "left"  # decoder-only generation needs left padding so new tokens line up
+    out: list[str] = []
+    device = next(model.parameters()).device
+    try:
+        bar = tqdm(total=len(questions), desc=desc, unit="q", disable=not progress)
+        for i in range(0, len(questions), batch_size):
+            qs = questions[i:i + batch_size]
+            ims = [im.convert("RGB") for im in images[i:i + batch_size]]
+            texts = [chat_text(processor, q) for q in qs]
+            inputs = processor(text=texts, images=ims, return_tensors="pt", padding=True).to(device)
+            gen_kwargs = {"max_new_tokens": max_new_tokens, "do_sample": do_sample,
+                          "pad_token_id": tok.pad_token_id}
+            if do_sample:
+                gen_kwargs["temperature"] = temperature
+            else:
+                gen_kwargs.update(temperature=None, top_p=None, top_k=None)
+            with torch.inference_mode():
+                seq = model.generate(**inputs, **gen_kwargs)
+            new = seq[:, inputs["input_ids"].shape[1]:]
+            out += [t.strip() for t in tok.batch_decode(new, skip_special_tokens=True)]
+            bar.update(len(qs))
+        bar.close()
+    finally:
+        tok.padding_side = old_side
+    return out
+
+
+def ask(model, processor, image, question: str, *, max_new_tokens: int = 512) -> str:
+    """One question about any image (e.g. a user's own map photo or a ReasonMap map).
+
+    `image` may be a PIL image or a path.
+    """
+    from PIL import Image
+
+    if not hasattr(image, "convert"):
+        with Image.open(image) as im:
+            image = im.convert("RGB")
+    return generate_answers(model, processor, [question], [image], max_new_tokens=max_new_tokens, batch_size=1,
+                            progress=False)[0]
+
+
+def answers_for(model, processor, samples: Iterable[dict], *, mask_image: bool = False, **kw) -> list[str]:
+    """Greedy answers for samples that carry an `image` (see `rmlite.data.load_split`)."""
+    rows = list(samples)
+    images = [blank_like(r["image"]) if mask_image else r["image"] for r in rows]
+    return generate_answers(model, processor, [r["question"] for r in rows], images, **kw)
