@@ -19,7 +19,7 @@ import random
 from dataclasses import dataclass
 
 from rmlite.network import DIFFICULTIES, Line, Network
-from rmlite.render import MIN_CAP_PX, legible_font_px, legible_station_cap
+from rmlite.render import MIN_CAP_PX, labels_fit, legible_font_px, legible_station_cap
 from rmlite.stationnames import FLAVOURS, StationNamer
 
 # Lines per map and transfer stations per map, by difficulty (ReasonMap labels real maps by both counts).
@@ -39,6 +39,7 @@ PALETTE: tuple[tuple[str, str], ...] = (
 DIRS: tuple[tuple[int, int], ...] = ((1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0), (-1, -1), (0, -1), (1, -1))
 # Station spacing in grid steps per direction class: horizontal hops are longer because labels are wide.
 _HOPS = {0: (2, 3, 3), 1: (1, 2, 2), 2: (1, 1, 2)}  # 0 horizontal, 1 diagonal, 2 vertical
+_MAX_CORRIDOR = 3  # at most this many parallel strokes in one corridor
 _TURN_WEIGHTS = {0: 6.0, 1: 1.4, -1: 1.4, 2: 0.25, -2: 0.25}
 
 
@@ -90,7 +91,8 @@ class GeneratorConfig:
         cap = self.station_cap()
         if lo * slo - (lo - 1) > cap:
             raise ValueError(f"{lo} lines of >= {slo} stations exceed the legible cap of {cap} stations for a "
-                             f"{self.size}px map (label cap height >= {MIN_CAP_PX}px); use a larger size or fewer lines")
+                             f"{self.size}px map (label cap height >= {MIN_CAP_PX}px); use a larger size or fewer "
+                             "lines")
         if not 0.0 <= self.corridor_share <= 1.0:
             raise ValueError(f"corridor_share must be in [0, 1], got {self.corridor_share}")
 
@@ -122,7 +124,7 @@ class _Grid:
             for dy in range(-2, 3):
                 q = (p[0] + dx, p[1] + dy)
                 if q in self.track and q not in skip:
-                    c += 1.6 if max(abs(dx), abs(dy)) == 1 else 0.35
+                    c += 1.6 if max(abs(dx), abs(dy)) == 1 else 0.7
                     if q in self.station_at:
                         c += 0.5
         return c
@@ -139,6 +141,7 @@ class _LineWalker:
         self.g, self.rng, self.lid, self.share = grid, rng, line_id, share
         self.own_nodes: set[tuple[int, int]] = set()
         self.own_edges: set[frozenset] = set()
+        self.shared_hops = 0  # hops ridden on another line's track so far (corridors are spice, not the meal)
 
     def hop(self, cur: tuple[int, int], d: int, turned: int, shared_run: int) -> tuple | None:
         """Pick the next hop: (unit nodes after cur, new direction, new cumulative turn, shared flag) or None."""
@@ -157,14 +160,17 @@ class _LineWalker:
                     nodes, shared = res
                     end = nodes[-1]
                     score = math.log(w) - rng.expovariate(1.0) * 1.2  # Gumbel-ish noise: a weighted random pick
+                    skip = self.own_nodes | {cur}
+                    if not shared:  # track squeezed past other lines leaves no room for labels
+                        score -= 0.3 * sum(g.crowd(q, skip) for q in nodes[:-1])
                     if end not in g.station_at:
-                        score -= g.crowd(end, self.own_nodes | {cur})
+                        score -= g.crowd(end, skip)
                         margin = min(end[0], end[1], g.w - end[0], g.h - end[1])
-                        score -= 3.0 if margin == 0 else (1.0 if margin == 1 else 0.0)
+                        score -= (4.0, 2.0, 0.6)[margin] if margin < 3 else 0.0
                     else:
                         score += 0.3  # reaching another line's station makes a transfer: welcome, not forced
                     if shared:
-                        score += math.log(max(self.share, 1e-6) * 3) - 0.9 * shared_run
+                        score += math.log(max(self.share, 1e-6) * 3) - 1.2 * shared_run - 0.8 * self.shared_hops
                     if score > best_score:
                         best, best_score = (nodes, nd, turned + t, shared), score
         return best
@@ -187,7 +193,7 @@ class _LineWalker:
                 if x in self.own_edges:
                     return None
             if shared:
-                if self.share <= 0:
+                if self.share <= 0 or len(g.edges[e]) >= _MAX_CORRIDOR:
                     return None
                 shared_any = True
             elif q in g.track and q not in g.station_at:
@@ -215,6 +221,7 @@ class _LineWalker:
                 break
             hop_nodes, d, turned, shared = h
             run = run + 1 if shared else 0
+            self.shared_hops += shared
             prev = cur
             for q in hop_nodes:
                 self.own_edges.add(frozenset((prev, q)))
@@ -254,7 +261,7 @@ def _anchor_candidates(g: _Grid, rng: random.Random) -> list[tuple[float, tuple[
         if len(used) >= 5:
             continue
         # Prefer stations near the centre with few lines: new lines cross there, as in real radial networks.
-        base = -math.hypot(p[0] - cx, p[1] - cy) / max(g.w, g.h) * 4 - 0.6 * len(used)
+        base = -math.hypot(p[0] - cx, p[1] - cy) / max(g.w, g.h) * 2.5 - 0.8 * len(used)
         for k in range(4):
             if k in used or k + 4 in used:
                 continue
@@ -347,7 +354,11 @@ def generate_network(config: GeneratorConfig, seed: int) -> Network:
         n_tr = sum(1 for s in range(n_st) if sum(s in ids for _, _, ids in lines) > 1)
         if n_st > cap or not tlo <= n_tr <= thi or any(len(ids) < 2 for _, _, ids in lines):
             continue
-        return _to_network(config, rng, seed, g, lines, grid_n)
+        net = _to_network(config, rng, seed, g, lines, grid_n)
+        # Rare knots leave a label no free spot; redraw rather than ship a map with overlapping labels.
+        # (The renderer caches this plan, so render_map on the returned network does not redo it.)
+        if labels_fit(net, config.size, config.max_pixels):
+            return net
     raise RuntimeError(f"could not generate a {config.difficulty} map for seed {seed}; loosen the config")
 
 
@@ -367,7 +378,7 @@ def _to_network(cfg: GeneratorConfig, rng: random.Random, seed: int, g: _Grid, l
     pos_of = {sid: p for p, sid in g.station_at.items()}
     net_lines = []
     geometry = {}
-    for name, (cname, hexcol), (nodes, _flags, ids) in zip(names, colours, lines, strict=True):
+    for name, (_cname, hexcol), (nodes, _flags, ids) in zip(names, colours, lines, strict=True):
         net_lines.append(Line(name, tuple(st_names[i] for i in ids), hexcol))
         geometry[name] = _compress(nodes)
     positions = {st_names[sid]: pos_of[sid] for sid in range(n_st)}

@@ -40,8 +40,8 @@ _FLAVOURS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tu
          "Saint Éloi", "du Moulin", "Française"),
     ),
     "hungarian": (
-        ("Kő", "Szél", "Nagy", "Kis", "Vár", "Hegy", "Fő", "Új", "Ó", "Rét", "Szent", "Tölgy", "Nyír", "Hársf",
-         "Zugl", "Ker", "Bük", "Cser", "Füz", "Mogy", "Pest", "Buda", "Rákos", "Sas", "Gyöngy", "Dió", "Kút"),
+        ("Kő", "Szél", "Nagy", "Kis", "Vár", "Hegy", "Fő", "Új", "Ó", "Rét", "Szent", "Tölgy", "Nyír", "Hárs",
+         "Zugló", "Ker", "Bük", "Cser", "Füz", "Somos", "Pest", "Buda", "Rákos", "Sas", "Gyöngy", "Dió", "Kút"),
         ("falva", "halom", "liget", "völgy", "hegy", "vár", "kert", "rét", "lak", "szög", "telep", "patak", "újhely",
          "hát", "sziget", "mező", "kút", "domb", "erdő", "part"),
         ("Alsó", "Felső", "Kis", "Nagy", "Újpesti", "Óbudai"),
@@ -92,6 +92,22 @@ def is_clean_name(name: str) -> bool:
     return bool(name.strip()) and not _FORBIDDEN.search(name)
 
 
+_VOWELS = set("aeiouyåæøéèêëáíóöőúüűãõàìòâôîœ")
+
+
+def _join(root: str, ending: str) -> str:
+    """Glue root and ending, eliding a vowel clash as speech does ("Belle" + "ette" → "Bellette").
+
+    >>> _join("Porta", "ino"), _join("Kő", "halom")
+    ('Portino', 'Kőhalom')
+    """
+    if root[-1] in _VOWELS and ending[0] in _VOWELS and len(root) > 2:
+        root = root[:-1]
+    if len(root) > 1 and root[-1] == root[-2] == ending[0]:  # no triple letters ("Grefsenn" + "nes")
+        ending = ending[1:]
+    return root + ending
+
+
 class StationNamer:
     """Draws unique names; remembers keys under both normalisers so no two names ever collide.
 
@@ -124,14 +140,16 @@ class StationNamer:
         roots, endings, prefixes, words = _FLAVOURS[flavour]
         u = rng.random()
         if u < 0.62:
-            return rng.choice(roots) + rng.choice(endings)
+            return _join(rng.choice(roots), rng.choice(endings))
         if u < 0.82:  # "Place Verte", "Nowa Wola": prefix word + a root-based or a fixed word
-            second = rng.choice(words) if rng.random() < 0.5 else rng.choice(roots) + rng.choice(endings)
-            return f"{rng.choice(prefixes)} {second[0].upper()}{second[1:]}"
-        stem = rng.choice(roots) + rng.choice(endings)
+            second = rng.choice(words) if rng.random() < 0.5 else _join(rng.choice(roots), rng.choice(endings))
+            if " " not in second:  # "Place" + "verte"-style roots get a capital; "du Lac" keeps its particle
+                second = second[0].upper() + second[1:]
+            return f"{rng.choice(prefixes)} {second}"
+        stem = _join(rng.choice(roots), rng.choice(endings))
         word = rng.choice(words)
-        if word[0].islower():  # a bound ending such as Norwegian "torg": glue it on, "Grønåsentorg" is too long
-            return f"{stem} {word.capitalize()}" if len(stem) < 8 else stem
+        if word[0].islower() and " " not in word:  # Norwegian "torg", Hungarian "tér": a capitalised 2nd word
+            word = word.capitalize()
         return f"{stem} {word}"
 
     def next(self, max_len: int = 16) -> str:

@@ -1,0 +1,413 @@
+"""Reading model output: lenient answer extraction, the strict format check, and the released (official) parser.
+
+Three readers live here, because three questions are asked of one completion:
+
+* *strict* (`strict_answer`, `strict_boxed`, `strict_route`): is it exactly the requested format, optionally after
+  one closed `<think>…</think>` block? This earns format credit, so training never rewards decorations that
+  ReasonMap's strict evaluator rejects.
+* *lenient* (`extract_answer`, `parse_choice`, `parse_int`, `parse_yes_no`, `parse_route`): what did the model mean?
+  Last `\\boxed{}` (nested braces), "the answer is …" fallbacks, any key case, markdown bold and bullets, `--` or
+  `---` separators, thinking text before and prose after the answer. Used for correctness and detail.
+* *official* (`official_extract`, `official_sections`): the released RewardMap parser, point for point.
+
+Every function is total over any string and runs in bounded time: only the last `window` characters of the answer
+are read leniently, and no pattern here can backtrack catastrophically (each is linear in its input).
+Nothing here knows about maps; resolving names to stations and lines is the reward's job.
+
+>>> parse_route("**Route Name:** Line 1\\n**Departure Stop:** A\\n**Arrival Stop:** B\\nEnjoy the ride!")
+(Section(route_name='Line 1', departure='A', arrival='B', num_via=None, via=None),)
+>>> parse_choice(extract_answer("<think>hmm</think>The answer is (C).")), parse_int(extract_answer("\\\\boxed{4}"))
+('C', 4)
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+# Lenient parsing reads only the end of the answer: real route answers are < 2 KB, and the answer comes last.
+WINDOW = 8192
+# More prose lines than this between two key lines starts a new block (a draft in the reasoning, then the answer).
+PROSE_GAP = 2
+# A \boxed{} whose closing brace is further than this is not an answer; at most this many \boxed{} are tried.
+MAX_BOXED_CHARS = 512
+MAX_BOXED_TRIES = 8
+THINK_CLOSE = ("</think>", "◁/think▷")
+
+
+class Section(NamedTuple):
+    """One route section as written by the model (raw strings; None when the key is absent)."""
+
+    route_name: str
+    departure: str
+    arrival: str
+    num_via: str | None = None
+    via: str | None = None
+
+
+# ----- the answer part ---------------------------------------------------------------------------------------------
+def answer_region(text: str) -> str:
+    """The text after the last closed thinking block (all of it when there is none).
+
+    >>> answer_region("<think>A? no, B.</think> B")
+    ' B'
+    """
+    cut = max((text.rfind(tag) + len(tag) if tag in text else 0) for tag in THINK_CLOSE)
+    return text[cut:]
+
+
+def strict_answer(text: str) -> str | None:
+    """The answer part when `text` is `[<think>…</think>]answer` with at most one, leading, closed thinking block.
+
+    Returns None when thinking text is malformed (text before `<think>`, an unclosed or a second block).
+
+    >>> strict_answer("<think>x</think>\\n\\\\boxed{A}"), strict_answer("pre <think>x</think>A"), strict_answer("A")
+    ('\\n\\\\boxed{A}', None, 'A')
+    """
+    close = text.find("</think>")
+    if close < 0:
+        return None if "<think>" in text else text
+    head = text[:close]
+    if not head.lstrip().startswith("<think>") or head.count("<think>") != 1:
+        return None
+    rest = text[close + len("</think>"):]
+    return None if "<think>" in rest or "</think>" in rest else rest
+
+
+# ----- \boxed{} and "the answer is" ----------------------------------------------------------------------------------
+_BRACE = re.compile(r"[{}]")
+
+
+def find_boxed(text: str) -> str | None:
+    """Content of the last closed `\\boxed{…}` (nested braces kept), or None.
+
+    >>> find_boxed(r"\\boxed{A} then \\boxed{\\text{B}}"), find_boxed(r"\\boxed{oops")
+    ('\\\\text{B}', None)
+    """
+    end = len(text)
+    for _ in range(MAX_BOXED_TRIES):
+        i = text.rfind("boxed{", 0, end)
+        if i < 0:
+            return None
+        start = i + len("boxed{")
+        depth = 1
+        for m in _BRACE.finditer(text, start, min(len(text), start + MAX_BOXED_CHARS)):
+            depth += 1 if m.group() == "{" else -1
+            if depth == 0:
+                return text[start:m.start()]
+        end = i
+    return None
+
+
+_PHRASE = re.compile(r"(?:final answer|correct answer|answer)[ \t]*(?:is|should be|:)[ \t:]*", re.IGNORECASE)
+_WRAPPERS = re.compile(r"\\(?:text|textbf|mathrm|mathbf)\{([^{}]*)\}")
+
+
+def _clean_candidate(s: str) -> str:
+    s = _WRAPPERS.sub(r"\1", s)
+    return s.replace("$", "").replace("**", "").replace("`", "").strip().rstrip(".。!").strip()
+
+
+def extract_answer(text: str, window: int = WINDOW) -> str | None:
+    """The short answer a model gave: last `\\boxed{}`, else the last "the answer is …", else a short final line.
+
+    >>> extract_answer("So yes.\\nThe correct answer is B. Because..."), extract_answer("No")
+    ('B', 'No')
+    """
+    region = answer_region(text)[-window:]
+    boxed = find_boxed(region)
+    if boxed is not None:
+        return _clean_candidate(boxed)
+    last = None
+    for last in _PHRASE.finditer(region):  # noqa: B007 - we want the last match
+        pass
+    if last is not None:
+        rest = region[last.end():].split("\n", 1)[0].split(". ", 1)[0]
+        return _clean_candidate(rest) or None
+    tail = region.strip()
+    if 0 < len(tail) <= 40 and "\n" not in tail:
+        return _clean_candidate(tail)
+    return None
+
+
+_LETTER = re.compile(r"\s*(?:(?:option|choice)\s*)?[(\[]?([A-Da-d])(?:[)\].:,]|\s|$)", re.IGNORECASE)
+_LETTER_TOKENS = re.compile(r"\b[A-D]\b")
+_NUMBER = re.compile(r"\d+(?:\.0+)?")
+_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]+")  # a word, not a LaTeX command name
+YES_WORDS = frozenset({"yes", "true", "correct", "right", "y"})
+NO_WORDS = frozenset({"no", "false", "incorrect", "wrong", "n"})
+
+
+def parse_choice(answer: str | None) -> str | None:
+    """An option letter A–D, with or without parentheses; None if absent or ambiguous ("A or B").
+
+    >>> parse_choice("(b)"), parse_choice("C) 7 stops"), parse_choice("A or B")
+    ('B', 'C', None)
+    """
+    if not answer:
+        return None
+    m = _LETTER.match(answer[:64])
+    if not m:
+        return None
+    letter = m.group(1).upper()
+    others = set(_LETTER_TOKENS.findall(answer[:64]))
+    return letter if others <= {letter} else None
+
+
+def parse_int(answer: str | None) -> int | None:
+    """The one integer in an answer ("4", "4 lines", "4.0"); None if absent or several differ.
+
+    >>> parse_int("4 lines"), parse_int("3 or 4"), parse_int("four")
+    (4, None, None)
+    """
+    if not answer:
+        return None
+    nums = {int(n.split(".")[0]) for n in _NUMBER.findall(answer[:64])}
+    return nums.pop() if len(nums) == 1 else None
+
+
+def parse_yes_no(answer: str | None) -> str | None:
+    """'yes' or 'no' from the first word (yes/true/correct or no/false/incorrect), else None.
+
+    >>> parse_yes_no("Yes, both are on Line 2"), parse_yes_no("\\\\text{False}"), parse_yes_no("maybe")
+    ('yes', 'no', None)
+    """
+    if not answer:
+        return None
+    m = _WORD.search(answer[:64])
+    word = m.group().lower() if m else ""
+    return "yes" if word in YES_WORDS else "no" if word in NO_WORDS else None
+
+
+# ----- route sections ------------------------------------------------------------------------------------------------
+_KEY = re.compile(
+    r"^[ \t>*_#•+\-]*(?:\d{1,3}[.)][ \t>*_#•+\-]*)?"
+    r"(route(?:[ \t]+name)?|line(?:[ \t]+name)?|departure(?:[ \t]+(?:stop|station))?"
+    r"|arrival(?:[ \t]+(?:stop|station))?|number[ \t]+of[ \t]+via[ \t]+stops?|via[ \t]+stops?)"
+    r"[ \t*_]*[:：][ \t*_]*([^\n]*)",
+    re.IGNORECASE | re.MULTILINE,
+)
+_PROSE_LINE = re.compile(r"^[ \t>*_#\-=•]*[^\s>*_#\-=•]", re.MULTILINE)
+_FIELD = {"r": 0, "l": 0, "d": 1, "a": 2, "n": 3, "v": 4}
+
+
+def clean_value(v: str) -> str:
+    """A field value without markdown, quotes or trailing punctuation.
+
+    >>> clean_value(" **Tøyen Station**. ")
+    'Tøyen Station'
+    """
+    for _ in range(2):  # "**Tøyen**." and "Tøyen.**" alike
+        v = v.strip().strip("*_`\"'“”").strip().rstrip(".;,")
+    return v.strip()
+
+
+def _field(key: str) -> int:
+    k = key.lower()
+    return 4 if k.startswith("via") else _FIELD[k[0]]
+
+
+def parse_route(text: str, window: int = WINDOW) -> tuple[Section, ...]:
+    """Route sections from messy output: any key case, bold, bullets, separators, drafts before, prose after.
+
+    Key lines are read from the last block (a run of key lines with at most `PROSE_GAP` prose lines between them);
+    a new section starts when a key repeats. Sections missing a route name, departure or arrival are dropped,
+    as ReasonMap drops them.
+
+    >>> [s.route_name for s in parse_route("Draft: Route Name: 9\\nno wait\\nhmm\\nthink\\n\\nroute name: 2\\n"
+    ...                                    "departure stop: A\\narrival: B\\n---\\nRoute: 3\\nDeparture: B\\nArrival: C")]
+    ['2', '3']
+    """
+    region = answer_region(text)[-window:]
+    blocks: list[list[tuple[int, str]]] = [[]]
+    prev_end = 0
+    for m in _KEY.finditer(region):
+        if blocks[-1] and _prose_lines(region, prev_end, m.start()) > PROSE_GAP:
+            blocks.append([])
+        blocks[-1].append((_field(m.group(1)), m.group(2)))
+        prev_end = m.end()
+    for block in reversed(blocks):
+        sections = _assemble(block)
+        if sections:
+            return sections
+    return ()
+
+
+def _prose_lines(text: str, start: int, end: int) -> int:
+    n = 0
+    for _ in _PROSE_LINE.finditer(text, start, end):
+        n += 1
+        if n > PROSE_GAP:
+            break
+    return n
+
+
+def _assemble(block: list[tuple[int, str]]) -> tuple[Section, ...]:
+    out: list[Section] = []
+    cur: list[str | None] = [None] * 5
+    for field, value in block + [(-1, "")]:
+        if field < 0 or cur[field] is not None:
+            if cur[0] is not None and cur[1] is not None and cur[2] is not None:
+                out.append(Section(*(clean_value(v) if v is not None else None for v in cur)))
+            cur = [None] * 5
+        if field >= 0:
+            cur[field] = value
+    return tuple(out)
+
+
+_STRICT_KEYS = ("Route Name: ", "Departure Stop: ", "Arrival Stop: ")
+_EXTRA_KEY = {"short": None, "long1": "Number of Via Stops: ", "long2": "Via Stops: "}
+_SEPARATORS = frozenset({"--", "---"})
+
+
+def strict_route(answer: str, template: str = "short", max_sections: int = 256) -> tuple[Section, ...] | None:
+    """Sections if `answer` is exactly ReasonMap's format for `template`, else None.
+
+    Exactly: key lines in order with the exact case and one space after the colon (`Number of Via Stops: n`
+    or `Via Stops: a, b` added for the long templates), non-empty values, sections separated by a `--` (or
+    `---`) line; blank lines are allowed, nothing else is.
+
+    >>> strict_route("Route Name: 1\\nDeparture Stop: A\\nArrival Stop: B\\n--\\nRoute Name: 2\\n"
+    ...              "Departure Stop: B\\nArrival Stop: C")[1]
+    Section(route_name='2', departure='B', arrival='C', num_via=None, via=None)
+    >>> strict_route("route name: 1\\nDeparture Stop: A\\nArrival Stop: B") is None
+    True
+    """
+    extra = _EXTRA_KEY.get(template)
+    keys = _STRICT_KEYS + ((extra,) if extra else ())
+    lines = [ln.rstrip() for ln in answer.split("\n") if ln.strip()]
+    if not lines:
+        return None
+    out: list[Section] = []
+    i, n, k = 0, len(lines), len(keys)
+    while i < n:
+        if out and lines[i] not in _SEPARATORS:
+            return None
+        i += 1 if out else 0
+        if i + k > n or len(out) >= max_sections:
+            return None
+        vals = []
+        for key, line in zip(keys, lines[i:i + k]):
+            if not line.startswith(key) and line != key.rstrip():
+                return None
+            v = line[len(key):].strip()
+            if (not v and key != "Via Stops: ") or "--" in v:
+                return None
+            vals.append(v)
+        if extra == "Number of Via Stops: " and not vals[3].isdigit():
+            return None
+        out.append(Section(clean_value(vals[0]), clean_value(vals[1]), clean_value(vals[2]),
+                           vals[3] if extra == "Number of Via Stops: " else None,
+                           vals[3] if extra == "Via Stops: " else None))
+        i += k
+    return tuple(out)
+
+
+_STRICT_BOXED = re.compile(r"\s*\\boxed\{([^{}\n]{1,64})\}\s*")
+STRICT_TOKEN = {
+    "counting1": re.compile(r"[A-Da-d]"), "counting2": re.compile(r"[0-9]+"), "counting3": re.compile(r"[0-9]+"),
+    "torf1": re.compile(r"(?i:yes|no)"), "torf2": re.compile(r"(?i:yes|no)"),
+}
+
+
+def strict_boxed(answer: str, qtype: str) -> str | None:
+    """The boxed token if `answer` is exactly `\\boxed{X}` with X a bare answer of the type's kind, else None.
+
+    >>> strict_boxed(" \\\\boxed{B} ", "counting1"), strict_boxed("\\\\boxed{(B)}", "counting1")
+    ('B', None)
+    """
+    m = _STRICT_BOXED.fullmatch(answer)
+    if m is None:
+        return None
+    token = m.group(1).strip()
+    return token if STRICT_TOKEN[qtype].fullmatch(token) else None
+
+
+# ----- the released (official) parser --------------------------------------------------------------------------------
+_OFFICIAL_PHRASES = ("the final answer is", "the answer is", "the correct answer is", "the answer should be")
+
+
+def official_extract(response: str) -> str:
+    """The released ReasonMap-Plus answer extraction (behaviour-compatible for letters, integers and yes/no).
+
+    "answer is" fallbacks when there is no `oxed{`; else the last `\\boxed{`; then `find_math_answer`'s clean-up
+    and `.rstrip('.').lstrip(':').strip()`. Its math-only rewrites (sqrt, frac, a/b) are left out: they can never
+    turn a string into, or out of, a letter, an integer or yes/no.
+
+    >>> official_extract("I think the answer is B. Yes."), official_extract(r"\\boxed{A} or \\boxed{ 4 }")
+    ('b', '4')
+    """
+    s = response
+    if "oxed{" not in s:
+        for flag in _OFFICIAL_PHRASES:
+            for f in (flag, flag.replace("the", "The")):
+                had = f in s
+                s = s.split(f)[-1].strip()
+                if had:
+                    s = s.split("\n")[0].split(". ")[0]
+    elif s.count("oxed{") > 1:
+        s = "\\boxed{" + s.split("oxed{")[-1]
+    return _find_math_answer(s).rstrip(".").lstrip(":").strip()
+
+
+def _find_math_answer(s: str) -> str:
+    s = s.lower().replace("{}", "")
+    # `re.findall('oxed{(.*)}', s, re.S)[-1]` without its quadratic worst case: the greedy match runs from the
+    # first "oxed{" that has a "}" anywhere after it to the last "}".
+    first, last = s.find("oxed{"), s.rfind("}")
+    ans = s[first + 5:last] if first >= 0 and last >= first + 5 else s
+    close, open_ = ans.find("}"), ans.find("{")
+    if close != -1 and (open_ == -1 or close < open_):
+        ans = ans.split("}")[0]
+    ans = ans.split("=")[-1].split("\\approx")[-1]
+    for old, new in ((" ", ""), ("\\,", ""), ("∞", "\\infty"), ("+\\infty", "\\infty"), ("\\\\", "\\"), ("\n", ""),
+                     ("\\text", ""), ("\\mbox", ""), ("bmatrix", "pmatrix"), ("\\left", ""), ("\\right", ""),
+                     ("^{\\circ}", ""), ("^\\circ", ""), ("{m}^3", ""), ("m^3", ""), ("{units}", ""), ("units", ""),
+                     ("{km}", ""), ("km", "")):
+        ans = ans.replace(old, new)
+    # _strip_string (the parts that can change a letter / integer / yes-no outcome)
+    for old, new in (("\\!", ""), ("\\\\", "\\"), ("\\$", ""), ("$", "")):
+        ans = ans.replace(old, new)
+    ans = ans.split("\\text{ ")[0].replace("\\%", "").replace("{.", "{0.")
+    if ans.startswith("."):
+        ans = "0" + ans
+    return ans
+
+
+def official_sections(text: str, any_case_keys: bool, max_sections: int = 256) -> list[tuple[str, str, str]] | None:
+    """Sections as the released planning reward reads them: `(route name, departure, arrival)` raw strings.
+
+    Splits on "--"; a section counts if it holds `Route Name:`, `Departure Stop:` and `Arrival Stop:` (exact case
+    for correctness, any case for the detail reward, as released). The route name and departure are the rest of
+    their line and need a newline after them (else "Wrong"); the arrival is *everything* after the last
+    `Arrival Stop:`, so trailing prose becomes part of the stop name. Returns None beyond `max_sections` sections.
+
+    >>> official_sections("Route Name: 1\\nDeparture Stop: A\\nArrival Stop: B\\nThanks!", False)
+    [('1', 'A', 'B\\nThanks!')]
+    """
+    parts = text.split("--")
+    if any_case_keys:
+        parts = [p for p in parts if ":" in p and _has_keys(p.lower(), ("route name:", "departure stop:",
+                                                                        "arrival stop:"))]
+    else:
+        parts = [p for p in parts if "Route Name:" in p and "Departure Stop:" in p and "Arrival Stop:" in p]
+    if len(parts) > max_sections:
+        return None
+    return [(_line_after(p, "Route Name: ", True), _line_after(p, "Departure Stop: ", False),
+             p.split("Arrival Stop:")[-1].strip()) for p in parts]
+
+
+def _has_keys(s: str, keys: tuple[str, ...]) -> bool:
+    return all(k in s for k in keys)
+
+
+def _line_after(section: str, key: str, strip: bool) -> str:
+    """`re.search(key + "(.*?)\\n")` without a regex: the rest of the key's line, or "Wrong" if no newline follows."""
+    i = section.find(key)
+    if i < 0:
+        return "Wrong"
+    j = section.find("\n", i + len(key))
+    if j < 0:
+        return "Wrong"
+    v = section[i + len(key):j]
+    return v.strip() if strip else v

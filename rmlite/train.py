@@ -1,0 +1,309 @@
+"""GRPO training: TRL's GRPOTrainer with rmlite's reward components, the curriculum, logs and checkpoints.
+
+One trainer and one LoRA adapter for all stages. What this module adds to TRL:
+
+* reward: one TRL reward function per component (`format_reward`, `correctness_reward`, `detail_reward`, each
+  already multiplied by W), plus a weight-0 `accuracy` diagnostic that logs accuracy per question type and
+  writes one JSONL row per completion (step, stage, sample id, completion, breakdown) for the reward lab;
+* advantage scaling `"batch"` by default: W is constant within a GRPO group, so TRL's default per-group
+  std scaling cancels it exactly (see `rmlite.advantages`); batch scaling keeps the paper's difficulty weighting;
+* the data set is validated before step 1, so a malformed sample stops training at once, never mid-run;
+* per-step metrics to `metrics.jsonl` (+ CSV and a plot with stage boundaries), checkpoints with the curriculum
+  state, and `resume=True` to continue after an interruption.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from transformers import TrainerCallback
+
+from rmlite.curriculum import Curriculum, get_curriculum
+from rmlite.reward import RewardBreakdown, RewardConfig, as_total, completion_text, load_reward, score, trl_reward_funcs
+from rmlite.schema import validate_samples
+
+METRICS_FILE = "metrics.jsonl"
+COMPLETIONS_FILE = "completions.jsonl"
+
+
+@dataclass(frozen=True)
+class GRPOSettings:
+    """GRPO knobs with one-GPU defaults (a T4 with the 3B model in 4-bit). Every field is a GRPOConfig field.
+
+    Why these defaults:
+        num_generations=4: the smallest group that still gives a usable spread; 8 (the paper) doubles generation.
+        per_device_train_batch_size=4, gradient_accumulation_steps=2: 2 prompts × 4 completions per optimizer
+            step; the global batch (8) is divisible by num_generations, as TRL requires.
+        max_completion_length=512: routes are short; thinking models need more (1024+ on bigger cards).
+        learning_rate=1e-5: LoRA updates tolerate ~10× the paper's full-parameter 1e-6.
+        loss_type="dapo": TRL's default; token-level normalisation avoids GRPO's length bias.
+        beta=0.0: no KL term (TRL's default, and no reference forward pass); the paper used 1e-3 on 8 GPUs.
+        scale_rewards="batch": keeps the difficulty weight W acting on advantages (it cancels under "group").
+    """
+
+    output_dir: str = "runs/grpo"
+    max_steps: int = -1  # -1: one pass over the (curriculum-ordered) data set
+    num_train_epochs: float = 1.0
+    num_generations: int = 4
+    per_device_train_batch_size: int = 4
+    gradient_accumulation_steps: int = 2
+    max_completion_length: int = 512
+    learning_rate: float = 1e-5
+    loss_type: str = "dapo"
+    beta: float = 0.0
+    scale_rewards: str = "batch"
+    temperature: float = 1.0
+    logging_steps: int = 1
+    save_steps: int = 50
+    seed: int = 0
+    bf16: bool | None = None  # None: pick from the hardware (fp16 on a T4, bf16 on Ampere+, fp32 on CPU)
+    fp16: bool | None = None
+    use_cpu: bool | None = None  # None: True when no CUDA device is visible
+    gradient_checkpointing: bool = True
+    extra: dict = field(default_factory=dict)  # any other GRPOConfig field
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        if self.num_generations < 2:
+            raise ValueError("num_generations must be at least 2: GRPO compares completions within a group")
+        batch = self.per_device_train_batch_size * self.gradient_accumulation_steps
+        if batch % self.num_generations:
+            raise ValueError(f"per_device_train_batch_size × gradient_accumulation_steps ({batch}) must be divisible "
+                             f"by num_generations ({self.num_generations})")
+        if self.scale_rewards not in ("group", "batch", "none"):
+            raise ValueError(f"scale_rewards must be group, batch or none, got {self.scale_rewards!r}")
+        if self.max_completion_length < 1 or self.learning_rate <= 0:
+            raise ValueError("max_completion_length and learning_rate must be positive")
+
+    def replace(self, **kw: Any) -> "GRPOSettings":
+        return dataclasses.replace(self, **kw)
+
+
+def cpu_tiny_settings(output_dir: str = "runs/tiny", **kw: Any) -> GRPOSettings:
+    """Settings for the tiny CPU model (tests, CI, the demo): short completions, a higher LR, fp32."""
+    base = dict(output_dir=output_dir, num_generations=4, per_device_train_batch_size=4,
+                gradient_accumulation_steps=1, max_completion_length=48, learning_rate=1e-4, logging_steps=1,
+                save_steps=1000, use_cpu=True, bf16=False, fp16=False, gradient_checkpointing=False)
+    base.update(kw)
+    return GRPOSettings(**base)
+
+
+def grpo_config(settings: GRPOSettings):
+    """A TRL GRPOConfig from settings, with precision chosen from the hardware when not given."""
+    import torch
+    from trl import GRPOConfig
+
+    cuda = torch.cuda.is_available()
+    use_cpu = (not cuda) if settings.use_cpu is None else settings.use_cpu
+    bf16, fp16 = settings.bf16, settings.fp16
+    if bf16 is None and fp16 is None:
+        if use_cpu:
+            bf16, fp16 = False, False
+        else:
+            bf16 = torch.cuda.is_bf16_supported()
+            fp16 = not bf16  # a T4 has no bf16: GRPOConfig's bf16 default would fail there
+    kw = dict(output_dir=settings.output_dir, max_steps=settings.max_steps, num_train_epochs=settings.num_train_epochs,
+              num_generations=settings.num_generations,
+              per_device_train_batch_size=settings.per_device_train_batch_size,
+              gradient_accumulation_steps=settings.gradient_accumulation_steps,
+              max_completion_length=settings.max_completion_length, learning_rate=settings.learning_rate,
+              loss_type=settings.loss_type, beta=settings.beta, scale_rewards=settings.scale_rewards,
+              temperature=settings.temperature, logging_steps=settings.logging_steps, save_steps=settings.save_steps,
+              seed=settings.seed, bf16=bool(bf16), fp16=bool(fp16), use_cpu=use_cpu,
+              gradient_checkpointing=settings.gradient_checkpointing, shuffle_dataset=False, report_to="none",
+              remove_unused_columns=False, save_strategy="steps", disable_tqdm=False)
+    kw.update(settings.extra)
+    return GRPOConfig(**kw)
+
+
+class AccuracyRecorder:
+    """Weight-0 TRL reward `accuracy`: returns correctness (0/1) per completion, logs accuracy per question type,
+    and appends one JSONL row per completion. Also the score the adaptive curriculum reads."""
+
+    __name__ = "accuracy"
+
+    def __init__(self, reward: Any, path: Path | None, stage_of_step=None):
+        self.reward = reward
+        self.reward_is_preset = getattr(getattr(reward, "config", None), "name", None) == "paper"
+        self.path = path
+        self.stage_of_step = stage_of_step
+
+    def __call__(self, prompts: Any = None, completions: list | None = None, completion_ids: Any = None,
+                 **columns: Any) -> list[float]:
+        completions = list(completions or [])
+        n = len(completions)
+        state = columns.get("trainer_state")
+        step = int(getattr(state, "global_step", 0) or 0)
+        stage = self.stage_of_step(step) if self.stage_of_step else 0
+        rows = [{k: v[i] for k, v in columns.items() if isinstance(v, list) and len(v) == n and k != "image"}
+                for i in range(n)]
+        out, per_type = [], {}
+        lines = []
+        for c, r in zip(completions, rows):
+            text = completion_text(c)
+            text = text if isinstance(text, str) else ""
+            b = self.reward(text, r)
+            # Accuracy is ReasonMap correctness whatever reward trains: the paper preset's (lenient) check.
+            correct = float(b.correct if isinstance(b, RewardBreakdown) and self.reward_is_preset
+                            else score(text, r).correct)
+            out.append(correct)
+            per_type.setdefault(r.get("type", "?"), []).append(correct)
+            if self.path is not None:
+                bd = dataclasses.asdict(b) if isinstance(b, RewardBreakdown) else {"total": as_total(b)}
+                lines.append(json.dumps({"step": step, "stage": stage, "id": r.get("id"), "type": r.get("type"),
+                                         "completion": text, "reward": bd}, ensure_ascii=False))
+        log_metric = columns.get("log_metric")
+        if callable(log_metric):
+            for t, v in per_type.items():
+                log_metric(f"accuracy/{t}", sum(v) / len(v))
+        if lines:
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write("\n".join(lines) + "\n")
+        return out
+
+
+class RunLogger(TrainerCallback):
+    """Per-step metrics to JSONL/CSV (reward and each component, frac_reward_zero_std, accuracy per type, stage,
+    completion length, step time, peak GPU memory), a progress line, and a plot at the end."""
+
+    def __init__(self, out: Path, stage_names: tuple[str, ...]):
+        self.out = out
+        self.stage_names = stage_names
+        self._t = None
+        self._step_s = None
+
+    def on_step_begin(self, args, state, control, **kw):
+        self._t = time.perf_counter()
+
+    def on_step_end(self, args, state, control, **kw):
+        if self._t is not None:
+            self._step_s = time.perf_counter() - self._t
+
+    def on_log(self, args, state, control, logs=None, **kw):
+        if not logs or "loss" not in logs and "reward" not in logs:
+            return
+        row = {"step": state.global_step, **{k: v for k, v in logs.items() if isinstance(v, (int, float))}}
+        if self._step_s is not None:
+            row["step_time_s"] = round(self._step_s, 4)
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                row["peak_gpu_mem_gb"] = round(torch.cuda.max_memory_allocated() / 2**30, 3)
+        except ImportError:
+            pass
+        with open(self.out / METRICS_FILE, "a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+
+    def on_train_end(self, args, state, control, **kw):
+        rows = read_metrics(self.out)
+        if rows:
+            keys = sorted({k for r in rows for k in r})
+            with open(self.out / "metrics.csv", "w", newline="") as f:
+                w = csv.DictWriter(f, fieldnames=keys)
+                w.writeheader()
+                w.writerows(rows)
+            plot_metrics(rows, self.out / "metrics.png", self.stage_names)
+
+
+@dataclass
+class TrainResult:
+    output_dir: Path
+    metrics: list[dict]
+    transitions: list
+    trainer: Any = None
+
+
+def _validate(dataset) -> int:
+    cols = [c for c in dataset.column_names if c not in ("image", "images")]
+    return validate_samples(dataset.select_columns(cols)) if hasattr(dataset, "select_columns") else \
+        validate_samples(dataset)
+
+
+def train(model, processor, dataset, *, reward: str | RewardConfig | Any = "paper",
+          curriculum: str | Curriculum = "paper", settings: GRPOSettings | None = None, resume: bool = False,
+          callbacks: tuple = (), log_completions: bool = True) -> TrainResult:
+    """GRPO on `dataset` (rows in rmlite's schema with an `image` column) following `curriculum`.
+
+    Args:
+        model, processor: from `rmlite.models.load_model` (LoRA already attached).
+        reward: a preset name ("paper", "official", "sparse"), a RewardConfig, a `(completion, sample)` callable or
+            "package.module:function".
+        curriculum: "paper", "coarse", "none", "fine" or a Curriculum (schedule or adaptive).
+        settings: GRPOSettings (defaults fit a T4 with the 3B model).
+        resume: continue from the last checkpoint in `settings.output_dir`.
+    """
+    from rmlite.curriculum_trl import CurriculumGRPOTrainer
+
+    settings = settings or GRPOSettings()
+    n = _validate(dataset)
+    if n == 0:
+        raise ValueError("the training data set is empty")
+    cur = get_curriculum(curriculum) if isinstance(curriculum, str) else curriculum
+    out = Path(settings.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if not resume:
+        for name in (METRICS_FILE, COMPLETIONS_FILE):
+            (out / name).unlink(missing_ok=True)
+    reward_fn = load_reward(reward)
+    funcs = list(trl_reward_funcs(reward if not callable(reward) or isinstance(reward, str) else reward_fn))
+    recorder = AccuracyRecorder(reward_fn, out / COMPLETIONS_FILE if log_completions else None)
+    funcs.append(recorder)
+    args = grpo_config(settings.replace(extra={**settings.extra, "reward_weights": [1.0] * (len(funcs) - 1) + [0.0]}))
+    logger = RunLogger(out, cur.names)
+    trainer = CurriculumGRPOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=dataset,
+                                    processing_class=processor, curriculum=cur, score_reward="accuracy",
+                                    callbacks=[logger, *callbacks])
+    recorder.stage_of_step = lambda step: trainer.current_stage
+    trainer.train(resume_from_checkpoint=True if resume else None)
+    trainer.save_model(str(out / "adapter"))
+    cb = trainer.curriculum_callback
+    (out / "curriculum.json").write_text(json.dumps(cb.state_dict(trainer.state.global_step), default=str, indent=2))
+    return TrainResult(out, read_metrics(out), list(cb.transitions), trainer)
+
+
+def read_metrics(out: str | Path) -> list[dict]:
+    p = Path(out) / METRICS_FILE
+    if not p.is_file():
+        return []
+    return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+
+
+def plot_metrics(rows: list[Mapping], path: str | Path, stage_names: tuple[str, ...] = ()) -> Path:
+    """Reward, components, zero-spread share and accuracy per step, with stage boundaries marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = [r["step"] for r in rows]
+    panels = [("reward", [k for k in ("reward",) if any(k in r for r in rows)] +
+               sorted({k for r in rows for k in r if k.startswith("rewards/") and k.endswith("/mean")})),
+              ("zero-spread groups", ["frac_reward_zero_std"]),
+              ("accuracy", sorted({k for r in rows for k in r if k.startswith("accuracy/")}))]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
+    for ax, (title, keys) in zip(axes, panels):
+        for k in keys:
+            ax.plot(steps, [r.get(k, float("nan")) for r in rows], label=k.replace("rewards/", "").replace("/mean", ""))
+        stage = [r.get("curriculum/stage") for r in rows]
+        for i in range(1, len(stage)):
+            if stage[i] is not None and stage[i] != stage[i - 1]:
+                ax.axvline(steps[i], color="grey", ls="--", lw=1)
+                name = stage_names[int(stage[i])] if stage_names and int(stage[i]) < len(stage_names) else stage[i]
+                ax.text(steps[i], ax.get_ylim()[1], f" {name}", fontsize=7, va="top", color="grey")
+        ax.set_title(title)
+        ax.set_xlabel("step")
+        if keys:
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
