@@ -135,7 +135,7 @@ def map_score(text: str, sample: Mapping[str, Any], *, via_stops_chinese_only: b
             union: set[str] = set()
             inter: set[str] = set()
             for ans, r in zip(sections, ref):
-                name_ok = normalize_line(ans["route"]) == normalize_line(r["route_name"])
+                name_ok = normalize_line(ans["route"][:200]) == normalize_line(r["route_name"])
                 s += 2 * name_ok + (ans["dep"] == _ref_stop(r["departure_stop"])) + \
                     (ans["arr"] == _ref_stop(r["arrival_stop"]))
                 if template == "long1":

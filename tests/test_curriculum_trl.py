@@ -90,18 +90,27 @@ GEOMETRIES = [  # (per-device batch, grad accum, num_iterations) → (prompts pe
 ]
 
 
+SCHEDULE_DATA = {"torf1": 3, "torf2": 2, "counting2": 3, "counting1": 4, "planning": 3}
+
+
+@pytest.mark.parametrize("via", ["callback", "trainer"])
 @pytest.mark.parametrize("geom", GEOMETRIES)
-def test_schedule_first_batch_after_each_boundary_is_new_stage(tmp_path, tokenizer, geom):
+def test_schedule_first_batch_after_each_boundary_is_new_stage(tmp_path, tokenizer, geom, via):
     cur = get_curriculum("paper")
-    args = config(tmp_path, **geom)
-    ds, spans = schedule_dataset(make_dataset({"torf1": 3, "torf2": 2, "counting2": 3, "counting1": 4,
-                                               "planning": 3}), cur, args)
+    ds, spans = schedule_dataset(make_dataset(SCHEDULE_DATA), cur, config(tmp_path, **geom))
     assert [s.num_batches for s in spans] == [2, 1, 2, 1]  # truncated to whole batches of 2 prompts
     steps = spans[-1].stop_step
     rec = Recorder()
-    cb = CurriculumCallback(cur, spans=spans)
-    trainer = GRPOTrainer(model=tiny_model(tokenizer), reward_funcs=rec, args=config(tmp_path, max_steps=steps, **geom),
-                          train_dataset=ds, processing_class=tokenizer, callbacks=[cb])
+    args = config(tmp_path, max_steps=steps, **geom)
+    if via == "callback":  # plain GRPOTrainer on the pre-ordered data, as the paper does
+        cb = CurriculumCallback(cur, spans=spans)
+        trainer = GRPOTrainer(model=tiny_model(tokenizer), reward_funcs=rec, args=args, train_dataset=ds,
+                              processing_class=tokenizer, callbacks=[cb])
+    else:  # the subclass orders the raw data itself, identically
+        trainer = CurriculumGRPOTrainer(tiny_model(tokenizer), rec, args, make_dataset(SCHEDULE_DATA),
+                                        curriculum=cur, processing_class=tokenizer)
+        cb = trainer.curriculum_callback
+        assert cb.spans == spans
     trainer.train()
     seen = {s: set(ts) for s, ts in rec.types.items()}
     spb = spans[0].stop_step // spans[0].num_batches
@@ -167,6 +176,27 @@ def test_adaptive_state_survives_save_and_resume(tmp_path, tokenizer):
     assert min(second.prompts) == 5
     assert {s: sorted(p) for s, p in second.prompts.items()} == {s: sorted(full.prompts[s]) for s in range(5, 10)}
     assert [t.step for t in t2.curriculum_callback.transitions] == [3, 6, 9]
+
+
+def test_schedule_resume_continues_the_pass(tmp_path, tokenizer):
+    cur = get_curriculum("paper")
+    full = Recorder()
+    CurriculumGRPOTrainer(tiny_model(tokenizer), full, config(tmp_path / "full", max_steps=6),
+                          make_dataset(SCHEDULE_DATA), curriculum=cur, processing_class=tokenizer).train()
+    CurriculumGRPOTrainer(tiny_model(tokenizer), Recorder(), config(tmp_path / "run", max_steps=3, save_steps=3,
+                                                                     save_strategy="steps"),
+                          make_dataset(SCHEDULE_DATA), curriculum=cur, processing_class=tokenizer).train()
+    resumed = Recorder()
+    t2 = CurriculumGRPOTrainer(tiny_model(tokenizer), resumed, config(tmp_path / "run", max_steps=6),
+                               make_dataset(SCHEDULE_DATA), curriculum=cur, processing_class=tokenizer)
+    t2.train(resume_from_checkpoint=True)  # the last checkpoint: checkpoint-3
+    assert dict(resumed.prompts) == {s: full.prompts[s] for s in range(3, 6)}
+    # Another data set (so other spans) must not silently resume the pass at the wrong place.
+    other = CurriculumGRPOTrainer(tiny_model(tokenizer), Recorder(), config(tmp_path / "run", max_steps=6),
+                                  make_dataset({**SCHEDULE_DATA, "planning": 9}), curriculum=cur,
+                                  processing_class=tokenizer)
+    with pytest.raises(ValueError, match="spans differ"):
+        other.train(resume_from_checkpoint=True)
 
 
 def test_resume_with_other_curriculum_is_refused(tmp_path, tokenizer):

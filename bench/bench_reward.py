@@ -1,0 +1,109 @@
+"""Reward throughput: completions scored per second on one core, per question type and preset.
+
+Samples come from `rmlite.questions.generate_questions` on the bundled real maps (Oslo, Geneva, Miami); completions
+are realistic variants of each answer (exact, with a thinking block, messy markdown, wrong line, wrong stop, detour,
+prose only, truncated, each made unique). The baseline is a faithful, plain re-implementation of the released
+`reason_map_compute_score` (tests/reward_fixtures.py) timed in the same run; the `official` preset must agree with it.
+
+    python bench/bench_reward.py [--seconds 0.5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from reward_fixtures import network, released_score  # noqa: E402
+
+from rmlite.formats import boxed, format_route  # noqa: E402
+from rmlite.network import routes_from_json  # noqa: E402
+from rmlite.questions import QuestionConfig, generate_questions  # noqa: E402
+from rmlite.reward import PRESETS, score, validate_samples  # noqa: E402
+
+CITIES = {"oslo": "middle", "geneva": "middle", "miami": "easy"}
+
+
+def samples() -> list[dict]:
+    cfg = QuestionConfig(per_map={"counting1": 12, "counting2": 12, "counting3": 1, "torf1": 12, "torf2": 12,
+                                  "planning": 40}, long_template_share=0.3)
+    out = []
+    for city, diff in CITIES.items():
+        net = network(city)
+        net.difficulty = diff
+        out += generate_questions(net, map_id=city, seed=0, config=cfg, source=f"reasonmap:{city}")
+    return out
+
+
+def planning_completions(s: dict, k: int) -> list[str]:
+    route = routes_from_json(s["routes"])[0]
+    tpl = s["template"] or "short"
+    ref = format_route(route, tpl)
+    other = next(ln for ln in network(s["map_id"]).line_by_name if ln != route[0].route_name)
+    think = f"<think>Find {s['station1']} on the map (try {k}), follow the line, check transfers.</think>\n"
+    messy = ref.replace("Route Name: ", "**route name:** ").replace("Departure Stop:", "- departure stop:")
+    return [
+        ref,
+        think + ref,
+        f"Sure! Here is the route (option {k}):\n\n" + messy.replace("\n--\n", "\n\n---\n\n") + "\nHave a nice trip.",
+        ref.replace(f"Route Name: {route[0].route_name}", f"Route Name: {other}", 1),
+        ref[: ref.rfind("Arrival Stop:")] + f"Arrival Stop: {s['station1']}",
+        ref + f"\n--\nRoute Name: {route[-1].route_name}\nDeparture Stop: {route[-1].arrival_stop}\n"
+              f"Arrival Stop: {route[-1].departure_stop}",
+        f"Take {route[0].route_name} from {s['station1']} towards {s['station2']} ({k}).",
+        think + ref[: len(ref) // 2],
+    ]
+
+
+def perception_completions(s: dict, k: int) -> list[str]:
+    key = s["answer"]
+    wrong = {"yes": "no", "no": "yes"}.get(key, "B" if key == "A" else "A" if key.isalpha() else str(int(key) + 1))
+    return [boxed(key), f"<think>Counting carefully, pass {k}.</think>\n" + boxed(key), f"The answer is {key}.",
+            boxed(wrong), f"Looking at the map ({k}) I believe it is \\boxed{{({key})}}.", f"I am not sure ({k})."]
+
+
+def rate(pairs: list[tuple[str, dict]], fn, seconds: float) -> float:
+    for c, s in pairs:  # warm the per-sample indexes, as training does after its first step
+        fn(c, s)
+    n, t0 = 0, time.perf_counter()
+    while True:
+        for c, s in pairs:
+            fn(c, s)
+        n += len(pairs)
+        if time.perf_counter() - t0 >= seconds:
+            return n / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=0.5, help="time per measurement")
+    args = ap.parse_args()
+    data = samples()
+    validate_samples(data)
+    by_type: dict[str, list[tuple[str, dict]]] = {}
+    for k, s in enumerate(data):
+        make = planning_completions if s["type"] == "planning" else perception_completions
+        by_type.setdefault(s["type"], []).extend((c, s) for c in make(s, k))
+    mismatch = sum(abs(score(c, s, PRESETS["official"]).total - released_score(c, s)) > 1e-9
+                   for pairs in by_type.values() for c, s in pairs)
+    print(f"{len(data)} samples, {sum(map(len, by_type.values()))} completions; "
+          f"official vs released mismatches: {mismatch}")
+    print(f"{'type':<10} {'n':>5} " + " ".join(f"{p + '/s':>12}" for p in PRESETS) + f" {'released/s':>12} "
+          f"{'paper÷released':>15}")
+    for typ, pairs in sorted(by_type.items()):
+        rates = {p: rate(pairs, lambda c, s, cfg=cfg: score(c, s, cfg), args.seconds) for p, cfg in PRESETS.items()}
+        base = rate(pairs, released_score, args.seconds)
+        print(f"{typ:<10} {len(pairs):>5} " + " ".join(f"{r:>12,.0f}" for r in rates.values()) +
+              f" {base:>12,.0f} {rates['paper'] / base:>14.1f}x")
+    big = "Route Name: " + "x(" * 500_000
+    t0 = time.perf_counter()
+    score(big, next(s for s in data if s["type"] == "planning"))
+    print(f"1 MB adversarial completion: {1000 * (time.perf_counter() - t0):.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""Evaluation: greedy answers on held-out maps, ReasonMap's metrics by type and difficulty, and baselines.
+
+Every report carries the baselines that make its numbers mean something: chance and majority answer per
+type, and (optionally) the same model with the image masked — ReasonMap's check that a model reads the
+map rather than guessing from the question.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from rmlite.reward import PAPER, RewardConfig, score
+from rmlite.schema import metro_data_of
+
+
+@dataclass
+class EvalReport:
+    """Per-question records and summaries of one model (or baseline) on one data set."""
+
+    name: str
+    records: list[dict]
+    summary: dict = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps({"name": self.name, "summary": self.summary, "records": self.records}, ensure_ascii=False,
+                          indent=1)
+
+
+def score_answers(samples: Sequence[Mapping], answers: Sequence[str], *, name: str = "model",
+                  reward: RewardConfig = PAPER) -> EvalReport:
+    """Score given answers (from a model, a baseline or a log) against samples; no model needed.
+
+    Accuracy and map score are ReasonMap's strict evaluation (`rmlite.metrics`); the training reward (`reward`)
+    and its reason are recorded beside them, so failures can be read with their breakdowns.
+    """
+    from rmlite import metrics
+
+    if len(samples) != len(answers):
+        raise ValueError(f"{len(samples)} samples but {len(answers)} answers")
+    records = []
+    for s, a in zip(samples, answers):
+        rec = metrics.evaluate(a, s)
+        b = score(a, s, reward)
+        rec.update(answer=a, key=s["answer"], reward=b.total, reason=b.reason)
+        records.append(rec)
+    return EvalReport(name, records, metrics.summarize(records))
+
+
+def chance_answers(samples: Sequence[Mapping], seed: int = 0) -> list[str]:
+    """A uniform guess per question: a letter for counting1, yes/no, a line count in 1..lines of the map."""
+    import random
+
+    rng = random.Random(seed)
+    out = []
+    for s in samples:
+        t = s["type"]
+        if t == "counting1":
+            out.append("\\boxed{" + rng.choice("ABCD") + "}")
+        elif t in ("torf1", "torf2"):
+            out.append("\\boxed{" + rng.choice(("yes", "no")) + "}")
+        elif t in ("counting2", "counting3"):
+            n_lines = len(metro_data_of(s))
+            out.append("\\boxed{" + str(rng.randint(1, n_lines if t == "counting2" else 12)) + "}")
+        else:
+            out.append("")  # no sensible random route: chance accuracy on planning is ~0
+    return out
+
+
+def majority_answers(samples: Sequence[Mapping], train: Iterable[Mapping] | None = None) -> list[str]:
+    """The most frequent key per type (from `train` if given, else from the samples themselves)."""
+    from rmlite.formats import boxed
+
+    pool = list(train) if train is not None else list(samples)
+    top = {t: Counter(s["answer"] for s in pool if s["type"] == t).most_common(1)[0][0]
+           for t in {s["type"] for s in pool}}
+    return [(boxed(top[s["type"]]) if s["type"] != "planning" else top.get("planning", ""))
+            if s["type"] in top else "" for s in samples]
+
+
+def evaluate(model, processor, dataset, *, name: str = "model", image_masked: bool = True,
+             max_new_tokens: int = 256, batch_size: int = 4, out: str | Path | None = None,
+             progress: bool = True) -> dict[str, EvalReport]:
+    """Greedy answers on `dataset` (rows with `image`), scored, with chance / majority / image-masked baselines.
+
+    Returns {name: report, "chance": …, "majority": …, f"{name} (image masked)": …}; writes a JSON report,
+    a Markdown table and a plot under `out` if given.
+    """
+    from rmlite.generation import answers_for
+
+    rows = [dataset[i] for i in range(len(dataset))]
+    samples = [{k: v for k, v in r.items() if k != "image"} for r in rows]
+    reports = {name: score_answers(samples, answers_for(model, processor, rows, max_new_tokens=max_new_tokens,
+                                                        batch_size=batch_size, progress=progress), name=name)}
+    if image_masked:
+        masked = answers_for(model, processor, rows, mask_image=True, max_new_tokens=max_new_tokens,
+                             batch_size=batch_size, progress=progress, desc="image masked")
+        reports[f"{name} (image masked)"] = score_answers(samples, masked, name=f"{name} (image masked)")
+    reports["chance"] = score_answers(samples, chance_answers(samples), name="chance")
+    reports["majority"] = score_answers(samples, majority_answers(samples), name="majority")
+    if out is not None:
+        write_reports(list(reports.values()), out)
+    return reports
+
+
+def markdown_table(reports: Sequence[EvalReport]) -> str:
+    """Accuracy per type (and overall weighted accuracy, map score) for several runs side by side."""
+    types = sorted({t for r in reports for t in r.summary.get("by_type", {})})
+    head = "| run | " + " | ".join(types) + " | overall acc | weighted acc | map score |"
+    sep = "|---" * (len(types) + 4) + "|"
+    lines = [head, sep]
+    for r in reports:
+        cells = [f"{r.summary['by_type'][t]['accuracy']:.3f}" if t in r.summary["by_type"] else "–" for t in types]
+        o = r.summary
+        ms = r.summary["by_type"].get("planning", {}).get("map_score")
+        lines.append(f"| {r.name} | " + " | ".join(cells) + f" | {o['accuracy']:.3f} | {o['weighted_accuracy']:.3f} | "
+                     + (f"{ms:.2f}" if ms is not None else "–") + " |")
+    return "\n".join(lines)
+
+
+def write_reports(reports: Sequence[EvalReport], out: str | Path) -> Path:
+    """report.json (summaries), records per run (JSONL), report.md and accuracy.png under `out`."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps({r.name: r.summary for r in reports}, indent=1))
+    for r in reports:
+        safe = "".join(c if c.isalnum() else "_" for c in r.name)
+        (out / f"records_{safe}.jsonl").write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in r.records))
+    (out / "report.md").write_text(markdown_table(reports) + "\n")
+    plot_reports(reports, out / "accuracy.png")
+    return out
+
+
+def plot_reports(reports: Sequence[EvalReport], path: str | Path) -> Path:
+    """Grouped bars: accuracy per question type for each run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    types = sorted({t for r in reports for t in r.summary.get("by_type", {})})
+    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(types) + 2), 3.6))
+    width = 0.8 / max(1, len(reports))
+    for i, r in enumerate(reports):
+        ys = [r.summary["by_type"].get(t, {}).get("accuracy", 0.0) for t in types]
+        ax.bar([x + i * width for x in range(len(types))], ys, width, label=r.name)
+    ax.set_xticks([x + width * (len(reports) - 1) / 2 for x in range(len(types))], types)
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
