@@ -70,6 +70,32 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--split", default="train")
     s.add_argument("--out", default=None, help="PNG path (default: DATA/show-<split>-<index>.png)")
 
+    e = sub.add_parser("export", help="write parquet in the layout verl or EasyR1 reads")
+    e.add_argument("--format", choices=("verl", "easyr1"), default="verl")
+    e.add_argument("--data", required=True, help="a folder written by `rmlite generate`")
+    e.add_argument("--out", required=True)
+
+    t = sub.add_parser("train", help="GRPO with the RewardMap reward and a curriculum (4-bit LoRA)")
+    t.add_argument("--data", required=True, help="a folder written by `rmlite generate`")
+    t.add_argument("--model", required=True, help="hub name (GPU) or local folder (e.g. a tiny model)")
+    t.add_argument("--curriculum", default="paper", help="paper | coarse | fine | none")
+    t.add_argument("--reward", default="paper", help="paper | official | sparse | package.module:function")
+    t.add_argument("--steps", type=int, default=-1, help="optimizer steps (-1: one pass over the data)")
+    t.add_argument("--out", required=True, help="run folder (checkpoints, logs, adapter)")
+    t.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    t.add_argument("--cpu-tiny", action="store_true", help="settings for the tiny CPU model (short completions)")
+    t.add_argument("--no-4bit", action="store_true", help="load without quantisation")
+
+    v = sub.add_parser("eval", help="greedy evaluation with baselines; writes a report folder")
+    v.add_argument("--data", required=True)
+    v.add_argument("--split", default="test")
+    v.add_argument("--model", required=True)
+    v.add_argument("--adapter", default=None, help="a LoRA adapter folder saved by `rmlite train`")
+    v.add_argument("--limit", type=int, default=None, help="evaluate at most this many questions")
+    v.add_argument("--max-new-tokens", type=int, default=256)
+    v.add_argument("--out", required=True)
+    v.add_argument("--no-4bit", action="store_true")
+
     d = sub.add_parser("demo", help="the end-to-end demo on a small CPU default")
     d.add_argument("--out", default="runs/demo", help="report folder")
     d.add_argument("--maps", type=_positive, default=12)
@@ -116,6 +142,47 @@ def cmd_show(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(a: argparse.Namespace) -> int:
+    from rmlite.export import export
+
+    for p in export(a.data, a.out, a.format):
+        print(f"wrote {p}")
+    return 0
+
+
+def cmd_train(a: argparse.Namespace) -> int:
+    from rmlite.data import load_split
+    from rmlite.models import load_model
+    from rmlite.train import GRPOSettings, cpu_tiny_settings, train
+
+    ds = load_split(a.data, "train")
+    model, processor = load_model(a.model, load_in_4bit=not a.no_4bit)
+    settings = cpu_tiny_settings(a.out, max_steps=a.steps) if a.cpu_tiny else GRPOSettings(output_dir=a.out,
+                                                                                            max_steps=a.steps)
+    res = train(model, processor, ds, reward=a.reward, curriculum=a.curriculum, settings=settings, resume=a.resume)
+    print(f"trained {len(res.metrics)} logged steps; adapter and logs in {res.output_dir}")
+    return 0
+
+
+def cmd_eval(a: argparse.Namespace) -> int:
+    from rmlite.data import load_split
+    from rmlite.evaluate import evaluate, markdown_table
+    from rmlite.models import load_model
+
+    ds = load_split(a.data, a.split)
+    if a.limit is not None:
+        ds = ds.select(range(min(a.limit, len(ds))))
+    model, processor = load_model(a.model, load_in_4bit=not a.no_4bit, lora_rank=0)
+    if a.adapter:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, a.adapter)
+    reports = evaluate(model, processor, ds, out=a.out, max_new_tokens=a.max_new_tokens)
+    print(markdown_table(list(reports.values())))
+    print(f"wrote {a.out}")
+    return 0
+
+
 def cmd_demo(a: argparse.Namespace) -> int:
     from rmlite.demo import run_demo
 
@@ -123,7 +190,8 @@ def cmd_demo(a: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"generate": cmd_generate, "show": cmd_show, "demo": cmd_demo}
+COMMANDS = {"generate": cmd_generate, "show": cmd_show, "export": cmd_export, "train": cmd_train, "eval": cmd_eval,
+            "demo": cmd_demo}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -241,7 +241,10 @@ def _question_features():
 def _questions_dataset(rows: list[dict]):
     from datasets import Dataset
 
-    return Dataset.from_list(rows, features=_question_features())
+    features = _question_features()
+    if not rows:  # an empty split (e.g. only non-test real maps) still gets the full schema
+        return Dataset.from_dict({k: [] for k in features}, features=features)
+    return Dataset.from_list(rows, features=features)
 
 
 # ----- loading ------------------------------------------------------------------------------------------------------

@@ -113,21 +113,29 @@ class _Grid:
         self.edges: dict[frozenset, list[int]] = {}  # unit edge -> line ids
         self.diag: set[frozenset] = set()  # diagonal unit edges (to spot X-crossings)
         self.node_dirs: dict[tuple[int, int], set[int]] = {}  # node -> directions of track leaving it
+        self.pairs: set[frozenset] = set()  # consecutive station nodes of some line
+        self.field: dict[tuple[int, int], float] = {}  # crowding: weighted count of track/stations within 2 steps
 
     def inside(self, p: tuple[int, int]) -> bool:
         return 0 <= p[0] <= self.w and 0 <= p[1] <= self.h
 
-    def crowd(self, p: tuple[int, int], skip: set) -> float:
+    def crowd(self, p: tuple[int, int]) -> float:
         """How cramped a new station at p would be (nearby foreign track leaves no room for labels)."""
-        c = 0.0
+        return self.field.get(p, 0.0)
+
+    def add_track(self, p: tuple[int, int], station: bool) -> None:
+        """Mark p as track (and maybe station) and raise the crowding field around it (kept incrementally)."""
+        new_track, new_station = p not in self.track, station and p not in self.station_at
+        self.track.add(p)
+        if not (new_track or new_station):
+            return
+        f = self.field
         for dx in range(-2, 3):
             for dy in range(-2, 3):
-                q = (p[0] + dx, p[1] + dy)
-                if q in self.track and q not in skip:
-                    c += 1.6 if max(abs(dx), abs(dy)) == 1 else 0.7
-                    if q in self.station_at:
-                        c += 0.5
-        return c
+                if dx or dy:
+                    q = (p[0] + dx, p[1] + dy)
+                    w = (1.6 if max(abs(dx), abs(dy)) == 1 else 0.7) if new_track else 0.0
+                    f[q] = f.get(q, 0.0) + w + (0.5 if new_station else 0.0)
 
 
 def _dir_index(a: tuple[int, int], b: tuple[int, int]) -> int:
@@ -160,11 +168,10 @@ class _LineWalker:
                     nodes, shared = res
                     end = nodes[-1]
                     score = math.log(w) - rng.expovariate(1.0) * 1.2  # Gumbel-ish noise: a weighted random pick
-                    skip = self.own_nodes | {cur}
                     if not shared:  # track squeezed past other lines leaves no room for labels
-                        score -= 0.3 * sum(g.crowd(q, skip) for q in nodes[:-1])
+                        score -= 0.3 * sum(g.crowd(q) for q in nodes[:-1])
                     if end not in g.station_at:
-                        score -= g.crowd(end, skip)
+                        score -= g.crowd(end)
                         margin = min(end[0], end[1], g.w - end[0], g.h - end[1])
                         score -= (4.0, 2.0, 0.6)[margin] if margin < 3 else 0.0
                     else:
@@ -203,6 +210,11 @@ class _LineWalker:
             nodes.append(q)
             seen.add(q)
             if q in g.station_at:
+                # A second, different track between two stations that are already neighbours reads as a
+                # parallel service the map cannot show; only a shared corridor may link them again.
+                if frozenset((cur, q)) in g.pairs and not all(
+                        frozenset((a, b)) in g.edges for a, b in zip([cur] + nodes, nodes, strict=False)):
+                    return None
                 return nodes, shared_any
             p = q
         if nodes[-1] in g.track:  # ending on foreign track without a station: no
@@ -236,8 +248,9 @@ class _LineWalker:
 def _commit(g: _Grid, lid: int, nodes: list[tuple[int, int]], station_flags: list[bool], next_id: list[int]) -> list:
     """Write a finished line into the grid; returns its station ids in order."""
     ids = []
+    last = None
     for i, p in enumerate(nodes):
-        g.track.add(p)
+        g.add_track(p, station_flags[i])
         if i:
             a = nodes[i - 1]
             g.edges.setdefault(frozenset((a, p)), []).append(lid)
@@ -249,6 +262,9 @@ def _commit(g: _Grid, lid: int, nodes: list[tuple[int, int]], station_flags: lis
                 g.station_at[p] = next_id[0]
                 next_id[0] += 1
             ids.append(g.station_at[p])
+            if last is not None:
+                g.pairs.add(frozenset((last, p)))
+            last = p
     return ids
 
 
