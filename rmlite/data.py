@@ -198,7 +198,8 @@ def save_dataset(out: Path, maps: list[dict], rows: dict[str, list[dict]], manif
         maps_ds = Dataset.from_list(maps, features=_map_features())
         maps_ds.save_to_disk(str(tmp / "maps"))
         q = DatasetDict({split: _questions_dataset(r) for split, r in rows.items()})
-        q.save_to_disk(str(tmp / "questions"))
+        # One shard per split: datasets writes zero shards for an empty split and then cannot load it back.
+        q.save_to_disk(str(tmp / "questions"), num_shards={k: 1 for k in q})
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
         if out.exists():
             if not overwrite:
@@ -243,7 +244,9 @@ def _questions_dataset(rows: list[dict]):
 
     features = _question_features()
     if not rows:  # an empty split (e.g. only non-test real maps) still gets the full schema
-        return Dataset.from_dict({k: [] for k in features}, features=features)
+        import pyarrow as pa
+
+        return Dataset(pa.Table.from_pylist([], schema=features.arrow_schema))
     return Dataset.from_list(rows, features=features)
 
 

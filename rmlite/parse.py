@@ -364,10 +364,12 @@ def _find_math_answer(s: str) -> str:
                      ("\\text", ""), ("\\mbox", ""), ("bmatrix", "pmatrix"), ("\\left", ""), ("\\right", ""),
                      ("^{\\circ}", ""), ("^\\circ", ""), ("{m}^3", ""), ("m^3", ""), ("{units}", ""), ("units", ""),
                      ("{km}", ""), ("km", "")):
-        ans = ans.replace(old, new)
+        if old in ans:  # `in` is much cheaper than a no-op replace on long junk
+            ans = ans.replace(old, new)
     # _strip_string (the parts that can change a letter / integer / yes-no outcome)
     for old, new in (("\\!", ""), ("\\\\", "\\"), ("\\$", ""), ("$", "")):
-        ans = ans.replace(old, new)
+        if old in ans:
+            ans = ans.replace(old, new)
     ans = ans.split("\\text{ ")[0].replace("\\%", "").replace("{.", "{0.")
     if ans.startswith("."):
         ans = "0" + ans
@@ -380,21 +382,44 @@ def official_sections(text: str, any_case_keys: bool, max_sections: int = 256) -
     Splits on "--"; a section counts if it holds `Route Name:`, `Departure Stop:` and `Arrival Stop:` (exact case
     for correctness, any case for the detail reward, as released). The route name and departure are the rest of
     their line and need a newline after them (else "Wrong"); the arrival is *everything* after the last
-    `Arrival Stop:`, so trailing prose becomes part of the stop name. Returns None beyond `max_sections` sections.
+    `Arrival Stop:`, so trailing prose becomes part of the stop name. Returns None (unparseable) when a key
+    occurs more than `max_sections` times: bounded time on pathological input.
 
     >>> official_sections("Route Name: 1\\nDeparture Stop: A\\nArrival Stop: B\\nThanks!", False)
     [('1', 'A', 'B\\nThanks!')]
     """
-    parts = text.split("--")
-    if any_case_keys:
-        parts = [p for p in parts if ":" in p and _has_keys(p.lower(), ("route name:", "departure stop:",
-                                                                        "arrival stop:"))]
-    else:
-        parts = [p for p in parts if "Route Name:" in p and "Departure Stop:" in p and "Arrival Stop:" in p]
-    if len(parts) > max_sections:
+    keys = _ANY_CASE_KEYS if any_case_keys else _EXACT_KEYS
+    hay = text.lower() if any_case_keys else text
+    if len(hay) != len(text):  # a few Unicode letters change length when lowered: split the slow, sure way
+        parts = [p for p in text.split("--") if _has_keys(p.lower(), keys)]
+        return None if len(parts) > max_sections else [_official_section(p) for p in parts]
+    counts = [hay.count(k) for k in keys]
+    if min(counts) > max_sections:
         return None
-    return [(_line_after(p, "Route Name: ", True), _line_after(p, "Departure Stop: ", False),
-             p.split("Arrival Stop:")[-1].strip()) for p in parts]
+    # Only parts holding the rarest key can count; find them without splitting the whole text (which allocates
+    # one string per "--": slow on junk). A part may differ from str.split's by one leading "-", which no key
+    # lookup sees and the released clean_string removes.
+    rare = keys[counts.index(min(counts))]
+    out, seen, i = [], -1, hay.find(rare)
+    while i >= 0:
+        j = hay.rfind("--", 0, i)
+        start = j + 2 if j >= 0 else 0
+        end = hay.find("--", i)
+        end = len(hay) if end < 0 else end
+        if start != seen and _has_keys(hay[start:end], keys):
+            out.append(_official_section(text[start:end]))
+        seen = start
+        i = hay.find(rare, end)
+    return out
+
+
+_EXACT_KEYS = ("Route Name:", "Departure Stop:", "Arrival Stop:")
+_ANY_CASE_KEYS = ("route name:", "departure stop:", "arrival stop:")
+
+
+def _official_section(p: str) -> tuple[str, str, str]:
+    return _line_after(p, "Route Name: ", True), _line_after(p, "Departure Stop: ", False), \
+        p.split("Arrival Stop:")[-1].strip()
 
 
 def _has_keys(s: str, keys: tuple[str, ...]) -> bool:

@@ -483,8 +483,9 @@ def render_map(network: Network, size: int = 1024, *, legend: bool = False,
 
     # ---- text at 1× ----------------------------------------------------------------------------------------
     td = ImageDraw.Draw(img)
-    for s, (x, y, f) in label_draw.items():
-        td.text((x, y), s, font=f, fill=INK, anchor="ls")
+    for s, (x, y, f, on_track) in label_draw.items():
+        # A label that had to sit on track gets a thin white halo so it stays readable.
+        td.text((x, y), s, font=f, fill=INK, anchor="ls", stroke_width=2 if on_track else 0, stroke_fill=BACKGROUND)
     for box, _col, text in badges:
         td.text(((box[0] + box[2]) / 2, (box[1] + box[3]) / 2), text, font=bfont, fill=(255, 255, 255), anchor="mm")
     lf = get_font(fmin)
@@ -563,15 +564,16 @@ def _place_in_order(net: Network, placer: _Placer, order: list, station_xy: dict
                         cands.append((pen, box, dname, (x0 - left, y0 - top, f)))
             if not cands:
                 continue
-            costs = placer.costs(np.array([c[1] for c in cands])) * 3.0 + np.array([c[0] for c in cands])
+            raw = placer.costs(np.array([c[1] for c in cands]))
+            costs = raw * 6.0 + np.array([c[0] for c in cands])
             for k in np.argsort(costs, kind="stable"):  # cheapest first; the first free one wins
                 if placer.free(cands[k][1]):
-                    best = (float(costs[k]),) + cands[k][1:]
+                    best = (float(costs[k]),) + cands[k][1:3] + (cands[k][3] + (bool(raw[k]),),)
                     break
             if fallback is None:
                 k = int(np.argmin(costs))
-                fallback = (float(costs[k]),) + cands[k][1:]
-            if best is not None and (best[0] < 60 or fi == len(fonts) - 1):
+                fallback = (float(costs[k]),) + cands[k][1:3] + (cands[k][3] + (True,),)
+            if best is not None and (best[0] < 100 or fi == len(fonts) - 1):
                 break
         if best is None:
             best = fallback

@@ -83,6 +83,7 @@ class RewardConfig:
     detail_min: float | None = 0.0  # None: no floor
     detail_max: float | None = 10.0
     max_answer_chars: int = parse.WINDOW  # lenient parsing reads this tail of the answer; longer is never strict
+    max_completion_chars: int = 65536  # the official parser reads this tail (released: all; differs only beyond)
     max_sections: int = 256  # more sections than this is scored as unparseable (bounded time)
     max_name_chars: int = 256  # a longer station / line "name" matches nothing (bounded time)
 
@@ -106,7 +107,7 @@ class RewardConfig:
         check(lo is None or _finite(lo), "detail_min must be finite or None")
         check(hi is None or _finite(hi), "detail_max must be finite or None")
         check(lo is None or hi is None or lo <= hi, f"detail_min {lo} > detail_max {hi}")
-        for f in ("max_answer_chars", "max_sections", "max_name_chars"):
+        for f in ("max_answer_chars", "max_completion_chars", "max_sections", "max_name_chars"):
             check(isinstance(getattr(self, f), int) and getattr(self, f) > 0, f"{f} must be a positive int")
         object.__setattr__(self, "gamma", tuple(float(g) for g in self.gamma))
         object.__setattr__(self, "beta", tuple(float(b) for b in self.beta))
@@ -418,7 +419,7 @@ _RELEASED_LINE_HACKS = (("八通", "Line 1"), ("大兴", "Line 4"))  # Beijing s
 
 
 def _perception_official(text: str, idx: _Index, cfg: RewardConfig, w: float) -> RewardBreakdown:
-    ans = parse.official_extract(text)
+    ans = parse.official_extract(text[-cfg.max_completion_chars:])
     if idx.qtype in ("torf1", "torf2"):
         ok = ans.lower() == idx.answer
     elif idx.qtype == "counting1":
@@ -453,6 +454,7 @@ def _off_resolve(cfg: RewardConfig, secs: list[tuple[str, str, str]], lines: Map
 
 
 def _planning_official(text: str, idx: _Index, cfg: RewardConfig, w: float) -> RewardBreakdown:
+    text = text[-cfg.max_completion_chars:]
     strict = parse.official_sections(text, False, cfg.max_sections)
     loose = parse.official_sections(text, True, cfg.max_sections)
     if strict is None or loose is None:
