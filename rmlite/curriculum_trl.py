@@ -269,8 +269,12 @@ class CurriculumGRPOTrainer(GRPOTrainer):
 
     @property
     def current_stage(self) -> int:
-        cb = self.curriculum_callback
-        return cb.switcher.current_stage if cb.switcher is not None else cb.stage_at(self.state.global_step)
+        """The stage of the data trained at the current step (what to label completions and metrics with).
+
+        In adaptive mode the switcher may already have promoted (decided by this very batch's scores); its
+        `curriculum_callback.switcher.current_stage` is the stage of the *next* generation batch.
+        """
+        return self.curriculum_callback.stage_at(self.state.global_step)
 
     def _get_train_sampler(self, dataset: Any = None) -> Sampler:
         if self.curriculum.mode != "adaptive":

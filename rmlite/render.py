@@ -69,7 +69,7 @@ def legible_station_cap(size: int, max_pixels: int | None = None) -> int:
     """Most stations a `size` px map may hold: labels may fill ~30% of the drawable area, a label is ~7·F².
 
     >>> legible_station_cap(768)
-    103
+    106
     """
     f = legible_font_px(size, max_pixels)
     usable = size - 5 * f
@@ -444,11 +444,11 @@ def render_map(network: Network, size: int = 1024, *, legend: bool = False,
     # ---- draw geometry at SUPERSAMPLE× ---------------------------------------------------------------------
     big = Image.new("RGB", (size * ss, size * ss), BACKGROUND)
     d = ImageDraw.Draw(big)
+    if highlight_route:  # a glow under the track: the route stands out and its line colours stay visible
+        _draw_route(big, lay, net, highlight_route, lw, ss)
     for ln in reversed(net.lines):  # first lines on top, matching corridor slot order
         d.line([(x * ss, y * ss) for x, y in line_pts[ln.name]], fill=_hex(ln.color), width=round(lw * ss),
                joint="curve")
-    if highlight_route:
-        _draw_route(big, lay, net, highlight_route, lw, ss)
     for ln in net.lines:  # termini: a bar across the line end (transfer termini get the white marker instead)
         col = _hex(ln.color)
         for s in (ln.stations[0], ln.stations[-1]):
@@ -591,7 +591,7 @@ def _place_in_order(net: Network, placer: _Placer, order: list, station_xy: dict
 
 
 def _draw_route(big: Image.Image, lay: _Layout, net: Network, route, lw: float, ss: int) -> None:
-    """The gold route as a translucent halo over the track (stations stay on top)."""
+    """The gold route as a wide translucent halo, drawn before the track so the lines stay on top."""
     mask = Image.new("L", big.size, 0)
     md = ImageDraw.Draw(mask)
     for sec in route:
@@ -603,10 +603,10 @@ def _draw_route(big: Image.Image, lay: _Layout, net: Network, route, lw: float, 
         j = idx[tuple(int(v) for v in net.positions[sec.arrival_stop])]
         pts, _ = lay.offset_path(sec.route_name, min(i, j), max(i, j))
         pts = _round_corners(pts, lay.scale * 0.45)
-        md.line([(x * ss, y * ss) for x, y in pts], fill=150, width=round(lw * 3.2 * ss), joint="curve")
+        md.line([(x * ss, y * ss) for x, y in pts], fill=200, width=round(lw * 3.6 * ss), joint="curve")
         for x, y in (pts[0], pts[-1]):
-            r = lw * 1.6 * ss
-            md.ellipse([x * ss - r, y * ss - r, x * ss + r, y * ss + r], fill=150)
+            r = lw * 2.2 * ss
+            md.ellipse([x * ss - r, y * ss - r, x * ss + r, y * ss + r], fill=200)
     big.paste(GOLD, mask=mask)
 
 

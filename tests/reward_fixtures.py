@@ -19,8 +19,15 @@ STATIONS = ROOT / "data" / "reasonmap" / "stations"
 CITIES = {"oslo": "norway/oslo", "geneva": "switzerland/geneva", "miami": "america/miami"}
 
 
+# A small synthetic map with two-transfer routes (the bundled real maps have none).
+TOY = {"Line 1": ["Alna", "Brekke", "Carl Berner", "Dal"], "Line 2": ["Dal", "Ekeberg", "Frogner", "Grorud"],
+       "Line 3": ["Grorud", "Haugen", "Ila", "Jar"], "Line 4": ["Brekke", "Kolsås", "Lysaker"]}
+
+
 @lru_cache(maxsize=None)
 def network(city: str) -> Network:
+    if city == "toy":
+        return Network.from_metro_data(TOY, name="toy")
     data = json.loads((STATIONS / f"{CITIES[city]}.json").read_text(encoding="utf-8"))
     return Network.from_metro_data(data, name=city)
 

@@ -80,7 +80,7 @@ class Recorder:
 def config(tmp_path, **kw) -> GRPOConfig:
     base = dict(output_dir=str(tmp_path), use_cpu=True, bf16=False, report_to="none", per_device_train_batch_size=4,
                 num_generations=2, max_completion_length=3, logging_steps=1, save_strategy="no", learning_rate=1e-3,
-                shuffle_dataset=False, seed=0, disable_tqdm=True)
+                shuffle_dataset=False, seed=0, disable_tqdm=True, gradient_checkpointing=False)
     return GRPOConfig(**{**base, **kw})
 
 

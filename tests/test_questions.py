@@ -1,0 +1,264 @@
+"""Questions: every answer key recomputed from the sample's own metro data by the independent oracle.
+
+Covers random networks (hypothesis), generated synthetic maps, the three real maps, the balance of the counting1
+key letter and of yes/no answers, the planning mix, templates, determinism and config validation.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+from fixtures import oracle
+from fixtures.networks import chain, metro_data
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rmlite.network import Network
+from rmlite.questions import QuestionConfig, _apportion, generate_questions
+from rmlite.schema import QUESTION_TYPES, validate_sample
+
+CITIES = {"oslo": "norway/oslo", "geneva": "switzerland/geneva", "miami": "america/miami"}
+MANY = QuestionConfig(per_map={"counting1": 8, "counting2": 8, "counting3": 3, "torf1": 8, "torf2": 8,
+                               "planning": 10}, long_template_share=0.3)
+
+
+def city_net(reasonmap_dir, city: str) -> Network:
+    raw = json.loads((reasonmap_dir / "stations" / f"{CITIES[city]}.json").read_text(encoding="utf-8"))
+    return Network.from_metro_data(raw, name=city)
+
+
+def check_all(qs: list[dict], map_id: str) -> None:
+    ids = [q["id"] for q in qs]
+    assert len(set(ids)) == len(ids), "ids must be unique"
+    for q in qs:
+        validate_sample(q)
+        oracle.check_sample(q)
+        assert q["map_id"] == map_id
+        assert q["prompt"] == [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": q["question"]}]}]
+        if q["type"] != "planning":
+            assert q["routes"] == "[]" and q["question_transfer_count"] == 0 and q["template"] == ""
+    assert sum(q["type"] == "counting3" for q in qs) <= 1
+
+
+def assert_balanced(qs: list[dict], md: dict, cfg: QuestionConfig) -> None:
+    """Per map |yes - no| <= 1 for torf1 and torf2, whenever the map has enough pairs of both kinds."""
+    yes_pairs, no_pairs = oracle.same_line_pairs(md)
+    n = cfg.per_map["torf1"]
+    if yes_pairs >= 4 * n and no_pairs >= 4 * n:
+        c = oracle.yes_no(qs, "torf1")
+        assert abs(c["yes"] - c["no"]) <= 1 and c.total() == n, c
+    stations = {s for st in md.values() for s in st}
+    on = sum(len(oracle.lines_at(md, s)) for s in stations)
+    off = len(stations) * len(md) - on
+    n = cfg.per_map["torf2"]
+    if on >= 4 * n and off >= 4 * n:
+        c = oracle.yes_no(qs, "torf2")
+        assert abs(c["yes"] - c["no"]) <= 1 and c.total() == n, c
+
+
+# ----- random networks ---------------------------------------------------------------------------------------------
+@given(metro_data(), st.integers(0, 2**31 - 1))
+def test_keys_on_random_networks(md, seed):
+    net = Network.from_metro_data(md)
+    qs = generate_questions(net, map_id="rnd", seed=seed, config=MANY)
+    check_all(qs, "rnd")
+    assert_balanced(qs, net.metro_data(), MANY)
+
+
+@given(metro_data(max_lines=6, max_len=14, loops=False, min_lines=3), st.integers(0, 2**31 - 1))
+def test_balance_on_random_networks_without_loops(md, seed):
+    net = Network.from_metro_data(md)
+    cfg = QuestionConfig()
+    qs = generate_questions(net, map_id="rnd", seed=seed, config=cfg)
+    check_all(qs, "rnd")
+    assert_balanced(qs, net.metro_data(), cfg)
+
+
+# ----- synthetic generated maps ------------------------------------------------------------------------------------
+@given(st.sampled_from(["easy", "middle", "hard"]), st.sampled_from(["numbered", "named"]), st.integers(0, 10**6))
+def test_keys_on_generated_maps(difficulty, naming, seed):
+    from rmlite.generate import GeneratorConfig, generate_network
+
+    net = generate_network(GeneratorConfig(difficulty=difficulty, line_naming=naming, size=512), seed)
+    cfg = QuestionConfig(long_template_share=0.5)
+    qs = generate_questions(net, map_id="m", seed=seed, config=cfg)
+    check_all(qs, "m")
+    assert_balanced(qs, net.metro_data(), cfg)
+    assert {q["type"] for q in qs} == set(QUESTION_TYPES)
+    assert all(q["difficulty_city"] == difficulty for q in qs)
+
+
+# ----- real maps ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("city", sorted(CITIES))
+@pytest.mark.parametrize("seed", [0, 1])
+def test_keys_on_real_maps(reasonmap_dir, city, seed):
+    net = city_net(reasonmap_dir, city)
+    qs = generate_questions(net, map_id=f"real-{city}", seed=seed, config=MANY, source=f"reasonmap:{city}")
+    check_all(qs, f"real-{city}")
+    assert_balanced(qs, net.metro_data(), MANY)
+    assert {q["type"] for q in qs} == set(QUESTION_TYPES)
+    assert all(q["source"] == f"reasonmap:{city}" for q in qs)
+    assert all("(" not in q["station1"] for q in qs)
+
+
+# ----- balance of the counting1 key letter ---------------------------------------------------------------------------
+@pytest.mark.parametrize("per_map", [3, 4])
+def test_counting1_key_letter_is_balanced(reasonmap_dir, per_map):
+    cfg = QuestionConfig(per_map={"counting1": per_map})
+    nets = [city_net(reasonmap_dir, c) for c in CITIES] + [Network.from_metro_data(chain())]
+    letters = Counter()
+    seed = 0
+    while letters.total() < 240:
+        for net in nets:
+            for q in generate_questions(net, map_id=f"{net.name}-{seed}", seed=seed, config=cfg):
+                oracle.check_sample(q)
+                letters[q["answer"]] += 1
+        seed += 1
+    for letter in "ABCD":
+        assert 0.15 <= letters[letter] / letters.total() <= 0.35, letters
+
+
+def test_counting1_small_truths_keep_the_key_balanced():
+    # Adjacent stops only (truth 0) forces distractors above the truth; the key must still move around.
+    net = Network.from_metro_data({f"Line {i}": [f"A{i}", f"B{i}"] for i in range(1, 9)})
+    letters = Counter()
+    for seed in range(60):
+        for q in generate_questions(net, map_id="pairs", seed=seed, config=QuestionConfig(per_map={"counting1": 4})):
+            oracle.check_sample(q)
+            letters[q["answer"]] += 1
+    assert set(letters) == set("ABCD") and min(letters.values()) / letters.total() >= 0.15, letters
+
+
+def test_counting1_skips_ambiguous_pairs():
+    # A ring visits A twice, and two lines give different counts for (P, S): neither may be asked.
+    net = Network.from_metro_data({"Ring": ["A", "B", "C", "A"], "Line 2": ["P", "Q", "S"], "Line 3": ["P", "S"]})
+    for seed in range(20):
+        qs = generate_questions(net, map_id="amb", seed=seed, config=QuestionConfig(per_map={"counting1": 10}))
+        pairs = {frozenset((q["station1"], q["station2"])) for q in qs}
+        assert frozenset(("P", "S")) not in pairs
+        assert not any("A" in p for p in pairs)
+        assert pairs == {frozenset(("B", "C")), frozenset(("P", "Q")), frozenset(("Q", "S"))}
+
+
+# ----- planning ----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("mix", "expected"), [
+    ((0.5, 0.35, 0.15), {"easy": 4, "middle": 3, "hard": 1}),
+    ((1, 0, 0), {"easy": 8}),
+    ((0, 1, 0), {"middle": 8}),
+    ((0, 0, 1), {"hard": 8}),
+    ((1, 1, 2), {"easy": 2, "middle": 2, "hard": 4}),
+])
+def test_planning_mix_is_honoured_when_the_map_allows_it(mix, expected):
+    net = Network.from_metro_data(chain(4, 8))
+    for seed in range(5):
+        qs = generate_questions(net, map_id="chain", seed=seed,
+                                config=QuestionConfig(per_map={"planning": 8}, planning_mix=mix))
+        check_all(qs, "chain")
+        got = Counter(q["difficulty_question"] for q in qs)
+        assert got == Counter(expected), (seed, got)
+        for q in qs:
+            assert q["difficulty_question"] == ("easy", "middle", "hard")[min(q["question_transfer_count"], 2)]
+
+
+def test_planning_mix_falls_back_when_a_bucket_is_empty():
+    net = Network.from_metro_data({"Line 1": ["A", "B", "C", "D", "E"]})
+    qs = generate_questions(net, map_id="one", seed=0, config=QuestionConfig(per_map={"planning": 6},
+                                                                            planning_mix=(0, 0, 1)))
+    check_all(qs, "one")
+    assert len(qs) == 6 and all(q["question_transfer_count"] == 0 for q in qs)
+
+
+def test_planning_skips_disconnected_pairs():
+    net = Network.from_metro_data({"Line 1": ["A", "B", "C"], "Line 2": ["X", "Y", "Z"]})
+    qs = generate_questions(net, map_id="islands", seed=3, config=QuestionConfig(per_map={"planning": 6}))
+    check_all(qs, "islands")
+    assert qs and all(({q["station1"], q["station2"]} <= {"A", "B", "C"}) or
+                      ({q["station1"], q["station2"]} <= {"X", "Y", "Z"}) for q in qs)
+
+
+@pytest.mark.parametrize(("share", "templates"), [(0.0, {"short"}), (1.0, {"long1", "long2"})])
+def test_planning_templates(reasonmap_dir, share, templates):
+    net = city_net(reasonmap_dir, "oslo")
+    qs = generate_questions(net, map_id="oslo", seed=1,
+                            config=QuestionConfig(per_map={"planning": 16}, long_template_share=share))
+    check_all(qs, "oslo")
+    assert {q["template"] for q in qs} <= templates and len({q["template"] for q in qs}) == len(templates)
+    for q in qs:
+        assert f"how do I get from {q['station1']} to {q['station2']}?" in q["question"]
+        marker = {"short": "Arrival Stop: xx Station\n--\n", "long1": "Number of Via Stops: x",
+                  "long2": "Via Stops: xx Station, xx Station"}[q["template"]]
+        assert marker in q["question"]
+
+
+def test_max_routes_caps_reference_routes(reasonmap_dir):
+    net = city_net(reasonmap_dir, "oslo")
+    for k in (1, 3):
+        qs = generate_questions(net, map_id="oslo", seed=0, config=QuestionConfig(per_map={"planning": 10},
+                                                                                  max_routes=k))
+        check_all(qs, "oslo")
+        assert max(len(json.loads(q["routes"])) for q in qs) <= k
+
+
+# ----- determinism, counts, wording --------------------------------------------------------------------------------
+def test_same_seed_same_questions_different_seed_different(reasonmap_dir):
+    net = city_net(reasonmap_dir, "oslo")
+    a = generate_questions(net, map_id="oslo", seed=5)
+    b = generate_questions(city_net(reasonmap_dir, "oslo"), map_id="oslo", seed=5)
+    c = generate_questions(net, map_id="oslo", seed=6)
+    assert a == b
+    assert [q["question"] for q in a] != [q["question"] for q in c]
+    assert all(q["seed"] == 5 for q in a)
+
+
+def test_per_map_counts():
+    net = Network.from_metro_data(chain(4, 8))
+    cfg = QuestionConfig(per_map={"counting1": 3, "counting2": 5, "counting3": 4, "torf1": 2, "torf2": 0,
+                                  "planning": 7})
+    got = Counter(q["type"] for q in generate_questions(net, map_id="c", seed=0, config=cfg))
+    assert got == Counter({"counting1": 3, "counting2": 5, "counting3": 1, "torf1": 2, "planning": 7})
+    assert generate_questions(net, map_id="c", seed=0, config=QuestionConfig(per_map={})) == []
+
+
+def test_counting2_mixes_transfer_and_plain_stations(reasonmap_dir):
+    qs = generate_questions(city_net(reasonmap_dir, "oslo"), map_id="oslo", seed=0,
+                            config=QuestionConfig(per_map={"counting2": 8}))
+    answers = Counter(q["answer"] for q in qs)
+    assert answers["1"] == 4 and sum(v for k, v in answers.items() if k != "1") == 4, answers
+
+
+def test_question_wording():
+    net = Network.from_metro_data({"Line 1": ["A", "B", "C", "D"], "Line 2": ["E", "B"]})
+    qs = {q["type"]: q for q in generate_questions(net, map_id="w", seed=0)}
+    assert "\\boxed{}" in qs["counting2"]["question"] and "how many lines pass through" in qs["counting2"]["question"]
+    assert "one of ABCD" in qs["counting1"]["question"]
+    assert "only answer yes or no" in qs["torf1"]["question"]
+    assert f"is on the line {qs['torf2']['line']}?" in qs["torf2"]["question"]
+    assert "how many subway (metro) lines are there in total?" in qs["counting3"]["question"]
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"per_map": {"counting9": 1}}, "unknown question type"),
+    ({"per_map": {"torf1": -1}}, "non-negative integers"),
+    ({"per_map": {"torf1": 1.5}}, "non-negative integers"),
+    ({"planning_mix": (1, 1)}, "three non-negative weights"),
+    ({"planning_mix": (1, -1, 1)}, "three non-negative weights"),
+    ({"planning_mix": (0, 0, 0)}, "positive sum"),
+    ({"long_template_share": 1.5}, r"\[0, 1\]"),
+    ({"long_template_share": -0.1}, r"\[0, 1\]"),
+    ({"max_routes": 0}, "at least 1"),
+])
+def test_config_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        QuestionConfig(**kwargs)
+
+
+@pytest.mark.parametrize(("n", "weights", "parts"), [
+    (8, (0.5, 0.35, 0.15), [4, 3, 1]), (0, (1, 1, 1), [0, 0, 0]), (7, (1, 0, 0), [7, 0, 0]), (5, (1, 1, 1), None),
+])
+def test_apportion(n, weights, parts):
+    got = _apportion(n, weights)
+    assert sum(got) == n and all(p >= 0 for p in got)
+    if parts is not None:
+        assert got == parts
