@@ -20,7 +20,8 @@ EasyR1: worker.reward.reward_type=batch  worker.reward.reward_function=rmlite/ad
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from rmlite.reward import RewardBreakdown, get_config, score
 

@@ -41,8 +41,15 @@ def _positive(text: str) -> int:
     return v
 
 
+class _Parser(argparse.ArgumentParser):
+    """One line for a usage mistake (no usage dump), exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="rmlite", description="RewardMap on one GPU: data, rewards, GRPO, evaluation.")
+    p = _Parser(prog="rmlite", description="RewardMap on one GPU: data, rewards, GRPO, evaluation.")
     sub = p.add_subparsers(dest="cmd", required=True)
 
     g = sub.add_parser("generate", help="generate synthetic transit maps with questions and answer keys")

@@ -140,6 +140,12 @@ def generate_dataset(out: str | os.PathLike, cfg: DatasetConfig, *, workers: int
     workers = max(1, min(workers or os.cpu_count() or 1, len(specs) or 1))
     maps: list[dict] = []
     rows: dict[str, list[dict]] = {"train": [], "test": []}
+    # Real maps first: a mistyped city or a broken JSON file is reported before any synthetic work.
+    real = []
+    for ref in cfg.real_maps:
+        from rmlite.reasonmap import build_real_map
+
+        real.append(build_real_map(ref, seed=cfg.seed, config=cfg.questions))
     bar = tqdm(total=len(specs) + len(cfg.real_maps), desc="maps", unit="map", disable=not progress)
     jobs = [(s, cfg) for s in specs]
     if workers > 1 and len(jobs) > 1:
@@ -157,10 +163,7 @@ def generate_dataset(out: str | os.PathLike, cfg: DatasetConfig, *, workers: int
             maps.append(rec)
             rows[rec["split"]] += qs
             bar.update()
-    for ref in cfg.real_maps:
-        from rmlite.reasonmap import build_real_map
-
-        rec, qs = build_real_map(ref, seed=cfg.seed, config=cfg.questions)
+    for rec, qs in real:
         maps.append(rec)
         rows[rec["split"]] += qs
         bar.update()
@@ -317,7 +320,10 @@ def attach_images(questions, images: MapImages, *, lazy: bool = True):
         return questions.with_transform(_add)
     from datasets import Image
 
-    col = [images[m] for m in questions["map_id"]]
+    # Reuse the stored PNG bytes (no decode/re-encode per row).
+    raw = images._maps.cast_column("image", Image(decode=False))
+    by_id = dict(zip(raw["map_id"], raw["image"]))
+    col = [by_id[m] for m in questions["map_id"]]
     return questions.add_column("image", col, feature=Image())
 
 

@@ -214,8 +214,9 @@ def parse_route(text: str, window: int = WINDOW) -> tuple[Section, ...]:
     a new section starts when a key repeats. Sections missing a route name, departure or arrival are dropped,
     as ReasonMap drops them.
 
-    >>> [s.route_name for s in parse_route("Draft: Route Name: 9\\nno wait\\nhmm\\nthink\\n\\nroute name: 2\\n"
-    ...                                    "departure stop: A\\narrival: B\\n---\\nRoute: 3\\nDeparture: B\\nArrival: C")]
+    >>> text = ("Route Name: 9\\nDeparture Stop: A\\nArrival Stop: B\\nno wait\\nhmm\\nthink again\\n\\n"
+    ...         "route name: 2\\ndeparture stop: A\\narrival: B\\n---\\nRoute: 3\\nDeparture: B\\nArrival: C")
+    >>> [s.route_name for s in parse_route(text)]  # the draft before three prose lines is dropped
     ['2', '3']
     """
     region = answer_region(text)[-window:]
@@ -287,7 +288,7 @@ def strict_route(answer: str, template: str = "short", max_sections: int = 256) 
         if i + k > n or len(out) >= max_sections:
             return None
         vals = []
-        for key, line in zip(keys, lines[i:i + k]):
+        for key, line in zip(keys, lines[i:i + k], strict=False):
             if not line.startswith(key) and line != key.rstrip():
                 return None
             v = line[len(key):].strip()

@@ -84,9 +84,9 @@ def build_real_map(city: str, *, seed: int = 0, config: QuestionConfig | None = 
     from rmlite.data import map_record
 
     js, img_path = find_city(city)
+    net = load_city(str(js))
     if img_path is None:
         raise FileNotFoundError(f"no map image for {city!r} (expected maps/<country>/{js.stem}.png)")
-    net = load_city(str(js))
     map_id = f"real-{js.stem}"
     qs = generate_questions(net, map_id=map_id, seed=seed, config=config, source=f"reasonmap:{js.stem}")
     split = split or ("test" if js.stem in TEST_CITIES else "train")
@@ -138,8 +138,8 @@ def from_released(row: Mapping[str, Any], *, template: str = "short") -> dict:
         sample["question"] = str(q)
         from rmlite.formats import format_route
 
-        sample["answer"] = format_route(routes[0], "short")
         sample["template"] = "short" if template == "short" else _long_kind(str(q))
+        sample["answer"] = format_route(routes[0], sample["template"])
         if "question_transfer_count" not in row:
             sample["question_transfer_count"] = len(routes[0]) - 1
         sample["difficulty_question"] = str(row.get("difficulty_question")

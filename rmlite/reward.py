@@ -27,9 +27,10 @@ from __future__ import annotations
 import importlib
 import json
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from rmlite import parse
 from rmlite.names import normalize_line, normalize_station, official_clean_string
@@ -115,8 +116,8 @@ class RewardConfig:
     def weight(self, difficulty_city: str, qtype: str, transfers: int) -> float:
         """W for one sample.
 
-        >>> PAPER.weight("middle", "planning", 1), PAPER.weight("hard", "torf1", 0), SPARSE.weight("hard", "planning", 2)
-        (1.7, 1.5, 1.0)
+        >>> PAPER.weight("middle", "planning", 1), PAPER.weight("hard", "torf1", 0)
+        (1.7, 1.5)
         """
         w = self.gamma[LEVEL[difficulty_city]]
         if qtype == "planning":
@@ -263,23 +264,26 @@ def _index(sample: Mapping[str, Any]) -> _Index:
 def validate_samples(samples: Any) -> int:
     """Check (and index) every sample before training's first step; raises ValueError on the first bad one."""
     n = 0
-    for n, s in enumerate(samples, 1):
+    for s in samples:
         _index(s)
+        n += 1
     return n
 
 
 # ----- scoring ------------------------------------------------------------------------------------------------------
-def score(completion: str, sample: Mapping[str, Any], config: RewardConfig = PAPER) -> RewardBreakdown:
+def score(completion: str, sample: Mapping[str, Any], config: RewardConfig | str = PAPER) -> RewardBreakdown:
     """Score one completion for one sample. Never raises on model output; raises ValueError on a bad sample.
 
     Args:
         completion: the model's text (thinking included, if any); non-strings are scored as unparseable.
         sample: a row following `rmlite.schema`.
-        config: a `RewardConfig` (`PAPER`, `OFFICIAL`, `SPARSE` or your own).
+        config: a `RewardConfig` (`PAPER`, `OFFICIAL`, `SPARSE` or your own) or a preset name.
 
     Returns:
         A `RewardBreakdown`.
     """
+    if not isinstance(config, RewardConfig):
+        config = get_config(config)
     return _score(completion, _index(sample), config)
 
 
@@ -574,7 +578,8 @@ class ComponentReward:
                  **columns: Any) -> list[float]:
         completions = list(completions or [])
         rows = _rows(completions, columns)
-        return [_memo_score(c, r, self.config).components()[self.component] for c, r in zip(completions, rows)]
+        return [_memo_score(c, r, self.config).components()[self.component]
+                for c, r in zip(completions, rows, strict=True)]
 
     def __repr__(self) -> str:
         return f"ComponentReward({self.config.name!r}, {self.component!r})"
@@ -590,7 +595,8 @@ class UserReward:
     def __call__(self, prompts: Any = None, completions: list | None = None, completion_ids: Any = None,
                  **columns: Any) -> list[float]:
         completions = list(completions or [])
-        return [as_total(self.fn(completion_text(c), r)) for c, r in zip(completions, _rows(completions, columns))]
+        rows = _rows(completions, columns)
+        return [as_total(self.fn(completion_text(c), r)) for c, r in zip(completions, rows, strict=True)]
 
 
 def trl_reward_funcs(config: RewardConfig | str | RewardFn = PAPER) -> list[Callable[..., list[float]]]:

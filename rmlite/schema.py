@@ -9,7 +9,7 @@ attached lazily under `image` (see `rmlite.data`).
 | map_id | str | which map (image + metro data) the question is about |
 | type | str | one of `QUESTION_TYPES` |
 | question | str | the full text shown to the model (asks for `\\boxed{}` or the route format) |
-| answer | str | the key, encoded per type: counting1 → a letter "A"–"D"; counting2/3 → a decimal integer "4"; torf1/2 → "yes"/"no"; planning → the first reference route in the short template |
+| answer | str | the key, encoded per type: counting1 → a letter "A"–"D"; counting2/3 → a decimal integer "4"; torf1/2 → "yes"/"no"; planning → the first reference route in the sample's template |
 | choices | list[int] | counting1: the four option values A–D (the key's letter points into it); [] otherwise |
 | station1, station2 | str | the stops the question names ("" when unused) |
 | line | str | torf2: the line asked about ("" otherwise) |

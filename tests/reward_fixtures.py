@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import random
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from rmlite.formats import boxed, format_route
@@ -24,7 +24,7 @@ TOY = {"Line 1": ["Alna", "Brekke", "Carl Berner", "Dal"], "Line 2": ["Dal", "Ek
        "Line 3": ["Grorud", "Haugen", "Ila", "Jar"], "Line 4": ["Brekke", "Kolsås", "Lysaker"]}
 
 
-@lru_cache(maxsize=None)
+@cache
 def network(city: str) -> Network:
     if city == "toy":
         return Network.from_metro_data(TOY, name="toy")
@@ -32,7 +32,7 @@ def network(city: str) -> Network:
     return Network.from_metro_data(data, name=city)
 
 
-@lru_cache(maxsize=None)
+@cache
 def metro_json(city: str) -> str:
     return json.dumps(network(city).metro_data(), ensure_ascii=False)
 

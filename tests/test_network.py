@@ -205,7 +205,7 @@ def test_route_json_round_trip(md, data):
     routes = net.routes(a, b)
     text = route_to_json(routes)
     assert routes_from_json(text) == routes
-    for r, raw in zip(routes, json.loads(text)):
+    for r, raw in zip(routes, json.loads(text), strict=True):
         assert [oracle.section_tuple(s) for s in raw] == list(as_tuples(r))
         assert all(s["num_via_stops"] == len(s["via_stops"]) for s in raw)
 

@@ -36,7 +36,8 @@ def check_all(qs: list[dict], map_id: str) -> None:
         validate_sample(q)
         oracle.check_sample(q)
         assert q["map_id"] == map_id
-        assert q["prompt"] == [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": q["question"]}]}]
+        content = [{"type": "image"}, {"type": "text", "text": q["question"]}]
+        assert q["prompt"] == [{"role": "user", "content": content}]
         if q["type"] != "planning":
             assert q["routes"] == "[]" and q["question_transfer_count"] == 0 and q["template"] == ""
     assert sum(q["type"] == "counting3" for q in qs) <= 1

@@ -135,6 +135,8 @@ THINK = "<think>Majorstuen is on every line; Besserud only on Line 1.</think>\n"
     (R1.replace("Route Name:", "**Route Name:**"), 0, True, 6, "markdown: lenient correctness, no format credit"),
     (R1.replace("Line 1", "line 1"), 1, True, 6, "line names are matched leniently"),
     (R1.replace("Line 1", "1"), 1, True, 6, "'1' names Line 1 on this map"),
+    (R1.replace("Line 1", "Route 1"), 1, True, 6, "so does 'Route 1'"),
+    (R1.replace("Majorstuen", "MAJORSTUEN").replace("Besserud", "Besserüd"), 1, True, 6, "case and accents"),
     (R1.replace("Majorstuen Station", "majorstuen"), 1, True, 6, "stations normalised (case, 'Station')"),
     (R1 + "\n\nThe trip takes 15 minutes.", 0, True, 6, "trailing prose: correct, but not the format"),
     (R1.replace("Line 1", "Line 2"), 1, False, 2, "wrong line: only the endpoint credit"),
@@ -291,7 +293,7 @@ def test_load_reward(tmp_path, monkeypatch):
     fn = load_reward("my_rewards:shortest")
     assert as_total(fn("abc", DIRECT)) == -3.0
     assert as_total(load_reward("paper")(R1, DIRECT)) == score(R1, DIRECT).total
-    assert load_reward(OFFICIAL)(R1, DIRECT).total == pytest.approx(12.6)
+    assert load_reward(OFFICIAL)(R1, DIRECT).total == pytest.approx(12.6) == score(R1, DIRECT, "official").total
     assert load_reward(len) is len
     for bad in ("dense", "my_rewards:nothing", "no_such_module_xyz:f", 3):
         with pytest.raises(ValueError):

@@ -1,0 +1,460 @@
+"""Load a vision-language model ready for LoRA GRPO, pick settings for the detected GPU, advise on OOM.
+
+`load_model` has two backends:
+
+* **unsloth** (CUDA + `pip install 'rmlite[gpu]'`): `FastVisionModel` in 4-bit, its LoRA (`get_peft_model`),
+  gradient checkpointing "unsloth", optional vLLM generation (`fast_inference`). unsloth patches transformers and
+  trl when it is imported, and silently skips the patches if they were imported first, so `load_model` imports
+  it before anything else and warns when transformers / trl / peft are already loaded. In a script, call
+  `load_model` (or `import unsloth`) before importing trl.
+* **transformers** (anywhere, CPU included): `AutoModelForImageTextToText` + bitsandbytes nf4 (bitsandbytes ≥
+  0.50 runs nf4 on CPU, so CI covers the 4-bit LoRA path) + PEFT LoRA on the language model's attention and MLP
+  projections. `load_in_4bit=False` loads float32 (CPU) or bf16/fp16 (GPU) without quantisation.
+
+Models (Qwen2.5-VL is the safe default: unsloth's vLLM path supports it, and it is fine in fp16 on a T4):
+
+| model | card | notes |
+|---|---|---|
+| `unsloth/Qwen2.5-VL-3B-Instruct-unsloth-bnb-4bit` (default) | T4 16 GB (free Colab) | dynamic 4-bit |
+| `unsloth/Qwen2.5-VL-7B-Instruct-unsloth-bnb-4bit` | L4 / A10 24 GB, A100 | the paper's model size |
+| `Qwen/Qwen2.5-VL-3B-Instruct`, `Qwen/Qwen2.5-VL-7B-Instruct` | any | quantised on load when `load_in_4bit` |
+| `unsloth/Qwen3-VL-8B-Instruct-unsloth-bnb-4bit` | ≥ 24 GB | unsloth vLLM supports qwen3_vl |
+| `unsloth/gemma-3-4b-it` | L4 (bf16) | fp16 on a T4 is fragile for Gemma VLMs |
+| a folder from `rmlite.tinyvlm.build_tiny_vlm` | CPU | tests, CI and the demo |
+
+Visual tokens: Qwen2.5-VL cuts images into 14-px patches and merges 2×2 of them, so one token covers 28×28
+pixels: a 768×768 map costs 27×27 = 729 tokens, 512×512 costs 324 (see `visual_tokens`). Hub processors allow
+up to 12.8 M pixels (16,384 tokens); `load_model` caps images at `DEFAULT_MAX_PIXELS` (768²) unless told.
+
+Vision layers: `finetune_vision_layers=False` by default because vLLM cannot serve LoRA on vision layers.
+The paper's RL updated all parameters; to train the vision tower here, pass `finetune_vision_layers=True` and
+generate without vLLM (`fast_inference=False`; slower).
+
+Nothing in this module imports torch / transformers at import time, so `gpu_preset`, `oom_advice` and
+`visual_tokens` are cheap, and importing it never spoils unsloth's import order.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+import re
+import sys
+import warnings
+from typing import Any
+
+DEFAULT_MODEL = "unsloth/Qwen2.5-VL-3B-Instruct-unsloth-bnb-4bit"
+PAPER_MODEL = "unsloth/Qwen2.5-VL-7B-Instruct-unsloth-bnb-4bit"
+DEFAULT_MAX_PIXELS = 768 * 768  # 729 visual tokens for a square map
+DEFAULT_MIN_PIXELS = 56 * 56
+
+# Module-name fragments that mark a vision tower or the vision→language projector in HF VLMs
+# (Qwen2/2.5/3-VL: visual, incl. its merger; LLaVA / Gemma3: vision_tower + multi_modal_projector; Idefics/SmolVLM:
+# vision_model + connector).
+VISION_MARKERS = ("visual", "vision_tower", "vision_model", "vision_encoder", "multi_modal_projector",
+                  "mm_projector", "connector", "image_newline")
+LANGUAGE_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+_IMPORT_ORDER_SENSITIVE = ("transformers", "trl", "peft")
+
+
+class BackendUnavailable(RuntimeError):
+    """The requested backend cannot run here (no GPU, a package missing); the message says what to do."""
+
+
+# ----- visual tokens --------------------------------------------------------------------------------------------
+def smart_resize(height: int, width: int, *, factor: int = 28, min_pixels: int = DEFAULT_MIN_PIXELS,
+                 max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int]:
+    """Qwen2-VL's resize rule (as in transformers' `smart_resize`): sides multiples of `factor`, area in range."""
+    h_bar = max(factor, round(height / factor) * factor)
+    w_bar = max(factor, round(width / factor) * factor)
+    if h_bar * w_bar > max_pixels:
+        beta = math.sqrt(height * width / max_pixels)
+        h_bar = max(factor, math.floor(height / beta / factor) * factor)
+        w_bar = max(factor, math.floor(width / beta / factor) * factor)
+    elif h_bar * w_bar < min_pixels:
+        beta = math.sqrt(min_pixels / (height * width))
+        h_bar = math.ceil(height * beta / factor) * factor
+        w_bar = math.ceil(width * beta / factor) * factor
+    return h_bar, w_bar
+
+
+def visual_tokens(width: int, height: int, max_pixels: int = DEFAULT_MAX_PIXELS, *,
+                  min_pixels: int = DEFAULT_MIN_PIXELS, patch_size: int = 14, merge_size: int = 2) -> int:
+    """Visual tokens one image costs a Qwen2/2.5-VL model: one per (patch_size·merge_size)² pixels after resizing.
+
+    >>> visual_tokens(768, 768, 768 * 768)
+    729
+    >>> visual_tokens(1024, 1024, 768 * 768), visual_tokens(512, 512, 768 * 768)
+    (729, 324)
+    >>> visual_tokens(1024, 1024, 112 * 112)  # the tiny CPU model
+    16
+    """
+    factor = patch_size * merge_size
+    h, w = smart_resize(height, width, factor=factor, min_pixels=min_pixels, max_pixels=max_pixels)
+    return (h // factor) * (w // factor)
+
+
+def set_max_pixels(processor, max_pixels: int, min_pixels: int | None = None) -> None:
+    """Cap the image size a (Qwen-style) processor feeds the model; processors without the setting are left alone."""
+    ip = getattr(processor, "image_processor", None)
+    if ip is None:
+        return
+    size = getattr(ip, "size", None)
+    if isinstance(size, dict) or hasattr(size, "longest_edge"):
+        new = dict(size)
+        if "longest_edge" in new or "shortest_edge" in new:
+            new["longest_edge"] = int(max_pixels)
+            if min_pixels is not None:
+                new["shortest_edge"] = int(min_pixels)
+            new["shortest_edge"] = min(new.get("shortest_edge", DEFAULT_MIN_PIXELS), int(max_pixels))
+            ip.size = type(size)(**new) if not isinstance(size, dict) else new
+    for attr, val in (("max_pixels", max_pixels), ("min_pixels", min_pixels)):
+        if val is not None and hasattr(ip, attr):
+            setattr(ip, attr, int(val))
+
+
+def get_max_pixels(processor) -> int | None:
+    ip = getattr(processor, "image_processor", None)
+    size = getattr(ip, "size", None)
+    if size is None:
+        return getattr(ip, "max_pixels", None)
+    try:
+        return int(size["longest_edge"])
+    except (KeyError, TypeError):
+        return getattr(ip, "max_pixels", None)
+
+
+# ----- loading --------------------------------------------------------------------------------------------------
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def _unsloth_installed() -> bool:
+    return "unsloth" in sys.modules or importlib.util.find_spec("unsloth") is not None
+
+
+def _resolve_dtype(dtype, on_cuda: bool):
+    import torch
+
+    if dtype is None or dtype == "auto":
+        if not on_cuda:
+            return torch.float32
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if isinstance(dtype, str):
+        return {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
+                "float16": torch.float16, "fp16": torch.float16}[dtype]
+    return dtype
+
+
+def choose_backend(backend: str = "auto") -> str:
+    """'unsloth' or 'transformers'; `BackendUnavailable` (one sentence) when unsloth is asked for but cannot run."""
+    if backend not in ("auto", "unsloth", "transformers"):
+        raise ValueError(f"backend must be 'auto', 'unsloth' or 'transformers', got {backend!r}")
+    if backend == "transformers":
+        return backend
+    cuda, installed = _cuda_available(), _unsloth_installed()
+    if backend == "auto":
+        return "unsloth" if cuda and installed else "transformers"
+    if not cuda:
+        raise BackendUnavailable("unsloth needs a CUDA GPU and none was found (unsloth's CPU backend refuses vision "
+                                 "models); use backend='transformers' (or 'auto') on this machine.")
+    if not installed:
+        raise BackendUnavailable("unsloth is not installed; run pip install 'rmlite[gpu]' -c requirements/gpu.txt "
+                                 "on this CUDA machine, or use backend='transformers'.")
+    return backend
+
+
+def load_model(name: str = DEFAULT_MODEL, *, load_in_4bit: bool = True, lora_rank: int | None = 16,
+               lora_alpha: int | None = None, lora_dropout: float = 0.0, finetune_vision_layers: bool = False,
+               max_pixels: int | str | None = "auto", min_pixels: int | None = None, backend: str = "auto",
+               dtype=None, fast_inference: bool = False, gpu_memory_utilization: float = 0.5,
+               gradient_checkpointing: bool | None = None, max_seq_length: int = 16384, seed: int = 3407):
+    """Load `name` (hub id or local folder) and return `(model, processor)` ready for LoRA GRPO.
+
+    Args:
+        load_in_4bit: nf4 quantisation of the base weights (QLoRA). False: float32 on CPU, bf16/fp16 on GPU.
+        lora_rank: LoRA rank; 0 or None attaches no adapter (full model, e.g. for the tiny model's warm start).
+        lora_alpha: LoRA alpha (default: equal to the rank, as unsloth's notebooks).
+        finetune_vision_layers: also put LoRA on the vision tower and projector (not servable by vLLM).
+        max_pixels: image size cap; "auto" keeps the processor's own cap but at most `DEFAULT_MAX_PIXELS`
+            (768² → 729 tokens); None leaves the processor untouched; an int sets it.
+        backend: "auto" (unsloth when CUDA and unsloth are present), "unsloth" or "transformers".
+        dtype: compute dtype ("float32", "bf16", "fp16", a torch dtype or None for the device's best).
+        fast_inference: unsloth only: generate with vLLM (Qwen2.5-VL, Gemma3, Qwen3-VL); needs vllm installed.
+        gradient_checkpointing: default on for CUDA, off on CPU (tiny models do not need it).
+    Raises:
+        BackendUnavailable: the backend (or bitsandbytes for 4-bit) cannot run here; one sentence says why.
+    """
+    chosen = choose_backend(backend)
+    if chosen == "unsloth":
+        model, processor = _load_unsloth(
+            name, load_in_4bit=load_in_4bit, lora_rank=lora_rank, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
+            finetune_vision_layers=finetune_vision_layers, dtype=dtype, fast_inference=fast_inference,
+            gpu_memory_utilization=gpu_memory_utilization, max_seq_length=max_seq_length, seed=seed)
+    else:
+        model, processor = _load_transformers(
+            name, load_in_4bit=load_in_4bit, lora_rank=lora_rank, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
+            finetune_vision_layers=finetune_vision_layers, dtype=dtype,
+            gradient_checkpointing=gradient_checkpointing, seed=seed)
+    if max_pixels == "auto":
+        current = get_max_pixels(processor)
+        if current is None or current > DEFAULT_MAX_PIXELS:
+            set_max_pixels(processor, DEFAULT_MAX_PIXELS, min_pixels)
+        elif min_pixels is not None:
+            set_max_pixels(processor, current, min_pixels)
+    elif max_pixels is not None:
+        set_max_pixels(processor, int(max_pixels), min_pixels)
+    tok = getattr(processor, "tokenizer", processor)
+    if hasattr(tok, "padding_side"):
+        tok.padding_side = "left"  # generation (GRPO rollouts, evaluation) needs left padding
+    return model, processor
+
+
+def _load_unsloth(name, *, load_in_4bit, lora_rank, lora_alpha, lora_dropout, finetune_vision_layers, dtype,
+                  fast_inference, gpu_memory_utilization, max_seq_length, seed):
+    late = [m for m in _IMPORT_ORDER_SENSITIVE if m in sys.modules and "unsloth" not in sys.modules]
+    if late:
+        warnings.warn(f"{', '.join(late)} imported before unsloth: unsloth's patches may be silently skipped. "
+                      "Call rmlite.models.load_model (or import unsloth) before importing trl/transformers/peft.",
+                      UserWarning, stacklevel=3)
+    import unsloth  # noqa: F401  -- first, before anything that imports transformers / trl / peft
+    from unsloth import FastVisionModel
+
+    if fast_inference and finetune_vision_layers:
+        raise ValueError("vLLM (fast_inference=True) cannot serve LoRA on vision layers; set "
+                         "finetune_vision_layers=False or fast_inference=False")
+    kwargs: dict[str, Any] = dict(load_in_4bit=load_in_4bit, use_gradient_checkpointing="unsloth",
+                                  max_seq_length=max_seq_length)
+    if dtype is not None:
+        kwargs["dtype"] = _resolve_dtype(dtype, True)
+    if fast_inference:
+        kwargs.update(fast_inference=True, gpu_memory_utilization=gpu_memory_utilization,
+                      max_lora_rank=max(lora_rank or 16, 16))
+    model, processor = FastVisionModel.from_pretrained(name, **kwargs)
+    if lora_rank:
+        model = FastVisionModel.get_peft_model(
+            model, finetune_vision_layers=finetune_vision_layers, finetune_language_layers=True,
+            finetune_attention_modules=True, finetune_mlp_modules=True, r=lora_rank,
+            lora_alpha=lora_alpha or lora_rank, lora_dropout=lora_dropout, bias="none", random_state=seed,
+            use_rslora=False, loftq_config=None, use_gradient_checkpointing="unsloth")
+    return model, processor
+
+
+def lora_target_modules(model, finetune_vision_layers: bool = False) -> list[str]:
+    """Full names of the Linear layers LoRA should wrap: the language model's attention/MLP projections, plus
+    every Linear of the vision tower and projector when `finetune_vision_layers`. Never `lm_head`."""
+    import torch
+
+    names = []
+    for name, module in model.named_modules():
+        if not isinstance(module, torch.nn.Linear) or name.endswith("lm_head"):
+            continue
+        is_vision = any(m in name.split(".") or f"{m}." in name for m in VISION_MARKERS)
+        if is_vision:
+            if finetune_vision_layers:
+                names.append(name)
+        elif name.rsplit(".", 1)[-1] in LANGUAGE_PROJECTIONS:
+            names.append(name)
+    if not names:
+        raise ValueError("found no Linear layers to put LoRA on; is this a supported VLM?")
+    return names
+
+
+def _load_transformers(name, *, load_in_4bit, lora_rank, lora_alpha, lora_dropout, finetune_vision_layers, dtype,
+                       gradient_checkpointing, seed):
+    import torch
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    on_cuda = _cuda_available()
+    torch_dtype = _resolve_dtype(dtype, on_cuda)
+    kwargs: dict[str, Any] = {"dtype": torch_dtype, "device_map": {"": 0} if on_cuda else "cpu"}
+    if load_in_4bit:
+        if importlib.util.find_spec("bitsandbytes") is None:
+            raise BackendUnavailable("4-bit loading needs bitsandbytes (>= 0.50 for CPU); pip install bitsandbytes, "
+                                     "or pass load_in_4bit=False.")
+        from transformers import BitsAndBytesConfig
+
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=torch_dtype,
+            # keep the vision tower in full precision unless it is trained (as unsloth's dynamic quants do)
+            llm_int8_skip_modules=None if finetune_vision_layers else ["lm_head", "visual", "vision_tower",
+                                                                        "multi_modal_projector"])
+    model = AutoModelForImageTextToText.from_pretrained(name, **kwargs)
+    processor = AutoProcessor.from_pretrained(name)
+    if gradient_checkpointing is None:
+        gradient_checkpointing = on_cuda
+    if lora_rank:
+        from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+
+        if load_in_4bit:
+            model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=gradient_checkpointing)
+        elif gradient_checkpointing:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            model.enable_input_require_grads()
+        torch.manual_seed(seed)
+        config = LoraConfig(r=lora_rank, lora_alpha=lora_alpha or lora_rank, lora_dropout=lora_dropout, bias="none",
+                            target_modules=lora_target_modules(model, finetune_vision_layers),
+                            task_type="CAUSAL_LM")
+        model = get_peft_model(model, config)
+    elif gradient_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    return model, processor
+
+
+def describe_model(model) -> dict:
+    """Counts for logs and tests: total / trainable parameters, LoRA layers on language and vision modules."""
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    lora = sorted({n.rsplit(".lora_", 1)[0] for n, _ in model.named_parameters() if ".lora_" in n})
+    vision = [n for n in lora if any(m in n for m in VISION_MARKERS)]
+    quant = sorted({type(m).__name__ for m in model.modules() if "4bit" in type(m).__name__ or "8bit" in
+                    type(m).__name__})
+    return {"params": total, "trainable": trainable, "lora_layers": len(lora), "lora_vision_layers": len(vision),
+            "lora_language_layers": len(lora) - len(vision), "quantized_layer_types": quant}
+
+
+# ----- GPU presets ----------------------------------------------------------------------------------------------
+# Cards without bf16 (compute capability < 8.0): TRL's GRPOConfig defaults to bf16 and fails on them.
+_NO_BF16 = re.compile(r"\b(t4|v100|p100|p40|p4|k80|m60|quadro|gtx|rtx 20\d\d|titan (v|xp|x|rtx)|t1000|t400)\b", re.I)
+_BF16 = re.compile(r"(a100|a10g?|a30|a40|a16|a2\b|a\d000|l4|l40|rtx 30\d\d|rtx 40\d\d|rtx 50\d\d|h100|h200|h800|"
+                   r"gh200|b100|b200|gb200|rtx pro|ada)", re.I)
+_KNOWN_MEM_GB = (  # (pattern, usable GB) for names that do not state their memory
+    (r"t4", 15.0), (r"l4\b", 22.5), (r"a10g", 22.5), (r"a10\b", 24.0), (r"v100", 16.0), (r"p100", 16.0),
+    (r"a100", 40.0), (r"h100 nvl", 94.0), (r"h100", 80.0), (r"h200", 141.0), (r"l40", 48.0), (r"a40", 48.0),
+    (r"a6000", 48.0), (r"rtx 3090|rtx 4090", 24.0), (r"rtx 5090", 32.0), (r"b200", 180.0),
+)  # fmt: skip
+
+
+def _mem_from_name(name: str) -> float | None:
+    m = re.search(r"(\d+)\s*gb", name, re.I)
+    if m:
+        return float(m.group(1))
+    for pat, gb in _KNOWN_MEM_GB:
+        if re.search(pat, name, re.I):
+            return gb
+    return None
+
+
+def _detect() -> tuple[str | None, float | None, tuple[int, int] | None]:
+    try:
+        import torch
+    except ImportError:
+        return None, None, None
+    if not torch.cuda.is_available():
+        return None, None, None
+    props = torch.cuda.get_device_properties(0)
+    return props.name, props.total_memory / 1024**3, (props.major, props.minor)
+
+
+def gpu_preset(device_name: str | None = None, total_mem_gb: float | None = None, *,
+               compute_capability: tuple[int, int] | None = None) -> dict:
+    """Training settings for a card, from its name and memory (detected from CUDA when both are None).
+
+    A pure function of its arguments when either is given. Tiers: CPU (tiny model), ≤ 16 GB (T4: the 3B 4-bit
+    model, 512-px maps), ≤ 24 GB (L4/A10/3090/4090: 3B, 768 px), ≤ 48 GB (A100-40/L40/A6000: 7B, 768 px) and
+    larger (A100-80/H100/H200: 7B, 768 px, bigger groups). `num_generations` divides the per-device batch.
+
+    >>> p = gpu_preset("Tesla T4")
+    >>> p["tier"], p["fp16"], p["bf16"], p["visual_tokens"]
+    ('16gb', True, False, 324)
+    """
+    cc = compute_capability
+    if device_name is None and total_mem_gb is None:
+        device_name, total_mem_gb, cc = _detect()
+    if device_name is None and total_mem_gb is None:
+        return _preset_cpu()
+    name = device_name or "unknown GPU"
+    mem = total_mem_gb if total_mem_gb is not None else _mem_from_name(name)
+    if cc is not None:
+        bf16 = cc >= (8, 0)
+    elif _NO_BF16.search(name):
+        bf16 = False
+    elif _BF16.search(name):
+        bf16 = True
+    else:
+        bf16 = False  # unknown card: fp16 runs everywhere; pass compute_capability to decide precisely
+    if mem is None:
+        mem = 16.0  # unknown memory: assume the smallest supported card
+    if mem < 12:
+        tier = dict(tier="small", model=DEFAULT_MODEL, image_size=448, num_generations=2, per_device_train_batch_size=2,
+                    gradient_accumulation_steps=4, max_completion_length=256, gpu_memory_utilization=0.45)
+    elif mem <= 17:
+        tier = dict(tier="16gb", model=DEFAULT_MODEL, image_size=512, num_generations=4, per_device_train_batch_size=4,
+                    gradient_accumulation_steps=2, max_completion_length=512, gpu_memory_utilization=0.5)
+    elif mem <= 32:
+        tier = dict(tier="24gb", model=DEFAULT_MODEL, image_size=768, num_generations=4, per_device_train_batch_size=8,
+                    gradient_accumulation_steps=1, max_completion_length=512, gpu_memory_utilization=0.55)
+    elif mem <= 56:
+        tier = dict(tier="48gb", model=PAPER_MODEL, image_size=768, num_generations=8, per_device_train_batch_size=8,
+                    gradient_accumulation_steps=2, max_completion_length=512, gpu_memory_utilization=0.5)
+    else:
+        tier = dict(tier="80gb", model=PAPER_MODEL, image_size=768, num_generations=8, per_device_train_batch_size=16,
+                    gradient_accumulation_steps=1, max_completion_length=512, gpu_memory_utilization=0.5)
+    px = tier["image_size"] ** 2
+    return {
+        "device": name, "total_mem_gb": round(float(mem), 1), **tier,
+        "max_pixels": px, "visual_tokens": visual_tokens(tier["image_size"], tier["image_size"], px),
+        "bf16": bf16, "fp16": not bf16, "load_in_4bit": True,
+        # vLLM generation (unsloth fast_inference) supports Qwen2.5-VL; generation dominates GRPO step time.
+        "fast_inference": True, "finetune_vision_layers": False,
+        "optim": "adamw_8bit", "use_cpu": False,
+    }
+
+
+def _preset_cpu() -> dict:
+    return {"device": "cpu", "total_mem_gb": None, "tier": "cpu", "model": None,  # None: the tiny built model
+            "image_size": 112, "max_pixels": 112 * 112, "visual_tokens": 16, "num_generations": 4,
+            "per_device_train_batch_size": 4, "gradient_accumulation_steps": 1, "max_completion_length": 64,
+            "gpu_memory_utilization": None, "bf16": False, "fp16": False, "load_in_4bit": False,
+            "fast_inference": False, "finetune_vision_layers": False, "optim": "adamw_torch", "use_cpu": True}
+
+
+def oom_advice(preset: dict | None = None) -> str:
+    """What to change after CUDA out-of-memory, most effective first, with concrete values from `preset`."""
+    p = preset or gpu_preset()
+    size = int(p.get("image_size") or 768)
+    smaller = max(224, (size * 2 // 3) // 28 * 28)
+    gens = int(p.get("num_generations") or 4)
+    comp = int(p.get("max_completion_length") or 512)
+    util = p.get("gpu_memory_utilization")
+    lines = [
+        f"Out of GPU memory on {p.get('device', 'this device')} (preset {p.get('tier', '?')}: {size}px maps = "
+        f"{visual_tokens(size, size, size * size)} visual tokens, {gens} generations, completions ≤ {comp} tokens). "
+        "Try, in this order:",
+        f"  1. smaller images: max_pixels={smaller * smaller} ({smaller}px, "
+        f"{visual_tokens(smaller, smaller, smaller * smaller)} tokens per map);",
+        f"  2. fewer generations per prompt: num_generations={max(2, gens // 2)} (keep per_device_train_batch_size "
+        "divisible by it; raise gradient_accumulation_steps to keep the batch);",
+        f"  3. shorter completions: max_completion_length={max(128, comp // 2)};",
+    ]
+    if util:
+        lines.append(f"  4. with vLLM (fast_inference): gpu_memory_utilization={max(0.3, util - 0.1):.2f}, or set "
+                     "UNSLOTH_VLLM_STANDBY=1;")
+    lines.append("  5. a smaller model (the 3B 4-bit default) and load_in_4bit=True; restart the runtime after an OOM.")
+    return "\n".join(lines)
+
+
+def is_oom(exc: BaseException) -> bool:
+    """True for CUDA out-of-memory errors (torch.OutOfMemoryError or its message)."""
+    return type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower()
+
+
+def env_summary() -> dict:
+    """Versions of the training stack, for reports (reads package metadata; imports nothing heavy)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, Any] = {}
+    for pkg in ("torch", "transformers", "trl", "peft", "bitsandbytes", "unsloth"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = None
+    out["cuda"] = _cuda_available()
+    out["cpu_count"] = os.cpu_count()
+    return out

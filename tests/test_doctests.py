@@ -1,0 +1,22 @@
+"""Run the doctests of the light modules (no torch / transformers / trl) in the normal suite.
+
+pyproject does not collect `--doctest-modules` globally (that would import the training modules), so the
+examples in these docstrings are executed here.
+"""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+LIGHT = ["rmlite.names", "rmlite.network", "rmlite.schema", "rmlite.formats", "rmlite.questions", "rmlite.data"]
+
+
+@pytest.mark.parametrize("name", LIGHT)
+def test_doctests(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False)
+    assert result.attempted > 0, f"{name} has no doctest examples"
+    assert result.failed == 0, f"{result.failed} of {result.attempted} doctest examples failed in {name}"

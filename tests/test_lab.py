@@ -1,0 +1,302 @@
+"""Reward-design lab: error operators (each checked by the reward's parser and by an independent reader written
+here), policies, the sparse-vs-paper signal-density expectation, W under the three advantage scalings, probes,
+logged completions and the command line."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import random
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from rmlite import parse
+from rmlite.errors import OPERATORS, REFUSAL, Policy, apply_errors, simulate
+from rmlite.formats import reference_completion
+from rmlite.generate import GeneratorConfig, generate_network
+from rmlite.lab import (
+    group_spearman,
+    hack_probes,
+    lab_logged,
+    lab_main,
+    measure,
+    rankdata,
+    run_lab,
+    score_rollouts,
+    spearman,
+)
+from rmlite.questions import generate_questions
+from rmlite.reward import PAPER, SPARSE, score
+
+
+@pytest.fixture(scope="module")
+def samples() -> list[dict]:
+    out = []
+    for i in range(12):
+        net = generate_network(GeneratorConfig(difficulty=("easy", "middle", "hard")[i % 3], size=512), i)
+        out += generate_questions(net, map_id=f"m{i}", seed=i)
+    return out
+
+
+@pytest.fixture(scope="module")
+def planning(samples) -> list[dict]:
+    return [s for s in samples if s["type"] == "planning"]
+
+
+# ----- an independent reader of the reference format (no rmlite parsing) ---------------------------------------------
+def read_route(text: str) -> list[tuple[str, str, str]]:
+    out = []
+    for block in text.split("\n--\n"):
+        kv = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        out.append((kv["Route Name"], kv["Departure Stop"], kv["Arrival Stop"]))
+    return out
+
+
+def read_boxed(text: str) -> str:
+    assert text.startswith("\\boxed{") and text.endswith("}"), text
+    return text[len("\\boxed{"):-1]
+
+
+def valid_route(secs, md, s1, s2) -> bool:
+    """ReasonMap's Algorithm 1 on exact names."""
+    if secs[0][1] != s1 or secs[-1][2] != s2:
+        return False
+    for i, (ln, a, b) in enumerate(secs):
+        if ln not in md or a not in md[ln] or b not in md[ln]:
+            return False
+        if i + 1 < len(secs) and b != secs[i + 1][1]:
+            return False
+    return True
+
+
+def _reference_sections(s):
+    return read_route(reference_completion(s))
+
+
+def check_planning(name, s, text):
+    md = json.loads(s["metro_data"])
+    ref, got = _reference_sections(s), read_route(text)
+    stations = {x for st in md.values() for x in st}
+    if name == "wrong_line":
+        diff = [(r, g) for r, g in zip(ref, got, strict=True) if r != g]
+        assert len(diff) == 1 and diff[0][0][1:] == diff[0][1][1:]
+        ln, a, b = diff[0][1]
+        assert ln in md and not (a in md[ln] and b in md[ln])
+    elif name == "neighbour_station":
+        diff = [(r, g) for r, g in zip(ref, got, strict=True) if r != g]
+        assert len(diff) == 1
+        (ln, a, b), (_, a2, b2) = diff[0]
+        old, new = (a, a2) if a != a2 else (b, b2)
+        assert abs(md[ln].index(old) - md[ln].index(new)) == 1
+        assert (got[0][1], got[-1][2]) != (s["station1"], s["station2"])
+    elif name == "misread_station":
+        names = {x for sec in got for x in sec[1:]} - {x for sec in ref for x in sec[1:]}
+        assert len(names) == 1
+        (new,) = names
+        assert new not in stations
+        old = next(x for sec in ref for x in sec[1:] if x not in {y for g in got for y in g[1:]})
+        assert new != old and abs(len(new) - len(old)) <= 1  # one letter swapped, dropped or doubled
+    elif name == "other_line_stop":
+        bad = [(ln, b) for ln, _, b in got if b not in md[ln]]
+        assert len(bad) == 1 and bad[0][1] in stations
+    elif name == "missing_transfer":
+        assert len(got) == len(ref) - 1 and any(b not in md[ln] for ln, _, b in got)
+    elif name in ("extra_transfer", "detour"):
+        assert len(got) == len(ref) + 1 and valid_route(got, md, s["station1"], s["station2"])  # valid, longer
+        ref_stops = {x for sec in ref for x in sec[1:]}
+        if name == "extra_transfer":  # the new change happens at a stop the reference rides through
+            assert any(b not in ref_stops for _, _, b in got[:-1])
+        else:  # ride past a stop on one line, then back on the same line to a stop in between
+            pos = lambda ln, x: md[ln].index(x)  # noqa: E731
+            assert any(g[0] == h[0] and min(pos(g[0], g[1]), pos(g[0], g[2])) < pos(h[0], h[2])
+                       < max(pos(g[0], g[1]), pos(g[0], g[2])) for g, h in itertools.pairwise(got))
+    elif name == "reversed_direction":
+        assert got == [(ln, b, a) for ln, a, b in reversed(ref)]
+    elif name == "hallucinated_section":
+        assert len(got) == len(ref) + 1 and sum(ln not in md for ln, _, _ in got) == 1
+    elif name == "repeated_section":
+        assert len(got) == len(ref) + 1 and any(g == h for g, h in itertools.pairwise(got))
+    if OPERATORS[name].fatal:
+        assert not valid_route(got, md, s["station1"], s["station2"])
+
+
+def check_perception(name, s, text):
+    key = s["answer"]
+    if name == "off_by_one":
+        v = read_boxed(text)
+        if s["type"] == "counting1":
+            ch = s["choices"]
+            assert abs(ch["ABCD".index(v)] - ch["ABCD".index(key)]) == 1
+        else:
+            assert abs(int(v) - int(key)) == 1
+    elif name == "wrong_letter":
+        assert read_boxed(text) in "ABCD" and read_boxed(text) != key
+    elif name == "flipped_yes_no":
+        assert {read_boxed(text), key} == {"yes", "no"}
+
+
+@pytest.mark.parametrize("name", sorted(OPERATORS))
+def test_operator_produces_the_error_it_names(name, samples):
+    op, n = OPERATORS[name], 0
+    for i, s in enumerate(samples):
+        if s["type"] not in op.types:
+            continue
+        text = apply_errors(s, [name], seed=i)
+        if text is None:  # does not apply to this question (e.g. a missing transfer on a direct route)
+            continue
+        n += 1
+        b = score(text, s, PAPER)
+        # The reward's own parse sees the error: correctness lost exactly for fatal operators.
+        assert b.correct is not op.fatal, (name, text, b.reason)
+        if name == "broken_format":
+            assert "\\boxed" not in text and "Route Name" not in text and b.parsed is None
+        elif name == "loose_format":
+            assert b.format == 0.0 and text != reference_completion(s)
+        elif name == "empty":
+            assert text == "" and b.parsed is None
+        elif name == "refusal":
+            assert text == REFUSAL and b.parsed is None
+        elif s["type"] == "planning":
+            lenient = [(x.route_name, x.departure, x.arrival) for x in parse.parse_route(text)]
+            assert lenient == read_route(text)  # the reward reads the same sections as the independent reader
+            check_planning(name, s, text)
+        else:
+            assert b.parsed == read_boxed(text)
+            check_perception(name, s, text)
+    assert n >= 5, f"{name} applied to only {n} questions"
+
+
+def test_no_error_is_the_reference(samples):
+    for s in samples:
+        ref = reference_completion(s)
+        assert apply_errors(s, []) == ref and apply_errors(s, ["none"]) == ref
+        assert score(ref, s, PAPER).correct
+    r = simulate(samples, Policy(0.0), group_size=4)
+    assert r.texts == [reference_completion(s) for s in samples for _ in range(4)] and not any(r.n_errors)
+
+
+def test_operators_compose(planning):
+    s = next(p for p in planning if p["question_transfer_count"] >= 1)
+    text = apply_errors(s, ["missing_transfer", "misread_station"], seed=1)
+    assert len(read_route(text)) == len(_reference_sections(s)) - 1 and not score(text, s, PAPER).correct
+
+
+def test_simulation_is_deterministic_and_its_correctness_matches_the_reward(samples):
+    a = simulate(samples, Policy(0.5), 8, seed=3)
+    b = simulate(samples, Policy(0.5), 8, seed=3)
+    c = simulate(samples, Policy(0.5), 8, seed=4)
+    assert a.texts == b.texts and a.ops == b.ops and a.texts != c.texts
+    for k, t in enumerate(a.texts):
+        s = a.samples[k // 8]
+        assert score(t, s, PAPER).correct == a.correct[k], (a.ops[k], t)
+    assert set(n for ops in a.ops for n in ops) >= {"wrong_line", "flipped_yes_no", "off_by_one"}
+
+
+def test_policy_validates():
+    with pytest.raises(ValueError, match="error_rate"):
+        Policy(1.5)
+    with pytest.raises(ValueError, match="unknown operators"):
+        Policy(0.5, {"teleport": 1.0})
+
+
+def _planning_rows(res, reward, rate):
+    return next(r for r in res.rows if (r["reward"], r["error_rate"], r["type"], r["difficulty"])
+                == (reward, rate, "planning", "all"))
+
+
+def test_sparse_reward_starves_weak_policies_and_paper_does_not(planning):
+    res = run_lab(planning, ("sparse", "paper"), (0.05, 0.1, 0.5, 0.8), group_size=8)
+    for e in (0.5, 0.8):
+        sparse, paper = _planning_rows(res, "sparse", e), _planning_rows(res, "paper", e)
+        assert sparse["frac_reward_zero_std"] > 0.5  # most groups give no gradient
+        assert paper["frac_reward_zero_std"] < sparse["frac_reward_zero_std"] / 3
+        assert sparse["zero_std_all_wrong"] == 1.0
+    for e in (0.05, 0.1):  # a strong policy: the zero-spread groups are the all-correct ones, under either reward
+        for name in ("sparse", "paper"):
+            row = _planning_rows(res, name, e)
+            assert row["frac_reward_zero_std"] > 0 and row["zero_std_all_correct"] == 1.0
+    assert _planning_rows(res, "paper", 0.5)["spearman"] < -0.3  # more errors, less reward
+
+
+def test_difficulty_weight_cancels_under_group_scaling_only(samples):
+    no_w = dataclasses.replace(PAPER, name="paper_no_w", gamma=(1.0, 1.0, 1.0), beta=(0.0, 0.0))
+    res = run_lab(samples, (PAPER, no_w), (0.5,), group_size=8)
+    from rmlite.advantages import grpo_advantages
+
+    w, plain = res.rewards[("paper", 0.5)], res.rewards[("paper_no_w", 0.5)]
+    assert not np.allclose(w, plain)
+    assert np.allclose(grpo_advantages(w, 8, "group"), grpo_advantages(plain, 8, "group"), atol=2e-3)
+    for scale in ("batch", "none"):
+        assert not np.allclose(grpo_advantages(w, 8, scale), grpo_advantages(plain, 8, scale), atol=1e-2)
+    weight = np.repeat([PAPER.weight(s["difficulty_city"], s["type"], s["question_transfer_count"])
+                        for s in res.rollouts[0.5].samples], 8)
+    assert np.allclose(grpo_advantages(w, 8, "none"), weight * grpo_advantages(plain, 8, "none"))
+
+
+def test_user_reward_callable_and_probes(samples):
+    def length_reward(completion, sample):
+        return float(len(completion) > 0)
+
+    res = run_lab(samples[:60], (length_reward, "paper"), (0.5,), group_size=4, probes=True)
+    assert {r["reward"] for r in res.rows} == {"length_reward", "paper"}
+    probes = {(p["reward"], p["kind"], p["probe"]): p for p in hack_probes(samples, ("paper", length_reward))}
+    # The paper reward pays no planning probe as much as the reference; the length reward pays padding in full.
+    assert all(p["beats_reference"] == 0 for (r, k, _), p in probes.items() if (r, k) == ("paper", "planning"))
+    assert probes[("length_reward", "planning", "padding")]["beats_reference"] == 1.0
+    assert probes[("paper", "planning", "every_line")]["correct"] == 0.0
+
+
+def test_rank_statistics_match_brute_force():
+    rng = random.Random(0)
+    for _ in range(50):
+        x = [rng.choice([0, 1, 2, 2.5]) for _ in range(rng.randint(2, 9))]
+        brute = [sum(y < v for y in x) + (sum(y == v for y in x) + 1) / 2 for v in x]
+        assert rankdata(x).tolist() == brute
+    a, b = np.array([[1.0, 2, 3, 3], [1, 1, 1, 1]]), np.array([[3.0, 2, 1, 0], [0, 1, 2, 3]])
+    rho = group_spearman(a, b)
+    assert rho[0] == pytest.approx(spearman(a[0], b[0])) and rho[0] < -0.9 and np.isnan(rho[1])
+
+
+def test_logged_completions_give_the_same_metrics(samples, tmp_path):
+    sim = simulate(samples[:40], Policy(0.5), 4, seed=1)
+    path = tmp_path / "completions.jsonl"
+    rows = [{"step": 7, "stage": 0, "id": sim.samples[k // 4]["id"], "type": sim.samples[k // 4]["type"],
+             "completion": t, "reward": {"total": 0.0}} for k, t in enumerate(sim.texts)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    from rmlite.lab import read_completions
+
+    by_id = {s["id"]: s for s in samples}
+    res = lab_logged(read_completions(path), by_id, ("sparse",))
+    direct = measure(sim, score_rollouts(sim, "sparse"), "sparse", "logged")
+    key = ("frac_reward_zero_std", "reward_mean", "reward_std", "accuracy")
+    assert [[r[k] for k in key] for r in res.rows] == [[r[k] for k in key] for r in direct]
+    with pytest.raises(ValueError, match="not in the data set"):
+        lab_logged(rows, {}, ("sparse",))
+
+
+def test_command_line_writes_tables_and_plot(tmp_path, capsys):
+    from rmlite.data import DatasetConfig, generate_dataset
+
+    data = generate_dataset(tmp_path / "data", DatasetConfig(n_maps=3, size=512), workers=1)
+    out = tmp_path / "lab"
+    assert lab_main(["--data", str(data), "--rewards", "sparse,paper", "--group-size", "4", "--error-rates",
+                     "0.2,0.8", "--out", str(out)]) == 0
+    assert {p.name for p in out.iterdir()} == {"lab.jsonl", "lab.txt", "probes.jsonl", "signal_density.png"}
+    assert "frac_reward_zero_std" in capsys.readouterr().out
+    rows = [json.loads(x) for x in (out / "lab.jsonl").read_text().splitlines()]
+    assert {r["error_rate"] for r in rows} == {0.2, 0.8}
+
+
+def test_import_is_light():
+    code = ("import sys, rmlite.lab; heavy = [m for m in ('torch', 'transformers', 'trl', 'datasets') "
+            "if m in sys.modules]; assert not heavy, heavy")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_sparse_preset_is_format_plus_correctness(samples):
+    s = samples[0]
+    assert score(reference_completion(s), s, SPARSE).total == SPARSE.format_points + SPARSE.correct_points

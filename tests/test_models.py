@@ -1,0 +1,320 @@
+"""rmlite.models: load_model (4-bit and float paths, LoRA placement, unsloth import order and errors), GPU
+presets, OOM advice, visual tokens. CPU only, nothing downloaded (the tiny model is built locally)."""
+
+from __future__ import annotations
+
+import doctest
+import json
+import subprocess
+import sys
+import textwrap
+import warnings
+from pathlib import Path
+
+import fixtures_models as fm
+import pytest
+
+from rmlite import models
+from rmlite.models import (
+    DEFAULT_MODEL,
+    BackendUnavailable,
+    describe_model,
+    gpu_preset,
+    load_model,
+    oom_advice,
+    visual_tokens,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# Local fixtures over the per-process cached builds of tests/fixtures_models.py.
+@pytest.fixture
+def tiny_model_dir():
+    return fm.tiny_model_cached()
+
+
+@pytest.fixture
+def toy_data():
+    return fm.toy_data_cached()
+
+
+# ----- light parts ------------------------------------------------------------------------------------------------
+def test_doctests_of_models():
+    result = doctest.testmod(models, optionflags=doctest.ELLIPSIS, verbose=False)
+    assert result.attempted >= 4 and result.failed == 0
+
+
+@pytest.mark.parametrize("w,h,max_pixels,expected", [
+    (768, 768, 768 * 768, 729), (1024, 1024, 768 * 768, 729), (512, 512, 768 * 768, 324), (448, 448, 10**7, 256),
+    (1024, 1024, 112 * 112, 16), (224, 224, 224 * 224, 64), (1024, 512, 768 * 768, 18 * 37),
+])
+def test_visual_tokens(w, h, max_pixels, expected):
+    assert visual_tokens(w, h, max_pixels) == expected
+
+
+def test_visual_tokens_match_the_real_image_processor(tiny_model_dir):
+    from PIL import Image
+    from transformers import AutoProcessor
+
+    proc = AutoProcessor.from_pretrained(tiny_model_dir)
+    for size in ((1024, 1024), (512, 300), (90, 200)):
+        grid = proc.image_processor(images=[Image.new("RGB", size, "white")], return_tensors="pt")["image_grid_thw"]
+        assert int(grid.prod()) // 4 == visual_tokens(*size, 112 * 112, min_pixels=56 * 56)
+
+
+def test_importing_models_imports_no_torch():
+    code = ("import sys, rmlite.models; "
+            "print(sorted(m for m in ('torch', 'transformers', 'trl', 'peft') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("name,tier,bf16,model_size", [
+    ("Tesla T4", "16gb", False, "3B"),
+    ("NVIDIA L4", "24gb", True, "3B"),
+    ("NVIDIA A100-SXM4-80GB", "80gb", True, "7B"),
+    ("NVIDIA H100", "80gb", True, "7B"),
+    ("NVIDIA A100-SXM4-40GB", "48gb", True, "7B"),
+    ("NVIDIA GeForce RTX 4090", "24gb", True, "3B"),
+])
+def test_gpu_preset_by_card(name, tier, bf16, model_size):
+    p = gpu_preset(name)
+    assert p["tier"] == tier and p["device"] == name
+    assert p["bf16"] is bf16 and p["fp16"] is (not bf16)
+    assert model_size in p["model"]
+    assert p["per_device_train_batch_size"] % p["num_generations"] == 0  # TRL's divisibility rule
+    assert p["max_completion_length"] == 512
+    assert p["visual_tokens"] == visual_tokens(p["image_size"], p["image_size"], p["max_pixels"])
+    assert p["fast_inference"] is True and p["finetune_vision_layers"] is False and p["load_in_4bit"] is True
+
+
+def test_gpu_preset_is_pure_and_memory_overrides_name():
+    assert gpu_preset("Tesla T4") == gpu_preset("Tesla T4")
+    assert gpu_preset("Tesla T4")["image_size"] == 512
+    assert gpu_preset("NVIDIA L4")["image_size"] == 768
+    assert gpu_preset("Some Card", total_mem_gb=80, compute_capability=(9, 0))["tier"] == "80gb"
+    assert gpu_preset("Some Card", total_mem_gb=80, compute_capability=(9, 0))["bf16"] is True
+    assert gpu_preset("Some Card", total_mem_gb=16)["fp16"] is True  # unknown card: the safe precision
+    assert gpu_preset("Tesla V100-SXM2-16GB")["bf16"] is False
+
+
+def test_gpu_preset_without_gpu_is_the_cpu_preset(monkeypatch):
+    monkeypatch.setattr(models, "_detect", lambda: (None, None, None))
+    p = gpu_preset()
+    assert p["tier"] == "cpu" and p["use_cpu"] is True and p["bf16"] is False and p["fp16"] is False
+    assert p["visual_tokens"] == 16
+
+
+def test_oom_advice_is_concrete():
+    text = oom_advice(gpu_preset("Tesla T4"))
+    assert "Tesla T4" in text and "max_pixels=" in text and "num_generations=2" in text
+    assert "max_completion_length=256" in text and "gpu_memory_utilization" in text
+    assert models.is_oom(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"))
+    assert not models.is_oom(ValueError("something else"))
+
+
+def test_default_model_name():
+    assert DEFAULT_MODEL == "unsloth/Qwen2.5-VL-3B-Instruct-unsloth-bnb-4bit"
+
+
+# ----- backend choice and unsloth -----------------------------------------------------------------------------
+def test_unsloth_without_gpu_is_one_clear_sentence(monkeypatch):
+    monkeypatch.setattr(models, "_cuda_available", lambda: False)
+    with pytest.raises(BackendUnavailable) as e:
+        load_model("anything", backend="unsloth")
+    msg = str(e.value)
+    assert "CUDA GPU" in msg and "backend='transformers'" in msg and "\n" not in msg
+    assert e.value.__cause__ is None and isinstance(e.value, RuntimeError)
+
+
+def test_unsloth_not_installed_is_one_clear_sentence(monkeypatch):
+    monkeypatch.setattr(models, "_cuda_available", lambda: True)
+    monkeypatch.setattr(models, "_unsloth_installed", lambda: False)
+    with pytest.raises(BackendUnavailable, match=r"unsloth is not installed.*rmlite\[gpu\]"):
+        load_model("anything", backend="unsloth")
+
+
+def test_auto_backend(monkeypatch):
+    monkeypatch.setattr(models, "_cuda_available", lambda: False)
+    assert models.choose_backend("auto") == "transformers"
+    monkeypatch.setattr(models, "_cuda_available", lambda: True)
+    monkeypatch.setattr(models, "_unsloth_installed", lambda: True)
+    assert models.choose_backend("auto") == "unsloth"
+    monkeypatch.setattr(models, "_unsloth_installed", lambda: False)
+    assert models.choose_backend("auto") == "transformers"
+    with pytest.raises(ValueError):
+        models.choose_backend("vllm")
+
+
+FAKE_UNSLOTH = textwrap.dedent('''
+    """A fake unsloth: records what was already imported when it was imported, and every call."""
+    import sys
+    IMPORTED_FIRST = {m: (m in sys.modules) for m in ("transformers", "trl", "peft")}
+    CALLS = []
+
+    class FastVisionModel:
+        @staticmethod
+        def from_pretrained(name, **kw):
+            CALLS.append(("from_pretrained", name, sorted(kw)))
+            CALLS.append(("kwargs", {k: v for k, v in kw.items() if isinstance(v, (bool, int, str))}))
+
+            class ImageProcessor:
+                size = {"shortest_edge": 3136, "longest_edge": 12845056}
+                merge_size = 2
+
+            class Tok:
+                padding_side = "right"
+
+            class Processor:
+                image_processor = ImageProcessor()
+                tokenizer = Tok()
+            return object(), Processor()
+
+        @staticmethod
+        def get_peft_model(model, **kw):
+            CALLS.append(("get_peft_model", {k: v for k, v in kw.items() if isinstance(v, (bool, int, str))}))
+            return model
+''')
+
+
+def test_unsloth_is_imported_before_transformers_and_trl(tmp_path):
+    """In a fresh process, load_model(backend='unsloth') imports unsloth before transformers/trl/peft."""
+    pkg = tmp_path / "fakes" / "unsloth"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text(FAKE_UNSLOTH)
+    code = textwrap.dedent(f'''
+        import json, sys, warnings
+        sys.path.insert(0, {str(tmp_path / "fakes")!r})
+        import rmlite.models as m
+        m._cuda_available = lambda: True
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            model, proc = m.load_model("unsloth/Qwen2.5-VL-3B-Instruct-unsloth-bnb-4bit", lora_rank=8,
+                                       finetune_vision_layers=True)
+        import unsloth
+        print(json.dumps({{"first": unsloth.IMPORTED_FIRST, "calls": unsloth.CALLS,
+                          "warnings": [str(x.message) for x in w],
+                          "max_pixels": proc.image_processor.size["longest_edge"],
+                          "padding": proc.tokenizer.padding_side}}))
+    ''')
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    rec = json.loads(out.stdout.strip().splitlines()[-1])
+    assert rec["first"] == {"transformers": False, "trl": False, "peft": False}
+    assert not [w for w in rec["warnings"] if "unsloth" in w]
+    kinds = [c[0] for c in rec["calls"]]
+    assert kinds == ["from_pretrained", "kwargs", "get_peft_model"]
+    fp = rec["calls"][1][1]
+    assert fp["load_in_4bit"] is True and fp["use_gradient_checkpointing"] == "unsloth"
+    peft = rec["calls"][2][1]
+    assert peft["r"] == 8 and peft["lora_alpha"] == 8 and peft["finetune_vision_layers"] is True
+    assert peft["finetune_language_layers"] is True and peft["use_gradient_checkpointing"] == "unsloth"
+    assert rec["max_pixels"] == 768 * 768 and rec["padding"] == "left"
+
+
+def test_warns_when_transformers_was_imported_before_unsloth(tmp_path, monkeypatch):
+    import transformers  # noqa: F401  -- the situation being warned about
+
+    pkg = tmp_path / "unsloth"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(FAKE_UNSLOTH)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "unsloth", raising=False)
+    monkeypatch.setattr(models, "_cuda_available", lambda: True)
+    try:
+        with pytest.warns(UserWarning, match="imported before unsloth"):
+            load_model("x", backend="unsloth")
+    finally:
+        sys.modules.pop("unsloth", None)
+
+
+def test_fast_inference_with_vision_lora_is_refused(tmp_path, monkeypatch):
+    pkg = tmp_path / "unsloth"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(FAKE_UNSLOTH)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "unsloth", raising=False)
+    monkeypatch.setattr(models, "_cuda_available", lambda: True)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with pytest.raises(ValueError, match="vLLM"):
+                load_model("x", backend="unsloth", fast_inference=True, finetune_vision_layers=True)
+    finally:
+        sys.modules.pop("unsloth", None)
+
+
+# ----- the transformers path on the tiny model (CPU) -------------------------------------------------------------
+def _forward_backward(model, processor, samples, images):
+    from rmlite.tinyvlm import _collate_train, _Encoder
+
+    enc = _Encoder(processor)
+    rows = [enc.encode(s, images[s["map_id"]]) for s in samples[:4]]
+    batch = _collate_train(rows, enc.tok.pad_token_id)
+    model.train()
+    loss = model(**batch).loss
+    loss.backward()
+    return float(loss.detach())
+
+
+def test_load_4bit_lora_on_cpu(tiny_model_dir, toy_data):
+    model, processor = load_model(str(tiny_model_dir), load_in_4bit=True)
+    d = describe_model(model)
+    assert "Linear4bit" in d["quantized_layer_types"]
+    assert d["lora_language_layers"] == 4 * 7 and d["lora_vision_layers"] == 0
+    assert 0 < d["trainable"] < d["params"]
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable and all(".lora_" in n for n in trainable)
+    loss = _forward_backward(model, processor, *toy_data)
+    assert loss == loss and loss > 0  # finite
+    grads = [p.grad for n, p in model.named_parameters() if "lora_B" in n]
+    assert grads and all(g is not None for g in grads)
+    assert processor.tokenizer.padding_side == "left"
+
+
+def test_load_float32_roundtrip_and_generate(tiny_model_dir, toy_data):
+    import torch
+
+    model, processor = load_model(str(tiny_model_dir), load_in_4bit=False)
+    d = describe_model(model)
+    assert d["quantized_layer_types"] == [] and d["lora_vision_layers"] == 0 and d["lora_language_layers"] == 28
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    from rmlite.tinyvlm import _Encoder, _generate
+
+    samples, images = toy_data
+    enc = _Encoder(processor)
+    outs = _generate(model, enc, [enc.encode(s, images[s["map_id"]]) for s in samples[:2]], max_new_tokens=5)
+    assert len(outs) == 2 and all(isinstance(o, str) for o in outs)
+
+
+def test_vision_layers_get_lora_only_when_asked(tiny_model_dir):
+    model, _ = load_model(str(tiny_model_dir), load_in_4bit=False, finetune_vision_layers=True)
+    d = describe_model(model)
+    assert d["lora_vision_layers"] > 0 and d["lora_language_layers"] == 28
+    names = {n.rsplit(".lora_", 1)[0] for n, _ in model.named_parameters() if ".lora_" in n}
+    assert any(".visual.blocks." in n for n in names) and any(".visual.merger." in n for n in names)
+    assert not any(n.endswith("lm_head") for n in names)
+
+
+def test_lora_rank_zero_is_the_full_model(tiny_model_dir):
+    model, _ = load_model(str(tiny_model_dir), load_in_4bit=False, lora_rank=0)
+    d = describe_model(model)
+    assert d["lora_layers"] == 0 and d["trainable"] == d["params"]
+
+
+def test_max_pixels(tiny_model_dir):
+    from PIL import Image
+
+    _, proc = load_model(str(tiny_model_dir), load_in_4bit=False, lora_rank=0)  # "auto": keeps the tiny 112²
+    assert models.get_max_pixels(proc) == 112 * 112
+    _, proc = load_model(str(tiny_model_dir), load_in_4bit=False, lora_rank=0, max_pixels=224 * 224)
+    grid = proc.image_processor(images=[Image.new("RGB", (1024, 1024))], return_tensors="pt")["image_grid_thw"]
+    assert int(grid.prod()) // 4 == 64 == visual_tokens(1024, 1024, 224 * 224)
+
+
+def test_four_bit_without_bitsandbytes_is_a_clear_error(tiny_model_dir, monkeypatch):
+    real = models.importlib.util.find_spec
+    monkeypatch.setattr(models.importlib.util, "find_spec", lambda n, *a: None if n == "bitsandbytes" else real(n, *a))
+    with pytest.raises(BackendUnavailable, match="bitsandbytes"):
+        load_model(str(tiny_model_dir), load_in_4bit=True, backend="transformers")

@@ -1,0 +1,218 @@
+"""Real ReasonMap maps and the released-data loaders, on local fixtures (tests/fixtures/released.py); no download."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from fixtures import oracle
+from fixtures.released import figure_b64, figure_image, plus_rows, reasonmap_rows, save_released
+from PIL import Image
+
+from rmlite.formats import reference_completion
+from rmlite.names import strip_tags
+from rmlite.questions import QuestionConfig
+from rmlite.reasonmap import (
+    TEST_CITIES,
+    build_real_map,
+    decode_figure,
+    find_city,
+    from_released,
+    load_city,
+    load_released,
+)
+from rmlite.schema import validate_sample
+
+CITIES = {"oslo": "norway/oslo", "geneva": "switzerland/geneva", "miami": "america/miami"}
+
+
+# ----- real maps ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("city", sorted(CITIES))
+def test_load_city(reasonmap_dir, city):
+    raw = json.loads((reasonmap_dir / "stations" / f"{CITIES[city]}.json").read_text(encoding="utf-8"))
+    net = load_city(city)
+    assert net.name == city
+    assert net.metro_data() == {ln: [strip_tags(s) for s in st] for ln, st in raw.items()}
+    assert not any("(" in s or "Transfer" in s for s in net.stations)
+    assert net.difficulty in ("easy", "middle", "hard")
+    js, png = find_city(city)
+    assert js.name == f"{city}.json" and png is not None and png.is_file()
+    assert load_city(str(js)).metro_data() == net.metro_data(), "a JSON path works like a city name"
+
+
+def test_oslo_specifics():
+    net = load_city("oslo")
+    assert net.difficulty == "middle"
+    assert len(net.lines) == 5
+    assert "Voksnia Station" in net.stations, "answer keys come from the JSON, slips included"
+    assert load_city("oslo", difficulty="hard").difficulty == "hard"
+    assert load_city("OSLO").metro_data() == net.metro_data()
+
+
+@pytest.mark.parametrize("city", sorted(CITIES))
+def test_build_real_map(city):
+    cfg = QuestionConfig(per_map={"counting1": 4, "counting2": 4, "counting3": 1, "torf1": 4, "torf2": 4,
+                                  "planning": 6})
+    rec, qs = build_real_map(city, seed=2, config=cfg)
+    assert rec["map_id"] == f"real-{city}" and rec["source"] == f"reasonmap:{city}"
+    assert rec["split"] == ("test" if city in TEST_CITIES else "train")
+    assert json.loads(rec["metro_data"]) == load_city(city).metro_data()
+    with Image.open(find_city(city)[1]) as im:
+        expect = np.asarray(im.convert("RGB"))
+    import io
+
+    got = np.asarray(Image.open(io.BytesIO(rec["image"]["bytes"])).convert("RGB"))
+    assert got.shape == expect.shape and (rec["width"], rec["height"]) == (expect.shape[1], expect.shape[0])
+    assert np.array_equal(got, expect)
+    assert len(qs) == 23
+    for q in qs:
+        validate_sample(q)
+        oracle.check_sample(q)
+        assert q["map_id"] == rec["map_id"]
+
+
+def test_split_override():
+    rec, _ = build_real_map("miami", config=QuestionConfig(per_map={"counting3": 1}), split="train")
+    assert rec["split"] == "train"
+    assert {"miami", "geneva"} <= TEST_CITIES and "oslo" not in TEST_CITIES
+
+
+def test_unknown_city_lists_the_available_ones():
+    with pytest.raises(FileNotFoundError, match=r"unknown city 'atlantis'.*oslo"):
+        load_city("atlantis")
+    with pytest.raises(FileNotFoundError, match="no metro-data file"):
+        load_city("/nonexistent/atlantis.json")
+
+
+@pytest.mark.parametrize(("text", "match"), [
+    ("{not json", "not valid JSON"),
+    ('["A", "B"]', "non-empty JSON object"),
+    ("{}", "non-empty JSON object"),
+    ('{"Line 1": "AB"}', "list of station names"),
+    (b"\xff\xfe\x00garbage", "not valid JSON"),
+])
+def test_invalid_metro_json(tmp_path, text, match):
+    p = tmp_path / "stations" / "nowhere" / "bad.json"
+    p.parent.mkdir(parents=True)
+    p.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(ValueError, match=match):
+        load_city(str(p))
+
+
+def test_real_map_from_a_user_folder(tmp_path, reasonmap_dir):
+    # The ReasonMap layout (stations/<country>/<city>.json beside maps/<country>/<city>.png) works outside data/.
+    (tmp_path / "stations" / "norway").mkdir(parents=True)
+    (tmp_path / "maps" / "norway").mkdir(parents=True)
+    shutil.copy(reasonmap_dir / "stations" / "norway" / "oslo.json", tmp_path / "stations" / "norway" / "mine.json")
+    with pytest.raises(FileNotFoundError, match="no map image"):
+        build_real_map(str(tmp_path / "stations" / "norway" / "mine.json"))
+    figure_image().save(tmp_path / "maps" / "norway" / "mine.png")
+    rec, qs = build_real_map(str(tmp_path / "stations" / "norway" / "mine.json"),
+                             config=QuestionConfig(per_map={"torf1": 2}))
+    assert rec["map_id"] == "real-mine" and rec["split"] == "train" and len(qs) == 2
+
+
+# ----- released rows -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("k", range(len(plus_rows())))
+def test_plus_row_mapping(k):
+    row, expect = plus_rows()[k]
+    s = from_released(row)
+    validate_sample(s)
+    for key, value in expect.items():
+        assert s[key] == value, key
+    assert s["question"] == row["question"]
+    assert s["difficulty_city"] == "middle" and s["routes"] == "[]"
+    assert json.loads(s["metro_data"]) == load_city("oslo").metro_data()
+    assert s["prompt"][0]["content"][1]["text"] == row["question"]
+    assert np.array_equal(np.asarray(s["image"]), np.asarray(figure_image()))
+    oracle.check_sample(s)  # the released key agrees with an independent recount on the JSON
+
+
+@pytest.mark.parametrize("k", [0, 1])
+def test_planning_row_mapping(k):
+    row = reasonmap_rows()[k]
+    s = from_released(row)
+    validate_sample(s)
+    oracle.check_sample(s)  # routes valid and optimal on the metro data, transfer count, answer = first route
+    routes = json.loads(s["routes"])
+    assert s["station1"] == row["station_1"] + " Station" and s["station2"] == row["station_2"] + " Station"
+    md = oracle.metro(s)
+    for plan in routes:
+        for sec in plan:
+            assert sec["route_name"] in md, "route names mapped onto the metro data's line names"
+            assert {sec["departure_stop"], sec["arrival_stop"], *sec["via_stops"]} <= set(md[sec["route_name"]])
+            assert all(v.endswith(" Station") for v in sec["via_stops"])
+    n_plans = sum(p is not None for p in row["routes"].values())
+    assert len(routes) == n_plans
+    assert s["question"] == row["question_short"] and s["template"] == "short"
+    assert s["question_transfer_count"] == row["question_transfer_count"]
+    assert s["difficulty_question"] == row["difficulty_question"]
+    if k == 1:
+        assert [r[0]["route_name"] for r in routes] == ["Line 4", "Line 5"]
+
+
+def test_planning_row_variants():
+    row = reasonmap_rows()[0]
+    # routes as a JSON string, no transfer count: computed from the routes.
+    s = from_released({**{k: v for k, v in row.items() if k not in ("question_transfer_count",
+                                                                    "difficulty_question")},
+                       "routes": json.dumps(row["routes"])})
+    oracle.check_sample(s)
+    assert s["question_transfer_count"] == 1 and s["difficulty_question"] == "middle"
+    # No usable routes: computed with the network.
+    s = from_released({**row, "routes": None})
+    oracle.check_sample(s)
+    # Long template: the long question is used.
+    s = from_released(row, template="long1")
+    assert s["question"] == row["question_long"] and s["template"] in ("long1", "long2")
+
+
+def test_released_long_template_answer_matches_the_template():
+    # As for generated samples, the key is what a perfect model answers in the template the question asks for.
+    s = from_released(reasonmap_rows()[0], template="long1")
+    assert s["template"] == "long1"
+    assert s["answer"] == oracle.format_short(json.loads(s["routes"])[0], "long1")
+    assert s["answer"] == reference_completion(s)
+
+
+def test_released_type_defaults_and_errors():
+    row = {k: v for k, v in reasonmap_rows()[1].items()}
+    assert from_released(row)["type"] == "planning"  # ReasonMap rows have no type
+    with pytest.raises(ValueError, match="unknown released question type"):
+        from_released({**row, "type": "Counting9"})
+    with pytest.raises(ValueError, match="no metro data"):
+        from_released({**row, "json": None})
+
+
+def test_decode_figure_forms(tmp_path):
+    b64 = figure_b64()
+    expect = np.asarray(figure_image())
+    png = tmp_path / "fig.png"
+    figure_image().save(png)
+    raw = png.read_bytes()
+    for fig in (b64, "data:image/png;base64," + b64, str(png), raw, {"bytes": raw, "path": None}, figure_image()):
+        assert np.array_equal(np.asarray(decode_figure(fig)), expect)
+    with pytest.raises(ValueError, match="neither a file path nor base64"):
+        decode_figure("definitely not an image")
+    with pytest.raises(ValueError, match="cannot read a figure"):
+        decode_figure(12)
+
+
+def test_load_released_local_folders(tmp_path):
+    rm, plus = save_released(tmp_path)
+    rows = load_released(str(rm))  # default split: validation
+    assert len(rows) == 2
+    for s, row in zip(rows, reasonmap_rows(), strict=True):
+        validate_sample(s)
+        oracle.check_sample(s)
+        assert s["station1"] == row["station_1"] + " Station"
+    test = load_released(str(plus), "test")
+    assert [s["answer"] for s in test] == [e["answer"] for _, e in plus_rows()]
+    assert [s["type"] for s in test] == [e["type"] for _, e in plus_rows()]
+    assert all(np.array_equal(np.asarray(s["image"]), np.asarray(figure_image())) for s in test)
+    assert len(load_released(str(plus), "train")) == 2
+    assert len(load_released(str(plus), "test", limit=3)) == 3
+    with pytest.raises(ValueError, match="no split 'nope'"):
+        load_released(str(plus), "nope")

@@ -1,0 +1,54 @@
+"""The `official` preset against an independent plain re-implementation of the released reward (the oracle in
+tests/reward_fixtures.py), on edited routes, decorations and messy perception answers."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from reward_fixtures import perception_sample, reference, released_score
+from test_reward_properties import PERCEPTION, SAMPLES, decorate, edited_route, render
+
+from rmlite.reward import OFFICIAL, score
+
+
+def agree(text, sample):
+    assert score(text, sample, OFFICIAL).total == pytest.approx(released_score(text, sample), abs=1e-9), text
+
+
+@given(st.data())
+def test_official_matches_released_on_planning(data):
+    sample = data.draw(st.sampled_from(SAMPLES))
+    text = render(data.draw(edited_route(sample)), data.draw(st.sampled_from(["short", "long1"])), sample)
+    if data.draw(st.booleans()):
+        text = data.draw(decorate(text))
+    agree(text, sample)
+
+
+@given(st.data())
+def test_official_matches_released_on_perception(data):
+    s = data.draw(st.sampled_from(PERCEPTION))
+    body = data.draw(st.sampled_from(["A", "b", "(C)", "D)", "4", " 12 ", "4 lines", "yes", "No", "\\text{yes}", "",
+                                      "3.0", "+4", "04", "4km", "x=4", ".", "{5}", "2 \\approx 3", s["answer"]]))
+    wrap = data.draw(st.sampled_from([r"\boxed{%s}", "The answer is %s. Done", "the final answer is %s\nmore",
+                                      r"\boxed{1} then \boxed{%s}", r"$\boxed{%s}$", "%s", r"\fbox{%s}",
+                                      "<think>the answer is B</think>%s", r"\boxed{%s", "The Answer Should Be %s"]))
+    agree(wrap % body, s)
+
+
+@pytest.mark.parametrize("text", [
+    "", "--", "Route Name: \nDeparture Stop: \nArrival Stop: ",
+    "Route Name: Line 1\nDeparture Stop: Majorstuen Station\nArrival Stop: Besserud Station--",
+    "ROUTE NAME: Line 1\nDEPARTURE STOP: Majorstuen\nARRIVAL STOP: Besserud",
+    "Route Name: Line 1\r\nDeparture Stop: Majorstuen Station\r\nArrival Stop: Besserud Station",
+    "Route Name:Line 1\nDeparture Stop:Majorstuen Station\nArrival Stop:Besserud Station",
+    "---\nRoute Name: Line 1\nDeparture Stop: Majorstuen Station (Transfer Station)\nArrival Stop: Besserud Station",
+    "Route Name: Line 1\nDeparture Stop: Majorstuen Univ Station\nArrival Stop: Besserud Road Station",
+])
+def test_official_matches_released_on_edge_cases(text):
+    from reward_fixtures import planning_sample
+
+    agree(text, planning_sample("oslo", "Majorstuen Station", "Besserud Station"))
+
+
+def test_official_matches_released_on_references():
+    for s in SAMPLES + PERCEPTION + [perception_sample("miami", "counting1")]:
+        agree(reference(s), s)
