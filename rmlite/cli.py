@@ -103,6 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--out", required=True)
     v.add_argument("--no-4bit", action="store_true")
 
+    from rmlite.lab import add_lab_parser
+
+    add_lab_parser(sub)
+
     d = sub.add_parser("demo", help="the end-to-end demo on a small CPU default")
     d.add_argument("--out", default="runs/demo", help="report folder")
     d.add_argument("--maps", type=_positive, default=12)
@@ -190,6 +194,12 @@ def cmd_eval(a: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_lab(a: argparse.Namespace) -> int:
+    from rmlite.lab import cmd_lab
+
+    return cmd_lab(a)
+
+
 def cmd_demo(a: argparse.Namespace) -> int:
     from rmlite.demo import run_demo
 
@@ -198,7 +208,7 @@ def cmd_demo(a: argparse.Namespace) -> int:
 
 
 COMMANDS = {"generate": cmd_generate, "show": cmd_show, "export": cmd_export, "train": cmd_train, "eval": cmd_eval,
-            "demo": cmd_demo}
+            "demo": cmd_demo, "lab": _cmd_lab}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -314,6 +314,8 @@ def attach_images(questions, images: MapImages, *, lazy: bool = True):
     """
     if lazy:
         def _add(batch: dict) -> dict:
+            if "map_id" not in batch:  # a column selection without map_id (e.g. the curriculum's type scan)
+                return batch
             batch["image"] = [images[m] for m in batch["map_id"]]
             return batch
 

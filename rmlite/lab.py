@@ -120,7 +120,20 @@ def _mean(x: np.ndarray) -> float | None:
 
 
 def measure(r: Rollouts, rewards: np.ndarray, reward: str, error_rate: float | str) -> list[dict]:
-    """Tidy rows (one per question type × difficulty, `"all"` margins included) for one reward's scores."""
+    """Tidy rows (one per question type × difficulty, `"all"` margins included) for one reward's scores.
+
+    | field | meaning |
+    |---|---|
+    | accuracy | share of ReasonMap-correct rollouts (no fatal error) |
+    | reward_mean, reward_std | mean reward; mean within-group standard deviation |
+    | frac_reward_zero_std | share of groups whose rewards are all equal (no GRPO gradient) |
+    | zero_std_all_correct / _all_wrong | among those groups, the share where every rollout is correct / wrong |
+    | spearman | mean within-group rank correlation of reward with the error count (good: near −1) |
+    | spearman_pooled | the same over all rollouts at once (W and question mix included) |
+    | adv_correct_{group,batch,none} | mean advantage of an error-free rollout in groups that also hold errors |
+
+    Batch scaling uses the standard deviation of all rollouts passed in (one big batch).
+    """
     g = r.group_size
     grid = rewards.reshape(-1, g)
     err = np.asarray(r.n_errors, dtype=np.float64).reshape(-1, g)

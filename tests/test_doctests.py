@@ -11,7 +11,9 @@ import importlib
 
 import pytest
 
-LIGHT = ["rmlite.names", "rmlite.network", "rmlite.schema", "rmlite.formats", "rmlite.questions", "rmlite.data"]
+LIGHT = ["rmlite.names", "rmlite.network", "rmlite.schema", "rmlite.formats", "rmlite.questions", "rmlite.data",
+         "rmlite.reward", "rmlite.parse", "rmlite.metrics", "rmlite.adapters", "rmlite.advantages", "rmlite.curriculum",
+         "rmlite.lab", "rmlite.errors", "rmlite.generate", "rmlite.render", "rmlite.stationnames", "rmlite.models"]
 
 
 @pytest.mark.parametrize("name", LIGHT)

@@ -194,6 +194,13 @@ def test_simulation_is_deterministic_and_its_correctness_matches_the_reward(samp
         s = a.samples[k // 8]
         assert score(t, s, PAPER).correct == a.correct[k], (a.ops[k], t)
     assert set(n for ops in a.ops for n in ops) >= {"wrong_line", "flipped_yes_no", "off_by_one"}
+    # Questions that differ in difficulty for the model (small concentration): more all-same groups.
+    mixed = simulate(samples, Policy(0.3, concentration=0.3), 8, seed=3)
+    assert mixed.texts == simulate(samples, Policy(0.3, concentration=0.3), 8, seed=3).texts
+    same = simulate(samples, Policy(0.3), 8, seed=3)
+    share = [np.mean(np.array(x.correct).reshape(-1, 8).all(1) | ~np.array(x.correct).reshape(-1, 8).any(1))
+             for x in (mixed, same)]
+    assert share[0] > share[1]
 
 
 def test_policy_validates():
@@ -289,6 +296,15 @@ def test_command_line_writes_tables_and_plot(tmp_path, capsys):
     assert "frac_reward_zero_std" in capsys.readouterr().out
     rows = [json.loads(x) for x in (out / "lab.jsonl").read_text().splitlines()]
     assert {r["error_rate"] for r in rows} == {0.2, 0.8}
+
+
+@pytest.mark.parametrize("module", ["rmlite.errors", "rmlite.lab"])
+def test_doctests(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
 
 
 def test_import_is_light():

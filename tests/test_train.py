@@ -1,0 +1,120 @@
+"""GRPO training on CPU with the tiny VLM: two stages, one adapter, exact switch, logs, resume, validation.
+
+A random tiny model never answers in the right format, so the RewardMap reward is 0 everywhere and no group
+has spread; these tests train with a user reward that varies with the completion (which also covers the
+`reward=<callable>` path), so LoRA weights really move.
+"""
+
+import json
+import shutil
+
+import pytest
+
+from fixtures_models import tiny_model_cached
+from rmlite.data import DatasetConfig, generate_dataset, load_split
+from rmlite.questions import QuestionConfig
+
+pytest.importorskip("trl")
+
+
+def spread_reward(completion: str, sample: dict) -> float:
+    """Varies with the text, so GRPO groups have spread (a user reward: (completion, sample) -> float)."""
+    return (len(set(completion)) % 5) / 4.0
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("train") / "data"
+    q = QuestionConfig(per_map={"torf1": 2, "counting2": 1, "planning": 3})
+    generate_dataset(out, DatasetConfig(n_maps=2, size=512, test_fraction=0.0, questions=q), progress=False,
+                     workers=1)
+    return out
+
+
+def _model(tmp_path):
+    from rmlite.models import load_model
+
+    src = tmp_path / "tiny"
+    shutil.copytree(tiny_model_cached(), src)
+    return load_model(str(src), load_in_4bit=True, lora_rank=8)
+
+
+def _lora_b(model):
+    return {n: p.detach().clone() for n, p in model.named_parameters() if "lora_B" in n}
+
+
+def test_two_stages_train_one_adapter_and_switch_exactly(data_dir, tmp_path):
+    import torch
+    from transformers import TrainerCallback
+
+    from rmlite.train import COMPLETIONS_FILE, cpu_tiny_settings, read_metrics, train
+
+    model, proc = _model(tmp_path)
+    ds = load_split(data_dir, "train")
+    n_perception = sum(t != "planning" for t in ds["type"])
+    start = _lora_b(model)
+    snaps = {}
+
+    class Snap(TrainerCallback):
+        def on_step_end(self, args, state, control, **kw):
+            snaps[state.global_step] = _lora_b(model)
+
+    settings = cpu_tiny_settings(str(tmp_path / "run"), max_steps=n_perception + 2, max_completion_length=12)
+    res = train(model, proc, ds, reward=spread_reward, curriculum="coarse", settings=settings, callbacks=(Snap(),))
+    # the schedule: one prompt per step, perception for the first n_perception steps, then planning
+    rows = [json.loads(x) for x in (res.output_dir / COMPLETIONS_FILE).read_text().splitlines()]
+    assert rows and all(set(r) >= {"step", "stage", "id", "type", "completion", "reward"} for r in rows)
+    for r in rows:
+        assert (r["type"] == "planning") == (r["step"] >= n_perception), r
+        assert r["stage"] == (1 if r["step"] >= n_perception else 0)
+    # one adapter moves in both stages: weights after stage 1 differ from the start and from the end
+    end = _lora_b(model)
+    mid = snaps[n_perception]
+    changed = lambda a, b: any(not torch.equal(a[k], b[k]) for k in a)  # noqa: E731
+    assert changed(start, mid) and changed(mid, end)
+    assert (res.output_dir / "adapter" / "adapter_config.json").is_file()
+    metrics = read_metrics(res.output_dir)
+    assert [m["step"] for m in metrics] == list(range(1, n_perception + 3))
+    for key in ("reward", "rewards/spread_reward/mean", "rewards/accuracy/mean",
+                "frac_reward_zero_std", "curriculum/stage"):
+        assert all(key in m for m in metrics), key
+    assert [m["curriculum/stage"] for m in metrics][-1] == 1
+    assert (res.output_dir / "metrics.png").is_file() and (res.output_dir / "metrics.csv").is_file()
+
+
+def test_paper_reward_logs_every_component_and_resumes(data_dir, tmp_path):
+    from rmlite.train import cpu_tiny_settings, read_metrics, train
+
+    model, proc = _model(tmp_path)
+    ds = load_split(data_dir, "train")
+    out = str(tmp_path / "run")
+    train(model, proc, ds, reward="paper", curriculum="paper",
+          settings=cpu_tiny_settings(out, max_steps=2, save_steps=2, max_completion_length=8))
+    first = read_metrics(out)
+    for comp in ("format_reward", "correctness_reward", "detail_reward", "accuracy"):
+        assert all(f"rewards/{comp}/mean" in m for m in first), comp
+    # a new process would load the model again; resume continues at step 3 from checkpoint-2
+    model2, proc2 = _model(tmp_path / "again")
+    train(model2, proc2, ds, reward="paper", curriculum="paper", resume=True,
+          settings=cpu_tiny_settings(out, max_steps=4, save_steps=2, max_completion_length=8))
+    assert [m["step"] for m in read_metrics(out)] == [1, 2, 3, 4]
+
+
+def test_malformed_sample_stops_before_step_one(data_dir, tmp_path):
+    from rmlite.train import cpu_tiny_settings, train
+
+    ds = load_split(data_dir, "train", images=False)
+    bad = ds.map(lambda r, i: {"answer": "maybe"} if i == 3 and r["type"] == "torf1" else {}, with_indices=True)
+    bad = bad.map(lambda r, i: {"type": "tarot"} if i == 0 else {}, with_indices=True)
+    with pytest.raises(ValueError, match="unknown type 'tarot'"):
+        train(None, None, bad, settings=cpu_tiny_settings(str(tmp_path / "x")))
+
+
+def test_default_scaling_keeps_difficulty_weight():
+    from rmlite.train import GRPOSettings, grpo_config
+
+    assert GRPOSettings().scale_rewards == "batch"
+    cfg = grpo_config(GRPOSettings(output_dir="/tmp/rmlite-cfg-test"))
+    assert cfg.scale_rewards == "batch" and cfg.shuffle_dataset is False
+    with pytest.raises(ValueError, match="divisible"):
+        GRPOSettings(per_device_train_batch_size=3, gradient_accumulation_steps=1)
