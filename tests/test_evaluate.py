@@ -47,3 +47,37 @@ def test_baselines_are_well_formed(samples):
 def test_length_mismatch_is_an_error(samples):
     with pytest.raises(ValueError):
         score_answers(samples, [])
+
+
+def test_released_benchmarks_evaluate_through_the_loaders(tmp_path):
+    """ReasonMap (validation) and ReasonMap-Plus (test) rows, via the loaders, score in the paper's terms."""
+    from fixtures.released import save_released
+
+    from rmlite.reasonmap import load_released
+
+    rm_dir, plus_dir = save_released(tmp_path)
+    for folder, split in ((rm_dir, "validation"), (plus_dir, "test")):
+        rows = load_released(str(folder), split)
+        samples = [{k: v for k, v in r.items() if k != "image"} for r in rows]
+        oracle = score_answers(samples, [reference_completion(s) for s in samples], name="oracle")
+        assert oracle.summary["accuracy"] == 1.0
+        empty = score_answers(samples, ["" for _ in samples], name="empty")
+        assert empty.summary["accuracy"] == 0.0 and "weighted_accuracy" in empty.summary
+
+
+def test_evaluate_runs_a_model_on_released_rows(tmp_path):
+    pytest.importorskip("trl")
+    from fixtures.released import save_released
+    from fixtures_models import tiny_model_cached
+
+    from rmlite.evaluate import evaluate
+    from rmlite.models import load_model
+    from rmlite.reasonmap import load_released
+
+    _, plus_dir = save_released(tmp_path)
+    rows = load_released(str(plus_dir), "test")
+    model, proc = load_model(str(tiny_model_cached()), load_in_4bit=False, lora_rank=0, dtype="float32")
+    reports = evaluate(model, proc, rows, name="tiny", max_new_tokens=8, out=tmp_path / "rep", progress=False)
+    assert set(reports) == {"tiny", "tiny (image masked)", "chance", "majority"}
+    assert reports["tiny"].summary["n"] == len(rows)
+    assert (tmp_path / "rep" / "report.md").is_file()
