@@ -162,12 +162,14 @@ def cmd_export(a: argparse.Namespace) -> int:
 
 
 def cmd_train(a: argparse.Namespace) -> int:
-    from rmlite.data import load_split
     from rmlite.models import load_model
+
+    # The model first: unsloth must be imported before trl/transformers (rmlite.train imports them).
+    model, processor = load_model(a.model, load_in_4bit=not a.no_4bit)
+    from rmlite.data import load_split
     from rmlite.train import GRPOSettings, cpu_tiny_settings, train
 
     ds = load_split(a.data, "train")
-    model, processor = load_model(a.model, load_in_4bit=not a.no_4bit)
     settings = cpu_tiny_settings(a.out, max_steps=a.steps) if a.cpu_tiny else GRPOSettings(output_dir=a.out,
                                                                                             max_steps=a.steps)
     res = train(model, processor, ds, reward=a.reward, curriculum=a.curriculum, settings=settings, resume=a.resume)
@@ -176,14 +178,15 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 
 def cmd_eval(a: argparse.Namespace) -> int:
+    from rmlite.models import load_model
+
+    model, processor = load_model(a.model, load_in_4bit=not a.no_4bit, lora_rank=0)
     from rmlite.data import load_split
     from rmlite.evaluate import evaluate, markdown_table
-    from rmlite.models import load_model
 
     ds = load_split(a.data, a.split)
     if a.limit is not None:
         ds = ds.select(range(min(a.limit, len(ds))))
-    model, processor = load_model(a.model, load_in_4bit=not a.no_4bit, lora_rank=0)
     if a.adapter:
         from peft import PeftModel
 
