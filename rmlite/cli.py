@@ -60,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="map difficulties to cycle through, e.g. easy,middle,hard")
     g.add_argument("--types", type=_csv("question type", QUESTION_TYPES), default=QUESTION_TYPES,
                    help="question types to generate")
-    g.add_argument("--per-type", type=_positive, default=None, help="questions per type and map (default: 4, planning 8)")
+    g.add_argument("--per-type", type=_positive, default=None,
+                   help="questions per type and map (default: 4, planning 8)")
     g.add_argument("--planning-mix", default="0.5,0.35,0.15",
                    help="weights of planning questions with 0 / 1 / 2+ transfers")
     g.add_argument("--long-templates", type=float, default=0.0, help="share of planning questions with a long template")

@@ -22,9 +22,10 @@ import random
 import shutil
 import time
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from rmlite.questions import QuestionConfig, generate_questions
 from rmlite.schema import DIFFICULTIES
@@ -68,7 +69,8 @@ class DatasetConfig:
             raise ValueError(f"size must be 512, 768 or 1024, got {self.size}")
         bad = [d for d in self.difficulties if d not in DIFFICULTIES]
         if bad or not self.difficulties:
-            raise ValueError(f"difficulties must be a non-empty subset of {DIFFICULTIES}, got {list(self.difficulties)}")
+            raise ValueError(f"difficulties must be a non-empty subset of {DIFFICULTIES}, "
+                             f"got {list(self.difficulties)}")
         if not 0.0 <= self.test_fraction < 1.0:
             raise ValueError(f"test_fraction must lie in [0, 1), got {self.test_fraction}")
         if self.line_naming not in ("numbered", "named"):
@@ -324,7 +326,7 @@ def attach_images(questions, images: MapImages, *, lazy: bool = True):
 
     # Reuse the stored PNG bytes (no decode/re-encode per row).
     raw = images._maps.cast_column("image", Image(decode=False))
-    by_id = dict(zip(raw["map_id"], raw["image"]))
+    by_id = dict(zip(raw["map_id"], raw["image"], strict=True))
     col = [by_id[m] for m in questions["map_id"]]
     return questions.add_column("image", col, feature=Image())
 

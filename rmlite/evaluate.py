@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
 
 from rmlite.reward import PAPER, RewardConfig, score
 from rmlite.schema import metro_data_of
@@ -42,7 +42,7 @@ def score_answers(samples: Sequence[Mapping], answers: Sequence[str], *, name: s
     if len(samples) != len(answers):
         raise ValueError(f"{len(samples)} samples but {len(answers)} answers")
     records = []
-    for s, a in zip(samples, answers):
+    for s, a in zip(samples, answers, strict=True):
         rec = metrics.evaluate(a, s)
         b = score(a, s, reward)
         rec.update(answer=a, key=s["answer"], reward=b.total, reason=b.reason)

@@ -52,7 +52,8 @@ def export(data_dir: str | Path, out: str | Path, fmt: str = "verl") -> list[Pat
             gt = ground_truth(s)
             images = [{"bytes": png[s["map_id"]], "path": None}]
             if fmt == "verl":
-                rows.append({"data_source": "rmlite", "prompt": [{"role": "user", "content": "<image>" + s["question"]}],
+                prompt = [{"role": "user", "content": "<image>" + s["question"]}]
+                rows.append({"data_source": "rmlite", "prompt": prompt,
                              "images": images, "ability": f"map/{s['type']}",
                              "reward_model": {"style": "rule", "ground_truth": gt},
                              "extra_info": {"split": split, "index": len(rows), "id": s["id"]}})

@@ -18,7 +18,7 @@ Arrival Stop: D
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from rmlite.network import Section
 

@@ -6,7 +6,7 @@ exactly as training does (the sample's conversational `prompt`, the processor's 
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 
 def chat_text(processor, question: str) -> str:

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterable, Mapping
 
 import networkx as nx
 
@@ -62,7 +62,7 @@ class Section:
                 "num_via_stops": len(self.via_stops)}
 
     @staticmethod
-    def from_dict(d: Mapping) -> "Section":
+    def from_dict(d: Mapping) -> Section:
         return Section(str(d["route_name"]), str(d["departure_stop"]), str(d["arrival_stop"]),
                        tuple(d.get("via_stops") or ()))
 
@@ -201,7 +201,7 @@ class Network:
     # ----- (de)serialisation ---------------------------------------------------------------------
     @classmethod
     def from_metro_data(cls, data: Mapping[str, Iterable[str]], *, difficulty: str = "easy", name: str = "",
-                        colors: Mapping[str, str] | None = None) -> "Network":
+                        colors: Mapping[str, str] | None = None) -> Network:
         """Build from ReasonMap's `{line: [stations]}`; parenthesised tags such as "(Transfer Station)" are dropped."""
         if not isinstance(data, Mapping) or not data:
             raise ValueError("metro data must be a non-empty JSON object {line: [stations]}")
@@ -224,7 +224,7 @@ class Network:
                 "meta": self.meta}
 
     @classmethod
-    def from_dict(cls, d: Mapping) -> "Network":
+    def from_dict(cls, d: Mapping) -> Network:
         pos = d.get("positions")
         geo = d.get("geometry")
         return cls(tuple(Line(x["name"], tuple(x["stations"]), x.get("color", "#444444")) for x in d["lines"]),

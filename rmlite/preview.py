@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
-from typing import Mapping
+from collections.abc import Mapping
 
 from rmlite.network import Network, routes_from_json
 

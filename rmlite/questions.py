@@ -251,7 +251,7 @@ def _planning(net: Network, rng: random.Random, n: int, cfg: QuestionConfig):
         buckets[question_difficulty(len(routes[0]) - 1)].append((a, b, routes))
     want = _apportion(n, cfg.planning_mix)
     chosen = []
-    for d, k in zip(DIFFICULTIES, want):
+    for d, k in zip(DIFFICULTIES, want, strict=True):
         chosen += buckets[d][:k]
         buckets[d] = buckets[d][k:]
     spare = [x for d in DIFFICULTIES for x in buckets[d]]

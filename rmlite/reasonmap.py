@@ -16,8 +16,9 @@ import base64
 import io
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from rmlite.names import normalize_line, normalize_station, strip_tags
 from rmlite.network import Network, Section, route_to_json
@@ -122,7 +123,8 @@ def from_released(row: Mapping[str, Any], *, template: str = "short") -> dict:
     s2 = _match_station(net, str(row.get("station_2") or ""))
     sample = {"id": str(row.get("id", f"{row.get('city', 'map')}-{typ}-{row.get('index', 0)}")),
               "map_id": f"real-{row.get('city', 'unknown')}", "type": typ, "choices": [],
-              "station1": s1, "station2": s2, "line": "", "metro_data": json.dumps(net.metro_data(), ensure_ascii=False),
+              "station1": s1, "station2": s2, "line": "",
+              "metro_data": json.dumps(net.metro_data(), ensure_ascii=False),
               "routes": "[]", "difficulty_city": net.difficulty,
               "difficulty_question": str(row.get("difficulty_question") or net.difficulty),
               "question_transfer_count": int(row.get("question_transfer_count") or 0), "template": "",

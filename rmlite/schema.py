@@ -27,7 +27,8 @@ attached lazily under `image` (see `rmlite.data`).
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 QUESTION_TYPES = ("counting1", "counting2", "counting3", "torf1", "torf2", "planning")
 PERCEPTION_TYPES = QUESTION_TYPES[:5]
@@ -123,6 +124,6 @@ def metro_data_of(sample: Mapping[str, Any]) -> dict[str, list[str]]:
 def validate_samples(samples: Iterable[Mapping[str, Any]]) -> int:
     """Validate every sample (e.g. a whole data set before training's first step); returns the count."""
     n = 0
-    for n, s in enumerate(samples, 1):
+    for n, s in enumerate(samples, 1):  # noqa: B007 - n is the count returned
         validate_sample(s)
     return n

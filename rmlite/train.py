@@ -18,9 +18,10 @@ import csv
 import dataclasses
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from transformers import TrainerCallback
 
@@ -83,7 +84,7 @@ class GRPOSettings:
         if self.max_completion_length < 1 or self.learning_rate <= 0:
             raise ValueError("max_completion_length and learning_rate must be positive")
 
-    def replace(self, **kw: Any) -> "GRPOSettings":
+    def replace(self, **kw: Any) -> GRPOSettings:
         return dataclasses.replace(self, **kw)
 
 
@@ -147,7 +148,7 @@ class AccuracyRecorder:
                 for i in range(n)]
         out, per_type = [], {}
         lines = []
-        for c, r in zip(completions, rows):
+        for c, r in zip(completions, rows, strict=True):
             text = completion_text(c)
             text = text if isinstance(text, str) else ""
             b = self.reward(text, r)
@@ -290,7 +291,7 @@ def plot_metrics(rows: list[Mapping], path: str | Path, stage_names: tuple[str, 
               ("zero-spread groups", ["frac_reward_zero_std"]),
               ("accuracy", sorted({k for r in rows for k in r if k.startswith("accuracy/")}))]
     fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
-    for ax, (title, keys) in zip(axes, panels):
+    for ax, (title, keys) in zip(axes, panels, strict=True):
         for k in keys:
             ax.plot(steps, [r.get(k, float("nan")) for r in rows], label=k.replace("rewards/", "").replace("/mean", ""))
         stage = [r.get("curriculum/stage") for r in rows]

@@ -9,8 +9,8 @@ import json
 import shutil
 
 import pytest
-
 from fixtures_models import tiny_model_cached
+
 from rmlite.data import DatasetConfig, generate_dataset, load_split
 from rmlite.questions import QuestionConfig
 
