@@ -14,9 +14,6 @@ import shutil
 import tempfile
 import time
 
-import numpy as np
-from PIL import Image
-
 from rmlite.data import DatasetConfig, generate_dataset, read_manifest
 
 
@@ -34,16 +31,15 @@ def main() -> None:
         gen_s = time.perf_counter() - t
         m = read_manifest(out)
         n_q = sum(c["questions"] for c in m["counts"].values())
-        # ceiling: encode the same number of map-like images (white with a few coloured strokes) at PNG level 1
-        rng = np.random.default_rng(0)
-        img = np.full((a.size, a.size, 3), 255, np.uint8)
-        for _ in range(12):
-            y = rng.integers(0, a.size - 8)
-            img[y:y + 8, :] = rng.integers(0, 255, 3)
-        im = Image.fromarray(img)
+        # ceiling: PNG-encode the same number of real rendered maps of that size (level 1, as the data set stores)
+        from rmlite.generate import GeneratorConfig, generate_network
+        from rmlite.render import render_map
+
+        ims = [render_map(generate_network(GeneratorConfig(difficulty=d, size=a.size), 7), size=a.size).image
+               for d in ("easy", "middle", "hard")]
         t = time.perf_counter()
-        for _ in range(a.maps):
-            im.save(io.BytesIO(), format="PNG", compress_level=1)
+        for i in range(a.maps):
+            ims[i % 3].save(io.BytesIO(), format="PNG", compress_level=1)
         enc_s = (time.perf_counter() - t) / (a.workers or os.cpu_count() or 1)  # same cores as generation
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
