@@ -423,8 +423,9 @@ def oom_advice(preset: dict | None = None) -> str:
     gens = int(p.get("num_generations") or 4)
     comp = int(p.get("max_completion_length") or 512)
     util = p.get("gpu_memory_utilization")
+    tier = f"preset {p['tier']}: " if p.get("tier") else ""
     lines = [
-        f"Out of GPU memory on {p.get('device', 'this device')} (preset {p.get('tier', '?')}: {size}px maps = "
+        f"Out of GPU memory on {p.get('device', 'this device')} ({tier}{size}px maps = "
         f"{visual_tokens(size, size, size * size)} visual tokens, {gens} generations, completions ≤ {comp} tokens). "
         "Try, in this order:",
         f"  1. smaller images: max_pixels={smaller * smaller} ({smaller}px, "
@@ -434,9 +435,9 @@ def oom_advice(preset: dict | None = None) -> str:
         f"  3. shorter completions: max_completion_length={max(128, comp // 2)};",
     ]
     if util:
-        lines.append(f"  4. with vLLM (fast_inference): gpu_memory_utilization={max(0.3, util - 0.1):.2f}, or set "
+        lines.append(f"  {len(lines)}. with vLLM (fast_inference): gpu_memory_utilization={max(0.3, util - 0.1):.2f}, or set "
                      "UNSLOTH_VLLM_STANDBY=1;")
-    lines.append("  5. a smaller model (the 3B 4-bit default) and load_in_4bit=True; restart the runtime after an OOM.")
+    lines.append(f"  {len(lines)}. a smaller model (the 3B 4-bit default) and load_in_4bit=True; restart the runtime after an OOM.")
     return "\n".join(lines)
 
 

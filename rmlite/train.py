@@ -264,7 +264,15 @@ def train(model, processor, dataset, *, reward: str | RewardConfig | Any = "pape
                                     processing_class=processor, curriculum=cur, score_reward="accuracy",
                                     callbacks=[logger, *callbacks])
     recorder.stage_of_step = lambda step: trainer.current_stage
-    trainer.train(resume_from_checkpoint=True if resume else None)
+    try:
+        trainer.train(resume_from_checkpoint=True if resume else None)
+    except Exception as e:
+        from rmlite.models import is_oom, oom_advice
+
+        if is_oom(e):  # say what to shrink rather than leave the user with a CUDA traceback alone
+            print(oom_advice({"num_generations": settings.num_generations,
+                              "max_completion_length": settings.max_completion_length}))
+        raise
     trainer.save_model(str(out / "adapter"))
     cb = trainer.curriculum_callback
     (out / "curriculum.json").write_text(json.dumps(cb.state_dict(trainer.state.global_step), default=str, indent=2))
