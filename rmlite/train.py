@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,27 +172,16 @@ class AccuracyRecorder:
 
 class RunLogger(TrainerCallback):
     """Per-step metrics to JSONL/CSV (reward and each component, frac_reward_zero_std, accuracy per type, stage,
-    completion length, step time, peak GPU memory), a progress line, and a plot at the end."""
+    completion length, TRL's `step_time`, peak GPU memory), and a CSV and a plot at the end."""
 
     def __init__(self, out: Path, stage_names: tuple[str, ...]):
         self.out = out
         self.stage_names = stage_names
-        self._t = None
-        self._step_s = None
-
-    def on_step_begin(self, args, state, control, **kw):
-        self._t = time.perf_counter()
-
-    def on_step_end(self, args, state, control, **kw):
-        if self._t is not None:
-            self._step_s = time.perf_counter() - self._t
 
     def on_log(self, args, state, control, logs=None, **kw):
         if not logs or "loss" not in logs and "reward" not in logs:
             return
         row = {"step": state.global_step, **{k: v for k, v in logs.items() if isinstance(v, (int, float))}}
-        if self._step_s is not None:
-            row["step_time_s"] = round(self._step_s, 4)
         try:
             import torch
 
