@@ -24,7 +24,9 @@ DRIVE_DIR = "/content/drive/MyDrive/rmlite"  # on Colab: survives a disconnect
 
 
 def colab_url(notebook: str) -> str:
-    """>>> colab_url("00_setup.ipynb")
+    """The Colab address of a notebook in REPO.
+
+    >>> colab_url("00_setup.ipynb")
     'https://colab.research.google.com/github/rmlite/rmlite/blob/main/notebooks/00_setup.ipynb'
     """
     return f"https://colab.research.google.com/github/{REPO.removeprefix('https://github.com/')}/blob/{BRANCH}/" \
@@ -47,9 +49,8 @@ def on_colab() -> bool:
 def knobs(smoke: dict | None = None, **full: Any) -> SimpleNamespace:
     """The knobs of a notebook: `full` values, with `smoke` overrides applied when RMLITE_SMOKE=1.
 
-    >>> os.environ.pop(SMOKE_ENV, None) and None
-    >>> knobs(steps=200, smoke=dict(steps=4)).steps
-    200
+    >>> sorted(vars(knobs(steps=200, smoke=dict(steps=4))))
+    ['smoke', 'steps']
     """
     unknown = set(smoke or {}) - set(full)
     if unknown:
@@ -94,8 +95,9 @@ def backend_report() -> str:
 
 # ----- data ----------------------------------------------------------------------------------------------------------
 # Settings a notebook's knobs may leave out (01 owns the data knobs, 03 the model knobs): (full, smoke) values.
-DEFAULTS = {"n_maps": (200, 4), "image_size": (512, 512), "real_maps": (("oslo", "geneva", "miami"), ("oslo", "geneva")),
-            "seed": (0, 0), "load_in_4bit": (True, True), "lora_rank": (16, 8), "warm_steps": (300, 20)}
+DEFAULTS = {"n_maps": (200, 4), "image_size": (512, 512),
+            "real_maps": (("oslo", "geneva", "miami"), ("oslo", "geneva")),
+            "seed": (0, 0), "load_in_4bit": (True, True), "lora_rank": (16, 8), "warm_steps": (300, 100)}
 
 
 def setting(k: SimpleNamespace, name: str) -> Any:
@@ -128,8 +130,9 @@ def card(data_dir: str | Path, index: int = 0, split: str = "train", **kw: Any):
 
 def map_browser(data_dir: str | Path, split: str = "train"):
     """Page through questions by type and map difficulty; shows the sample card. Returns the widget box."""
+    import io
+
     import ipywidgets as w
-    from IPython.display import display
 
     from rmlite.data import load_questions
 
@@ -137,23 +140,26 @@ def map_browser(data_dir: str | Path, split: str = "train"):
     types = ["all", *sorted(set(q["type"]))]
     diffs = ["all", *sorted(set(q["difficulty_city"]))]
     typ, diff = w.Dropdown(options=types, description="type"), w.Dropdown(options=diffs, description="map")
-    idx, out = w.IntSlider(min=0, max=0, description="#"), w.Output()
+    idx, note = w.IntSlider(min=0, max=0, description="#"), w.Label()
+    image = w.Image(format="png", layout=w.Layout(max_width="640px"))
 
     def picks() -> list[int]:
         return [i for i, (t, d) in enumerate(zip(q["type"], q["difficulty_city"], strict=True))
                 if typ.value in ("all", t) and diff.value in ("all", d)]
 
-    def show(_=None) -> None:
+    def show(_=None) -> None:  # an Image widget, not an Output: headless runners (nbclient) hang on Output capture
         rows = picks()
         idx.max = max(0, len(rows) - 1)
-        out.clear_output(wait=True)
-        with out:
-            display(card(data_dir, rows[min(idx.value, idx.max)], split) if rows else "no question matches")
+        note.value = f"{len(rows)} questions match" if rows else "no question matches"
+        if rows:
+            buf = io.BytesIO()
+            card(data_dir, rows[min(idx.value, idx.max)], split).save(buf, format="png")
+            image.value = buf.getvalue()
 
     for c in (typ, diff, idx):
         c.observe(show, names="value")
     show()
-    return w.VBox([w.HBox([typ, diff, idx]), out])
+    return w.VBox([w.HBox([typ, diff, idx]), note, image])
 
 
 # ----- reward --------------------------------------------------------------------------------------------------------
@@ -327,6 +333,19 @@ def eval_sets(data_dir: str | Path, limit: int) -> dict:
     sets = {"held-out synthetic": [i for i, s in enumerate(src) if not s.startswith("reasonmap")],
             "real maps": [i for i, s in enumerate(src) if s.startswith("reasonmap")]}
     return {name: test.select(ix[:limit]) for name, ix in sets.items() if ix}
+
+
+def comparison(reports: dict, set_name: str) -> str:
+    """One Markdown table per evaluation set: every model (and its image-masked run), chance and majority once."""
+    from rmlite.evaluate import markdown_table
+
+    rows, seen = [], set()
+    for (_, s), by_name in reports.items():
+        for name, rep in by_name.items():
+            if s == set_name and name not in seen:
+                seen.add(name)
+                rows.append(rep)
+    return markdown_table(rows)
 
 
 def adapters(run_names: tuple[str, ...]) -> dict[str, Path]:

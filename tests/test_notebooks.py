@@ -1,0 +1,255 @@
+"""The Colab notebooks: static checks (JSON, parsing, knobs, badges, API drift) and one in-order smoke execution.
+
+Static checks fail rather than skip, so a renamed rmlite function or trainer argument breaks CI, not a user's Colab
+session. The execution test runs 00 → 05 in smoke mode (RMLITE_SMOKE=1: tiny CPU model, a handful of steps) in
+one function so the order (03 saves the adapter that 04 and 05 load) is guaranteed.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import doctest
+import importlib
+import inspect
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+import rmlite.notebook as nbh
+
+nbformat = pytest.importorskip("nbformat", reason="the `notebooks` extra (nbformat, nbclient) is not installed")
+
+ROOT = Path(__file__).resolve().parent.parent
+NB_DIR = ROOT / "notebooks"
+PATHS = [NB_DIR / name for name in nbh.NOTEBOOKS]
+COLAB = re.compile(r"https://colab\.research\.google\.com/github/[^\s)\"']+")
+MAGIC = re.compile(r"^(\s*)[%!].*$")
+SETTINGS_CALLS = {"GRPOSettings", "cpu_tiny_settings", "make"}  # `make` is GRPOSettings or cpu_tiny_settings
+
+
+def read(path: Path):
+    return nbformat.read(path, as_version=4)
+
+
+def code_cells(nb) -> list[str]:
+    return [c.source for c in nb.cells if c.cell_type == "code"]
+
+
+def strip_magics(src: str) -> str:
+    """Magic lines become `pass` at the same indent (an `if` guarding only a `%pip` line stays valid Python)."""
+    return "\n".join(MAGIC.sub(r"\1pass", line) for line in src.splitlines())
+
+
+def trees(path: Path) -> list[ast.Module]:
+    return [ast.parse(strip_magics(src)) for src in code_cells(read(path))]
+
+
+def test_the_notebook_set_is_complete():
+    assert sorted(p.name for p in NB_DIR.glob("*.ipynb")) == sorted(nbh.NOTEBOOKS)
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
+def test_valid_json_and_cells_parse(path):
+    nb = read(path)
+    nbformat.validate(nb)
+    for src in code_cells(nb):
+        ast.parse(strip_magics(src))  # raises SyntaxError with the cell's line
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
+def test_no_outputs_committed(path):
+    for cell in read(path).cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: strip outputs"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
+def test_thin_cells(path):
+    for src, tree in zip(code_cells(read(path)), trees(path), strict=True):
+        assert len(src.splitlines()) <= 15, f"{path.name}: a code cell has more than 15 lines:\n{src}"
+        defs = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Lambda))]
+        assert not defs, f"{path.name}: logic defined in a notebook (move it to rmlite/notebook.py):\n{src}"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
+def test_one_knobs_cell_with_a_comment_per_knob(path):
+    cells = [c for c in read(path).cells if c.cell_type == "code"]
+    tagged = [i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, f"{path.name}: expected one code cell tagged `parameters`, got {len(tagged)}"
+    assert tagged[0] <= 1, f"{path.name}: the knobs cell must be at the top (after the install cell)"
+    src = cells[tagged[0]].source
+    assert "nb.knobs(" in src and "smoke=" in src
+    for line in src.splitlines():
+        if "=" in line:
+            assert "#" in line, f"{path.name}: knob without a reason comment: {line!r}"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
+def test_opening_and_closing(path):
+    nb = read(path)
+    first, last = nb.cells[0], nb.cells[-1]
+    assert first.cell_type == "markdown" and first.source.startswith("# ")
+    assert nbh.badge(path.name) in first.source
+    assert "T4" in first.source and "estimate" in first.source
+    assert last.cell_type == "markdown" and "what to try next" in last.source.lower()
+
+
+def test_badges_match_repo():
+    for path in PATHS:
+        for cell in read(path).cells:
+            for url in COLAB.findall(cell.source):
+                assert url == nbh.colab_url(path.name), f"{path.name}: badge {url} does not match REPO"
+            assert "github.com/" not in cell.source.replace(nbh.REPO, "").replace(nbh.colab_url(path.name), ""), \
+                f"{path.name}: a repository address other than notebook.REPO"
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Notebooks", 1)[1].split("\n## ", 1)[0]
+    urls = COLAB.findall(section)
+    assert sorted(urls) == sorted(nbh.colab_url(n) for n in nbh.NOTEBOOKS), "README notebook badges vs REPO"
+
+
+def test_install_cell_only_installs_on_colab():
+    for path in PATHS:
+        for src in code_cells(read(path)):
+            magic = [line for line in src.splitlines() if MAGIC.match(line)]
+            if magic:
+                assert 'if "google.colab" in sys.modules:' in src, f"{path.name}: unguarded install"
+                assert all(line.startswith("    ") for line in magic), f"{path.name}: magic outside the guard"
+                assert "requirements/gpu.txt" in src, f"{path.name}: install is not pinned"
+
+
+# ----- API drift: every rmlite name, call and trainer argument the notebooks use exists --------------------------
+def _rmlite_uses(tree: ast.Module):
+    """(module aliases, {name: object} from `from rmlite.x import name`) for one cell."""
+    modules, names = {}, {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.split(".")[0] == "rmlite":
+                    modules[a.asname or a.name] = importlib.import_module(a.name)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "rmlite":
+            mod = importlib.import_module(node.module)
+            for a in node.names:
+                assert hasattr(mod, a.name), f"{node.module} has no {a.name}"
+                names[a.asname or a.name] = getattr(mod, a.name)
+    return modules, names
+
+
+def _check_call(call: ast.Call, fn, where: str) -> None:
+    kwargs = [k.arg for k in call.keywords if k.arg is not None]
+    if inspect.isclass(fn) and dataclasses.is_dataclass(fn):
+        fields = {f.name for f in dataclasses.fields(fn)}
+        assert set(kwargs) <= fields, f"{where}: {fn.__name__} has no {set(kwargs) - fields}"
+        return
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return
+    if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
+        return  # e.g. nb.knobs(**knobs): any name is a knob
+    missing = set(kwargs) - set(sig.parameters)
+    assert not missing, f"{where}: {getattr(fn, '__qualname__', fn)} has no argument {missing}"
+
+
+def test_rmlite_api_used_by_notebooks_exists():
+    for path in PATHS:
+        modules, names = {}, {}
+        for tree in trees(path):  # names imported in one cell are used in later cells
+            m, n = _rmlite_uses(tree)
+            modules.update(m)
+            names.update(n)
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules:
+                    assert hasattr(modules[node.value.id], node.attr), \
+                        f"{path.name}: {modules[node.value.id].__name__} has no {node.attr}"
+                if not isinstance(node, ast.Call):
+                    continue
+                f = node.func
+                if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id in modules:
+                    _check_call(node, getattr(modules[f.value.id], f.attr), path.name)
+                elif isinstance(f, ast.Name) and f.id in names:
+                    _check_call(node, names[f.id], path.name)
+                if isinstance(f, ast.Name) and f.id in SETTINGS_CALLS:
+                    from rmlite.train import GRPOSettings
+
+                    _check_call(node, GRPOSettings, path.name)
+
+
+def test_grpo_settings_map_onto_grpo_config():
+    """Every GRPOSettings field the notebooks can set is a GRPOConfig field of the installed trl."""
+    GRPOConfig = pytest.importorskip("trl", reason="the `train` extra is not installed").GRPOConfig
+
+    from rmlite.train import GRPOSettings
+
+    config = {f.name for f in dataclasses.fields(GRPOConfig)}
+    fields = {f.name for f in dataclasses.fields(GRPOSettings)} - {"extra"}
+    assert fields <= config, f"GRPOSettings fields missing from GRPOConfig: {fields - config}"
+
+
+def test_helper_doctests():
+    result = doctest.testmod(nbh, optionflags=doctest.ELLIPSIS, verbose=False)
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_widgets_build_without_a_display(tmp_path, monkeypatch):
+    pytest.importorskip("ipywidgets", reason="ipywidgets is a notebook extra")
+    from rmlite.data import DatasetConfig, generate_dataset, load_questions
+
+    data = tmp_path / "data"
+    generate_dataset(data, DatasetConfig(n_maps=2, size=512), overwrite=True)
+    rows = [dict(r) for r in load_questions(data, "train")]
+    box = nbh.map_browser(data)
+    assert box.children[2].value[:4] == b"\x89PNG"
+    box.children[0].children[0].value = "planning"  # the browser re-renders on a change
+    reward = nbh.reward_widget(rows[:5])
+    assert "paper" in reward.children[3].value and "sparse" in reward.children[3].value
+    assert nbh.ask_widget(None, None).children[2].description == "ask"
+
+
+def test_smoke_knobs_and_output_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv(nbh.OUT_ENV, str(tmp_path / "out"))
+    monkeypatch.setenv(nbh.SMOKE_ENV, "1")
+    k = nbh.knobs(steps=200, smoke=dict(steps=4))
+    assert (k.steps, k.smoke) == (4, True)
+    monkeypatch.delenv(nbh.SMOKE_ENV)
+    assert nbh.knobs(steps=200, smoke=dict(steps=4)).steps == 200
+    with pytest.raises(ValueError, match="do not exist"):
+        nbh.knobs(steps=1, smoke=dict(step=2))
+    assert nbh.output_dir("x") == tmp_path / "out" / "x" and (tmp_path / "out" / "x").is_dir()
+
+
+# ----- execution ------------------------------------------------------------------------------------------------
+def _stdout(nb) -> str:
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+                   if o.output_type == "stream")
+
+
+def test_notebooks_run_in_order_in_smoke_mode(tmp_path, monkeypatch):
+    """00 → 05 with RMLITE_SMOKE=1 in one kernel per notebook; 04 and 05 must load the adapter 03 saved."""
+    pytest.importorskip("trl", reason="the `train` extra is not installed")
+    NotebookClient = pytest.importorskip("nbclient", reason="the `notebooks` extra is not installed").NotebookClient
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = KernelSpecManager().get_kernel_spec("python3")
+    # jupyter_client replaces a bare "python" with sys.executable: the kernel runs this interpreter (.venv).
+    assert spec.argv[0] in ("python", "python3", sys.executable), f"python3 kernel runs {spec.argv[0]}"
+    out = tmp_path / "out"
+    monkeypatch.setenv(nbh.SMOKE_ENV, "1")
+    monkeypatch.setenv(nbh.OUT_ENV, str(out))
+    executed = {}
+    for path in PATHS:
+        nb = read(path)
+        NotebookClient(nb, timeout=300, kernel_name="python3",
+                       resources={"metadata": {"path": str(tmp_path)}}).execute()  # raises on a failing cell
+        executed[path.name] = nb
+    assert str(ROOT / "rmlite") in _stdout(executed["00_setup.ipynb"])
+    stage1 = out / "stage1" / "adapter"
+    assert (stage1 / "adapter_model.safetensors").is_file()
+    loaded = f"adapter loaded from {stage1}:"
+    assert loaded in _stdout(executed["04_stage2_route_planning_grpo.ipynb"]), "04 did not load 03's adapter"
+    assert (out / "stage2" / "adapter" / "adapter_model.safetensors").is_file()
+    assert "to_stage=1" in _stdout(executed["04_stage2_route_planning_grpo.ipynb"]), "no switch into planning"
+    assert "adapters: ['stage1', 'stage2']" in _stdout(executed["05_evaluate.ipynb"])
+    assert (out / "eval" / "stage2" / "held-out_synthetic" / "report.json").is_file()
