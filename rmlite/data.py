@@ -22,7 +22,7 @@ import random
 import shutil
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -289,8 +289,11 @@ def load_maps(path: str | os.PathLike):
     return load_from_disk(str(Path(path) / "maps"))
 
 
-class MapImages:
-    """map_id → decoded PIL image, decoded on first use and cached (a map serves dozens of questions)."""
+class MapImages(Mapping):
+    """map_id → decoded PIL image, decoded on first use and cached (a map serves dozens of questions).
+
+    A read-only Mapping, so it can be passed wherever `{map_id: image}` is accepted (e.g. `tinyvlm.warm_start`).
+    """
 
     def __init__(self, maps) -> None:
         self._maps = maps
@@ -304,8 +307,14 @@ class MapImages:
             self._cache[map_id] = self._maps[self._row[map_id]]["image"].convert("RGB")
         return self._cache[map_id]
 
-    def __contains__(self, map_id: str) -> bool:
+    def __contains__(self, map_id: object) -> bool:
         return map_id in self._row
+
+    def __iter__(self):
+        return iter(self._row)
+
+    def __len__(self) -> int:
+        return len(self._row)
 
 
 def attach_images(questions, images: MapImages, *, lazy: bool = True):

@@ -61,19 +61,18 @@ def run_demo(out: str = "runs/demo", n_maps: int = 12, seed: int = 0, size: int 
     maps = load_maps(data_dir)
     images = MapImages(maps)
     train_rows = [dict(r) for r in load_questions(data_dir, "train")]
-    image_of = {m: images[m] for m in {r["map_id"] for r in train_rows}}
     t = lap("data", t)
 
     # 2. tiny model + warm start
     model_dir = build_tiny_vlm(out_dir / "model", seed=seed)
-    stats = warm_start(model_dir, None, train_rows, image_of, steps=warm_steps, seed=seed)
+    stats = warm_start(model_dir, None, train_rows, images, steps=warm_steps, seed=seed)
     (out_dir / "warm_start.json").write_text(json.dumps(stats.as_dict(), indent=1, default=str))
     t = lap("warm start", t)
 
     # 3. the spread of rewards within GRPO groups, sparse vs paper, on the warm-started model (float32: bitsandbytes'
     # CPU 4-bit path breaks a later backward pass once it has run under inference mode)
     model, processor = load_model(str(model_dir), load_in_4bit=False, lora_rank=0, dtype="float32")
-    spread = {name: reward_spread_share(model, processor, train_rows, image_of, name, group_size=4, n_prompts=32,
+    spread = {name: reward_spread_share(model, processor, train_rows, images, name, group_size=4, n_prompts=32,
                                         seed=seed) for name in ("sparse", "paper")}
     del model
     model, processor = load_model(str(model_dir), load_in_4bit=True, lora_rank=8)

@@ -435,9 +435,10 @@ def oom_advice(preset: dict | None = None) -> str:
         f"  3. shorter completions: max_completion_length={max(128, comp // 2)};",
     ]
     if util:
-        lines.append(f"  {len(lines)}. with vLLM (fast_inference): gpu_memory_utilization={max(0.3, util - 0.1):.2f}, or set "
-                     "UNSLOTH_VLLM_STANDBY=1;")
-    lines.append(f"  {len(lines)}. a smaller model (the 3B 4-bit default) and load_in_4bit=True; restart the runtime after an OOM.")
+        lines.append(f"  {len(lines)}. with vLLM (fast_inference): "
+                     f"gpu_memory_utilization={max(0.3, util - 0.1):.2f}, or set UNSLOTH_VLLM_STANDBY=1;")
+    lines.append(f"  {len(lines)}. a smaller model (the 3B 4-bit default) and load_in_4bit=True; "
+                 "restart the runtime after an OOM.")
     return "\n".join(lines)
 
 

@@ -231,7 +231,7 @@ def base_model(k: SimpleNamespace) -> str:
         rows = [dict(r) for r in load_questions(data_dir, "train")]
         images = MapImages(load_maps(data_dir))
         build_tiny_vlm(path, seed=setting(k, "seed"))
-        stats = warm_start(path, None, rows, {m: images[m] for m in {r["map_id"] for r in rows}},
+        stats = warm_start(path, None, rows, images,
                            steps=setting(k, "warm_steps"), seed=setting(k, "seed"), progress=False)
         (path / "warm_started.json").write_text(json.dumps(stats.as_dict(), default=str))
         print(stats.summary())

@@ -11,7 +11,6 @@ import textwrap
 import warnings
 from pathlib import Path
 
-import fixtures_models as fm
 import pytest
 
 from rmlite import models
@@ -26,17 +25,6 @@ from rmlite.models import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-# Local fixtures over the per-process cached builds of tests/fixtures_models.py.
-@pytest.fixture
-def tiny_model_dir():
-    return fm.tiny_model_cached()
-
-
-@pytest.fixture
-def toy_data():
-    return fm.toy_data_cached()
 
 
 # ----- light parts ------------------------------------------------------------------------------------------------
@@ -213,36 +201,31 @@ def test_unsloth_is_imported_before_transformers_and_trl(tmp_path):
     assert rec["max_pixels"] == 768 * 768 and rec["padding"] == "left"
 
 
-def test_warns_when_transformers_was_imported_before_unsloth(tmp_path, monkeypatch):
+@pytest.fixture
+def fake_unsloth(tmp_path, monkeypatch):
+    """An importable fake `unsloth` package on sys.path, with CUDA reported as available."""
+    pkg = tmp_path / "unsloth"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(FAKE_UNSLOTH)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "unsloth", raising=False)
+    monkeypatch.setattr(models, "_cuda_available", lambda: True)
+    yield
+    sys.modules.pop("unsloth", None)
+
+
+def test_warns_when_transformers_was_imported_before_unsloth(fake_unsloth):
     import transformers  # noqa: F401  -- the situation being warned about
 
-    pkg = tmp_path / "unsloth"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text(FAKE_UNSLOTH)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, "unsloth", raising=False)
-    monkeypatch.setattr(models, "_cuda_available", lambda: True)
-    try:
-        with pytest.warns(UserWarning, match="imported before unsloth"):
-            load_model("x", backend="unsloth")
-    finally:
-        sys.modules.pop("unsloth", None)
+    with pytest.warns(UserWarning, match="imported before unsloth"):
+        load_model("x", backend="unsloth")
 
 
-def test_fast_inference_with_vision_lora_is_refused(tmp_path, monkeypatch):
-    pkg = tmp_path / "unsloth"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text(FAKE_UNSLOTH)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, "unsloth", raising=False)
-    monkeypatch.setattr(models, "_cuda_available", lambda: True)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with pytest.raises(ValueError, match="vLLM"):
-                load_model("x", backend="unsloth", fast_inference=True, finetune_vision_layers=True)
-    finally:
-        sys.modules.pop("unsloth", None)
+def test_fast_inference_with_vision_lora_is_refused(fake_unsloth):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match="vLLM"):
+            load_model("x", backend="unsloth", fast_inference=True, finetune_vision_layers=True)
 
 
 # ----- the transformers path on the tiny model (CPU) -------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import fixtures_models as fm
 import pytest
 
 from rmlite.formats import reference_completion
@@ -20,27 +19,6 @@ from rmlite.tinyvlm import (
     tiny_info,
     warm_start,
 )
-
-
-# Local fixtures over the per-process cached builds of tests/fixtures_models.py.
-@pytest.fixture
-def tiny_model_dir():
-    return fm.tiny_model_cached()
-
-
-@pytest.fixture
-def toy_data():
-    return fm.toy_data_cached()
-
-
-@pytest.fixture
-def warm_model_dir():
-    return fm.warm_model_cached()[0]
-
-
-@pytest.fixture
-def warm_start_stats():
-    return fm.warm_model_cached()[1]
 
 
 def test_build_makes_a_real_qwen25vl_of_about_a_million_params(tiny_model_dir):
