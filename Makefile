@@ -41,10 +41,10 @@ ifeq ($(CI),true)
   RUN_ENV += HYPOTHESIS_PROFILE=$(or $(HYPOTHESIS_PROFILE),ci)
 endif
 
-.PHONY: setup test demo lint doctest clean help
+.PHONY: setup test demo lint doctest clean help mini-data notebooks-sync
 
 help:
-	@echo "make setup | test | demo | lint | doctest | clean    (environment: $(ENV_KIND) at $(ENV_DIR))"
+	@echo "make setup | test | demo | lint | doctest | mini-data | notebooks-sync | clean    (environment: $(ENV_KIND) at $(ENV_DIR))"
 
 setup:
 	@set -euo pipefail
@@ -84,6 +84,15 @@ demo: setup
 # Doctests are not part of `make test` (see [tool.pytest.ini_options] in pyproject.toml).
 doctest: setup
 	@$(RUN_ENV) $(PY) -m pytest -q --doctest-modules rmlite
+
+# Rewrite the small shipped data set (data/mini) from rmlite.data.MINI_CONFIG (tests fail when it is stale).
+mini-data: setup
+	@$(RUN_ENV) $(PY) -c "from rmlite.data import MINI_CONFIG, MINI_DIR, generate_dataset; \
+	generate_dataset(MINI_DIR, MINI_CONFIG, overwrite=True, progress=False); print('wrote', MINI_DIR)"
+
+# Rewrite the notebooks' Colab badges and clone address (and the README's) from rmlite.notebook.REPO.
+notebooks-sync: setup
+	@$(PY) -m rmlite.nbsync
 
 lint: setup
 	@$(PY) -m ruff check rmlite tests

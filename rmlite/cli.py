@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--steps", type=int, default=-1, help="optimizer steps (-1: one pass over the data)")
     t.add_argument("--out", required=True, help="run folder (checkpoints, logs, adapter)")
     t.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    t.add_argument("--adapter", default=None, help="start from a saved LoRA adapter (e.g. a stage-1 run's adapter)")
     t.add_argument("--cpu-tiny", action="store_true", help="settings for the tiny CPU model (short completions)")
     t.add_argument("--no-4bit", action="store_true", help="load without quantisation")
 
@@ -166,7 +167,7 @@ def cmd_train(a: argparse.Namespace) -> int:
     from rmlite.models import load_model
 
     # The model first: unsloth must be imported before trl/transformers (rmlite.train imports them).
-    model, processor = load_model(a.model, load_in_4bit=not a.no_4bit)
+    model, processor = load_model(a.model, load_in_4bit=not a.no_4bit, adapter=a.adapter)
     from rmlite.data import load_split
     from rmlite.train import GRPOSettings, cpu_tiny_settings, train
 
@@ -181,17 +182,14 @@ def cmd_train(a: argparse.Namespace) -> int:
 def cmd_eval(a: argparse.Namespace) -> int:
     from rmlite.models import load_model
 
-    model, processor = load_model(a.model, load_in_4bit=not a.no_4bit, lora_rank=0)
+    model, processor = load_model(a.model, load_in_4bit=not a.no_4bit, lora_rank=0, adapter=a.adapter,
+                                  trainable=False)
     from rmlite.data import load_split
     from rmlite.evaluate import evaluate, markdown_table
 
     ds = load_split(a.data, a.split)
     if a.limit is not None:
         ds = ds.select(range(min(a.limit, len(ds))))
-    if a.adapter:
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(model, a.adapter)
     reports = evaluate(model, processor, ds, out=a.out, max_new_tokens=a.max_new_tokens)
     print(markdown_table(list(reports.values())))
     print(f"wrote {a.out}")

@@ -255,6 +255,23 @@ def _questions_dataset(rows: list[dict]):
     return Dataset.from_list(rows, features=features)
 
 
+# ----- the small data set shipped with the repository ----------------------------------------------------------------
+# The CPU track (notebooks 00, 01, 02, 06 on a CPU runtime, workshops) reads this instead of generating: 24 synthetic
+# 512 px maps (8 per difficulty) plus the real Oslo, Geneva and Miami maps, about 3 MB. tests/test_shipped_data.py
+# regenerates it from MINI_CONFIG and fails if the committed copy is stale; `make mini-data` rewrites it.
+MINI_DIR = Path(__file__).resolve().parent.parent / "data" / "mini"
+MINI_CONFIG = DatasetConfig(n_maps=24, seed=0, size=512, real_maps=("oslo", "geneva", "miami"))
+
+
+def mini_dataset() -> Path:
+    """The path of the pre-generated data set in `data/mini` (a repository checkout; not in a wheel)."""
+    if not (MINI_DIR / MANIFEST).is_file():
+        raise FileNotFoundError(f"no shipped data set at {MINI_DIR}: it lives in the repository checkout (git clone), "
+                                "not in an installed wheel. Generate one instead: python -m rmlite generate --maps 24 "
+                                "--size 512 --real oslo,geneva,miami --out data/mini")
+    return MINI_DIR
+
+
 # ----- loading ------------------------------------------------------------------------------------------------------
 def read_manifest(path: str | os.PathLike) -> dict:
     """The manifest of a complete data set; a clear error for anything else."""

@@ -178,8 +178,9 @@ class LabResult:
     rollouts: dict = field(default_factory=dict)  # error rate (or "logged") → Rollouts
     rewards: dict = field(default_factory=dict)  # (reward name, error rate) → per-rollout rewards
 
-    def table(self, **where: Any) -> str:
-        return format_table([r for r in self.rows if all(r.get(k) == v for k, v in where.items())])
+    def table(self, columns: Sequence[str] | None = None, **where: Any) -> str:
+        """The rows matching `where` (e.g. `type="planning", difficulty="all"`) as text, optionally some columns."""
+        return format_table([r for r in self.rows if all(r.get(k) == v for k, v in where.items())], columns)
 
 
 def run_lab(samples: Sequence[Mapping], rewards: Iterable[Any] = ("sparse", "paper", "official"),

@@ -42,6 +42,7 @@ import os
 import re
 import sys
 import warnings
+from pathlib import Path
 from typing import Any
 
 DEFAULT_MODEL = "unsloth/Qwen2.5-VL-3B-Instruct-unsloth-bnb-4bit"
@@ -173,8 +174,14 @@ def load_model(name: str = DEFAULT_MODEL, *, load_in_4bit: bool = True, lora_ran
                lora_alpha: int | None = None, lora_dropout: float = 0.0, finetune_vision_layers: bool = False,
                max_pixels: int | str | None = "auto", min_pixels: int | None = None, backend: str = "auto",
                dtype=None, fast_inference: bool = False, gpu_memory_utilization: float = 0.5,
-               gradient_checkpointing: bool | None = None, max_seq_length: int = 16384, seed: int = 3407):
+               gradient_checkpointing: bool | None = None, max_seq_length: int = 16384, seed: int = 3407,
+               adapter: str | os.PathLike | None = None, trainable: bool = True):
     """Load `name` (hub id or local folder) and return `(model, processor)` ready for LoRA GRPO.
+
+    With `adapter` (a folder saved by `rmlite train` / a notebook), the base model is loaded and that LoRA adapter
+    attached instead of a fresh one (its rank comes from the adapter, `lora_rank` is ignored); `trainable=True`
+    continues training it (stage 2 after stage 1), False is for evaluation. The loaded LoRA tensors are compared
+    with the file (`verify_adapter`), so a silently ignored adapter fails here, not after hours of training.
 
     Args:
         load_in_4bit: nf4 quantisation of the base weights (QLoRA). False: float32 on CPU, bf16/fp16 on GPU.
@@ -187,20 +194,26 @@ def load_model(name: str = DEFAULT_MODEL, *, load_in_4bit: bool = True, lora_ran
         dtype: compute dtype ("float32", "bf16", "fp16", a torch dtype or None for the device's best).
         fast_inference: unsloth only: generate with vLLM (Qwen2.5-VL, Gemma3, Qwen3-VL); needs vllm installed.
         gradient_checkpointing: default on for CUDA, off on CPU (tiny models do not need it).
+        adapter: a saved LoRA adapter folder to attach (see above); trainable: keep its weights trainable.
     Raises:
         BackendUnavailable: the backend (or bitsandbytes for 4-bit) cannot run here; one sentence says why.
     """
+    if adapter is not None:
+        adapter = check_adapter_base(adapter, name)
     chosen = choose_backend(backend)
     if chosen == "unsloth":
         model, processor = _load_unsloth(
             name, load_in_4bit=load_in_4bit, lora_rank=lora_rank, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
             finetune_vision_layers=finetune_vision_layers, dtype=dtype, fast_inference=fast_inference,
-            gpu_memory_utilization=gpu_memory_utilization, max_seq_length=max_seq_length, seed=seed)
+            gpu_memory_utilization=gpu_memory_utilization, max_seq_length=max_seq_length, seed=seed,
+            adapter=adapter, trainable=trainable)
     else:
         model, processor = _load_transformers(
             name, load_in_4bit=load_in_4bit, lora_rank=lora_rank, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
             finetune_vision_layers=finetune_vision_layers, dtype=dtype,
-            gradient_checkpointing=gradient_checkpointing, seed=seed)
+            gradient_checkpointing=gradient_checkpointing, seed=seed, adapter=adapter, trainable=trainable)
+    if adapter is not None:
+        print(verify_adapter(model, adapter))
     if max_pixels == "auto":
         current = get_max_pixels(processor)
         if current is None or current > DEFAULT_MAX_PIXELS:
@@ -216,7 +229,7 @@ def load_model(name: str = DEFAULT_MODEL, *, load_in_4bit: bool = True, lora_ran
 
 
 def _load_unsloth(name, *, load_in_4bit, lora_rank, lora_alpha, lora_dropout, finetune_vision_layers, dtype,
-                  fast_inference, gpu_memory_utilization, max_seq_length, seed):
+                  fast_inference, gpu_memory_utilization, max_seq_length, seed, adapter=None, trainable=True):
     late = [m for m in _IMPORT_ORDER_SENSITIVE if m in sys.modules and "unsloth" not in sys.modules]
     if late:
         warnings.warn(f"{', '.join(late)} imported before unsloth: unsloth's patches may be silently skipped. "
@@ -235,6 +248,15 @@ def _load_unsloth(name, *, load_in_4bit, lora_rank, lora_alpha, lora_dropout, fi
     if fast_inference:
         kwargs.update(fast_inference=True, gpu_memory_utilization=gpu_memory_utilization,
                       max_lora_rank=max(lora_rank or 16, 16))
+    if adapter is not None:
+        # unsloth's own resume path (unsloth 2026.10.9 loader.py): given an adapter folder, from_pretrained loads
+        # the base named in adapter_config.json, attaches the adapter with PeftModel(is_trainable=True) and runs
+        # post_patch_model (LoRA weights trainable, gradient checkpointing "unsloth"). get_peft_model must not be
+        # called again (it raises "You already added LoRA adapters").
+        model, processor = FastVisionModel.from_pretrained(str(adapter), **kwargs)
+        if not trainable:
+            FastVisionModel.for_inference(model)
+        return model, processor
     model, processor = FastVisionModel.from_pretrained(name, **kwargs)
     if lora_rank:
         model = FastVisionModel.get_peft_model(
@@ -266,7 +288,7 @@ def lora_target_modules(model, finetune_vision_layers: bool = False) -> list[str
 
 
 def _load_transformers(name, *, load_in_4bit, lora_rank, lora_alpha, lora_dropout, finetune_vision_layers, dtype,
-                       gradient_checkpointing, seed):
+                       gradient_checkpointing, seed, adapter=None, trainable=True):
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
@@ -289,14 +311,20 @@ def _load_transformers(name, *, load_in_4bit, lora_rank, lora_alpha, lora_dropou
     processor = AutoProcessor.from_pretrained(name)
     if gradient_checkpointing is None:
         gradient_checkpointing = on_cuda
-    if lora_rank:
-        from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+    if adapter is not None and not trainable:
+        from peft import PeftModel
+
+        return PeftModel.from_pretrained(model, str(adapter), is_trainable=False).eval(), processor
+    if lora_rank or adapter is not None:
+        from peft import LoraConfig, PeftModel, get_peft_model, prepare_model_for_kbit_training
 
         if load_in_4bit:
             model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=gradient_checkpointing)
         elif gradient_checkpointing:
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
             model.enable_input_require_grads()
+        if adapter is not None:  # continue training a saved adapter (same preparation as a fresh one)
+            return PeftModel.from_pretrained(model, str(adapter), is_trainable=True), processor
         torch.manual_seed(seed)
         config = LoraConfig(r=lora_rank, lora_alpha=lora_alpha or lora_rank, lora_dropout=lora_dropout, bias="none",
                             target_modules=lora_target_modules(model, finetune_vision_layers),
@@ -305,6 +333,47 @@ def _load_transformers(name, *, load_in_4bit, lora_rank, lora_alpha, lora_dropou
     elif gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     return model, processor
+
+
+def check_adapter_base(adapter: str | os.PathLike, name: str) -> Path:
+    """The adapter folder as a Path; a clear error when it is not a saved adapter, a warning when it was trained on
+    another base model than `name` (PEFT would then fail on shapes, or, worse, load onto the wrong weights)."""
+    import json
+
+    path = Path(adapter)
+    cfg = path / "adapter_config.json"
+    if not cfg.is_file() or not (path / "adapter_model.safetensors").is_file():
+        raise FileNotFoundError(f"{path} is not a saved LoRA adapter (needs adapter_config.json and "
+                                "adapter_model.safetensors); train one first (rmlite train / notebook 03)")
+    base = json.loads(cfg.read_text()).get("base_model_name_or_path") or ""
+    same = base == name or (Path(base).exists() and Path(name).exists() and Path(base).resolve() ==
+                            Path(name).resolve())
+    if base and not same:
+        warnings.warn(f"adapter {path} was trained on {base!r}, now loaded onto {name!r}", UserWarning, stacklevel=3)
+    return path
+
+
+def verify_adapter(model, adapter: str | os.PathLike) -> str:
+    """Compare the model's LoRA weights with the saved adapter file; raise when a tensor is missing, differs, or
+    every LoRA B is zero (an untrained adapter: the model would behave exactly as the base). Returns a summary."""
+    from safetensors.torch import load_file
+
+    saved = load_file(str(Path(adapter) / "adapter_model.safetensors"))
+    params = {n.replace(".default", ""): p for n, p in model.named_parameters() if "lora_" in n}
+    matched, trained = 0, 0
+    for key, tensor in saved.items():
+        suffix = key.removeprefix("base_model.model.")
+        hits = [p for n, p in params.items() if n == key or n.endswith("." + suffix)]
+        if len(hits) != 1:
+            raise RuntimeError(f"adapter tensor {key} is not in the loaded model once (found {len(hits)}): "
+                               "was the adapter trained on another base model?")
+        if not hits[0].detach().float().cpu().allclose(tensor.float(), atol=1e-6):
+            raise RuntimeError(f"adapter tensor {key} differs from the file in {adapter}")
+        matched += 1
+        trained += int("lora_B" in key and bool(tensor.abs().sum() > 0))
+    if matched == 0 or trained == 0:
+        raise RuntimeError(f"{adapter} holds an untrained adapter (every LoRA B is zero)")
+    return f"adapter loaded from {adapter}: {matched} LoRA tensors match the file, {trained} trained LoRA B"
 
 
 def describe_model(model) -> dict:

@@ -17,7 +17,9 @@ from typing import Any
 REPO = "https://github.com/rmlite/rmlite"  # the one place the repository address is set (badges, install cell)
 BRANCH = "main"
 NOTEBOOKS = ("00_setup.ipynb", "01_maps_and_questions.ipynb", "02_reward_playground.ipynb",
-             "03_stage1_perception_grpo.ipynb", "04_stage2_route_planning_grpo.ipynb", "05_evaluate.ipynb")
+             "03_stage1_perception_grpo.ipynb", "04_stage2_route_planning_grpo.ipynb", "05_evaluate.ipynb",
+             "06_reward_lab.ipynb")
+CPU_TRACK = ("00_setup.ipynb", "01_maps_and_questions.ipynb", "02_reward_playground.ipynb", "06_reward_lab.ipynb")
 SMOKE_ENV = "RMLITE_SMOKE"  # "1": tiny CPU model, a handful of steps, tiny data (what CI runs)
 OUT_ENV = "RMLITE_NB_OUT"  # the folder the notebooks share (data, models, adapters, reports)
 DRIVE_DIR = "/content/drive/MyDrive/rmlite"  # on Colab: survives a disconnect
@@ -76,6 +78,47 @@ def output_dir(sub: str = "") -> Path:
     return path
 
 
+# Modules a Colab kernel may have imported before the install cell, with their distributions: if pip replaced one,
+# the running kernel still holds the old code and only a restart picks up the new one.
+WATCHED = {"numpy": "numpy", "PIL": "pillow", "pyarrow": "pyarrow", "pandas": "pandas", "torch": "torch",
+           "transformers": "transformers", "datasets": "datasets", "huggingface_hub": "huggingface_hub",
+           "tokenizers": "tokenizers", "accelerate": "accelerate", "peft": "peft", "trl": "trl",
+           "matplotlib": "matplotlib", "networkx": "networkx", "fsspec": "fsspec", "ipywidgets": "ipywidgets"}
+
+
+def stale_modules() -> list[str]:
+    """`module loaded-version -> installed-version` for each watched module whose code in this kernel is older (or
+    newer) than what pip just installed; empty when no restart is needed."""
+    from importlib import metadata
+
+    stale = []
+    for mod, dist in WATCHED.items():
+        loaded = getattr(sys.modules.get(mod), "__version__", None)
+        if loaded is None:
+            continue
+        try:
+            installed = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+        if str(loaded).split("+")[0] != installed.split("+")[0]:
+            stale.append(f"{mod} {loaded} -> {installed}")
+    return stale
+
+
+def install_report() -> str:
+    """Where rmlite was imported from, and whether the kernel must restart after the install (said, not guessed)."""
+    from rmlite import __version__
+
+    stale = stale_modules()
+    lines = [f"rmlite {__version__} imported from {Path(__file__).resolve().parent}"]
+    if stale:
+        lines.append(f"RESTART NEEDED: pip replaced modules this kernel had loaded ({'; '.join(stale)}). "
+                     "Runtime > Restart session, then run this notebook again from the top (the install is kept).")
+    else:
+        lines.append("no restart needed")
+    return "\n".join(lines)
+
+
 def backend_report() -> str:
     """One paragraph: the GPU (or none), its memory, the backend `load_model` will use and the preset."""
     from rmlite.models import choose_backend, env_summary, gpu_preset
@@ -105,15 +148,38 @@ def setting(k: SimpleNamespace, name: str) -> Any:
     return getattr(k, name) if hasattr(k, name) else DEFAULTS[name][int(is_smoke())]
 
 
-def ensure_data(k: SimpleNamespace) -> Path:
-    """Generate the notebooks' data set once into the output folder (re-running reuses it); returns its path."""
-    from rmlite.data import DatasetConfig, generate_dataset
+DATA_MODES = ("generate", "shipped", "auto")
 
+
+def ensure_data(k: SimpleNamespace) -> Path:
+    """The data set a notebook uses, by its `data` knob (default "generate"):
+
+    - "shipped": the small pre-generated set in `data/mini` (the CPU track; nothing is generated);
+    - "generate": the notebooks' own set in the output folder, generated once from the data knobs (`n_maps`,
+      `image_size`, `real_maps`, `seed`). A notebook that sets those knobs (01) regenerates when they changed;
+      the others (03-05) reuse whatever 01 generated, or generate 01's defaults;
+    - "auto": the notebooks' set if 01 generated one, else the shipped one.
+    """
+    from rmlite.data import DatasetConfig, generate_dataset, mini_dataset
+
+    mode = getattr(k, "data", "generate")
+    if mode not in DATA_MODES:
+        raise ValueError(f"data must be one of {DATA_MODES}, got {mode!r}")
+    if mode == "shipped":
+        return mini_dataset()
     path = output_dir("data")
-    if not (path / "manifest.json").is_file():
-        cfg = DatasetConfig(n_maps=setting(k, "n_maps"), seed=setting(k, "seed"), size=setting(k, "image_size"),
-                            real_maps=tuple(setting(k, "real_maps")))
-        generate_dataset(path, cfg, overwrite=True)
+    manifest = path / "manifest.json"
+    if mode == "auto":
+        return path if manifest.is_file() else mini_dataset()
+    cfg = DatasetConfig(n_maps=setting(k, "n_maps"), seed=setting(k, "seed"), size=setting(k, "image_size"),
+                        real_maps=tuple(setting(k, "real_maps")))
+    if manifest.is_file():
+        old = json.loads(manifest.read_text()).get("config", {})
+        wanted = {"n_maps": cfg.n_maps, "seed": cfg.seed, "size": cfg.size, "real_maps": list(cfg.real_maps)}
+        if not hasattr(k, "n_maps") or all(old.get(key) == v for key, v in wanted.items()):
+            return path
+        print(f"the data knobs changed ({ {key: old.get(key) for key in wanted} } -> {wanted}): regenerating")
+    generate_dataset(path, cfg, overwrite=True)
     return path
 
 
@@ -126,40 +192,6 @@ def card(data_dir: str | Path, index: int = 0, split: str = "train", **kw: Any):
     maps = load_maps(data_dir)
     sample = q[index % len(q)]
     return sample_card(sample, maps[maps["map_id"].index(sample["map_id"])], width=640, **kw)
-
-
-def map_browser(data_dir: str | Path, split: str = "train"):
-    """Page through questions by type and map difficulty; shows the sample card. Returns the widget box."""
-    import io
-
-    import ipywidgets as w
-
-    from rmlite.data import load_questions
-
-    q = load_questions(data_dir, split)
-    types = ["all", *sorted(set(q["type"]))]
-    diffs = ["all", *sorted(set(q["difficulty_city"]))]
-    typ, diff = w.Dropdown(options=types, description="type"), w.Dropdown(options=diffs, description="map")
-    idx, note = w.IntSlider(min=0, max=0, description="#"), w.Label()
-    image = w.Image(format="png", layout=w.Layout(max_width="640px"))
-
-    def picks() -> list[int]:
-        return [i for i, (t, d) in enumerate(zip(q["type"], q["difficulty_city"], strict=True))
-                if typ.value in ("all", t) and diff.value in ("all", d)]
-
-    def show(_=None) -> None:  # an Image widget, not an Output: headless runners (nbclient) hang on Output capture
-        rows = picks()
-        idx.max = max(0, len(rows) - 1)
-        note.value = f"{len(rows)} questions match" if rows else "no question matches"
-        if rows:
-            buf = io.BytesIO()
-            card(data_dir, rows[min(idx.value, idx.max)], split).save(buf, format="png")
-            image.value = buf.getvalue()
-
-    for c in (typ, diff, idx):
-        c.observe(show, names="value")
-    show()
-    return w.VBox([w.HBox([typ, diff, idx]), note, image])
 
 
 # ----- reward --------------------------------------------------------------------------------------------------------
@@ -184,30 +216,6 @@ def reward_table(completion: str, sample: dict) -> str:
     return format_table(reward_rows(completion, sample))
 
 
-def reward_widget(samples: list[dict]):
-    """Pick a question, type an answer, see its reward under `paper`, `official` and `sparse` side by side."""
-    import ipywidgets as w
-
-    labels = [(f"{s['type']} · {s['difficulty_city']} · {s['id']}", i) for i, s in enumerate(samples)]
-    pick = w.Dropdown(options=labels, description="question", layout=w.Layout(width="90%"))
-    text = w.Textarea(value=samples[0]["answer"], description="answer", layout=w.Layout(width="90%", height="80px"))
-    question, table = w.HTML(), w.HTML()
-
-    def show(_=None) -> None:
-        s = samples[pick.value]
-        question.value = f"<pre style='white-space:pre-wrap'>{s['question']}\n\ngold: {s['answer']}</pre>"
-        table.value = f"<pre>{reward_table(text.value, s)}</pre>"
-
-    def new_question(_=None) -> None:
-        text.value = samples[pick.value]["answer"]
-        show()
-
-    pick.observe(new_question, names="value")
-    text.observe(show, names="value")
-    show()
-    return w.VBox([pick, question, text, table])
-
-
 def signal_density_plot(lab_result, path: str | Path):
     """The reward lab's signal-density plot as an image to display."""
     from PIL import Image
@@ -215,6 +223,38 @@ def signal_density_plot(lab_result, path: str | Path):
     from rmlite.lab import plot_signal_density
 
     return Image.open(plot_signal_density(lab_result.rows, path))
+
+
+# ----- reward lab ----------------------------------------------------------------------------------------------------
+def lab_rewards(presets: tuple[str, ...], variants: dict[str, dict] | None = None) -> list:
+    """The rewards the lab compares: preset names, plus named variants `{name: {"base": preset, field: value}}`
+    built with `rmlite.reward.get_config` (e.g. `{"paper_alpha1": {"base": "paper", "alpha": 1.0}}`)."""
+    from rmlite.reward import get_config
+
+    out: list = list(presets)
+    for name, spec in (variants or {}).items():
+        spec = dict(spec)
+        base = spec.pop("base", "paper")
+        out.append(get_config(base, name=name, **spec))
+    return out
+
+
+def logged_lab(run_names: tuple[str, ...], rewards: list) -> dict:
+    """{run name: LabResult} on the completions each training run of 03/04 logged (runs without any are skipped),
+    joined with the notebooks' data set the runs trained on."""
+    from rmlite.lab import lab_logged, load_samples, read_completions
+    from rmlite.train import COMPLETIONS_FILE
+
+    data = output_dir("data")
+    if not (data / "manifest.json").is_file():
+        return {}
+    samples = {s["id"]: s for s in load_samples(data)}
+    out = {}
+    for name in run_names:
+        path = output_dir() / name / COMPLETIONS_FILE
+        if path.is_file() and path.stat().st_size > 0:
+            out[name] = lab_logged(read_completions(path), samples, rewards)
+    return out
 
 
 # ----- models and training -------------------------------------------------------------------------------------------
@@ -239,42 +279,46 @@ def base_model(k: SimpleNamespace) -> str:
 
 
 def load(k: SimpleNamespace, adapter: str | Path | None = None, trainable: bool = True):
-    """(model, processor): the base model in 4-bit, with a fresh LoRA (adapter None) or the saved `adapter`.
-
-    A saved adapter is really loaded: its LoRA tensors are checked against the file, and an all-zero LoRA B
-    (a fresh, untrained adapter) raises.
-    """
+    """(model, processor): the base model in 4-bit, with a fresh LoRA (adapter None) or the saved `adapter`,
+    really loaded (rmlite.models.load_model checks its LoRA tensors against the file)."""
     from rmlite.models import load_model
 
     name = base_model(k)
-    if adapter is None:
-        return load_model(name, load_in_4bit=setting(k, "load_in_4bit"), lora_rank=setting(k, "lora_rank"))
-    from peft import PeftModel
-
-    model, processor = load_model(name, load_in_4bit=setting(k, "load_in_4bit"), lora_rank=0)
-    model = PeftModel.from_pretrained(model, str(adapter), is_trainable=trainable)
-    print(check_adapter(model, adapter))
-    return model, processor
+    require_gpu_for(name)
+    return load_model(name, load_in_4bit=setting(k, "load_in_4bit"), lora_rank=setting(k, "lora_rank"),
+                      adapter=adapter, trainable=trainable)
 
 
-def check_adapter(model, adapter: str | Path) -> str:
-    """Compare the model's LoRA weights with the saved adapter file; raise if they differ or are untrained."""
-    from safetensors.torch import load_file
+def require_gpu_for(name: str) -> None:
+    """Refuse a hub model on a machine without a CUDA GPU: a 3B VLM would download ~3 GB and then take hours
+    per GRPO step on a CPU. The message says how to get a GPU runtime or use the tiny model."""
+    from rmlite.models import _cuda_available
 
-    saved = load_file(str(Path(adapter) / "adapter_model.safetensors"))
-    params = {n.replace(".default", ""): p for n, p in model.named_parameters() if "lora_" in n}
-    matched, trained = 0, 0
-    for key, tensor in saved.items():
-        hits = [p for n, p in params.items() if n.endswith(key.removeprefix("base_model.model."))]
-        if len(hits) != 1:
-            raise RuntimeError(f"adapter tensor {key} not found once in the model")
-        if not hits[0].detach().float().cpu().allclose(tensor.float(), atol=1e-6):
-            raise RuntimeError(f"adapter tensor {key} differs from {adapter}")
-        matched += 1
-        trained += int("lora_B" in key and bool(tensor.abs().sum() > 0))
-    if trained == 0:
-        raise RuntimeError(f"{adapter} holds an untrained adapter (every LoRA B is zero)")
-    return f"adapter loaded from {adapter}: {matched} LoRA tensors match the file, {trained} trained LoRA B"
+    if Path(name).exists() or _cuda_available():
+        return
+    raise RuntimeError(f"{name} needs a CUDA GPU and this runtime has none. On Colab: Runtime > Change runtime type "
+                       "> T4 GPU, then run 00_setup again. To try the notebook on a CPU, set model=None in the "
+                       "knobs (the tiny CPU model; it runs everything but learns little).")
+
+
+STAGE2_MODES = ("adaptive", "schedule", "none")
+
+
+def stage2_curriculum(k: SimpleNamespace):
+    """04's curriculum from its knobs: "adaptive" (perception until mastered, then planning), "schedule" (one
+    ordered pass: all perception questions, then planning) or "none" (everything mixed; with reward="sparse" this is
+    the paper's RL baseline)."""
+    from rmlite.curriculum import get_curriculum
+
+    mode = getattr(k, "curriculum", "adaptive")
+    if mode not in STAGE2_MODES:
+        raise ValueError(f"curriculum must be one of {STAGE2_MODES}, got {mode!r}")
+    if mode == "none":
+        return get_curriculum("none")
+    if mode == "schedule":  # the paper's way: one ordered pass, every perception question, then planning
+        return get_curriculum("coarse")
+    return get_curriculum("coarse", mode="adaptive", threshold=k.threshold, window=k.window,
+                          max_steps=k.max_stage_steps)
 
 
 def stage_data(data_dir: str | Path, types: tuple[str, ...], n: int | None):
@@ -350,11 +394,11 @@ def comparison(reports: dict, set_name: str) -> str:
 
 def adapters(run_names: tuple[str, ...]) -> dict[str, Path]:
     """{run name: adapter folder} for the runs of 03/04 that saved one."""
-    found = {name: output_dir(name) / "adapter" for name in run_names}
+    found = {name: output_dir() / name / "adapter" for name in run_names}
     return {name: p for name, p in found.items() if (p / "adapter_config.json").is_file()}
 
 
-def failures(report, dataset, n: int = 3) -> list:
+def failures(report, dataset, data_dir: str | Path, n: int = 3) -> list:
     """Sample cards of the first `n` wrong answers, each with the model's answer and its reward breakdown."""
     from rmlite.data import load_maps
     from rmlite.preview import sample_card
@@ -365,34 +409,10 @@ def failures(report, dataset, n: int = 3) -> list:
     for rec in bad:
         sample = {k: v for k, v in dataset[ids[rec["id"]]].items() if k != "image"}
         cards.append((sample, rec))
-    maps = load_maps(output_dir("data"))
+    maps = load_maps(data_dir)
     return [sample_card(s, maps[maps["map_id"].index(s["map_id"])], width=512, completion=r["answer"] or "(empty)",
                         breakdown=f"paper reward {r['reward']:.2f}: {r['reason']}") for s, r in cards]
 
 
-def ask_widget(model, processor, max_new_tokens: int = 256):
-    """Upload a map image, type a question, get the model's answer (rmlite.generation.ask)."""
-    import io
-
-    import ipywidgets as w
-    from PIL import Image
-
-    from rmlite.generation import ask
-
-    upload = w.FileUpload(accept="image/*", multiple=False, description="map image")
-    question = w.Text(value="How many stations are on Line 1?", description="question",
-                      layout=w.Layout(width="90%"))
-    button, out = w.Button(description="ask"), w.Output()
-
-    def run(_=None) -> None:
-        out.clear_output()
-        with out:
-            if not upload.value:
-                print("upload a map image first")
-                return
-            item = upload.value[0] if isinstance(upload.value, (tuple, list)) else next(iter(upload.value.values()))
-            image = Image.open(io.BytesIO(bytes(item["content"]))).convert("RGB")
-            print(ask(model, processor, image, question.value, max_new_tokens=max_new_tokens))
-
-    button.on_click(run)
-    return w.VBox([upload, question, button, out])
+# The widgets live in rmlite.notebook_widgets; the notebooks reach them as nb.<name>.
+from rmlite.notebook_widgets import ask_widget, map_browser, reward_widget, rollout_browser  # noqa: E402, F401
