@@ -210,6 +210,23 @@ def reward_rows(completion: str, sample: dict) -> list[dict]:
     return rows
 
 
+def answer_choices(sample: dict) -> dict[str, str]:
+    """Answers to pick in the reward playground: the reference, one per error a model makes that applies to this
+    question (`rmlite.errors`: a wrong line, a neighbouring stop, a missed transfer, …) and the lab's hack probes."""
+    from rmlite.errors import OPERATORS, apply_errors
+    from rmlite.lab import probe_answers
+
+    out = {"reference": apply_errors(sample, [])}
+    for name in OPERATORS:
+        text = apply_errors(sample, [name], seed=0)
+        if text is not None and text != out["reference"]:
+            out[f"error: {name}"] = text
+    for name, text in probe_answers(sample).items():
+        if name != "reference":
+            out[f"hack: {name}"] = text
+    return out
+
+
 def reward_table(completion: str, sample: dict) -> str:
     from rmlite.lab import format_table
 

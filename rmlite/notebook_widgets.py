@@ -45,29 +45,41 @@ def map_browser(data_dir: str | Path, split: str = "train"):
 
 
 def reward_widget(samples: list[dict]):
-    """Pick a question, type an answer, see its reward under `paper`, `official` and `sparse` side by side."""
+    """Pick a question, pick an answer (the reference, a typical model error, a hack) or type one, and see its
+    reward under `paper`, `official` and `sparse` side by side."""
+    import html
+
     import ipywidgets as w
 
-    from rmlite.notebook import reward_table
+    from rmlite.notebook import answer_choices, reward_table
 
     labels = [(f"{s['type']} · {s['difficulty_city']} · {s['id']}", i) for i, s in enumerate(samples)]
     pick = w.Dropdown(options=labels, description="question", layout=w.Layout(width="90%"))
-    text = w.Textarea(value=samples[0]["answer"], description="answer", layout=w.Layout(width="90%", height="80px"))
+    answer = w.Dropdown(description="answer", layout=w.Layout(width="90%"))
+    text = w.Textarea(description="edit", layout=w.Layout(width="90%", height="80px"))
     question, table = w.HTML(), w.HTML()
 
     def show(_=None) -> None:
         s = samples[pick.value]
-        question.value = f"<pre style='white-space:pre-wrap'>{s['question']}\n\ngold: {s['answer']}</pre>"
-        table.value = f"<pre>{reward_table(text.value, s)}</pre>"
+        question.value = f"<pre style='white-space:pre-wrap'>{html.escape(s['question'])}\n\ngold: " \
+                         f"{html.escape(s['answer'])}</pre>"
+        table.value = f"<pre>{html.escape(reward_table(text.value, s))}</pre>"
+
+    def new_answer(_=None) -> None:
+        if answer.value is not None:
+            text.value = answer.value  # fires show()
 
     def new_question(_=None) -> None:
-        text.value = samples[pick.value]["answer"]
+        answer.options = list(answer_choices(samples[pick.value]).items())
+        answer.value = answer.options[0][1]
+        new_answer()
         show()
 
     pick.observe(new_question, names="value")
+    answer.observe(new_answer, names="value")
     text.observe(show, names="value")
-    show()
-    return w.VBox([pick, question, text, table])
+    new_question()
+    return w.VBox([pick, question, answer, text, table])
 
 
 def ask_widget(model, processor, max_new_tokens: int = 256):

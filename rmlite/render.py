@@ -634,21 +634,29 @@ def _legend_layout(items: list, size: int, f: int) -> list:
     return out
 
 
-def gallery(path: str | Path, seed: int = 3, size: int = 768, real_map: str | Path | None = None) -> Image.Image:
-    """Easy / middle / hard maps at `size` beside a real ReasonMap map (if given), as one captioned PNG."""
+def gallery(path: str | Path, seed: int = 3, size: int = 768, real_map: str | Path | None = None,
+            real_maps: tuple[str | Path, ...] = ()) -> Image.Image:
+    """Easy / middle / hard maps at `size` beside real ReasonMap maps, as one captioned PNG.
+
+    `real_map` / `real_maps`: image paths or city names of the shipped ReasonMap maps ("oslo", "geneva", "miami").
+    """
     from rmlite.generate import GeneratorConfig, generate_network
+    from rmlite.reasonmap import find_city
 
     panels = []
     for diff in ("easy", "middle", "hard"):
         net = generate_network(GeneratorConfig(difficulty=diff, size=size), seed)
         panels.append((f"synthetic {diff}: {len(net.lines)} lines, {len(net.transfer_stations)} transfers",
                        render_map(net, size).image))
-    if real_map is not None:
-        im = Image.open(real_map).convert("RGB")
+    for ref in ([real_map] if real_map is not None else []) + list(real_maps):
+        img_path = Path(ref) if Path(ref).is_file() else find_city(str(ref))[1]
+        if img_path is None:
+            raise FileNotFoundError(f"no map image for {ref!r}")
+        im = Image.open(img_path).convert("RGB")
         im.thumbnail((size, size), Image.LANCZOS)
         canvas = Image.new("RGB", (size, size), BACKGROUND)
         canvas.paste(im, ((size - im.width) // 2, (size - im.height) // 2))
-        panels.append((f"real: {Path(real_map).stem} (ReasonMap)", canvas))
+        panels.append((f"real: {img_path.stem} (ReasonMap)", canvas))
     cap = 36
     cols = 2
     rows = math.ceil(len(panels) / cols)

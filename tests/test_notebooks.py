@@ -206,8 +206,17 @@ def test_widgets_build_without_a_display(tmp_path, monkeypatch):
     box = nbh.map_browser(data)
     assert box.children[2].value[:4] == b"\x89PNG"
     box.children[0].children[0].value = "planning"  # the browser re-renders on a change
-    reward = nbh.reward_widget(rows[:5])
-    assert "paper" in reward.children[3].value and "sparse" in reward.children[3].value
+    plan = next(i for i, r in enumerate(rows) if r["type"] == "planning")
+    reward = nbh.reward_widget(rows[: plan + 1])
+    pick, _, answer, text, table = reward.children
+    assert "paper" in table.value and "sparse" in table.value
+    assert text.value == rows[0]["answer"] or rows[0]["answer"] in text.value  # the reference comes first
+    pick.value = plan
+    labels = [label for label, _ in answer.options]
+    assert labels[0] == "reference" and "error: wrong_line" in labels and "hack: padding" in labels
+    full = table.value
+    answer.value = dict(answer.options)["error: wrong_line"]
+    assert text.value == answer.value and table.value != full  # a wrong line scores differently
     assert nbh.ask_widget(None, None).children[2].description == "ask"
 
 
@@ -370,3 +379,33 @@ def test_notebooks_run_in_order_in_smoke_mode(tmp_path, monkeypatch):
     assert f"questions from {ROOT / 'data' / 'mini'}" in lab, "06 in smoke mode reads the shipped data set"
     assert "runs with logged completions: ['stage1', 'stage2']" in lab, "06 did not measure 03/04's completions"
     assert (out / "lab" / "signal_density.png").is_file()
+
+
+def test_answer_choices_are_judged_as_labelled():
+    """The playground's canned answers: the reference is correct, every fatal error is judged wrong (by the paper
+    preset's ReasonMap check), each hack probe is there."""
+    from rmlite.data import MINI_DIR
+    from rmlite.errors import OPERATORS
+    from rmlite.lab import load_samples
+    from rmlite.reward import score
+
+    samples = load_samples(MINI_DIR, "train")
+    for typ in ("planning", "counting1", "counting2", "torf1"):
+        s = next(x for x in samples if x["type"] == typ)
+        choices = nbh.answer_choices(s)
+        assert score(choices["reference"], s, "paper").correct
+        errors = {k.removeprefix("error: "): v for k, v in choices.items() if k.startswith("error: ")}
+        assert errors, typ
+        for op, text in errors.items():
+            if OPERATORS[op].fatal:
+                assert not score(text, s, "paper").correct, (typ, op, text)
+        assert "hack: padding" in choices and "hack: empty" in choices
+
+
+def test_gallery_with_the_real_maps(tmp_path):
+    from rmlite.render import gallery
+
+    img = gallery(tmp_path / "g.png", size=512, real_maps=("oslo", "geneva", "miami"))
+    assert (tmp_path / "g.png").is_file() and img.height > 3 * 512  # 6 panels: 3 rows of 2
+    with pytest.raises(FileNotFoundError, match="unknown city"):
+        gallery(tmp_path / "h.png", size=512, real_maps=("atlantis",))
