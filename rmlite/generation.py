@@ -22,10 +22,27 @@ def blank_like(image):
     return Image.new("RGB", image.size, "white")
 
 
+def stop_ids(model, tok) -> list[int] | None:
+    """End-of-turn token ids: the model's own eos ids plus `<|im_end|>` when the tokenizer has it (the tiny model's
+    generation config knows no eos; Qwen's lists <|im_end|> already)."""
+    cfg = getattr(model, "generation_config", None)
+    eos = getattr(cfg, "eos_token_id", None)
+    ids = [] if eos is None else [eos] if isinstance(eos, int) else list(eos)
+    im_end = tok.convert_tokens_to_ids("<|im_end|>") if hasattr(tok, "convert_tokens_to_ids") else None
+    if isinstance(im_end, int) and im_end != getattr(tok, "unk_token_id", None) and im_end not in ids:
+        ids.append(im_end)
+    return ids or None
+
+
 def generate_answers(model, processor, questions: Sequence[str], images: Sequence, *, max_new_tokens: int = 256,
                      batch_size: int = 4, do_sample: bool = False, temperature: float = 1.0,
-                     progress: bool = True, desc: str = "generate") -> list[str]:
-    """Answers (decoded new tokens, special tokens dropped) for each (question, image) pair, greedy by default."""
+                     num_return_sequences: int = 1, progress: bool = True, desc: str = "generate") -> list[str]:
+    """Answers (decoded new tokens, special tokens dropped) for each (question, image) pair, greedy by default.
+
+    `do_sample=True` samples as GRPOTrainer does (plain temperature, no top-k / top-p truncation, whatever the
+    model's generation config says); `num_return_sequences` answers per question come out consecutively. The model
+    is put in eval mode (no dropout) for the call and restored after.
+    """
     import torch
     from tqdm.auto import tqdm
 
@@ -34,8 +51,16 @@ def generate_answers(model, processor, questions: Sequence[str], images: Sequenc
     tok = getattr(processor, "tokenizer", processor)
     old_side = getattr(tok, "padding_side", "left")
     tok.padding_side = "left"  # decoder-only generation needs left padding so new tokens line up
+    gen_kwargs = {"max_new_tokens": max_new_tokens, "do_sample": do_sample, "pad_token_id": tok.pad_token_id,
+                  "eos_token_id": stop_ids(model, tok), "num_return_sequences": num_return_sequences}
+    if do_sample:
+        gen_kwargs.update(temperature=temperature, top_k=0, top_p=1.0)
+    else:
+        gen_kwargs.update(temperature=None, top_p=None, top_k=None)
     out: list[str] = []
     device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
     try:
         bar = tqdm(total=len(questions), desc=desc, unit="q", disable=not progress)
         for i in range(0, len(questions), batch_size):
@@ -43,12 +68,6 @@ def generate_answers(model, processor, questions: Sequence[str], images: Sequenc
             ims = [im.convert("RGB") for im in images[i:i + batch_size]]
             texts = [chat_text(processor, q) for q in qs]
             inputs = processor(text=texts, images=ims, return_tensors="pt", padding=True).to(device)
-            gen_kwargs = {"max_new_tokens": max_new_tokens, "do_sample": do_sample,
-                          "pad_token_id": tok.pad_token_id}
-            if do_sample:
-                gen_kwargs["temperature"] = temperature
-            else:
-                gen_kwargs.update(temperature=None, top_p=None, top_k=None)
             with torch.inference_mode():
                 seq = model.generate(**inputs, **gen_kwargs)
             new = seq[:, inputs["input_ids"].shape[1]:]
@@ -57,6 +76,7 @@ def generate_answers(model, processor, questions: Sequence[str], images: Sequenc
         bar.close()
     finally:
         tok.padding_side = old_side
+        model.train(was_training)
     return out
 
 

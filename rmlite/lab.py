@@ -38,6 +38,7 @@ from rmlite.formats import SECTION_SEPARATOR, reference_completion
 from rmlite.reward import PAPER, PresetReward, RewardConfig, as_total, load_reward, score
 
 ALL = "all"
+COMPLETIONS_FILE = "completions.jsonl"  # what rmlite.train logs per completion and `lab_logged` reads
 TABLE_COLUMNS = ("reward", "error_rate", "type", "difficulty", "groups", "accuracy", "reward_mean", "reward_std",
                  "frac_reward_zero_std", "zero_std_all_correct", "spearman", "adv_correct_group",
                  "adv_correct_batch", "adv_correct_none")

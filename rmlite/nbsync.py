@@ -21,17 +21,19 @@ INSTALL_MARK = 'if "google.colab" in sys.modules:'
 
 
 def install_cell() -> str:
-    """The first code cell of every notebook: on Colab only, clone REPO and install the pinned set, choosing the
-    training stack on a GPU runtime and the light CPU track otherwise; then say whether a restart is needed."""
+    """The first code cell of every notebook: on Colab only, clone REPO and install the training stack (pinned) on
+    a GPU runtime or the light CPU track otherwise; then say what is missing and whether a restart is needed."""
     return f'''import subprocess, sys
-# On Colab: clone rmlite and install the pinned set (requirements/gpu.txt); elsewhere use `make` / .venv instead.
-# A GPU runtime gets the training stack (unsloth, trl, bitsandbytes); a CPU runtime only the light CPU track.
+# On Colab: clone rmlite and install it; elsewhere use `make` / .venv instead. A GPU runtime gets the pinned
+# training stack (requirements/gpu.txt: unsloth, trl, bitsandbytes); a CPU runtime only the light CPU track.
 if "google.colab" in sys.modules:
     gpu = subprocess.run("nvidia-smi -L", shell=True, capture_output=True, text=True).stdout.strip()
     print(gpu or "no GPU: installing the CPU track (00, 01, 02, 06); 03-05 need Runtime > Change runtime type > T4")
     !test -d /content/rmlite || git clone -q --depth 1 {REPO} /content/rmlite
-    target = "/content/rmlite[train,gpu]" if gpu else "/content/rmlite"
-    %pip install -q -e "$target" -c /content/rmlite/requirements/gpu.txt
+    if gpu:  # pinned: unsloth needs these exact trl / transformers versions
+        %pip install -q -e "/content/rmlite[train,gpu]" -c /content/rmlite/requirements/gpu.txt
+    else:  # unpinned: keep Colab's own packages, add only what is missing
+        %pip install -q -e /content/rmlite
     sys.path.insert(0, "/content/rmlite")
 import rmlite.notebook as nb
 print(nb.install_report())'''

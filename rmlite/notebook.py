@@ -83,7 +83,8 @@ def output_dir(sub: str = "") -> Path:
 WATCHED = {"numpy": "numpy", "PIL": "pillow", "pyarrow": "pyarrow", "pandas": "pandas", "torch": "torch",
            "transformers": "transformers", "datasets": "datasets", "huggingface_hub": "huggingface_hub",
            "tokenizers": "tokenizers", "accelerate": "accelerate", "peft": "peft", "trl": "trl",
-           "matplotlib": "matplotlib", "networkx": "networkx", "fsspec": "fsspec", "ipywidgets": "ipywidgets"}
+           "matplotlib": "matplotlib", "networkx": "networkx", "fsspec": "fsspec", "ipywidgets": "ipywidgets",
+           "torchvision": "torchvision", "triton": "triton", "google.protobuf": "protobuf"}
 
 
 def stale_modules() -> list[str]:
@@ -105,12 +106,42 @@ def stale_modules() -> list[str]:
     return stale
 
 
+CORE_DISTS = ("numpy", "pillow", "networkx", "datasets", "tqdm", "matplotlib")
+GPU_DISTS = ("torch", "transformers", "trl", "peft", "accelerate", "bitsandbytes", "unsloth")
+
+
+def missing_distributions(gpu: bool | None = None) -> list[str]:
+    """Distributions the notebooks need that are not installed: the core set, plus the training stack when a CUDA
+    GPU is present (`gpu=None`: detect). `%pip` does not raise when an install fails, so this is how we notice."""
+    from importlib import metadata
+
+    if gpu is None:
+        from rmlite.models import _cuda_available
+
+        gpu = _cuda_available()
+    missing = []
+    for dist in CORE_DISTS + (GPU_DISTS if gpu else ()):
+        try:
+            metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            missing.append(dist)
+    return missing
+
+
 def install_report() -> str:
-    """Where rmlite was imported from, and whether the kernel must restart after the install (said, not guessed)."""
+    """Where rmlite was imported from, what is missing, and whether the kernel must restart after the install
+    (said, not guessed)."""
+    import importlib
+
     from rmlite import __version__
 
+    importlib.invalidate_caches()  # see packages pip added to this running kernel
     stale = stale_modules()
     lines = [f"rmlite {__version__} imported from {Path(__file__).resolve().parent}"]
+    missing = missing_distributions()
+    if missing:
+        lines.append(f"INSTALL INCOMPLETE: {', '.join(missing)} not installed; read the pip output above, fix it, and "
+                     "run the install cell again.")
     if stale:
         lines.append(f"RESTART NEEDED: pip replaced modules this kernel had loaded ({'; '.join(stale)}). "
                      "Runtime > Restart session, then run this notebook again from the top (the install is kept).")
@@ -129,6 +160,10 @@ def backend_report() -> str:
         backend = choose_backend("auto")
     except Exception as exc:  # noqa: BLE001 — report, do not fail the setup notebook
         backend = f"none ({exc})"
+    lacking = [d for d in ("torch", "transformers", "trl", "peft") if d in missing_distributions(gpu=True)]
+    if backend == "transformers" and lacking:
+        backend = (f"none yet ({', '.join(lacking)} not installed): the CPU track (00, 01, 02, 06) needs none of "
+                   "them; 03-05 need a GPU runtime")
     gpu = f"{p['device']} ({p['total_mem_gb']} GB)" if p["tier"] != "cpu" else "no CUDA GPU"
     model = p["model"] or "the tiny CPU model (built locally)"
     return (f"GPU: {gpu}; backend: {backend}; preset tier {p['tier']}: {model}, {p['image_size']} px maps, "
@@ -217,13 +252,11 @@ def answer_choices(sample: dict) -> dict[str, str]:
     from rmlite.lab import probe_answers
 
     out = {"reference": apply_errors(sample, [])}
-    for name in OPERATORS:
-        text = apply_errors(sample, [name], seed=0)
-        if text is not None and text != out["reference"]:
-            out[f"error: {name}"] = text
-    for name, text in probe_answers(sample).items():
-        if name != "reference":
-            out[f"hack: {name}"] = text
+    candidates = [(f"error: {n}", apply_errors(sample, [n], seed=0)) for n in OPERATORS]
+    candidates += [(f"hack: {n}", t) for n, t in probe_answers(sample).items() if n != "reference"]
+    for label, text in candidates:
+        if text is not None and text not in out.values():  # one entry per distinct answer (a widget needs that)
+            out[label] = text
     return out
 
 
@@ -259,8 +292,7 @@ def lab_rewards(presets: tuple[str, ...], variants: dict[str, dict] | None = Non
 def logged_lab(run_names: tuple[str, ...], rewards: list) -> dict:
     """{run name: LabResult} on the completions each training run of 03/04 logged (runs without any are skipped),
     joined with the notebooks' data set the runs trained on."""
-    from rmlite.lab import lab_logged, load_samples, read_completions
-    from rmlite.train import COMPLETIONS_FILE
+    from rmlite.lab import COMPLETIONS_FILE, lab_logged, load_samples, read_completions
 
     data = output_dir("data")
     if not (data / "manifest.json").is_file():
@@ -270,7 +302,10 @@ def logged_lab(run_names: tuple[str, ...], rewards: list) -> dict:
     for name in run_names:
         path = output_dir() / name / COMPLETIONS_FILE
         if path.is_file() and path.stat().st_size > 0:
-            out[name] = lab_logged(read_completions(path), samples, rewards)
+            try:
+                out[name] = lab_logged(read_completions(path), samples, rewards)
+            except ValueError as e:  # e.g. 01 regenerated the data set after the run: its ids are gone
+                print(f"{name}: skipped ({e})")
     return out
 
 
@@ -302,8 +337,9 @@ def load(k: SimpleNamespace, adapter: str | Path | None = None, trainable: bool 
 
     name = base_model(k)
     require_gpu_for(name)
-    return load_model(name, load_in_4bit=setting(k, "load_in_4bit"), lora_rank=setting(k, "lora_rank"),
-                      adapter=adapter, trainable=trainable)
+    rank = setting(k, "lora_rank") if trainable else 0  # evaluating the base model: no LoRA, no k-bit training prep
+    return load_model(name, load_in_4bit=setting(k, "load_in_4bit"), lora_rank=rank, adapter=adapter,
+                      trainable=trainable)
 
 
 def require_gpu_for(name: str) -> None:
@@ -368,6 +404,18 @@ def live_curves(run_dir: str | Path, stage_names: tuple[str, ...] = ()):
                 self.handle.update(img)
 
     return LiveCurves()
+
+
+def free_memory() -> None:
+    """Give back the memory of models no longer referenced (set them to None first): a T4 holds one 3B model."""
+    import gc
+
+    gc.collect()
+    if "torch" in sys.modules:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
 
 
 def has_checkpoint(run_dir: str | Path) -> bool:

@@ -305,6 +305,13 @@ class _Encoder:
                                                                         {"type": "text", "text": sample["question"]}]}]
         return self.processor.apply_chat_template(prompt, add_generation_prompt=True, tokenize=False)
 
+    def reference(self, sample: Mapping) -> tuple[str, list[int]]:
+        """The reference answer and its token ids (ended by <|im_end|>), as the warm start trains on it."""
+        from rmlite.formats import reference_completion
+
+        ans = reference_completion(dict(sample))
+        return ans, self.tok(ans, add_special_tokens=False)["input_ids"] + [self.eos]
+
     def encode(self, sample: Mapping, img, answer: str | None = None) -> dict:
         from rmlite.formats import reference_completion
 
@@ -334,45 +341,6 @@ def _collate_train(rows: Sequence[dict], pad_id: int):
     return {"input_ids": ids, "attention_mask": mask, "labels": labels,
             "pixel_values": torch.cat([r["pixel_values"] for r in rows]),
             "image_grid_thw": torch.cat([r["image_grid_thw"] for r in rows])}
-
-
-def _collate_prompts(rows: Sequence[dict], pad_id: int):
-    import torch
-
-    n = max(len(r["prompt_ids"]) for r in rows)
-    ids = torch.full((len(rows), n), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), n), dtype=torch.long)
-    for i, r in enumerate(rows):  # left padding for generation
-        s = r["prompt_ids"]
-        ids[i, n - len(s):] = torch.tensor(s)
-        mask[i, n - len(s):] = 1
-    return {"input_ids": ids, "attention_mask": mask,
-            "pixel_values": torch.cat([r["pixel_values"] for r in rows]),
-            "image_grid_thw": torch.cat([r["image_grid_thw"] for r in rows])}
-
-
-def _generate(model, enc: _Encoder, rows: Sequence[dict], *, max_new_tokens: int, do_sample: bool = False,
-              temperature: float = 1.0, num_return_sequences: int = 1) -> list[str]:
-    import torch
-
-    batch = _collate_prompts(rows, enc.tok.pad_token_id)
-    device = next(model.parameters()).device
-    batch = {k: v.to(device) for k, v in batch.items()}
-    kw: dict[str, Any] = dict(max_new_tokens=max_new_tokens, do_sample=do_sample, pad_token_id=enc.tok.pad_token_id,
-                              eos_token_id=enc.eos, num_return_sequences=num_return_sequences)
-    if do_sample:  # as GRPO samples: plain temperature sampling, no top-k / top-p truncation
-        kw.update(temperature=temperature, top_k=0, top_p=1.0)
-    else:
-        kw.update(temperature=None, top_k=None, top_p=None)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            seq = model.generate(**batch, **kw)
-    finally:
-        model.train(was_training)
-    new = seq[:, batch["input_ids"].shape[1]:]
-    return [t.strip() for t in enc.tok.batch_decode(new, skip_special_tokens=True)]
 
 
 def _eligible(sample: Mapping, types: Sequence[str], max_sections: int) -> bool:
@@ -454,15 +422,19 @@ def evaluate_exact(model, processor, samples: Sequence[Mapping], images=None, *,
     """Greedy exact-answer accuracy (overall, by type) and the rows (type, reference, answer)."""
     from tqdm.auto import tqdm
 
+    from rmlite.generation import generate_answers
+
     enc = encoder or _Encoder(processor)
-    rows = [enc.encode(s, _image_of(i, s, images)) for i, s in enumerate(samples)]
+    refs = [enc.reference(s) for s in samples]
     answers: list[str] = []
-    for i in tqdm(range(0, len(rows), batch_size), desc="eval", disable=not progress, leave=False):
-        chunk = rows[i:i + batch_size]
-        mnt = max_new_tokens or (max(len(r["answer_ids"]) for r in chunk) + 8)
-        answers += _generate(model, enc, chunk, max_new_tokens=mnt)
-    detail = [{"type": s["type"], "reference": r["answer"], "answer": a, "exact": a.strip() == r["answer"].strip()}
-              for s, r, a in zip(samples, rows, answers, strict=True)]
+    for i in tqdm(range(0, len(samples), batch_size), desc="eval", disable=not progress, leave=False):
+        chunk = range(i, min(i + batch_size, len(samples)))
+        mnt = max_new_tokens or (max(len(refs[k][1]) for k in chunk) + 8)
+        answers += generate_answers(model, processor, [samples[k]["question"] for k in chunk],
+                                    [_image_of(k, samples[k], images) for k in chunk], max_new_tokens=mnt,
+                                    batch_size=len(chunk), progress=False)
+    detail = [{"type": s["type"], "reference": r[0], "answer": a, "exact": a.strip() == r[0].strip()}
+              for s, r, a in zip(samples, refs, answers, strict=True)]
     by: dict[str, list[bool]] = {}
     for d in detail:
         by.setdefault(d["type"], []).append(d["exact"])
@@ -630,15 +602,18 @@ def reward_spread_share(model, processor, samples: Sequence[Mapping], images=Non
     idx = list(range(len(samples)))
     rng.shuffle(idx)
     idx = idx[:n_prompts]
+    from rmlite.generation import generate_answers
+
     enc = _Encoder(processor)
     torch.manual_seed(seed)
     groups = []
     for start in range(0, len(idx), prompts_per_batch):
         chunk = idx[start:start + prompts_per_batch]
-        rows = [enc.encode(samples[i], _image_of(i, samples[i], images)) for i in chunk]
-        mnt = max_new_tokens or (max(len(r["answer_ids"]) for r in rows) + 8)
-        outs = _generate(model, enc, rows, max_new_tokens=mnt, do_sample=True, temperature=temperature,
-                         num_return_sequences=group_size)
+        mnt = max_new_tokens or (max(len(enc.reference(samples[i])[1]) for i in chunk) + 8)
+        outs = generate_answers(model, processor, [samples[i]["question"] for i in chunk],
+                                [_image_of(i, samples[i], images) for i in chunk], max_new_tokens=mnt,
+                                batch_size=len(chunk), do_sample=True, temperature=temperature,
+                                num_return_sequences=group_size, progress=False)
         for j, i in enumerate(chunk):
             comps = outs[j * group_size:(j + 1) * group_size]
             rewards = [_as_float(fn(c, samples[i])) for c in comps]

@@ -29,7 +29,7 @@ from rmlite.reward import RewardBreakdown, RewardConfig, as_total, completion_te
 from rmlite.schema import validate_samples
 
 METRICS_FILE = "metrics.jsonl"
-COMPLETIONS_FILE = "completions.jsonl"
+from rmlite.lab import COMPLETIONS_FILE  # noqa: E402  (defined with its reader, in a module without torch)
 
 
 @dataclass(frozen=True)

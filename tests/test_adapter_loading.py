@@ -149,3 +149,17 @@ def test_unsloth_loads_the_adapter_folder_itself(tiny_model_dir, trained_adapter
     assert f"adapter loaded from {path}" in capsys.readouterr().out
     lora = {n.replace(".default", ""): p for n, p in _lora(model).items()}
     assert all(torch.equal(lora[n].detach(), saved[n]) for n in saved)
+
+
+def test_verify_adapter_compares_at_the_coarser_precision(tiny_model_dir, trained_adapter):
+    """A LoRA held in fp16 (as a GPU may hold it) still matches its fp32 file; a real difference still fails."""
+    path, _ = trained_adapter
+    model, _ = load_model(str(tiny_model_dir), load_in_4bit=False, adapter=path)
+    with torch.no_grad():
+        for p in _lora(model).values():
+            p.data = p.data.half()
+    assert "LoRA tensors match the file" in verify_adapter(model, path)
+    with torch.no_grad():
+        next(p for n, p in _lora(model).items() if "lora_B" in n).mul_(1.5)
+    with pytest.raises(RuntimeError, match="differs from the file"):
+        verify_adapter(model, path)

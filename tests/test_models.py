@@ -263,11 +263,11 @@ def test_load_float32_roundtrip_and_generate(tiny_model_dir, toy_data):
     d = describe_model(model)
     assert d["quantized_layer_types"] == [] and d["lora_vision_layers"] == 0 and d["lora_language_layers"] == 28
     assert all(p.dtype == torch.float32 for p in model.parameters())
-    from rmlite.tinyvlm import _Encoder, _generate
+    from rmlite.generation import generate_answers
 
     samples, images = toy_data
-    enc = _Encoder(processor)
-    outs = _generate(model, enc, [enc.encode(s, images[s["map_id"]]) for s in samples[:2]], max_new_tokens=5)
+    outs = generate_answers(model, processor, [s["question"] for s in samples[:2]],
+                            [images[s["map_id"]] for s in samples[:2]], max_new_tokens=5, progress=False)
     assert len(outs) == 2 and all(isinstance(o, str) for o in outs)
 
 

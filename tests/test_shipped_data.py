@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import numpy as np
 import pytest
 from fixtures import oracle
 
@@ -27,6 +28,9 @@ def test_shipped_set_is_current(tmp_path):
     old_maps, new_maps = load_maps(MINI_DIR), load_maps(fresh)
     assert old_maps.select_columns([c for c in old_maps.column_names if c != "image"]).to_list() == \
         new_maps.select_columns([c for c in new_maps.column_names if c != "image"]).to_list()
+    for a, b in zip(old_maps, new_maps, strict=True):  # pixels, not PNG bytes (encoders may differ)
+        assert np.array_equal(np.asarray(a["image"]), np.asarray(b["image"])), \
+            f"map {a['map_id']} renders differently: data/mini is stale, run `make mini-data`"
 
 
 def test_shipped_answer_keys_by_the_oracle():
