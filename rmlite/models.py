@@ -139,13 +139,22 @@ def _unsloth_installed() -> bool:
     return "unsloth" in sys.modules or importlib.util.find_spec("unsloth") is not None
 
 
+def native_bf16() -> bool:
+    """True on a CUDA card with bf16 in hardware (compute capability 8.0+: Ampere and newer). Not
+    `torch.cuda.is_bf16_supported()`: that also counts emulation and says True on a T4, where unsloth loads fp16
+    and refuses a bf16 trainer ("Model is in float16 precision but you want to use bfloat16")."""
+    import torch
+
+    return bool(torch.cuda.is_available()) and tuple(torch.cuda.get_device_capability()) >= (8, 0)
+
+
 def _resolve_dtype(dtype, on_cuda: bool):
     import torch
 
     if dtype is None or dtype == "auto":
         if not on_cuda:
             return torch.float32
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16 if native_bf16() else torch.float16
     if isinstance(dtype, str):
         return {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
                 "float16": torch.float16, "fp16": torch.float16}[dtype]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,8 +63,15 @@ class GRPOSettings:
     logging_steps: int = 1
     save_steps: int = 50
     seed: int = 0
-    bf16: bool | None = None  # None: pick from the hardware (fp16 on a T4, bf16 on Ampere+, fp32 on CPU)
+    bf16: bool | None = None  # None: from the model's dtype, else the hardware (fp16 on a T4, bf16 on Ampere+)
     fp16: bool | None = None
+    # Set explicitly so a run means the same with and without unsloth (its GRPOConfig changes these defaults to
+    # adamw_8bit, weight decay 0.001, 10% warm-up, and for "dapo" masked truncations and epsilon_high 0.28).
+    optim: str = "adamw_torch"
+    weight_decay: float = 0.0
+    warmup_steps: float = 0.0  # an int: steps; a float below 1: a share of the run
+    epsilon_high: float = 0.2  # the upper clip equals the lower one (TRL's default); no effect when on-policy
+    mask_truncated_completions: bool = False
     use_cpu: bool | None = None  # None: True when no CUDA device is visible
     gradient_checkpointing: bool = True
     extra: dict = field(default_factory=dict)  # any other GRPOConfig field
@@ -96,20 +104,41 @@ def cpu_tiny_settings(output_dir: str = "runs/tiny", **kw: Any) -> GRPOSettings:
     return GRPOSettings(**base)
 
 
-def grpo_config(settings: GRPOSettings):
-    """A TRL GRPOConfig from settings, with precision chosen from the hardware when not given."""
+def choose_precision(model_dtypes: set[str], native_bf16: bool, use_cpu: bool) -> tuple[bool, bool]:
+    """(bf16, fp16) for GRPOConfig: fp32 on CPU; else the model's own half type (unsloth loads fp16 on a T4 and
+    refuses a bf16 trainer); else bf16 where the card has it natively, fp16 elsewhere.
+
+    >>> choose_precision({"float16", "float32"}, native_bf16=True, use_cpu=False)
+    (False, True)
+    >>> choose_precision({"float32", "uint8"}, native_bf16=False, use_cpu=False)  # 4-bit base, fp32 LoRA, a T4
+    (False, True)
+    """
+    if use_cpu:
+        return False, False
+    if "bfloat16" in model_dtypes and native_bf16:
+        return True, False
+    if "float16" in model_dtypes or "bfloat16" in model_dtypes:
+        return False, True
+    return native_bf16, not native_bf16
+
+
+def model_dtypes(model) -> set[str]:
+    """The dtypes of a model's parameters, as names ("float16", "uint8" for packed 4-bit weights, ...)."""
+    return {str(p.dtype).removeprefix("torch.") for p in model.parameters()} if model is not None else set()
+
+
+def grpo_config(settings: GRPOSettings, model=None):
+    """A TRL GRPOConfig from settings, with precision chosen from the model and the hardware when not given."""
     import torch
     from trl import GRPOConfig
+
+    from rmlite.models import native_bf16
 
     cuda = torch.cuda.is_available()
     use_cpu = (not cuda) if settings.use_cpu is None else settings.use_cpu
     bf16, fp16 = settings.bf16, settings.fp16
     if bf16 is None and fp16 is None:
-        if use_cpu:
-            bf16, fp16 = False, False
-        else:
-            bf16 = torch.cuda.is_bf16_supported()
-            fp16 = not bf16  # a T4 has no bf16: GRPOConfig's bf16 default would fail there
+        bf16, fp16 = choose_precision(model_dtypes(model), native_bf16(), use_cpu)
     kw = dict(output_dir=settings.output_dir, max_steps=settings.max_steps, num_train_epochs=settings.num_train_epochs,
               num_generations=settings.num_generations,
               per_device_train_batch_size=settings.per_device_train_batch_size,
@@ -118,10 +147,34 @@ def grpo_config(settings: GRPOSettings):
               loss_type=settings.loss_type, beta=settings.beta, scale_rewards=settings.scale_rewards,
               temperature=settings.temperature, logging_steps=settings.logging_steps, save_steps=settings.save_steps,
               seed=settings.seed, bf16=bool(bf16), fp16=bool(fp16), use_cpu=use_cpu,
-              gradient_checkpointing=settings.gradient_checkpointing, shuffle_dataset=False, report_to="none",
+              gradient_checkpointing=settings.gradient_checkpointing, optim=settings.optim,
+              weight_decay=settings.weight_decay, warmup_steps=settings.warmup_steps,
+              epsilon_high=settings.epsilon_high, mask_truncated_completions=settings.mask_truncated_completions,
+              shuffle_dataset=False, report_to="none",
               remove_unused_columns=False, save_strategy="steps", disable_tqdm=False)
     kw.update(settings.extra)
     return GRPOConfig(**kw)
+
+
+def image_token_ids(model) -> list[int]:
+    """The image/video placeholder token ids of a VLM. A rollout that samples one breaks the next forward pass
+    ("Image features and image tokens do not match"); trl 1.16 suppresses the image token itself, trl 1.15 (the
+    unsloth pin) does not, so rmlite passes them as `suppress_tokens` on both."""
+    cfg = getattr(model, "config", None)
+    ids = [getattr(cfg, name, None) for name in ("image_token_id", "video_token_id")]
+    return sorted({i for i in ids if isinstance(i, int)})
+
+
+def _check_unsloth_model(model) -> None:
+    """Once unsloth is imported it has replaced TRL's GRPOTrainer with its own, which calls `model.for_training()`:
+    a model loaded without unsloth fails deep inside. Say so up front."""
+    if "unsloth" in sys.modules and model is not None and not hasattr(model, "for_training"):
+        import torch
+
+        if torch.cuda.is_available():
+            raise ValueError("unsloth is imported in this process and has patched TRL's GRPOTrainer, which only "
+                             "trains models loaded by unsloth: load with rmlite.models.load_model(backend='auto' or "
+                             "'unsloth'), or restart without importing unsloth to use backend='transformers'.")
 
 
 class AccuracyRecorder:
@@ -246,7 +299,14 @@ def train(model, processor, dataset, *, reward: str | RewardConfig | Any = "pape
     funcs = list(trl_reward_funcs(reward if not callable(reward) or isinstance(reward, str) else reward_fn))
     recorder = AccuracyRecorder(reward_fn, out / COMPLETIONS_FILE if log_completions else None)
     funcs.append(recorder)
-    args = grpo_config(settings.replace(extra={**settings.extra, "reward_weights": [1.0] * (len(funcs) - 1) + [0.0]}))
+    extra = {**settings.extra, "reward_weights": [1.0] * (len(funcs) - 1) + [0.0]}
+    suppress = image_token_ids(model)
+    if suppress and not extra.get("use_vllm"):  # vLLM's sampling parameters have no suppress_tokens
+        gen = dict(extra.get("generation_kwargs") or {})
+        gen["suppress_tokens"] = sorted(set(gen.get("suppress_tokens") or []) | set(suppress))
+        extra["generation_kwargs"] = gen
+    _check_unsloth_model(model)
+    args = grpo_config(settings.replace(extra=extra), model)
     logger = RunLogger(out, cur.names)
     trainer = CurriculumGRPOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=dataset,
                                     processing_class=processor, curriculum=cur, score_reward="accuracy",

@@ -80,6 +80,11 @@ def test_two_stages_train_one_adapter_and_switch_exactly(data_dir, tmp_path):
         assert all(key in m for m in metrics), key
     assert [m["curriculum/stage"] for m in metrics][-1] == 1
     assert (res.output_dir / "metrics.png").is_file() and (res.output_dir / "metrics.csv").is_file()
+    # rollouts cannot sample the image placeholder (trl 1.15, the unsloth pin, does not block it by itself)
+    from rmlite.train import image_token_ids
+
+    assert image_token_ids(model) and model.config.image_token_id in image_token_ids(model)
+    assert set(image_token_ids(model)) <= set(res.trainer.generation_config.suppress_tokens)
 
 
 def test_paper_reward_logs_every_component_and_resumes(data_dir, tmp_path):
@@ -118,3 +123,60 @@ def test_default_scaling_keeps_difficulty_weight():
     assert cfg.scale_rewards == "batch" and cfg.shuffle_dataset is False
     with pytest.raises(ValueError, match="divisible"):
         GRPOSettings(per_device_train_batch_size=3, gradient_accumulation_steps=1)
+
+
+@pytest.mark.parametrize("dtypes,native,cpu,expected", [
+    ({"float32"}, True, True, (False, False)),          # CPU: fp32
+    ({"float16", "float32"}, True, False, (False, True)),  # unsloth on a T4 loads fp16, even where bf16 exists
+    ({"float16", "uint8"}, False, False, (False, True)),
+    ({"bfloat16", "uint8"}, True, False, (True, False)),
+    ({"bfloat16"}, False, False, (False, True)),          # a bf16 checkpoint on a card without bf16
+    ({"float32", "uint8"}, False, False, (False, True)),  # 4-bit base + fp32 LoRA on a T4
+    ({"float32", "uint8"}, True, False, (True, False)),   # the same on an L4 / A100
+])
+def test_precision_follows_the_model_then_the_card(dtypes, native, cpu, expected):
+    from rmlite.train import choose_precision
+
+    assert choose_precision(dtypes, native, cpu) == expected
+
+
+def test_native_bf16_ignores_emulation(monkeypatch):
+    """torch.cuda.is_bf16_supported() says True on a T4 (emulation); rmlite asks for compute capability 8.0+."""
+    import torch
+
+    from rmlite.models import native_bf16
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda *a: (7, 5))
+    assert native_bf16() is False
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda *a: (8, 9))
+    assert native_bf16() is True
+
+
+def test_settings_pin_what_unsloth_would_change(tmp_path):
+    from rmlite.train import GRPOSettings, grpo_config
+
+    args = grpo_config(GRPOSettings(output_dir=str(tmp_path), use_cpu=True))
+    assert (args.optim.value if hasattr(args.optim, "value") else args.optim) == "adamw_torch"
+    assert (args.weight_decay, args.warmup_steps, args.epsilon_high, args.mask_truncated_completions) == \
+        (0.0, 0.0, 0.2, False)
+    assert (args.bf16, args.fp16) == (False, False)
+
+
+def test_a_model_unsloth_did_not_load_is_refused_once_unsloth_is_imported(monkeypatch):
+    import sys
+    import types
+
+    import torch
+
+    from rmlite.train import _check_unsloth_model
+
+    model = torch.nn.Linear(2, 2)
+    _check_unsloth_model(model)  # no unsloth: fine
+    monkeypatch.setitem(sys.modules, "unsloth", types.ModuleType("unsloth"))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    with pytest.raises(ValueError, match="only trains models loaded by unsloth"):
+        _check_unsloth_model(model)
+    model.for_training = lambda **kw: None
+    _check_unsloth_model(model)
