@@ -67,9 +67,10 @@ def output_dir(sub: str = "") -> Path:
     if env:
         root = Path(env)
     elif on_colab():
-        from google.colab import drive  # noqa: PLC0415  (only exists on Colab)
+        if not Path(DRIVE_DIR).parent.is_dir():  # mount once (every helper calls this)
+            from google.colab import drive  # noqa: PLC0415  (only exists on Colab)
 
-        drive.mount("/content/drive")
+            drive.mount(str(Path(DRIVE_DIR).parent.parent))
         root = Path(DRIVE_DIR)
     else:
         root = Path(__file__).resolve().parent.parent / "runs" / "notebooks"

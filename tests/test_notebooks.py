@@ -495,3 +495,19 @@ def test_cpu_track_helpers_need_no_training_stack(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     assert "OK" in out.stdout and "['stage1']" in out.stdout and out.stdout.strip().endswith("1.0")
     assert "GPU: no CUDA GPU" in out.stdout  # backend_report works without importing torch
+
+
+def test_drive_is_mounted_once_on_colab(tmp_path, monkeypatch):
+    import types
+
+    mounts = []
+    drive_dir = tmp_path / "drive" / "MyDrive" / "rmlite"
+    colab = types.ModuleType("google.colab")
+    colab.drive = types.SimpleNamespace(
+        mount=lambda where: (mounts.append(where), drive_dir.parent.mkdir(parents=True)))
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    monkeypatch.delenv(nbh.OUT_ENV, raising=False)
+    monkeypatch.setattr(nbh, "DRIVE_DIR", str(drive_dir))
+    assert nbh.output_dir("a") == drive_dir / "a"
+    assert nbh.output_dir("b") == drive_dir / "b"
+    assert mounts == [str(tmp_path / "drive")], "Drive is mounted once, where Colab expects it"
