@@ -74,7 +74,7 @@ def test_thin_cells(path):
         if "parameters" not in cell.metadata.get("tags", []):  # the knobs cell is one call, a knob per line
             assert len(src.splitlines()) <= 15, f"{path.name}: a code cell has more than 15 lines:\n{src}"
         defs = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Lambda))]
-        assert not defs, f"{path.name}: logic defined in a notebook (move it to rmlite/notebook.py):\n{src}"
+        assert not defs, f"{path.name}: logic defined in a notebook (move it to rmlite/notebook*.py):\n{src}"
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
