@@ -29,8 +29,9 @@ def stop_ids(model, tok) -> list[int] | None:
     eos = getattr(cfg, "eos_token_id", None)
     ids = [] if eos is None else [eos] if isinstance(eos, int) else list(eos)
     im_end = tok.convert_tokens_to_ids("<|im_end|>") if hasattr(tok, "convert_tokens_to_ids") else None
-    if isinstance(im_end, int) and im_end != getattr(tok, "unk_token_id", None) and im_end not in ids:
-        ids.append(im_end)
+    for extra in (getattr(tok, "eos_token_id", None), im_end):  # TRL stops on the tokenizer's eos as well
+        if isinstance(extra, int) and extra != getattr(tok, "unk_token_id", None) and extra not in ids:
+            ids.append(extra)
     return ids or None
 
 
@@ -48,13 +49,16 @@ def generate_answers(model, processor, questions: Sequence[str], images: Sequenc
 
     if len(questions) != len(images):
         raise ValueError(f"{len(questions)} questions but {len(images)} images")
+    if num_return_sequences > 1 and not do_sample:
+        raise ValueError("num_return_sequences > 1 needs do_sample=True (greedy answers would all be the same)")
     tok = getattr(processor, "tokenizer", processor)
     old_side = getattr(tok, "padding_side", "left")
     tok.padding_side = "left"  # decoder-only generation needs left padding so new tokens line up
     gen_kwargs = {"max_new_tokens": max_new_tokens, "do_sample": do_sample, "pad_token_id": tok.pad_token_id,
                   "eos_token_id": stop_ids(model, tok), "num_return_sequences": num_return_sequences}
     if do_sample:
-        gen_kwargs.update(temperature=temperature, top_k=0, top_p=1.0)
+        # not the model's own sampling defaults (Qwen ships top_k/top_p/repetition_penalty): TRL's GRPO settings
+        gen_kwargs.update(temperature=temperature, top_k=0, top_p=1.0, min_p=None, repetition_penalty=1.0)
     else:
         gen_kwargs.update(temperature=None, top_p=None, top_k=None)
     out: list[str] = []

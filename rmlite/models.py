@@ -381,7 +381,8 @@ def check_adapter_base(adapter: str | os.PathLike, name: str, backend: str = "tr
 
 
 def verify_adapter(model, adapter: str | os.PathLike) -> str:
-    """Compare the model's LoRA weights with the saved adapter file; raise when a tensor is missing, differs, or
+    """Compare the model's LoRA weights with the saved adapter file (rounded to the loaded dtype); raise when a
+    tensor is missing, differs, or
     every LoRA B is zero (an untrained adapter: the model would behave exactly as the base). Returns a summary."""
     from safetensors.torch import load_file
 
@@ -397,8 +398,8 @@ def verify_adapter(model, adapter: str | os.PathLike) -> str:
             raise RuntimeError(f"adapter tensor {key} is not in the loaded model once (found {len(hits)}): "
                                "was the adapter trained on another base model?")
         loaded = hits[0].detach().cpu()
-        low = loaded.dtype if loaded.element_size() < tensor.element_size() else tensor.dtype  # compare at the
-        if not loaded.to(low).float().allclose(tensor.to(low).float(), atol=1e-6, rtol=1e-3):  # coarser precision
+        # the file rounded the way loading rounds it (fp32 file → fp16 LoRA, fp16 file → bf16 LoRA, ...)
+        if not loaded.float().allclose(tensor.to(loaded.dtype).float(), atol=1e-6, rtol=1e-3):
             raise RuntimeError(f"adapter tensor {key} differs from the file in {adapter}")
         matched += 1
         trained += int("lora_B" in key and bool(tensor.abs().sum() > 0))

@@ -67,10 +67,14 @@ def output_dir(sub: str = "") -> Path:
     if env:
         root = Path(env)
     elif on_colab():
-        if not Path(DRIVE_DIR).parent.is_dir():  # mount once (every helper calls this)
+        try:
+            mounted = Path(DRIVE_DIR).parent.is_dir()
+        except OSError:  # a dropped FUSE mount ("Transport endpoint is not connected")
+            mounted = False
+        if not mounted:  # mount once (every helper calls this)
             from google.colab import drive  # noqa: PLC0415  (only exists on Colab)
 
-            drive.mount(str(Path(DRIVE_DIR).parent.parent))
+            drive.mount(str(Path(DRIVE_DIR).parent.parent), force_remount=True)
         root = Path(DRIVE_DIR)
     else:
         root = Path(__file__).resolve().parent.parent / "runs" / "notebooks"

@@ -163,3 +163,21 @@ def test_verify_adapter_compares_at_the_coarser_precision(tiny_model_dir, traine
         next(p for n, p in _lora(model).items() if "lora_B" in n).mul_(1.5)
     with pytest.raises(RuntimeError, match="differs from the file"):
         verify_adapter(model, path)
+
+
+def test_verify_adapter_same_size_half_types(tiny_model_dir, trained_adapter, tmp_path):
+    """An fp16 file loaded into a bf16 LoRA (a T4 adapter evaluated on an L4) matches; the comparison rounds the file
+    the way loading rounds it."""
+    from safetensors.torch import load_file, save_file
+
+    path, _ = trained_adapter
+    half = tmp_path / "half"
+    half.mkdir()
+    (half / "adapter_config.json").write_text((path / "adapter_config.json").read_text())
+    save_file({k: v.half() for k, v in load_file(str(path / "adapter_model.safetensors")).items()},
+              str(half / "adapter_model.safetensors"))
+    model, _ = load_model(str(tiny_model_dir), load_in_4bit=False, adapter=half)
+    with torch.no_grad():
+        for p in _lora(model).values():
+            p.data = p.data.to(torch.bfloat16)
+    assert "LoRA tensors match the file" in verify_adapter(model, half)

@@ -504,7 +504,7 @@ def test_drive_is_mounted_once_on_colab(tmp_path, monkeypatch):
     drive_dir = tmp_path / "drive" / "MyDrive" / "rmlite"
     colab = types.ModuleType("google.colab")
     colab.drive = types.SimpleNamespace(
-        mount=lambda where: (mounts.append(where), drive_dir.parent.mkdir(parents=True)))
+        mount=lambda where, force_remount=False: (mounts.append(where), drive_dir.parent.mkdir(parents=True)))
     monkeypatch.setitem(sys.modules, "google.colab", colab)
     monkeypatch.delenv(nbh.OUT_ENV, raising=False)
     monkeypatch.setattr(nbh, "DRIVE_DIR", str(drive_dir))

@@ -158,10 +158,29 @@ def test_settings_pin_what_unsloth_would_change(tmp_path):
     from rmlite.train import GRPOSettings, grpo_config
 
     args = grpo_config(GRPOSettings(output_dir=str(tmp_path), use_cpu=True))
-    assert (args.optim.value if hasattr(args.optim, "value") else args.optim) == "adamw_torch"
+    assert (args.optim.value if hasattr(args.optim, "value") else args.optim) == "adamw_torch_fused"
     assert (args.weight_decay, args.warmup_steps, args.epsilon_high, args.mask_truncated_completions) == \
         (0.0, 0.0, 0.2, False)
     assert (args.bf16, args.fp16) == (False, False)
+    # epsilon_high follows a changed lower clip (TRL's None), but is passed as a number (unsloth turns None into 0.28)
+    args = grpo_config(GRPOSettings(output_dir=str(tmp_path), use_cpu=True, extra={"epsilon": 0.1}))
+    assert (args.epsilon, args.epsilon_high) == (0.1, 0.1)
+
+
+def test_image_tokens_suppressed_except_under_vllm():
+    import types
+
+    from rmlite.train import with_suppressed_image_tokens
+
+    model = types.SimpleNamespace(config=types.SimpleNamespace(image_token_id=7, video_token_id=8))
+    out = with_suppressed_image_tokens(model, {"generation_kwargs": {"suppress_tokens": [3], "top_k": 5}})
+    assert out["generation_kwargs"] == {"suppress_tokens": [3, 7, 8], "top_k": 5}
+    with pytest.warns(UserWarning, match="vLLM"):
+        assert with_suppressed_image_tokens(model, {"use_vllm": True}) == {"use_vllm": True}
+    model.vllm_engine = object()  # unsloth fast_inference: use_vllm is switched on inside its trainer
+    with pytest.warns(UserWarning, match="vLLM"):
+        assert with_suppressed_image_tokens(model, {}) == {}
+    assert with_suppressed_image_tokens(types.SimpleNamespace(config=None), {"a": 1}) == {"a": 1}
 
 
 def test_a_model_unsloth_did_not_load_is_refused_once_unsloth_is_imported(monkeypatch):
