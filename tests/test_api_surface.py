@@ -36,7 +36,9 @@ GRPO_FIELDS = [
     "steps_per_generation", "num_iterations", "max_completion_length", "scale_rewards", "shuffle_dataset",
     "loss_type", "beta", "reward_weights", "logging_steps", "save_steps", "max_steps", "learning_rate",
     "temperature", "log_completions", "report_to", "output_dir", "remove_unused_columns", "gradient_checkpointing",
-]  # fmt: skip
+    "optim", "weight_decay", "warmup_steps", "epsilon", "epsilon_high", "mask_truncated_completions",
+    "generation_kwargs",
+]  # fmt: skip  (the last row: set by rmlite.train too; grpo_config with them checked under trl 1.15 + tf 5.17 too)
 
 
 def test_versions_reported():
