@@ -309,7 +309,7 @@ def load_maps(path: str | os.PathLike):
 class MapImages(Mapping):
     """map_id → decoded PIL image, decoded on first use and cached (a map serves dozens of questions).
 
-    A read-only Mapping, so it can be passed wherever `{map_id: image}` is accepted (e.g. `tinyvlm.warm_start`).
+    A read-only Mapping, so it can be passed wherever `{map_id: image}` is accepted (e.g. `warmstart.warm_start`).
     """
 
     def __init__(self, maps) -> None:

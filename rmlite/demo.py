@@ -39,8 +39,10 @@ def run_demo(out: str = "runs/demo", n_maps: int = 12, seed: int = 0, size: int 
     from rmlite.evaluate import evaluate, markdown_table
     from rmlite.models import load_model
     from rmlite.preview import sample_card
-    from rmlite.tinyvlm import build_tiny_vlm, reward_spread_share, warm_start
+    from rmlite.reward_spread import reward_spread_share
+    from rmlite.tinyvlm import build_tiny_vlm
     from rmlite.train import cpu_tiny_settings, train
+    from rmlite.warmstart import warm_start
 
     torch.manual_seed(seed)
     t0 = time.perf_counter()

@@ -17,7 +17,8 @@ def base_model(k: SimpleNamespace) -> str:
         return k.model
     from rmlite.data import MapImages, load_maps, load_questions
     from rmlite.notebook import ensure_data, output_dir, setting
-    from rmlite.tinyvlm import build_tiny_vlm, warm_start
+    from rmlite.tinyvlm import build_tiny_vlm
+    from rmlite.warmstart import warm_start
 
     path = output_dir("tiny_model")
     if not (path / "warm_started.json").is_file():

@@ -64,7 +64,7 @@ def tiny_model_cached() -> Path:
 
 @lru_cache(maxsize=1)
 def warm_model_cached():
-    from rmlite.tinyvlm import warm_start
+    from rmlite.warmstart import warm_start
 
     dst = _root() / "warm"
     shutil.copytree(tiny_model_cached(), dst)

@@ -22,3 +22,11 @@ def test_doctests(name):
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False)
     assert result.attempted > 0, f"{name} has no doctest examples"
     assert result.failed == 0, f"{result.failed} of {result.attempted} doctest examples failed in {name}"
+
+
+@pytest.mark.parametrize("name", ["rmlite.train"])
+def test_doctests_of_training_modules(name):
+    pytest.importorskip("trl", reason="the `train` extra is not installed")
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False)
+    assert result.attempted > 0 and result.failed == 0, f"{result.failed} of {result.attempted} failed in {name}"

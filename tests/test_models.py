@@ -230,7 +230,7 @@ def test_fast_inference_with_vision_lora_is_refused(fake_unsloth):
 
 # ----- the transformers path on the tiny model (CPU) -------------------------------------------------------------
 def _forward_backward(model, processor, samples, images):
-    from rmlite.tinyvlm import _collate_train, _Encoder
+    from rmlite.warmstart import _collate_train, _Encoder
 
     enc = _Encoder(processor)
     rows = [enc.encode(s, images[s["map_id"]]) for s in samples[:4]]

@@ -8,17 +8,9 @@ import pytest
 
 from rmlite.formats import reference_completion
 from rmlite.models import describe_model, load_model
-from rmlite.tinyvlm import (
-    MARKER,
-    SPECIAL_TOKENS,
-    _collate_train,
-    _Encoder,
-    exact_match,
-    is_tiny_model_dir,
-    reward_spread_share,
-    tiny_info,
-    warm_start,
-)
+from rmlite.reward_spread import reward_spread_share
+from rmlite.tinyvlm import MARKER, SPECIAL_TOKENS, is_tiny_model_dir, tiny_info
+from rmlite.warmstart import _collate_train, _Encoder, exact_match, warm_start
 
 
 def test_build_makes_a_real_qwen25vl_of_about_a_million_params(tiny_model_dir):
