@@ -43,6 +43,9 @@ def patch_trl_like_cuda() -> None:
 
 
 def main() -> int:
+    work = Path(tempfile.mkdtemp(prefix="rmlite-unsloth-"))
+    # unsloth writes generated trainer sources (~2.6 MB) to ./unsloth_compiled_cache unless told otherwise
+    os.environ.setdefault("UNSLOTH_COMPILE_LOCATION", str(work / "unsloth_compiled_cache"))
     patch_trl_like_cuda()
     import trl
     from unsloth.models.vision import FastBaseModel
@@ -54,7 +57,6 @@ def main() -> int:
     from rmlite.train import cpu_tiny_settings, train
 
     print("trl", trl.__version__, "GRPOTrainer:", [c.__name__ for c in trl.GRPOTrainer.__mro__][:4])
-    work = Path(tempfile.mkdtemp(prefix="rmlite-unsloth-"))
     model, processor = load_model(str(build_tiny_vlm(work / "tiny", seed=0)), load_in_4bit=False, lora_rank=8,
                                   backend="transformers")  # FastVisionModel refuses vision models on a CPU
     m = model
