@@ -138,17 +138,15 @@ def cmd_generate(a: argparse.Namespace) -> int:
 
 
 def cmd_show(a: argparse.Namespace) -> int:
-    from rmlite.data import load_maps, load_questions
+    from rmlite.data import load_maps, load_questions, map_row
     from rmlite.preview import sample_card
 
     q = load_questions(a.data, a.split)
     if a.index >= len(q):
         raise UserError(f"--index {a.index} is out of range: split {a.split!r} has {len(q)} questions")
     sample = q[a.index]
-    maps = load_maps(a.data)
-    row = maps[maps["map_id"].index(sample["map_id"])]
     out = Path(a.out or Path(a.data) / f"show-{a.split}-{a.index}.png")
-    sample_card(sample, row).save(out)
+    sample_card(sample, map_row(load_maps(a.data), sample["map_id"])).save(out)
     print(f"{sample['type']}: {sample['question'].splitlines()[0][:100]}…")
     print(f"answer: {sample['answer'].splitlines()[0]}")
     print(f"wrote {out}")

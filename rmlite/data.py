@@ -306,6 +306,14 @@ def load_maps(path: str | os.PathLike):
     return load_from_disk(str(Path(path) / "maps"))
 
 
+def map_row(maps, map_id: str) -> dict:
+    """The row of the maps table (image, network JSON, source) for `map_id`."""
+    try:
+        return maps[maps["map_id"].index(map_id)]
+    except ValueError:
+        raise KeyError(f"map {map_id!r} is not in this maps table") from None
+
+
 class MapImages(Mapping):
     """map_id → decoded PIL image, decoded on first use and cached (a map serves dozens of questions).
 

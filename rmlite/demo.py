@@ -35,10 +35,10 @@ def run_demo(out: str = "runs/demo", n_maps: int = 12, seed: int = 0, size: int 
              stage_prompts: int = 8, eval_limit: int = 48) -> Path:
     import torch
 
-    from rmlite.data import DatasetConfig, MapImages, generate_dataset, load_maps, load_questions, load_split
+    from rmlite.data import DatasetConfig, MapImages, generate_dataset, load_maps, load_questions, load_split, map_row
     from rmlite.evaluate import evaluate, markdown_table
     from rmlite.models import load_model
-    from rmlite.preview import sample_card
+    from rmlite.preview import answer_card
     from rmlite.reward_spread import reward_spread_share
     from rmlite.tinyvlm import build_tiny_vlm
     from rmlite.train import cpu_tiny_settings, train
@@ -103,9 +103,7 @@ def run_demo(out: str = "runs/demo", n_maps: int = 12, seed: int = 0, size: int 
                reports["tiny+GRPO"].records[0])
     q = load_questions(data_dir, "test")
     sample = q[q["id"].index(rec["id"])]
-    row = maps[maps["map_id"].index(sample["map_id"])]
-    sample_card(sample, row, width=768, completion=rec["answer"] or "(empty)",
-                breakdown=f"paper reward {rec['reward']:.2f}: {rec['reason']}").save(out_dir / "sample_answer.png")
+    answer_card(sample, map_row(maps, sample["map_id"]), rec, width=768).save(out_dir / "sample_answer.png")
 
     table = markdown_table(list(reports.values()))
     total = round(time.perf_counter() - t0, 1)

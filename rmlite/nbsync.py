@@ -12,7 +12,7 @@ import argparse
 import re
 from pathlib import Path
 
-from rmlite.notebook import NOTEBOOKS, REPO, badge, colab_url
+from rmlite.notebook import CPU_TRACK_NUMBERS, NOTEBOOKS, REPO, badge, colab_url
 
 ROOT = Path(__file__).resolve().parent.parent
 BADGE_LINE = re.compile(r"^\[!\[Open In Colab\]\(.*$", re.M)
@@ -28,7 +28,7 @@ def install_cell() -> str:
 # training stack (requirements/gpu.txt: unsloth, trl, bitsandbytes); a CPU runtime only the light CPU track.
 if "google.colab" in sys.modules:
     gpu = subprocess.run("nvidia-smi -L", shell=True, capture_output=True, text=True).stdout.strip()
-    print(gpu or "no GPU: installing the CPU track (00, 01, 02, 06); 03-05 need Runtime > Change runtime type > T4")
+    print(gpu or "no GPU: installing the CPU track ({CPU_TRACK_NUMBERS}); 03-05 need a T4 runtime (Runtime menu)")
     !test -d /content/rmlite || git clone -q --depth 1 {REPO} /content/rmlite
     if gpu:  # pinned: unsloth needs these exact trl / transformers versions
         %pip install -q -e "/content/rmlite[train,gpu]" -c /content/rmlite/requirements/gpu.txt

@@ -20,6 +20,7 @@ NOTEBOOKS = ("00_setup.ipynb", "01_maps_and_questions.ipynb", "02_reward_playgro
              "03_stage1_perception_grpo.ipynb", "04_stage2_route_planning_grpo.ipynb", "05_evaluate.ipynb",
              "06_reward_lab.ipynb")
 CPU_TRACK = ("00_setup.ipynb", "01_maps_and_questions.ipynb", "02_reward_playground.ipynb", "06_reward_lab.ipynb")
+CPU_TRACK_NUMBERS = ", ".join(n[:2] for n in CPU_TRACK)  # "00, 01, 02, 06", as messages and the install cell say it
 SMOKE_ENV = "RMLITE_SMOKE"  # "1": tiny CPU model, a handful of steps, tiny data (what CI runs)
 OUT_ENV = "RMLITE_NB_OUT"  # the folder the notebooks share (data, models, adapters, reports)
 DRIVE_DIR = "/content/drive/MyDrive/rmlite"  # on Colab: survives a disconnect
@@ -165,10 +166,11 @@ def backend_report() -> str:
         backend = choose_backend("auto")
     except Exception as exc:  # noqa: BLE001 — report, do not fail the setup notebook
         backend = f"none ({exc})"
-    lacking = [d for d in ("torch", "transformers", "trl", "peft") if d in missing_distributions(gpu=True)]
+    missing = missing_distributions(gpu=True)
+    lacking = [d for d in ("torch", "transformers", "trl", "peft") if d in missing]
     if backend == "transformers" and lacking:
-        backend = (f"none yet ({', '.join(lacking)} not installed): the CPU track (00, 01, 02, 06) needs none of "
-                   "them; 03-05 need a GPU runtime")
+        backend = (f"none yet ({', '.join(lacking)} not installed): the CPU track ({CPU_TRACK_NUMBERS}) needs none "
+                   "of them; 03-05 need a GPU runtime")
     gpu = f"{p['device']} ({p['total_mem_gb']} GB)" if p["tier"] != "cpu" else "no CUDA GPU"
     model = p["model"] or "the tiny CPU model (built locally)"
     return (f"GPU: {gpu}; backend: {backend}; preset tier {p['tier']}: {model}, {p['image_size']} px maps, "
@@ -200,7 +202,7 @@ def ensure_data(k: SimpleNamespace) -> Path:
       the others (03-05) reuse whatever 01 generated, or generate 01's defaults;
     - "auto": the notebooks' set if 01 generated one, else the shipped one.
     """
-    from rmlite.data import DatasetConfig, generate_dataset, mini_dataset
+    from rmlite.data import MANIFEST, DatasetConfig, generate_dataset, mini_dataset
 
     mode = getattr(k, "data", "generate")
     if mode not in DATA_MODES:
@@ -208,7 +210,7 @@ def ensure_data(k: SimpleNamespace) -> Path:
     if mode == "shipped":
         return mini_dataset()
     path = output_dir("data")
-    manifest = path / "manifest.json"
+    manifest = path / MANIFEST
     if mode == "auto":
         return path if manifest.is_file() else mini_dataset()
     cfg = DatasetConfig(n_maps=setting(k, "n_maps"), seed=setting(k, "seed"), size=setting(k, "image_size"),
@@ -225,25 +227,21 @@ def ensure_data(k: SimpleNamespace) -> Path:
 
 def card(data_dir: str | Path, index: int = 0, split: str = "train", **kw: Any):
     """The sample card (map, gold route, question, answer) of question `index` of a split."""
-    from rmlite.data import load_maps, load_questions
+    from rmlite.data import load_maps, load_questions, map_row
     from rmlite.preview import sample_card
 
     q = load_questions(data_dir, split)
-    maps = load_maps(data_dir)
     sample = q[index % len(q)]
-    return sample_card(sample, maps[maps["map_id"].index(sample["map_id"])], width=640, **kw)
+    return sample_card(sample, map_row(load_maps(data_dir), sample["map_id"]), width=640, **kw)
 
 
 # ----- reward --------------------------------------------------------------------------------------------------------
-PRESET_NAMES = ("paper", "official", "sparse")
-
-
 def reward_rows(completion: str, sample: dict) -> list[dict]:
-    """The breakdown of one answer under each preset, one row per preset."""
-    from rmlite.reward import score
+    """The breakdown of one answer under each preset (paper, official, sparse), one row per preset."""
+    from rmlite.reward import PRESETS, score
 
     rows = []
-    for name in PRESET_NAMES:
+    for name in PRESETS:
         b = score(completion, sample, name)
         rows.append({"preset": name, "total": round(b.total, 3), **{c: round(v, 3) for c, v in b.components().items()},
                      "weight": b.weight, "parsed": b.parsed, "reason": b.reason})
@@ -297,10 +295,11 @@ def lab_rewards(presets: tuple[str, ...], variants: dict[str, dict] | None = Non
 def logged_lab(run_names: tuple[str, ...], rewards: list) -> dict:
     """{run name: LabResult} on the completions each training run of 03/04 logged (runs without any are skipped),
     joined with the notebooks' data set the runs trained on."""
+    from rmlite.data import MANIFEST
     from rmlite.lab import COMPLETIONS_FILE, lab_logged, load_samples, read_completions
 
     data = output_dir("data")
-    if not (data / "manifest.json").is_file():
+    if not (data / MANIFEST).is_file():
         return {}
     samples = {s["id"]: s for s in load_samples(data)}
     out = {}

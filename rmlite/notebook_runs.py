@@ -41,9 +41,8 @@ def load(k: SimpleNamespace, adapter: str | Path | None = None, trainable: bool 
 
     name = base_model(k)
     require_gpu_for(name)
-    rank = setting(k, "lora_rank") if trainable else 0  # evaluating the base model: no LoRA, no k-bit training prep
-    return load_model(name, load_in_4bit=setting(k, "load_in_4bit"), lora_rank=rank, adapter=adapter,
-                      trainable=trainable)
+    return load_model(name, load_in_4bit=setting(k, "load_in_4bit"), lora_rank=setting(k, "lora_rank"),
+                      adapter=adapter, trainable=trainable)  # trainable=False: no fresh LoRA (load_model's rule)
 
 
 def require_gpu_for(name: str) -> None:
@@ -171,15 +170,13 @@ def adapters(run_names: tuple[str, ...]) -> dict[str, Path]:
 
 def failures(report, dataset, data_dir: str | Path, n: int = 3) -> list:
     """Sample cards of the first `n` wrong answers, each with the model's answer and its reward breakdown."""
-    from rmlite.data import load_maps
-    from rmlite.preview import sample_card
+    from rmlite.data import load_maps, map_row
+    from rmlite.preview import answer_card
 
-    ids = {dataset[i]["id"]: i for i in range(len(dataset))}
-    bad = [r for r in report.records if not r.get("correct")][:n]
-    cards = []
-    for rec in bad:
-        sample = {k: v for k, v in dataset[ids[rec["id"]]].items() if k != "image"}
-        cards.append((sample, rec))
+    row_of = {sid: i for i, sid in enumerate(dataset["id"])}  # the id column only: no image decoded per row
     maps = load_maps(data_dir)
-    return [sample_card(s, maps[maps["map_id"].index(s["map_id"])], width=512, completion=r["answer"] or "(empty)",
-                        breakdown=f"paper reward {r['reward']:.2f}: {r['reason']}") for s, r in cards]
+    cards = []
+    for rec in [r for r in report.records if not r.get("correct")][:n]:
+        sample = dataset[row_of[rec["id"]]]
+        cards.append(answer_card(sample, map_row(maps, sample["map_id"]), rec, width=512))
+    return cards

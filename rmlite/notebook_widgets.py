@@ -15,19 +15,19 @@ def map_browser(data_dir: str | Path, split: str = "train"):
 
     import ipywidgets as w
 
-    from rmlite.data import load_questions
-    from rmlite.notebook import card
+    from rmlite.data import load_maps, load_questions, map_row
+    from rmlite.preview import sample_card
 
-    q = load_questions(data_dir, split)
-    types = ["all", *sorted(set(q["type"]))]
-    diffs = ["all", *sorted(set(q["difficulty_city"]))]
+    q, maps = load_questions(data_dir, split), load_maps(data_dir)  # once, not on every slider move
+    kinds = list(zip(q["type"], q["difficulty_city"], strict=True))
+    types = ["all", *sorted({t for t, _ in kinds})]
+    diffs = ["all", *sorted({d for _, d in kinds})]
     typ, diff = w.Dropdown(options=types, description="type"), w.Dropdown(options=diffs, description="map")
     idx, note = w.IntSlider(min=0, max=0, description="#"), w.Label()
     image = w.Image(format="png", layout=w.Layout(max_width="640px"))
 
     def picks() -> list[int]:
-        return [i for i, (t, d) in enumerate(zip(q["type"], q["difficulty_city"], strict=True))
-                if typ.value in ("all", t) and diff.value in ("all", d)]
+        return [i for i, (t, d) in enumerate(kinds) if typ.value in ("all", t) and diff.value in ("all", d)]
 
     def show(_=None) -> None:  # an Image widget, not an Output: headless runners (nbclient) hang on Output capture
         rows = picks()
@@ -35,7 +35,8 @@ def map_browser(data_dir: str | Path, split: str = "train"):
         note.value = f"{len(rows)} questions match" if rows else "no question matches"
         if rows:
             buf = io.BytesIO()
-            card(data_dir, rows[min(idx.value, idx.max)], split).save(buf, format="png")
+            sample = q[rows[min(idx.value, idx.max)]]
+            sample_card(sample, map_row(maps, sample["map_id"]), width=640).save(buf, format="png")
             image.value = buf.getvalue()
 
     for c in (typ, diff, idx):

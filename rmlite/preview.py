@@ -9,6 +9,13 @@ from collections.abc import Mapping
 from rmlite.network import Network, routes_from_json
 
 
+def answer_card(sample: Mapping, map_row: Mapping, record: Mapping, *, width: int = 768):
+    """The card of a sample with a model's answer and its reward, from an evaluation record
+    (`rmlite.evaluate` records carry `answer`, `reward` and `reason`)."""
+    return sample_card(sample, map_row, width=width, completion=record["answer"] or "(empty)",
+                       breakdown=f"paper reward {record['reward']:.2f}: {record['reason']}")
+
+
 def sample_card(sample: Mapping, map_row: Mapping, *, width: int = 1024, completion: str | None = None,
                 breakdown: str | None = None):
     """Compose map + text into one RGB image.

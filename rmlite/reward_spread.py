@@ -10,38 +10,18 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from rmlite.warmstart import _Encoder, _image_of, exact_match
-
-
-def default_reward() -> Callable[[str, Mapping], Any]:
-    """`rmlite.reward.score` (the paper preset) when the reward module is present, else exact match."""
-    try:
-        from rmlite.reward import score
-    except ImportError:
-        return exact_match
-    return score
-
-
-def _resolve_reward(reward) -> Callable[[str, Mapping], Any]:
-    if reward is None:
-        return default_reward()
-    if isinstance(reward, str):  # a preset name ("paper", "sparse", ...) or "package.module:function"
-        from rmlite.reward import load_reward
-
-        return load_reward(reward)
-    return reward
+from rmlite.reward import as_total, load_reward
+from rmlite.warmstart import _Encoder, _image_of
 
 
 def _as_float(value) -> float:
+    """A reward's scalar: `rmlite.reward.as_total` (a breakdown or a number), or an EasyR1-style score dict."""
     if isinstance(value, Mapping):
         for key in ("overall", "total", "reward", "score"):
             if key in value:
                 return float(value[key])
         raise ValueError(f"reward returned a dict without an overall/total/reward/score key: {sorted(value)}")
-    for attr in ("overall", "total", "reward"):
-        if hasattr(value, attr):
-            return float(getattr(value, attr))
-    return float(value)
+    return as_total(value)
 
 
 def reward_spread_share(model, processor, samples: Sequence[Mapping], images=None,
@@ -53,17 +33,17 @@ def reward_spread_share(model, processor, samples: Sequence[Mapping], images=Non
 
     `1 - share` is what TRL logs as `frac_reward_zero_std`. `reward(completion_text, sample)` returns a float,
     a `RewardBreakdown` (its `total`) or a dict with an `overall` key; a string names an `rmlite.reward` preset
-    ("paper", "sparse", ...); None uses `default_reward()`.
+    ("paper", "sparse", ...) or "package.module:function"; None is the paper preset.
     """
     import torch
 
-    fn = _resolve_reward(reward)
+    from rmlite.generation import generate_answers
+
+    fn = load_reward("paper" if reward is None else reward)
     rng = random.Random(seed)
     idx = list(range(len(samples)))
     rng.shuffle(idx)
     idx = idx[:n_prompts]
-    from rmlite.generation import generate_answers
-
     enc = _Encoder(processor)
     torch.manual_seed(seed)
     groups = []

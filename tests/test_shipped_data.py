@@ -68,3 +68,13 @@ def test_mini_dataset_missing_says_what_to_do(monkeypatch, tmp_path):
     monkeypatch.setattr(data, "MINI_DIR", tmp_path / "nowhere")
     with pytest.raises(FileNotFoundError, match="rmlite generate"):
         data.mini_dataset()
+
+
+def test_map_row_finds_each_map_and_names_a_missing_one():
+    from rmlite.data import map_row
+
+    maps = load_maps(MINI_DIR)
+    q = load_questions(MINI_DIR, "test")
+    assert map_row(maps, q[0]["map_id"])["map_id"] == q[0]["map_id"]
+    with pytest.raises(KeyError, match="not in this maps table"):
+        map_row(maps, "no-such-map")
