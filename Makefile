@@ -85,14 +85,14 @@ demo: setup
 doctest: setup
 	@$(RUN_ENV) $(PY) -m pytest -q --doctest-modules rmlite
 
-# Rewrite the small shipped data set (data/mini) from rmlite.data.MINI_CONFIG (tests fail when it is stale).
+# Rewrite the small shipped data set (data/mini) from rmlite.data.build.MINI_CONFIG (tests fail when it is stale).
 mini-data: setup
 	@$(RUN_ENV) $(PY) -c "from rmlite.data import MINI_CONFIG, MINI_DIR, generate_dataset; \
 	generate_dataset(MINI_DIR, MINI_CONFIG, overwrite=True, progress=False); print('wrote', MINI_DIR)"
 
-# Rewrite the notebooks' Colab badges and clone address (and the README's) from rmlite.notebook.REPO.
+# Rewrite the notebooks' Colab badges and clone address (and the README's) from rmlite.notebook.env.REPO.
 notebooks-sync: setup
-	@$(PY) -m rmlite.nbsync
+	@$(PY) -m rmlite.notebook.sync
 
 lint: setup
 	@$(PY) -m ruff check rmlite tests

@@ -14,7 +14,8 @@ import shutil
 import tempfile
 import time
 
-from rmlite.data import DatasetConfig, generate_dataset, read_manifest
+from rmlite.data.build import DatasetConfig, generate_dataset
+from rmlite.data.store import read_manifest
 
 
 def main() -> None:
@@ -32,8 +33,8 @@ def main() -> None:
         m = read_manifest(out)
         n_q = sum(c["questions"] for c in m["counts"].values())
         # ceiling: PNG-encode the same number of real rendered maps of that size (level 1, as the data set stores)
-        from rmlite.generate import GeneratorConfig, generate_network
-        from rmlite.render import render_map
+        from rmlite.maps.generate import GeneratorConfig, generate_network
+        from rmlite.maps.render import render_map
 
         ims = [render_map(generate_network(GeneratorConfig(difficulty=d, size=a.size), 7), size=a.size).image
                for d in ("easy", "middle", "hard")]

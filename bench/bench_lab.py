@@ -1,6 +1,6 @@
 """Reward-lab throughput: simulated rollouts generated, scored and measured per second (one core).
 
-Questions come from `rmlite.questions.generate_questions` on synthetic maps (no images), copied under new ids until
+Questions come from `rmlite.data.questions.generate_questions` on synthetic maps (no images), copied under new ids until
 there are enough for `--rollouts` rollouts in groups of 8. Each timed pass is the whole lab for one reward and one
 error rate: simulate → score every rollout → tidy rows (advantages under the three scalings, Spearman, …).
 The issue's target: 100,000 scored rollouts in under 10 s.
@@ -17,10 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rmlite.errors import Policy, simulate  # noqa: E402
-from rmlite.generate import GeneratorConfig, generate_network  # noqa: E402
-from rmlite.lab import measure, score_rollouts  # noqa: E402
-from rmlite.questions import generate_questions  # noqa: E402
+from rmlite.data.questions import generate_questions  # noqa: E402
+from rmlite.lab.rollouts import Policy, simulate  # noqa: E402
+from rmlite.lab.stats import measure, score_rollouts
+from rmlite.maps.generate import GeneratorConfig, generate_network  # noqa: E402
 
 GROUP = 8
 

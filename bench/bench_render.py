@@ -11,8 +11,9 @@ import argparse
 import io
 import time
 
-from rmlite.generate import GeneratorConfig, generate_network
-from rmlite.render import gallery, render_map
+from rmlite.data.cards import gallery
+from rmlite.maps.generate import GeneratorConfig, generate_network
+from rmlite.maps.render import render_map
 
 DIFFS = ("easy", "middle", "hard")
 

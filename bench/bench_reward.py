@@ -1,6 +1,6 @@
 """Reward throughput: completions scored per second on one core, per question type and preset.
 
-Samples come from `rmlite.questions.generate_questions` on the bundled real maps (Oslo, Geneva, Miami); completions
+Samples come from `rmlite.data.questions.generate_questions` on the bundled real maps (Oslo, Geneva, Miami); completions
 are realistic variants of each answer (exact, with a thinking block, messy markdown, wrong line, wrong stop, detour,
 prose only, truncated, each made unique). The baseline is a faithful, plain re-implementation of the released
 `reason_map_compute_score` (tests/reward_fixtures.py) timed in the same run; the `official` preset must agree with it.
@@ -20,10 +20,12 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from reward_fixtures import network, released_score  # noqa: E402
 
-from rmlite.formats import boxed, format_route  # noqa: E402
-from rmlite.network import routes_from_json  # noqa: E402
-from rmlite.questions import QuestionConfig, generate_questions  # noqa: E402
-from rmlite.reward import PRESETS, score, validate_samples  # noqa: E402
+from rmlite.data.answers import boxed, format_route  # noqa: E402
+from rmlite.data.questions import QuestionConfig, generate_questions  # noqa: E402
+from rmlite.maps.network import routes_from_json  # noqa: E402
+from rmlite.reward.config import PRESETS  # noqa: E402
+from rmlite.reward.index import validate_samples  # noqa: E402
+from rmlite.reward.score import score  # noqa: E402
 
 CITIES = {"oslo": "middle", "geneva": "middle", "miami": "easy"}
 

@@ -10,7 +10,12 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
+from rmlite.lab.measure import lab_logged, load_samples, read_completions, run_lab
+from rmlite.lab.probes import hack_probes
+from rmlite.lab.report import format_table, write_outputs
+from rmlite.lab.stats import ALL
 from rmlite.schema import DIFFICULTIES, QUESTION_TYPES
 
 
@@ -105,7 +110,6 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--out", required=True)
     v.add_argument("--no-4bit", action="store_true")
 
-    from rmlite.lab import add_lab_parser
 
     add_lab_parser(sub)
 
@@ -117,8 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_generate(a: argparse.Namespace) -> int:
-    from rmlite.data import DatasetConfig, generate_dataset, read_manifest
-    from rmlite.questions import QuestionConfig
+    from rmlite.data.build import DatasetConfig, generate_dataset
+    from rmlite.data.questions import QuestionConfig
+    from rmlite.data.store import read_manifest
 
     try:
         mix = tuple(float(x) for x in a.planning_mix.split(","))
@@ -138,8 +143,8 @@ def cmd_generate(a: argparse.Namespace) -> int:
 
 
 def cmd_show(a: argparse.Namespace) -> int:
-    from rmlite.data import load_maps, load_questions, map_row
-    from rmlite.preview import sample_card
+    from rmlite.data.cards import sample_card
+    from rmlite.data.store import load_maps, load_questions, map_row
 
     q = load_questions(a.data, a.split)
     if a.index >= len(q):
@@ -154,7 +159,7 @@ def cmd_show(a: argparse.Namespace) -> int:
 
 
 def cmd_export(a: argparse.Namespace) -> int:
-    from rmlite.export import export
+    from rmlite.data.export import export
 
     for p in export(a.data, a.out, a.format):
         print(f"wrote {p}")
@@ -162,12 +167,12 @@ def cmd_export(a: argparse.Namespace) -> int:
 
 
 def cmd_train(a: argparse.Namespace) -> int:
-    from rmlite.models import load_model
+    from rmlite.models.load import load_model
 
     # The model first: unsloth must be imported before trl/transformers (rmlite.train imports them).
     model, processor = load_model(a.model, load_in_4bit=not a.no_4bit, adapter=a.adapter)
-    from rmlite.data import load_split
-    from rmlite.train import GRPOSettings, cpu_tiny_settings, train
+    from rmlite.data.store import load_split
+    from rmlite.train.grpo import GRPOSettings, cpu_tiny_settings, train
 
     ds = load_split(a.data, "train")
     settings = cpu_tiny_settings(a.out, max_steps=a.steps) if a.cpu_tiny else GRPOSettings(output_dir=a.out,
@@ -178,11 +183,11 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 
 def cmd_eval(a: argparse.Namespace) -> int:
-    from rmlite.models import load_model
+    from rmlite.models.load import load_model
 
     model, processor = load_model(a.model, load_in_4bit=not a.no_4bit, lora_rank=0, adapter=a.adapter,
                                   trainable=False)
-    from rmlite.data import load_split
+    from rmlite.data.store import load_split
     from rmlite.evaluate import evaluate, markdown_table
 
     ds = load_split(a.data, a.split)
@@ -195,7 +200,6 @@ def cmd_eval(a: argparse.Namespace) -> int:
 
 
 def _cmd_lab(a: argparse.Namespace) -> int:
-    from rmlite.lab import cmd_lab
 
     return cmd_lab(a)
 
@@ -225,3 +229,60 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# ----- command line -------------------------------------------------------------------------------------------------
+def add_lab_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """`rmlite lab`: register the sub-command on an argparse subparsers object."""
+    p = subparsers.add_parser("lab", help="measure rewards on simulated (or logged) GRPO groups, in seconds on CPU")
+    _lab_arguments(p)
+    return p
+
+
+def _lab_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, help="a folder written by `rmlite generate`")
+    p.add_argument("--split", default="train", help="which split's questions to use")
+    p.add_argument("--rewards", default="sparse,paper,official",
+                   help="comma-separated presets or package.module:function rewards")
+    p.add_argument("--group-size", type=int, default=8, help="rollouts per question (GRPO's G)")
+    p.add_argument("--error-rates", default="0.2,0.5,0.8", help="policy error rates to simulate")
+    p.add_argument("--completions", default=None, help="training's completions.jsonl: measure these instead")
+    p.add_argument("--limit", type=int, default=None, help="use at most this many questions")
+    p.add_argument("--seed", type=int, default=0, help="simulation seed (same seed, same rollouts)")
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG")
+    p.add_argument("--out", required=True, help="output folder (lab.jsonl, lab.txt, probes.jsonl, PNG)")
+
+
+def cmd_lab(a: argparse.Namespace) -> int:
+    rewards = [x.strip() for x in a.rewards.split(",") if x.strip()]
+    if not rewards:
+        raise ValueError("--rewards is empty")
+    if a.group_size < 2:
+        raise ValueError("--group-size must be at least 2: GRPO compares completions within a group")
+    if a.completions:
+        samples = {s["id"]: s for s in load_samples(a.data, None)}
+        res = lab_logged(read_completions(a.completions), samples, rewards, a.group_size)
+        res.probes = hack_probes(list(samples.values()), rewards)
+    else:
+        try:
+            rates = [float(x) for x in a.error_rates.split(",") if x.strip()]
+        except ValueError:
+            raise ValueError(f"--error-rates must be numbers like 0.2,0.5,0.8, got {a.error_rates!r}") from None
+        samples = load_samples(a.data, a.split)[: a.limit]
+        if not samples:
+            raise ValueError(f"split {a.split!r} of {a.data} has no questions")
+        res = run_lab(samples, rewards, rates, a.group_size, seed=a.seed, probes=True)
+    print(format_table([r for r in res.rows if r["difficulty"] == ALL]))
+    print()
+    print(format_table(res.probes, ("reward", "kind", "probe", "reward_mean", "reference_mean", "ratio",
+                                    "beats_reference", "correct")))
+    for p in write_outputs(res, a.out, plots=not a.no_plots):
+        print(f"wrote {p}")
+    return 0
+
+
+def lab_main(argv: list[str] | None = None) -> int:
+    """`python -m rmlite.lab …` (the same arguments as `rmlite lab`)."""
+    p = argparse.ArgumentParser(prog="rmlite lab", description=add_lab_parser.__doc__)
+    _lab_arguments(p)
+    return cmd_lab(p.parse_args(argv))

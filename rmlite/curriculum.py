@@ -1,7 +1,7 @@
 """The perception → planning curriculum: stages, the paper's single ordered pass, and an adaptive stage switcher.
 
 Pure Python (no torch, transformers or trl), so the stage logic is tested with synthetic score streams and the
-TRL glue in `rmlite.curriculum_trl` stays thin. Two modes:
+TRL glue in `rmlite.train.curriculum_trainer` stays thin. Two modes:
 
 * **schedule** (the paper): one pre-ordered data set, each stage shuffled inside ("global curriculum, local
   stochasticity"), trained in a single pass with `GRPOConfig(shuffle_dataset=False)`; `order_samples`.

@@ -35,14 +35,14 @@ def run_demo(out: str = "runs/demo", n_maps: int = 12, seed: int = 0, size: int 
              stage_prompts: int = 8, eval_limit: int = 48) -> Path:
     import torch
 
-    from rmlite.data import DatasetConfig, MapImages, generate_dataset, load_maps, load_questions, load_split, map_row
+    from rmlite.data.build import DatasetConfig, generate_dataset
+    from rmlite.data.cards import answer_card
+    from rmlite.data.store import MapImages, load_maps, load_questions, load_split, map_row
     from rmlite.evaluate import evaluate, markdown_table
-    from rmlite.models import load_model
-    from rmlite.preview import answer_card
-    from rmlite.reward_spread import reward_spread_share
-    from rmlite.tinyvlm import build_tiny_vlm
-    from rmlite.train import cpu_tiny_settings, train
-    from rmlite.warmstart import warm_start
+    from rmlite.models.load import load_model
+    from rmlite.models.tiny import build_tiny_vlm
+    from rmlite.models.warmstart import reward_spread_share, warm_start
+    from rmlite.train.grpo import cpu_tiny_settings, train
 
     torch.manual_seed(seed)
     t0 = time.perf_counter()

@@ -13,7 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rmlite.reward import PAPER, RewardConfig, score
+from rmlite.reward.config import PAPER, RewardConfig
+from rmlite.reward.score import score
 from rmlite.schema import metro_data_of
 
 
@@ -34,10 +35,10 @@ def score_answers(samples: Sequence[Mapping], answers: Sequence[str], *, name: s
                   reward: RewardConfig = PAPER) -> EvalReport:
     """Score given answers (from a model, a baseline or a log) against samples; no model needed.
 
-    Accuracy and map score are ReasonMap's strict evaluation (`rmlite.metrics`); the training reward (`reward`)
+    Accuracy and map score are ReasonMap's strict evaluation (`rmlite.reward.metrics`); the training reward (`reward`)
     and its reason are recorded beside them, so failures can be read with their breakdowns.
     """
-    from rmlite import metrics
+    from rmlite.reward import metrics
 
     if len(samples) != len(answers):
         raise ValueError(f"{len(samples)} samples but {len(answers)} answers")
@@ -72,7 +73,7 @@ def chance_answers(samples: Sequence[Mapping], seed: int = 0) -> list[str]:
 
 def majority_answers(samples: Sequence[Mapping], train: Iterable[Mapping] | None = None) -> list[str]:
     """The most frequent key per type (from `train` if given, else from the samples themselves)."""
-    from rmlite.formats import boxed
+    from rmlite.data.answers import boxed
 
     pool = list(train) if train is not None else list(samples)
     top = {t: Counter(s["answer"] for s in pool if s["type"] == t).most_common(1)[0][0]
@@ -89,7 +90,7 @@ def evaluate(model, processor, dataset, *, name: str = "model", image_masked: bo
     Returns {name: report, "chance": …, "majority": …, f"{name} (image masked)": …}; writes a JSON report,
     a Markdown table and a plot under `out` if given.
     """
-    from rmlite.generation import answers_for
+    from rmlite.models.inference import answers_for
 
     rows = [dataset[i] for i in range(len(dataset))]
     samples = [{k: v for k, v in r.items() if k != "image"} for r in rows]

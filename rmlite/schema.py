@@ -127,3 +127,10 @@ def validate_samples(samples: Iterable[Mapping[str, Any]]) -> int:
     for n, s in enumerate(samples, 1):  # noqa: B007 - n is the count returned
         validate_sample(s)
     return n
+COMPLETIONS_FILE = "completions.jsonl"  # what rmlite.train logs per completion and `lab_logged` reads
+
+METRICS_FILE = "metrics.jsonl"
+
+STATE_FILE = "curriculum_state.json"
+
+MANIFEST = "manifest.json"

@@ -3,7 +3,7 @@ machine without a GPU can make. Not part of `make test` (it needs the GPU pins i
 
 On a CUDA machine `import unsloth` rewrites TRL's GRPOTrainer/GRPOConfig (UnslothGRPOTrainer); on a CPU it takes a
 fallback that patches nothing. This script takes unsloth's GPU import branch (UNSLOTH_ALLOW_CPU=1), runs the same
-TRL patch calls the CUDA import runs, then trains the tiny model for a few steps through `rmlite.train.train` with
+TRL patch calls the CUDA import runs, then trains the tiny model for a few steps through `rmlite.train.grpo.train` with
 the adaptive curriculum on `data/mini`, and prints the trainer's class chain and the settings that reached TRL.
 
 Set-up (once, about 3 minutes; a venv apart from the project's, since the pins differ):
@@ -51,10 +51,11 @@ def main() -> int:
     from unsloth.models.vision import FastBaseModel
 
     from rmlite.curriculum import get_curriculum
-    from rmlite.data import MINI_DIR, load_split
-    from rmlite.models import load_model
-    from rmlite.tinyvlm import build_tiny_vlm
-    from rmlite.train import cpu_tiny_settings, train
+    from rmlite.data.build import MINI_DIR
+    from rmlite.data.store import load_split
+    from rmlite.models.load import load_model
+    from rmlite.models.tiny import build_tiny_vlm
+    from rmlite.train.grpo import cpu_tiny_settings, train
 
     print("trl", trl.__version__, "GRPOTrainer:", [c.__name__ for c in trl.GRPOTrainer.__mro__][:4])
     model, processor = load_model(str(build_tiny_vlm(work / "tiny", seed=0)), load_in_4bit=False, lora_rank=8,

@@ -4,7 +4,7 @@ Use from conftest (`from fixtures_models import tiny_model_dir, toy_data, warm_m
 or call the cached builders (`tiny_model_cached()`, ...) from a module's own fixtures. Builds are cached per
 process, so they happen once however many fixtures use them. They run with HF_HUB_OFFLINE=1: nothing downloads.
 
-* `toy_data`: `(samples, images)` from `rmlite.tinyvlm.toy_dataset` (PIL maps, rmlite questions).
+* `toy_data`: `(samples, images)` from `rmlite.models.tiny.toy_dataset` (PIL maps, rmlite questions).
 * `tiny_model_dir`: a freshly built random tiny model folder (about 1 M params, about 5 s). Read-only: copy
   it before training or saving into it.
 * `warm_model_dir`: a copy warm-started for 60 steps on `toy_data` (about 15-30 s on 2 cores); read-only.
@@ -49,14 +49,14 @@ def _root() -> Path:
 
 @lru_cache(maxsize=1)
 def toy_data_cached():
-    from rmlite.tinyvlm import toy_dataset
+    from rmlite.models.tiny import toy_dataset
 
     return toy_dataset(24, seed=0)
 
 
 @lru_cache(maxsize=1)
 def tiny_model_cached() -> Path:
-    from rmlite.tinyvlm import build_tiny_vlm
+    from rmlite.models.tiny import build_tiny_vlm
 
     with _offline():
         return build_tiny_vlm(_root() / "tiny", seed=0)
@@ -64,7 +64,7 @@ def tiny_model_cached() -> Path:
 
 @lru_cache(maxsize=1)
 def warm_model_cached():
-    from rmlite.warmstart import warm_start
+    from rmlite.models.warmstart import warm_start
 
     dst = _root() / "warm"
     shutil.copytree(tiny_model_cached(), dst)

@@ -1,6 +1,6 @@
 """Test helpers for the reward tests: samples built from real ReasonMap metro data, and an independent,
 deliberately plain re-implementation of the released RewardMap reward (the oracle for the `official` preset and
-the baseline of bench/bench_reward.py). The oracle shares no code with rmlite.reward or rmlite.parse."""
+the baseline of bench/bench_reward.py). The oracle shares no code with rmlite.reward or rmlite.reward.parse."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import re
 from functools import cache
 from pathlib import Path
 
-from rmlite.formats import boxed, format_route
-from rmlite.network import Network, route_to_json
+from rmlite.data.answers import boxed, format_route
+from rmlite.maps.network import Network, route_to_json
 from rmlite.schema import CHOICE_LETTERS, make_prompt, question_difficulty
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,7 +98,7 @@ def perception_sample(city: str, qtype: str, *, difficulty: str = "middle", k: i
 
 def reference(sample: dict) -> str:
     if sample["type"] == "planning":
-        from rmlite.network import routes_from_json
+        from rmlite.maps.network import routes_from_json
 
         return format_route(routes_from_json(sample["routes"])[0], sample["template"] or "short")
     return boxed(sample["answer"])

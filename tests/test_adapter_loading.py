@@ -14,8 +14,8 @@ import pytest
 pytest.importorskip("peft", reason="the `train` extra is not installed")
 import torch  # noqa: E402
 
-from rmlite import models  # noqa: E402
-from rmlite.models import check_adapter_base, load_model, verify_adapter  # noqa: E402
+from rmlite.models import gpu  # noqa: E402
+from rmlite.models.load import check_adapter_base, load_model, verify_adapter  # noqa: E402
 
 
 def _lora(model) -> dict[str, torch.Tensor]:
@@ -130,7 +130,7 @@ def fake_unsloth_loader(tmp_path, monkeypatch):
     (pkg / "__init__.py").write_text(FAKE_UNSLOTH)
     monkeypatch.syspath_prepend(str(tmp_path / "fake"))
     monkeypatch.delitem(sys.modules, "unsloth", raising=False)
-    monkeypatch.setattr(models, "_cuda_available", lambda: True)
+    monkeypatch.setattr(gpu, "_cuda_available", lambda: True)
     yield
     sys.modules.pop("unsloth", None)
 

@@ -5,8 +5,9 @@ import json
 import pytest
 from reward_fixtures import perception_sample, planning_sample, reference
 
-from rmlite import adapters
-from rmlite.reward import OFFICIAL, PAPER, score
+from rmlite.reward import engines as adapters
+from rmlite.reward.config import OFFICIAL, PAPER
+from rmlite.reward.score import score
 
 PLAN = planning_sample("oslo", "Majorstuen Station", "Besserud Station")
 TORF = perception_sample("geneva", "torf2")

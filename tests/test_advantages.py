@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rmlite.advantages import grpo_advantages, zero_std_fraction
+from rmlite.lab.advantages import grpo_advantages, zero_std_fraction
 
 
 def _trl_reference(r, g, scale):

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from rmlite.cli import main
-from rmlite.data import load_maps, load_questions, read_manifest
+from rmlite.data.store import load_maps, load_questions, read_manifest
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

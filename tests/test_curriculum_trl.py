@@ -23,14 +23,8 @@ from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast 
 from trl import GRPOConfig, GRPOTrainer  # noqa: E402
 
 from rmlite.curriculum import get_curriculum  # noqa: E402
-from rmlite.curriculum_trl import (  # noqa: E402
-    METRIC,
-    STATE_FILE,
-    CurriculumCallback,
-    CurriculumGRPOTrainer,
-    schedule_dataset,
-)
-from rmlite.schema import QUESTION_TYPES  # noqa: E402
+from rmlite.schema import QUESTION_TYPES, STATE_FILE  # noqa: E402
+from rmlite.train.curriculum_trainer import METRIC, CurriculumCallback, CurriculumGRPOTrainer, schedule_dataset  # noqa: E402
 
 WORDS = ["q", "yes", "no", "a", "b", "c", "d", *QUESTION_TYPES, *map(str, range(10))]
 

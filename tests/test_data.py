@@ -16,20 +16,18 @@ import pytest
 from fixtures import oracle
 from PIL import Image
 
-from rmlite.data import (
-    DatasetConfig,
+from rmlite.data.build import DatasetConfig, generate_dataset, map_specs
+from rmlite.data.questions import QuestionConfig
+from rmlite.data.store import (
     MapImages,
     attach_images,
     export_parquet,
     filter_rows,
-    generate_dataset,
     load_maps,
     load_questions,
     load_split,
-    map_specs,
     read_manifest,
 )
-from rmlite.questions import QuestionConfig
 from rmlite.schema import validate_sample
 
 QCFG = QuestionConfig(per_map={"counting1": 3, "counting2": 3, "counting3": 1, "torf1": 4, "torf2": 4, "planning": 6},

@@ -2,10 +2,11 @@
 
 import pytest
 
-from rmlite.data import DatasetConfig, generate_dataset, load_questions
+from rmlite.data.answers import boxed, reference_completion
+from rmlite.data.build import DatasetConfig, generate_dataset
+from rmlite.data.questions import QuestionConfig
+from rmlite.data.store import load_questions
 from rmlite.evaluate import chance_answers, majority_answers, markdown_table, score_answers, write_reports
-from rmlite.formats import boxed, reference_completion
-from rmlite.questions import QuestionConfig
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,7 @@ def test_released_benchmarks_evaluate_through_the_loaders(tmp_path):
     """ReasonMap (validation) and ReasonMap-Plus (test) rows, via the loaders, score in the paper's terms."""
     from fixtures.released import save_released
 
-    from rmlite.reasonmap import load_released
+    from rmlite.data.released import load_released
 
     rm_dir, plus_dir = save_released(tmp_path)
     for folder, split in ((rm_dir, "validation"), (plus_dir, "test")):
@@ -70,9 +71,9 @@ def test_evaluate_runs_a_model_on_released_rows(tmp_path):
     from fixtures.released import save_released
     from fixtures_models import tiny_model_cached
 
+    from rmlite.data.released import load_released
     from rmlite.evaluate import evaluate
-    from rmlite.models import load_model
-    from rmlite.reasonmap import load_released
+    from rmlite.models.load import load_model
 
     _, plus_dir = save_released(tmp_path)
     rows = load_released(str(plus_dir), "test")

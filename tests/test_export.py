@@ -5,11 +5,12 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from rmlite.adapters import compute_score
-from rmlite.data import DatasetConfig, generate_dataset, load_questions
-from rmlite.export import export
-from rmlite.formats import reference_completion
-from rmlite.questions import QuestionConfig
+from rmlite.data.answers import reference_completion
+from rmlite.data.build import DatasetConfig, generate_dataset
+from rmlite.data.export import export
+from rmlite.data.questions import QuestionConfig
+from rmlite.data.store import load_questions
+from rmlite.reward.engines import compute_score
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rmlite.generate import LINE_RANGES, PALETTE, TRANSFER_RANGES, GeneratorConfig, generate_network
+from rmlite.maps.fonts import legible_station_cap
+from rmlite.maps.generate import LINE_RANGES, PALETTE, TRANSFER_RANGES, GeneratorConfig, generate_network
+from rmlite.maps.namer import FLAVOURS, StationNamer, is_clean_name
 from rmlite.names import normalize_station, official_clean_string
-from rmlite.render import legible_station_cap
-from rmlite.stationnames import FLAVOURS, StationNamer, is_clean_name
 
 FORBIDDEN = ("station", "metro", "road", "univ", "tech", "--", ":", "(", ")", "[", "]", "{", "}", "*", ",", "'")
 

@@ -1,4 +1,4 @@
-"""rmlite.generation: the one path from (image, question) to an answer. Batched, left-padded generation must give
+"""rmlite.models.inference: the one path from (image, question) to an answer. Batched, left-padded generation must give
 what each question gives alone (the independent path: no padding at all)."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import pytest
 
 pytest.importorskip("transformers", reason="the `train` extra is not installed")
 
-from rmlite.generation import generate_answers, stop_ids  # noqa: E402
-from rmlite.models import load_model  # noqa: E402
+from rmlite.models.inference import generate_answers, stop_ids
+from rmlite.models.load import load_model
 
 
 @pytest.mark.regression

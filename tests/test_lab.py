@@ -14,23 +14,18 @@ import sys
 import numpy as np
 import pytest
 
-from rmlite import parse
-from rmlite.errors import OPERATORS, REFUSAL, Policy, apply_errors, simulate
-from rmlite.formats import reference_completion
-from rmlite.generate import GeneratorConfig, generate_network
-from rmlite.lab import (
-    group_spearman,
-    hack_probes,
-    lab_logged,
-    lab_main,
-    measure,
-    rankdata,
-    run_lab,
-    score_rollouts,
-    spearman,
-)
-from rmlite.questions import generate_questions
-from rmlite.reward import PAPER, SPARSE, score
+from rmlite.cli import lab_main
+from rmlite.data.answers import reference_completion
+from rmlite.data.questions import generate_questions
+from rmlite.lab.measure import lab_logged, run_lab
+from rmlite.lab.mistakes import OPERATORS, REFUSAL, apply_errors
+from rmlite.lab.probes import hack_probes
+from rmlite.lab.rollouts import Policy, simulate
+from rmlite.lab.stats import group_spearman, measure, rankdata, score_rollouts, spearman
+from rmlite.maps.generate import GeneratorConfig, generate_network
+from rmlite.reward import parse
+from rmlite.reward.config import PAPER, SPARSE
+from rmlite.reward.score import score
 
 
 @pytest.fixture(scope="module")
@@ -232,7 +227,7 @@ def test_sparse_reward_starves_weak_policies_and_paper_does_not(planning):
 def test_difficulty_weight_cancels_under_group_scaling_only(samples):
     no_w = dataclasses.replace(PAPER, name="paper_no_w", gamma=(1.0, 1.0, 1.0), beta=(0.0, 0.0))
     res = run_lab(samples, (PAPER, no_w), (0.5,), group_size=8)
-    from rmlite.advantages import grpo_advantages
+    from rmlite.lab.advantages import grpo_advantages
 
     w, plain = res.rewards[("paper", 0.5)], res.rewards[("paper_no_w", 0.5)]
     assert not np.allclose(w, plain)
@@ -274,7 +269,7 @@ def test_logged_completions_give_the_same_metrics(samples, tmp_path):
     rows = [{"step": 7, "stage": 0, "id": sim.samples[k // 4]["id"], "type": sim.samples[k // 4]["type"],
              "completion": t, "reward": {"total": 0.0}} for k, t in enumerate(sim.texts)]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    from rmlite.lab import read_completions
+    from rmlite.lab.measure import read_completions
 
     by_id = {s["id"]: s for s in samples}
     res = lab_logged(read_completions(path), by_id, ("sparse",))
@@ -286,7 +281,7 @@ def test_logged_completions_give_the_same_metrics(samples, tmp_path):
 
 
 def test_command_line_writes_tables_and_plot(tmp_path, capsys):
-    from rmlite.data import DatasetConfig, generate_dataset
+    from rmlite.data.build import DatasetConfig, generate_dataset
 
     data = generate_dataset(tmp_path / "data", DatasetConfig(n_maps=3, size=512), workers=1)
     out = tmp_path / "lab"
@@ -298,7 +293,7 @@ def test_command_line_writes_tables_and_plot(tmp_path, capsys):
     assert {r["error_rate"] for r in rows} == {0.2, 0.8}
 
 
-@pytest.mark.parametrize("module", ["rmlite.errors", "rmlite.lab"])
+@pytest.mark.parametrize("module", ["rmlite.lab.mistakes", "rmlite.lab.measure"])
 def test_doctests(module):
     import doctest
     import importlib

@@ -3,7 +3,7 @@
 import pytest
 from reward_fixtures import perception_sample, planning_sample, reference
 
-from rmlite import metrics
+from rmlite.reward import metrics
 
 ONE = planning_sample("oslo", "Lillevann Station", "Åsjordet Station")  # 2 sections, middle map, 1 transfer
 DIRECT = planning_sample("oslo", "Majorstuen Station", "Besserud Station", difficulty="easy")

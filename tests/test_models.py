@@ -13,24 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from rmlite import models
-from rmlite.models import (
-    DEFAULT_MODEL,
-    BackendUnavailable,
-    describe_model,
-    gpu_preset,
-    load_model,
-    oom_advice,
-    visual_tokens,
-)
+from rmlite.models import gpu, load
+from rmlite.models.gpu import DEFAULT_MODEL, gpu_preset, oom_advice, visual_tokens
+from rmlite.models.load import BackendUnavailable, describe_model, load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 # ----- light parts ------------------------------------------------------------------------------------------------
 def test_doctests_of_models():
-    result = doctest.testmod(models, optionflags=doctest.ELLIPSIS, verbose=False)
-    assert result.attempted >= 4 and result.failed == 0
+    results = [doctest.testmod(m, optionflags=doctest.ELLIPSIS, verbose=False) for m in (gpu, load)]
+    assert sum(r.attempted for r in results) >= 4 and all(r.failed == 0 for r in results)
 
 
 @pytest.mark.parametrize("w,h,max_pixels,expected", [
@@ -88,7 +81,7 @@ def test_gpu_preset_is_pure_and_memory_overrides_name():
 
 
 def test_gpu_preset_without_gpu_is_the_cpu_preset(monkeypatch):
-    monkeypatch.setattr(models, "_detect", lambda: (None, None, None))
+    monkeypatch.setattr(gpu, "_detect", lambda: (None, None, None))
     p = gpu_preset()
     assert p["tier"] == "cpu" and p["use_cpu"] is True and p["bf16"] is False and p["fp16"] is False
     assert p["visual_tokens"] == 16
@@ -98,8 +91,8 @@ def test_oom_advice_is_concrete():
     text = oom_advice(gpu_preset("Tesla T4"))
     assert "Tesla T4" in text and "max_pixels=" in text and "num_generations=2" in text
     assert "max_completion_length=256" in text and "gpu_memory_utilization" in text
-    assert models.is_oom(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"))
-    assert not models.is_oom(ValueError("something else"))
+    assert gpu.is_oom(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"))
+    assert not gpu.is_oom(ValueError("something else"))
 
 
 def test_default_model_name():
@@ -108,7 +101,7 @@ def test_default_model_name():
 
 # ----- backend choice and unsloth -----------------------------------------------------------------------------
 def test_unsloth_without_gpu_is_one_clear_sentence(monkeypatch):
-    monkeypatch.setattr(models, "_cuda_available", lambda: False)
+    monkeypatch.setattr(gpu, "_cuda_available", lambda: False)
     with pytest.raises(BackendUnavailable) as e:
         load_model("anything", backend="unsloth")
     msg = str(e.value)
@@ -117,22 +110,22 @@ def test_unsloth_without_gpu_is_one_clear_sentence(monkeypatch):
 
 
 def test_unsloth_not_installed_is_one_clear_sentence(monkeypatch):
-    monkeypatch.setattr(models, "_cuda_available", lambda: True)
-    monkeypatch.setattr(models, "_unsloth_installed", lambda: False)
+    monkeypatch.setattr(gpu, "_cuda_available", lambda: True)
+    monkeypatch.setattr(gpu, "_unsloth_installed", lambda: False)
     with pytest.raises(BackendUnavailable, match=r"unsloth is not installed.*rmlite\[gpu\]"):
         load_model("anything", backend="unsloth")
 
 
 def test_auto_backend(monkeypatch):
-    monkeypatch.setattr(models, "_cuda_available", lambda: False)
-    assert models.choose_backend("auto") == "transformers"
-    monkeypatch.setattr(models, "_cuda_available", lambda: True)
-    monkeypatch.setattr(models, "_unsloth_installed", lambda: True)
-    assert models.choose_backend("auto") == "unsloth"
-    monkeypatch.setattr(models, "_unsloth_installed", lambda: False)
-    assert models.choose_backend("auto") == "transformers"
+    monkeypatch.setattr(gpu, "_cuda_available", lambda: False)
+    assert load.choose_backend("auto") == "transformers"
+    monkeypatch.setattr(gpu, "_cuda_available", lambda: True)
+    monkeypatch.setattr(gpu, "_unsloth_installed", lambda: True)
+    assert load.choose_backend("auto") == "unsloth"
+    monkeypatch.setattr(gpu, "_unsloth_installed", lambda: False)
+    assert load.choose_backend("auto") == "transformers"
     with pytest.raises(ValueError):
-        models.choose_backend("vllm")
+        load.choose_backend("vllm")
 
 
 FAKE_UNSLOTH = textwrap.dedent('''
@@ -174,8 +167,9 @@ def test_unsloth_is_imported_before_transformers_and_trl(tmp_path):
     code = textwrap.dedent(f'''
         import json, sys, warnings
         sys.path.insert(0, {str(tmp_path / "fakes")!r})
-        import rmlite.models as m
-        m._cuda_available = lambda: True
+        import rmlite.models.gpu as g
+        import rmlite.models.load as m
+        g._cuda_available = lambda: True
         with warnings.catch_warnings(record=True) as w:
             warnings.simplefilter("always")
             model, proc = m.load_model("unsloth/Qwen2.5-VL-3B-Instruct-unsloth-bnb-4bit", lora_rank=8,
@@ -209,7 +203,7 @@ def fake_unsloth(tmp_path, monkeypatch):
     (pkg / "__init__.py").write_text(FAKE_UNSLOTH)
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, "unsloth", raising=False)
-    monkeypatch.setattr(models, "_cuda_available", lambda: True)
+    monkeypatch.setattr(gpu, "_cuda_available", lambda: True)
     yield
     sys.modules.pop("unsloth", None)
 
@@ -230,7 +224,7 @@ def test_fast_inference_with_vision_lora_is_refused(fake_unsloth):
 
 # ----- the transformers path on the tiny model (CPU) -------------------------------------------------------------
 def _forward_backward(model, processor, samples, images):
-    from rmlite.warmstart import _collate_train, _Encoder
+    from rmlite.models.warmstart import _collate_train, _Encoder
 
     enc = _Encoder(processor)
     rows = [enc.encode(s, images[s["map_id"]]) for s in samples[:4]]
@@ -263,7 +257,7 @@ def test_load_float32_roundtrip_and_generate(tiny_model_dir, toy_data):
     d = describe_model(model)
     assert d["quantized_layer_types"] == [] and d["lora_vision_layers"] == 0 and d["lora_language_layers"] == 28
     assert all(p.dtype == torch.float32 for p in model.parameters())
-    from rmlite.generation import generate_answers
+    from rmlite.models.inference import generate_answers
 
     samples, images = toy_data
     outs = generate_answers(model, processor, [s["question"] for s in samples[:2]],
@@ -290,14 +284,14 @@ def test_max_pixels(tiny_model_dir):
     from PIL import Image
 
     _, proc = load_model(str(tiny_model_dir), load_in_4bit=False, lora_rank=0)  # "auto": keeps the tiny 112²
-    assert models.get_max_pixels(proc) == 112 * 112
+    assert load.get_max_pixels(proc) == 112 * 112
     _, proc = load_model(str(tiny_model_dir), load_in_4bit=False, lora_rank=0, max_pixels=224 * 224)
     grid = proc.image_processor(images=[Image.new("RGB", (1024, 1024))], return_tensors="pt")["image_grid_thw"]
     assert int(grid.prod()) // 4 == 64 == visual_tokens(1024, 1024, 224 * 224)
 
 
 def test_four_bit_without_bitsandbytes_is_a_clear_error(tiny_model_dir, monkeypatch):
-    real = models.importlib.util.find_spec
-    monkeypatch.setattr(models.importlib.util, "find_spec", lambda n, *a: None if n == "bitsandbytes" else real(n, *a))
+    real = load.importlib.util.find_spec
+    monkeypatch.setattr(load.importlib.util, "find_spec", lambda n, *a: None if n == "bitsandbytes" else real(n, *a))
     with pytest.raises(BackendUnavailable, match="bitsandbytes"):
         load_model(str(tiny_model_dir), load_in_4bit=True, backend="transformers")

@@ -16,7 +16,7 @@ from fixtures.networks import chain, metro_data
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rmlite.network import Line, Network, Section, route_to_json, routes_from_json
+from rmlite.maps.network import Line, Network, Section, route_to_json, routes_from_json
 
 CITIES = {"oslo": "norway/oslo", "geneva": "switzerland/geneva", "miami": "america/miami"}
 

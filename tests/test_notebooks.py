@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 import rmlite.notebook as nbh
+import rmlite.notebook.env as nbenv
 
 nbformat = pytest.importorskip("nbformat", reason="the `notebooks` extra (nbformat, nbclient) is not installed")
 
@@ -175,7 +176,7 @@ def test_rmlite_api_used_by_notebooks_exists():
                 elif isinstance(f, ast.Name) and f.id in names:
                     _check_call(node, names[f.id], path.name)
                 if isinstance(f, ast.Name) and f.id in SETTINGS_CALLS:
-                    from rmlite.train import GRPOSettings
+                    from rmlite.train.grpo import GRPOSettings
 
                     _check_call(node, GRPOSettings, path.name)
 
@@ -184,7 +185,7 @@ def test_grpo_settings_map_onto_grpo_config():
     """Every GRPOSettings field the notebooks can set is a GRPOConfig field of the installed trl."""
     GRPOConfig = pytest.importorskip("trl", reason="the `train` extra is not installed").GRPOConfig
 
-    from rmlite.train import GRPOSettings
+    from rmlite.train.grpo import GRPOSettings
 
     config = {f.name for f in dataclasses.fields(GRPOConfig)}
     fields = {f.name for f in dataclasses.fields(GRPOSettings)} - {"extra"}
@@ -192,13 +193,17 @@ def test_grpo_settings_map_onto_grpo_config():
 
 
 def test_helper_doctests():
-    result = doctest.testmod(nbh, optionflags=doctest.ELLIPSIS, verbose=False)
-    assert result.attempted > 0 and result.failed == 0
+    from rmlite.notebook import playground, runs, widgets
+
+    modules = (nbenv, playground, runs, widgets)
+    results = [doctest.testmod(m, optionflags=doctest.ELLIPSIS, verbose=False) for m in modules]
+    assert sum(r.attempted for r in results) > 0 and all(r.failed == 0 for r in results)
 
 
 def test_widgets_build_without_a_display(tmp_path, monkeypatch):
     pytest.importorskip("ipywidgets", reason="ipywidgets is a notebook extra")
-    from rmlite.data import DatasetConfig, generate_dataset, load_questions
+    from rmlite.data.build import DatasetConfig, generate_dataset
+    from rmlite.data.store import load_questions
 
     data = tmp_path / "data"
     generate_dataset(data, DatasetConfig(n_maps=2, size=512), overwrite=True)
@@ -233,23 +238,23 @@ def test_smoke_knobs_and_output_folder(tmp_path, monkeypatch):
 
 
 def test_boilerplate_matches_the_one_source():
-    """Badges, install cells and README links are what `python -m rmlite.nbsync` writes from REPO."""
-    from rmlite import nbsync
+    """Badges, install cells and README links are what `python -m rmlite.notebook.sync` writes from REPO."""
+    from rmlite.notebook import sync as nbsync
 
-    assert nbsync.sync(ROOT, write=False) == [], "run `python -m rmlite.nbsync` (make notebooks-sync)"
+    assert nbsync.sync(ROOT, write=False) == [], "run `python -m rmlite.notebook.sync` (make notebooks-sync)"
 
 
 def test_nbsync_rewrites_a_drifted_copy(tmp_path, monkeypatch):
     import shutil
 
-    from rmlite import nbsync
+    from rmlite.notebook import sync as nbsync
 
     (tmp_path / "notebooks").mkdir()
     for name in nbh.NOTEBOOKS:
         shutil.copy(NB_DIR / name, tmp_path / "notebooks" / name)
     shutil.copy(ROOT / "README.md", tmp_path / "README.md")
     monkeypatch.setattr(nbsync, "REPO", "https://github.com/someone/fork")
-    monkeypatch.setattr(nbh, "REPO", "https://github.com/someone/fork")
+    monkeypatch.setattr(nbenv, "REPO", "https://github.com/someone/fork")
     assert sorted(nbsync.sync(tmp_path)) == sorted([*nbh.NOTEBOOKS, "README.md"])
     assert nbsync.sync(tmp_path, write=False) == []
     first = read(tmp_path / "notebooks" / "03_stage1_perception_grpo.ipynb")
@@ -266,7 +271,7 @@ def test_install_cell_as_colab_runs_it(gpu, monkeypatch, capsys):
 
     from IPython.core.inputtransformer2 import TransformerManager
 
-    from rmlite.nbsync import install_cell
+    from rmlite.notebook.sync import install_cell
 
     calls = []
 
@@ -306,7 +311,8 @@ def test_stale_modules_are_reported(monkeypatch):
 
 
 def test_data_modes(tmp_path, monkeypatch):
-    from rmlite.data import MINI_DIR, read_manifest
+    from rmlite.data.build import MINI_DIR
+    from rmlite.data.store import read_manifest
 
     monkeypatch.setenv(nbh.OUT_ENV, str(tmp_path / "out"))
     monkeypatch.delenv(nbh.SMOKE_ENV, raising=False)
@@ -340,8 +346,8 @@ def test_stage2_curriculum_knob():
 
 def test_lab_rewards_and_rollout_browser():
     pytest.importorskip("ipywidgets", reason="ipywidgets is a notebook extra")
-    from rmlite.data import MINI_DIR
-    from rmlite.lab import load_samples, run_lab
+    from rmlite.data.build import MINI_DIR
+    from rmlite.lab.measure import load_samples, run_lab
 
     rewards = nbh.lab_rewards(("sparse",), {"paper_alpha1": {"base": "paper", "alpha": 1.0}})
     assert rewards[0] == "sparse" and (rewards[1].name, rewards[1].alpha) == ("paper_alpha1", 1.0)
@@ -360,9 +366,9 @@ def test_lab_rewards_and_rollout_browser():
 
 
 def test_a_hub_model_without_a_gpu_is_refused_with_advice(monkeypatch):
-    from rmlite import models
+    from rmlite.models import gpu
 
-    monkeypatch.setattr(models, "_cuda_available", lambda: False)
+    monkeypatch.setattr(gpu, "_cuda_available", lambda: False)
     with pytest.raises(RuntimeError, match="needs a CUDA GPU.*model=None"):
         nbh.require_gpu_for("unsloth/Qwen2.5-VL-3B-Instruct-unsloth-bnb-4bit")
     nbh.require_gpu_for(str(ROOT))  # a local folder (the tiny model) is fine
@@ -411,10 +417,10 @@ def test_notebooks_run_in_order_in_smoke_mode(tmp_path, monkeypatch):
 def test_answer_choices_are_judged_as_labelled():
     """The playground's canned answers: the reference is correct, every fatal error is judged wrong (by the paper
     preset's ReasonMap check), each hack probe is there."""
-    from rmlite.data import MINI_DIR
-    from rmlite.errors import OPERATORS
-    from rmlite.lab import load_samples
-    from rmlite.reward import score
+    from rmlite.data.build import MINI_DIR
+    from rmlite.lab.measure import load_samples
+    from rmlite.lab.mistakes import OPERATORS
+    from rmlite.reward.score import score
 
     samples = load_samples(MINI_DIR, "train")
     for typ in ("planning", "counting1", "counting2", "torf1"):
@@ -431,7 +437,7 @@ def test_answer_choices_are_judged_as_labelled():
 
 
 def test_gallery_with_the_real_maps(tmp_path):
-    from rmlite.render import gallery
+    from rmlite.data.cards import gallery
 
     img = gallery(tmp_path / "g.png", size=512, real_maps=("oslo", "geneva", "miami"))
     assert (tmp_path / "g.png").is_file() and img.height > 3 * 512  # 6 panels: 3 rows of 2
@@ -452,12 +458,12 @@ def test_install_report_names_what_is_missing(monkeypatch):
     monkeypatch.setattr(metadata, "version", version)
     assert nbh.missing_distributions(gpu=False) == []
     assert nbh.missing_distributions(gpu=True) == ["trl", "unsloth"]
-    from rmlite import models
+    from rmlite.models import gpu
 
-    monkeypatch.setattr(models, "_cuda_available", lambda: True)
+    monkeypatch.setattr(gpu, "_cuda_available", lambda: True)
     assert "INSTALL INCOMPLETE: trl, unsloth not installed" in nbh.install_report()
-    monkeypatch.setattr(models, "_cuda_available", lambda: False)
-    monkeypatch.setattr(nbh, "missing_distributions", lambda gpu=None: ["torch", "trl"] if gpu else [])
+    monkeypatch.setattr(gpu, "_cuda_available", lambda: False)
+    monkeypatch.setattr(nbenv, "missing_distributions", lambda gpu=None: ["torch", "trl"] if gpu else [])
     assert "backend: none yet (torch, trl not installed)" in nbh.backend_report()
 
 
@@ -507,7 +513,7 @@ def test_drive_is_mounted_once_on_colab(tmp_path, monkeypatch):
         mount=lambda where, force_remount=False: (mounts.append(where), drive_dir.parent.mkdir(parents=True)))
     monkeypatch.setitem(sys.modules, "google.colab", colab)
     monkeypatch.delenv(nbh.OUT_ENV, raising=False)
-    monkeypatch.setattr(nbh, "DRIVE_DIR", str(drive_dir))
+    monkeypatch.setattr(nbenv, "DRIVE_DIR", str(drive_dir))
     assert nbh.output_dir("a") == drive_dir / "a"
     assert nbh.output_dir("b") == drive_dir / "b"
     assert mounts == [str(tmp_path / "drive")], "Drive is mounted once, where Colab expects it"

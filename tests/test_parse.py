@@ -1,4 +1,4 @@
-"""rmlite.parse: lenient extraction, the strict format check and the released parser, as tables of cases."""
+"""rmlite.reward.parse: lenient extraction, the strict format check and the released parser, as tables of cases."""
 
 import time
 
@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rmlite import parse
-from rmlite.parse import Section
+from rmlite.reward import parse
+from rmlite.reward.parse import Section
 
 REF = "Route Name: Line 1\nDeparture Stop: A Station\nArrival Stop: B Station\n--\nRoute Name: Line 2\n" \
       "Departure Stop: B Station\nArrival Stop: C Station"

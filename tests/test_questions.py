@@ -15,8 +15,8 @@ from fixtures.networks import chain, metro_data
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rmlite.network import Network
-from rmlite.questions import QuestionConfig, _apportion, generate_questions
+from rmlite.data.questions import QuestionConfig, _apportion, generate_questions
+from rmlite.maps.network import Network
 from rmlite.schema import QUESTION_TYPES, validate_sample
 
 CITIES = {"oslo": "norway/oslo", "geneva": "switzerland/geneva", "miami": "america/miami"}
@@ -80,7 +80,7 @@ def test_balance_on_random_networks_without_loops(md, seed):
 # ----- synthetic generated maps ------------------------------------------------------------------------------------
 @given(st.sampled_from(["easy", "middle", "hard"]), st.sampled_from(["numbered", "named"]), st.integers(0, 10**6))
 def test_keys_on_generated_maps(difficulty, naming, seed):
-    from rmlite.generate import GeneratorConfig, generate_network
+    from rmlite.maps.generate import GeneratorConfig, generate_network
 
     net = generate_network(GeneratorConfig(difficulty=difficulty, line_naming=naming, size=512), seed)
     cfg = QuestionConfig(long_template_share=0.5)

@@ -11,18 +11,12 @@ from fixtures import oracle
 from fixtures.released import figure_b64, figure_image, plus_rows, reasonmap_rows, save_released
 from PIL import Image
 
-from rmlite.formats import reference_completion
+from rmlite.data.answers import reference_completion
+from rmlite.data.build import build_real_map
+from rmlite.data.questions import QuestionConfig
+from rmlite.data.released import decode_figure, from_released, load_released
+from rmlite.maps.real import TEST_CITIES, find_city, load_city
 from rmlite.names import strip_tags
-from rmlite.questions import QuestionConfig
-from rmlite.reasonmap import (
-    TEST_CITIES,
-    build_real_map,
-    decode_figure,
-    find_city,
-    from_released,
-    load_city,
-    load_released,
-)
 from rmlite.schema import validate_sample
 
 CITIES = {"oslo": "norway/oslo", "geneva": "switzerland/geneva", "miami": "america/miami"}

@@ -14,10 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rmlite.generate import GeneratorConfig, generate_network
-from rmlite.names import strip_tags
-from rmlite.network import Network
-from rmlite.render import (
+from rmlite.maps.fonts import (
     CAP_RATIO,
     MIN_CAP_PX,
     font_path,
@@ -25,9 +22,12 @@ from rmlite.render import (
     legible_font_px,
     legible_station_cap,
     min_font_px,
-    render_map,
 )
-from rmlite.stationnames import StationNamer
+from rmlite.maps.generate import GeneratorConfig, generate_network
+from rmlite.maps.namer import StationNamer
+from rmlite.maps.network import Network
+from rmlite.maps.render import render_map
+from rmlite.names import strip_tags
 
 ROOT = Path(__file__).resolve().parent.parent
 STATION_JSON = sorted({Path(p).name: p for p in glob.glob(str(ROOT / "data/reasonmap/stations/*/*.json"))
@@ -129,7 +129,7 @@ def test_real_maps_are_refused():
 def test_render_does_not_import_training_stack():
     import subprocess  # a fresh interpreter: other tests in this process may have imported torch
 
-    code = ("import sys, rmlite.generate, rmlite.render; "
+    code = ("import sys, rmlite.maps.generate, rmlite.maps.render; "
             "bad = [m for m in ('torch', 'transformers', 'trl', 'datasets', 'matplotlib') if m in sys.modules]; "
             "sys.exit(1 if bad else 0)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
@@ -167,7 +167,7 @@ def test_generated_names_have_glyphs():
 
 @pytest.mark.skipif(not STATION_JSON, reason="no ReasonMap station files found")
 def test_real_station_names_have_glyphs():
-    # Chinese cities are skipped: DejaVu Sans has no CJK glyphs (documented in rmlite.render).
+    # Chinese cities are skipped: DejaVu Sans has no CJK glyphs (documented in rmlite.maps.render).
     text = []
     for p in STATION_JSON:
         if "/china/" in p.replace("\\", "/"):

@@ -9,19 +9,10 @@ import time
 import pytest
 from reward_fixtures import perception_sample, planning_sample, reference
 
-from rmlite.reward import (
-    OFFICIAL,
-    PAPER,
-    PRESETS,
-    SPARSE,
-    RewardBreakdown,
-    RewardConfig,
-    as_total,
-    get_config,
-    load_reward,
-    score,
-    validate_samples,
-)
+from rmlite.reward.config import OFFICIAL, PAPER, PRESETS, SPARSE, RewardBreakdown, RewardConfig, get_config
+from rmlite.reward.functions import as_total, load_reward
+from rmlite.reward.index import validate_samples
+from rmlite.reward.score import score
 
 # Oslo is a "middle" map in ReasonMap: W = 1.2, plus 0.5 for a question with a transfer.
 DIRECT = planning_sample("oslo", "Majorstuen Station", "Besserud Station")  # Line 1, no transfer

@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 from reward_fixtures import perception_sample, reference, released_score
 from test_reward_properties import PERCEPTION, SAMPLES, decorate, edited_route, render
 
-from rmlite.reward import OFFICIAL, score
+from rmlite.reward.config import OFFICIAL
+from rmlite.reward.score import score
 
 
 def agree(text, sample):

@@ -11,8 +11,9 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from reward_fixtures import network, pairs, perception_sample, planning_sample, reference
 
-from rmlite.network import routes_from_json
-from rmlite.reward import OFFICIAL, PAPER, PRESETS, SPARSE, score
+from rmlite.maps.network import routes_from_json
+from rmlite.reward.config import OFFICIAL, PAPER, PRESETS, SPARSE
+from rmlite.reward.score import score
 
 SAMPLES = [planning_sample(city, a, b, k=i, difficulty=d, template=tpl)
            for city, d in (("oslo", "middle"), ("geneva", "hard"), ("miami", "easy"), ("toy", "easy"))

@@ -5,8 +5,10 @@ import pickle
 import pytest
 from reward_fixtures import perception_sample, planning_sample, reference
 
-import rmlite.reward as rw
-from rmlite.reward import OFFICIAL, PAPER, score, trl_reward_funcs
+import rmlite.reward.functions as rw
+from rmlite.reward.config import OFFICIAL, PAPER
+from rmlite.reward.functions import trl_reward_funcs
+from rmlite.reward.score import score
 
 SAMPLES = [planning_sample("oslo", "Lillevann Station", "Åsjordet Station"), perception_sample("geneva", "torf1"),
            planning_sample("miami", "Palmetto Station", "Okeechobee Station", difficulty="easy")]

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from fixtures import oracle
 
-from rmlite.data import MINI_CONFIG, MINI_DIR, generate_dataset, load_maps, load_questions, load_split, mini_dataset
+from rmlite.data.build import MINI_CONFIG, MINI_DIR, generate_dataset, mini_dataset
+from rmlite.data.store import load_maps, load_questions, load_split
 from rmlite.schema import QUESTION_TYPES, validate_sample
 
 
@@ -63,7 +64,7 @@ def test_reading_leaves_the_folder_unchanged():
 
 
 def test_mini_dataset_missing_says_what_to_do(monkeypatch, tmp_path):
-    import rmlite.data as data
+    import rmlite.data.build as data
 
     monkeypatch.setattr(data, "MINI_DIR", tmp_path / "nowhere")
     with pytest.raises(FileNotFoundError, match="rmlite generate"):
@@ -71,7 +72,7 @@ def test_mini_dataset_missing_says_what_to_do(monkeypatch, tmp_path):
 
 
 def test_map_row_finds_each_map_and_names_a_missing_one():
-    from rmlite.data import map_row
+    from rmlite.data.store import map_row
 
     maps = load_maps(MINI_DIR)
     q = load_questions(MINI_DIR, "test")

@@ -1,4 +1,4 @@
-"""rmlite.tinyvlm: the offline tiny Qwen2.5-VL, its tokenizer and processor, the warm start, reward spread."""
+"""rmlite.models.tiny: the offline tiny Qwen2.5-VL, its tokenizer and processor, the warm start, reward spread."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ import json
 
 import pytest
 
-from rmlite.formats import reference_completion
-from rmlite.models import describe_model, load_model
-from rmlite.reward_spread import reward_spread_share
-from rmlite.tinyvlm import MARKER, SPECIAL_TOKENS, is_tiny_model_dir, tiny_info
-from rmlite.warmstart import _collate_train, _Encoder, exact_match, warm_start
+from rmlite.data.answers import reference_completion
+from rmlite.models.load import describe_model, load_model
+from rmlite.models.tiny import MARKER, SPECIAL_TOKENS, is_tiny_model_dir, tiny_info
+from rmlite.models.warmstart import _collate_train, _Encoder, exact_match, reward_spread_share, warm_start
 
 
 def test_build_makes_a_real_qwen25vl_of_about_a_million_params(tiny_model_dir):

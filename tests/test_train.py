@@ -11,8 +11,9 @@ import shutil
 import pytest
 from fixtures_models import tiny_model_cached
 
-from rmlite.data import DatasetConfig, generate_dataset, load_split
-from rmlite.questions import QuestionConfig
+from rmlite.data.build import DatasetConfig, generate_dataset
+from rmlite.data.questions import QuestionConfig
+from rmlite.data.store import load_split
 
 pytest.importorskip("trl")
 
@@ -32,7 +33,7 @@ def data_dir(tmp_path_factory):
 
 
 def _model(tmp_path):
-    from rmlite.models import load_model
+    from rmlite.models.load import load_model
 
     src = tmp_path / "tiny"
     shutil.copytree(tiny_model_cached(), src)
@@ -47,7 +48,8 @@ def test_two_stages_train_one_adapter_and_switch_exactly(data_dir, tmp_path):
     import torch
     from transformers import TrainerCallback
 
-    from rmlite.train import COMPLETIONS_FILE, cpu_tiny_settings, read_metrics, train
+    from rmlite.schema import COMPLETIONS_FILE
+    from rmlite.train.grpo import cpu_tiny_settings, read_metrics, train
 
     model, proc = _model(tmp_path)
     ds = load_split(data_dir, "train")
@@ -81,14 +83,14 @@ def test_two_stages_train_one_adapter_and_switch_exactly(data_dir, tmp_path):
     assert [m["curriculum/stage"] for m in metrics][-1] == 1
     assert (res.output_dir / "metrics.png").is_file() and (res.output_dir / "metrics.csv").is_file()
     # rollouts cannot sample the image placeholder (trl 1.15, the unsloth pin, does not block it by itself)
-    from rmlite.train import image_token_ids
+    from rmlite.train.grpo import image_token_ids
 
     assert image_token_ids(model) and model.config.image_token_id in image_token_ids(model)
     assert set(image_token_ids(model)) <= set(res.trainer.generation_config.suppress_tokens)
 
 
 def test_paper_reward_logs_every_component_and_resumes(data_dir, tmp_path):
-    from rmlite.train import cpu_tiny_settings, read_metrics, train
+    from rmlite.train.grpo import cpu_tiny_settings, read_metrics, train
 
     model, proc = _model(tmp_path)
     ds = load_split(data_dir, "train")
@@ -106,7 +108,7 @@ def test_paper_reward_logs_every_component_and_resumes(data_dir, tmp_path):
 
 
 def test_malformed_sample_stops_before_step_one(data_dir, tmp_path):
-    from rmlite.train import cpu_tiny_settings, train
+    from rmlite.train.grpo import cpu_tiny_settings, train
 
     ds = load_split(data_dir, "train", images=False)
     bad = ds.map(lambda r, i: {"answer": "maybe"} if i == 3 and r["type"] == "torf1" else {}, with_indices=True)
@@ -116,7 +118,7 @@ def test_malformed_sample_stops_before_step_one(data_dir, tmp_path):
 
 
 def test_default_scaling_keeps_difficulty_weight():
-    from rmlite.train import GRPOSettings, grpo_config
+    from rmlite.train.grpo import GRPOSettings, grpo_config
 
     assert GRPOSettings().scale_rewards == "batch"
     cfg = grpo_config(GRPOSettings(output_dir="/tmp/rmlite-cfg-test"))
@@ -135,7 +137,7 @@ def test_default_scaling_keeps_difficulty_weight():
     ({"float32", "uint8"}, True, False, (True, False)),   # the same on an L4 / A100
 ])
 def test_precision_follows_the_model_then_the_card(dtypes, native, cpu, expected):
-    from rmlite.train import choose_precision
+    from rmlite.train.grpo import choose_precision
 
     assert choose_precision(dtypes, native, cpu) == expected
 
@@ -144,7 +146,7 @@ def test_native_bf16_ignores_emulation(monkeypatch):
     """torch.cuda.is_bf16_supported() says True on a T4 (emulation); rmlite asks for compute capability 8.0+."""
     import torch
 
-    from rmlite.models import native_bf16
+    from rmlite.models.gpu import native_bf16
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
@@ -155,7 +157,7 @@ def test_native_bf16_ignores_emulation(monkeypatch):
 
 
 def test_settings_pin_what_unsloth_would_change(tmp_path):
-    from rmlite.train import GRPOSettings, grpo_config
+    from rmlite.train.grpo import GRPOSettings, grpo_config
 
     args = grpo_config(GRPOSettings(output_dir=str(tmp_path), use_cpu=True))
     assert (args.optim.value if hasattr(args.optim, "value") else args.optim) == "adamw_torch_fused"
@@ -170,7 +172,7 @@ def test_settings_pin_what_unsloth_would_change(tmp_path):
 def test_image_tokens_suppressed_except_under_vllm():
     import types
 
-    from rmlite.train import with_suppressed_image_tokens
+    from rmlite.train.grpo import with_suppressed_image_tokens
 
     model = types.SimpleNamespace(config=types.SimpleNamespace(image_token_id=7, video_token_id=8))
     out = with_suppressed_image_tokens(model, {"generation_kwargs": {"suppress_tokens": [3], "top_k": 5}})
@@ -189,7 +191,7 @@ def test_a_model_unsloth_did_not_load_is_refused_once_unsloth_is_imported(monkey
 
     import torch
 
-    from rmlite.train import _check_unsloth_model
+    from rmlite.train.grpo import _check_unsloth_model
 
     model = torch.nn.Linear(2, 2)
     _check_unsloth_model(model)  # no unsloth: fine

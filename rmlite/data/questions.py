@@ -1,0 +1,281 @@
+"""Questions about one network: the five ReasonMap-Plus perception types plus ReasonMap route planning.
+
+Every answer key is derived from the `Network` (its ordered line lists and its routing graph), never
+typed by hand. Wording follows the papers' templates (ReasonMap-Plus asks for `\\boxed{}`; planning asks
+for ReasonMap's `Route Name / Departure Stop / Arrival Stop` sections).
+
+| type | asks | key |
+|---|---|---|
+| counting1 | intermediate stops between two stops on one line (A–D) | letter; position balanced over A–D |
+| counting2 | how many lines pass through a stop | integer |
+| counting3 | how many lines the map has (one per map) | integer |
+| torf1 | are two stops on the same line | yes/no, balanced |
+| torf2 | is a stop on line X | yes/no, balanced |
+| planning | a route from stop 1 to stop 2 | fewest transfers, then fewest stops; all equally good routes kept |
+
+>>> from rmlite.maps.network import Network
+>>> net = Network.from_metro_data({"Line 1": list("ABCDEF"), "Line 2": list("GHCIJ")}, name="toy")
+>>> qs = generate_questions(net, map_id="toy", seed=0)
+>>> sorted({q["type"] for q in qs}) == sorted(QUESTION_TYPES)
+True
+>>> next(q["answer"] for q in qs if q["type"] == "counting3")
+'2'
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+from dataclasses import dataclass, field
+
+from rmlite.data.answers import format_route
+from rmlite.maps.network import Network, route_to_json
+from rmlite.schema import CHOICE_LETTERS, DIFFICULTIES, QUESTION_TYPES, TEMPLATES, make_prompt, question_difficulty
+
+BOXED_MC = 'Please solve the multiple choice problem and put your answer (one of ABCD) in one "\\boxed{{}}". '
+BOXED_INT = 'Please solve the problem and put your answer in one "\\boxed{{}}". '
+BOXED_YN = 'Please solve the problem and put your answer (only answer yes or no) in one "\\boxed{{}}". '
+COUNTING1_TEMPLATE = (BOXED_MC + "According to the subway map, how many intermediate stops are there between {s1} and "
+                      "{s2} (except for this two stops)? \nA) {a} \nB) {b} \nC) {c} \nD) {d}")
+COUNTING2_TEMPLATE = BOXED_INT + "According to the subway map, how many lines pass through {s1}?"
+COUNTING3_TEMPLATE = BOXED_INT + "According to the subway map, how many subway (metro) lines are there in total?"
+TORF1_TEMPLATE = BOXED_YN + "According to the subway map, is it true that {s1} is the same line as {s2}?"
+TORF2_TEMPLATE = BOXED_YN + "According to the subway map, is it true that {s1} is on the line {line}?"
+_PLAN_HEAD = "According to the subway map, how do I get from {s1} to {s2}? "
+_PLAN_EXAMPLE = {
+    "short": "Route Name: Line x\nDeparture Stop: xx Station\nArrival Stop: xx Station",
+    "long1": "Route Name: Line x\nDeparture Stop: xx Station\nArrival Stop: xx Station\nNumber of Via Stops: x",
+    "long2": "Route Name: Line x\nDeparture Stop: xx Station\nArrival Stop: xx Station\nVia Stops: xx Station, "
+             "xx Station",
+}
+PLANNING_TEMPLATES = {
+    "short": _PLAN_HEAD + "Provide only one optimal route, with only the line name and the departure and arrival "
+                          "stations. The format should be strictly followed:\n",
+    "long1": _PLAN_HEAD + "Provide only one optimal route, and include the number of via stops for each route section "
+                          "(excluding the departure and arrival stops). The format should be strictly followed:\n",
+    "long2": _PLAN_HEAD + "Provide only one optimal route, including all the via stops. The format should be strictly "
+                          "followed:\n",
+}
+
+
+def planning_question(s1: str, s2: str, template: str = "short") -> str:
+    """The ReasonMap planning prompt for one template, with its two-section format example."""
+    ex = _PLAN_EXAMPLE[template]
+    return PLANNING_TEMPLATES[template].format(s1=s1, s2=s2) + ex + "\n--\n" + ex
+
+
+@dataclass(frozen=True)
+class QuestionConfig:
+    """How many questions of each type to ask per map, and the planning mix.
+
+    Args:
+        per_map: questions per type and map (counting3 is capped at one: a map has one line count).
+        planning_mix: relative weights of planning questions with 0 / 1 / ≥2 transfers (easy / middle / hard);
+            where a map cannot supply a bucket, the others fill in.
+        long_template_share: share of planning questions asked with a long template (via-stop counts or lists).
+        max_routes: reference routes kept per planning question.
+    """
+
+    per_map: dict = field(default_factory=lambda: {"counting1": 4, "counting2": 4, "counting3": 1, "torf1": 4,
+                                                   "torf2": 4, "planning": 8})
+    planning_mix: tuple[float, float, float] = (0.5, 0.35, 0.15)
+    long_template_share: float = 0.0
+    max_routes: int = 8
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        unknown = set(self.per_map) - set(QUESTION_TYPES)
+        if unknown:
+            raise ValueError(f"unknown question type(s) {sorted(unknown)}; expected some of {QUESTION_TYPES}")
+        if any(not isinstance(v, int) or v < 0 for v in self.per_map.values()):
+            raise ValueError(f"per_map counts must be non-negative integers, got {self.per_map}")
+        if len(self.planning_mix) != 3 or any(w < 0 for w in self.planning_mix) or sum(self.planning_mix) <= 0:
+            raise ValueError(f"planning_mix needs three non-negative weights with a positive sum, got "
+                             f"{self.planning_mix}")
+        if not 0.0 <= self.long_template_share <= 1.0:
+            raise ValueError(f"long_template_share must lie in [0, 1], got {self.long_template_share}")
+        if self.max_routes < 1:
+            raise ValueError("max_routes must be at least 1")
+
+
+def generate_questions(net: Network, *, map_id: str, seed: int, config: QuestionConfig | None = None,
+                       source: str = "synthetic") -> list[dict]:
+    """All questions for one map, as flat samples in rmlite's schema (see `rmlite.schema`).
+
+    Deterministic for (network, map_id, seed, config).
+    """
+    cfg = config or QuestionConfig()
+    rng = random.Random(f"rmlite-questions-{seed}-{map_id}")
+    base = {"map_id": map_id, "metro_data": json.dumps(net.metro_data(), ensure_ascii=False),
+            "difficulty_city": net.difficulty, "seed": int(seed), "source": source}
+    out: list[dict] = []
+    makers = {"counting1": _counting1, "counting2": _counting2, "counting3": _counting3, "torf1": _torf1,
+              "torf2": _torf2, "planning": _planning}
+    for typ in QUESTION_TYPES:
+        n = cfg.per_map.get(typ, 0)
+        if typ == "counting3":
+            n = min(n, 1)
+        if n <= 0:
+            continue
+        for k, fields in enumerate(makers[typ](net, rng, n, cfg)):
+            s = {**base, "id": f"{map_id}-{typ}-{k}", "type": typ, "choices": [], "station1": "", "station2": "",
+                 "line": "", "routes": "[]", "difficulty_question": net.difficulty, "question_transfer_count": 0,
+                 "template": ""}
+            s.update(fields)
+            s["prompt"] = make_prompt(s["question"])
+            out.append(s)
+    return out
+
+
+# ----- per-type makers: each yields up to n dicts of the fields that differ from the base ---------------------------
+def _balanced_flags(rng: random.Random, n: int) -> list[bool]:
+    """n yes/no flags with ⌈n/2⌉ / ⌊n/2⌋ split, random which gets the extra one, shuffled."""
+    first = rng.random() < 0.5
+    flags = [first] * ((n + 1) // 2) + [not first] * (n // 2)
+    rng.shuffle(flags)
+    return flags
+
+
+def _counting1(net: Network, rng: random.Random, n: int, cfg: QuestionConfig):
+    # Only pairs whose count is the same on every line through both (loops and parallel branches can differ).
+    pairs = []
+    for ln in net.lines:
+        for a, b in itertools.combinations(dict.fromkeys(ln.stations), 2):
+            counts = {net.stops_between(name, a, b) for name in net.common_lines(a, b)}
+            if len(counts) == 1 and None not in counts:
+                pairs.append((a, b, counts.pop()))
+    pairs = sorted(set(pairs))
+    rng.shuffle(pairs)
+    offset = rng.randrange(4)
+    for k, (a, b, truth) in enumerate(pairs[:n]):
+        if rng.random() < 0.5:
+            a, b = b, a
+        pos = (offset + k) % 4  # the key's letter cycles through A–D: balanced per map and overall
+        options = _distractors(rng, truth, pos)
+        yield {"question": COUNTING1_TEMPLATE.format(s1=a, s2=b, a=options[0], b=options[1], c=options[2],
+                                                     d=options[3]),
+               "answer": CHOICE_LETTERS[pos], "choices": options, "station1": a, "station2": b}
+
+
+def _distractors(rng: random.Random, truth: int, pos: int) -> list[int]:
+    """Four distinct non-negative options near `truth`, with `truth` at index `pos`.
+
+    Options ascend (as in ReasonMap-Plus) whenever `pos` values below the truth exist; for small truths
+    (e.g. 0 asked at position C) ascending order would force the key to A, so the balance of the key's
+    position wins and the order is not ascending there.
+    """
+    below_pool = list(range(max(0, truth - 2 * pos), truth))
+    if len(below_pool) >= pos:
+        below = sorted(rng.sample(below_pool, pos))
+        above = sorted(rng.sample(range(truth + 1, truth + 1 + 2 * (3 - pos)), 3 - pos))
+        return below + [truth] + above
+    near = sorted(v for v in range(max(0, truth - 4), truth + 5) if v != truth)
+    near.sort(key=lambda v: (abs(v - truth), rng.random()))
+    others = sorted(near[:3])
+    return others[:pos] + [truth] + others[pos:]
+
+
+def _counting2(net: Network, rng: random.Random, n: int, cfg: QuestionConfig):
+    # Half from transfer stations (answers ≥ 2), half from the rest, so "1" is not always right.
+    transfer = sorted(net.transfer_stations)
+    plain = sorted(set(net.stations) - net.transfer_stations)
+    rng.shuffle(transfer)
+    rng.shuffle(plain)
+    picks = []
+    for want_transfer in _balanced_flags(rng, n):
+        pool = transfer if (want_transfer and transfer) or not plain else plain
+        if pool:
+            picks.append(pool.pop())
+    for s in picks:
+        yield {"question": COUNTING2_TEMPLATE.format(s1=s), "answer": str(len(net.station_lines[s])), "station1": s}
+
+
+def _counting3(net: Network, rng: random.Random, n: int, cfg: QuestionConfig):
+    yield {"question": COUNTING3_TEMPLATE.format(), "answer": str(len(net.lines))}
+
+
+def _torf1(net: Network, rng: random.Random, n: int, cfg: QuestionConfig):
+    stations = list(net.stations)
+    seen: set[frozenset] = set()
+    for want_yes in _balanced_flags(rng, n):
+        for _ in range(200):
+            if want_yes:
+                ln = rng.choice(net.lines)
+                a, b = rng.sample(sorted(set(ln.stations)), 2)
+            else:
+                a, b = rng.sample(stations, 2)
+            if frozenset((a, b)) in seen or bool(net.common_lines(a, b)) != want_yes:
+                continue
+            seen.add(frozenset((a, b)))
+            yield {"question": TORF1_TEMPLATE.format(s1=a, s2=b), "answer": "yes" if want_yes else "no",
+                   "station1": a, "station2": b}
+            break
+
+
+def _torf2(net: Network, rng: random.Random, n: int, cfg: QuestionConfig):
+    stations = list(net.stations)
+    seen: set[tuple] = set()
+    for want_yes in _balanced_flags(rng, n):
+        for _ in range(200):
+            s = rng.choice(stations)
+            on = net.station_lines[s]
+            off = [ln.name for ln in net.lines if ln.name not in on]
+            if not want_yes and not off:
+                continue
+            line = rng.choice(on if want_yes else off)
+            if (s, line) in seen:
+                continue
+            seen.add((s, line))
+            yield {"question": TORF2_TEMPLATE.format(s1=s, line=line), "answer": "yes" if want_yes else "no",
+                   "station1": s, "line": line}
+            break
+
+
+def _planning(net: Network, rng: random.Random, n: int, cfg: QuestionConfig):
+    stations = sorted(net.stations)
+    buckets: dict[str, list] = {d: [] for d in DIFFICULTIES}
+    seen: set[tuple] = set()
+    # Sample candidate pairs, bucket them by transfers, then draw the requested mix.
+    for _ in range(max(60, 12 * n)):
+        a, b = rng.sample(stations, 2)
+        if (a, b) in seen:
+            continue
+        seen.add((a, b))
+        try:
+            routes = net.routes(a, b, max_routes=cfg.max_routes)
+        except ValueError:
+            continue  # disconnected pair (possible in real data): not a question
+        buckets[question_difficulty(len(routes[0]) - 1)].append((a, b, routes))
+    want = _apportion(n, cfg.planning_mix)
+    chosen = []
+    for d, k in zip(DIFFICULTIES, want, strict=True):
+        chosen += buckets[d][:k]
+        buckets[d] = buckets[d][k:]
+    spare = [x for d in DIFFICULTIES for x in buckets[d]]
+    chosen += spare[: n - len(chosen)]
+    for a, b, routes in chosen:
+        template = "short"
+        if rng.random() < cfg.long_template_share:
+            template = rng.choice(TEMPLATES[1:])
+        transfers = len(routes[0]) - 1
+        yield {"question": planning_question(a, b, template), "answer": format_route(routes[0], template),
+               "station1": a, "station2": b, "routes": route_to_json(routes),
+               "difficulty_question": question_difficulty(transfers), "question_transfer_count": transfers,
+               "template": template}
+
+
+def _apportion(n: int, weights: tuple[float, ...]) -> list[int]:
+    """Split n into integer parts proportional to weights (largest remainder).
+
+    >>> _apportion(8, (0.5, 0.35, 0.15))
+    [4, 3, 1]
+    """
+    total = sum(weights)
+    raw = [n * w / total for w in weights]
+    parts = [int(r) for r in raw]
+    for i in sorted(range(len(raw)), key=lambda i: raw[i] - parts[i], reverse=True)[: n - sum(parts)]:
+        parts[i] += 1
+    return parts

@@ -1,0 +1,214 @@
+"""Save and load rmlite data sets: questions in `datasets` format, one image per map.
+
+On disk (`DIR`):
+    DIR/manifest.json     config, seed, counts per split/type/difficulty, package version; written last
+    DIR/questions/        a DatasetDict (train / test), one row per question (schema: `rmlite.schema`), no images
+    DIR/maps/             a Dataset, one row per map: map_id, image (PNG), metro_data, network JSON, difficulty
+
+A map has dozens of questions, so storing its PNG once and attaching it to question rows only when a
+split is loaded keeps the data set tens of times smaller. Writes are atomic: everything goes to a temporary
+folder that is renamed into place only when complete, so an interrupted run never leaves a data set that loads.
+
+`datasets` is imported inside the functions that need it (it costs about a second to import).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from rmlite.schema import MANIFEST
+
+
+def save_dataset(out: Path, maps: list[dict], rows: dict[str, list[dict]], manifest: dict,
+                 overwrite: bool = False) -> None:
+    """Write everything to a temporary sibling folder, then rename it into place (atomic on one file system)."""
+    from datasets import Dataset, DatasetDict
+
+    out = Path(out)
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    try:
+        maps_ds = Dataset.from_list(maps, features=_map_features())
+        maps_ds.save_to_disk(str(tmp / "maps"))
+        q = DatasetDict({split: _questions_dataset(r) for split, r in rows.items()})
+        # One shard per split: datasets writes zero shards for an empty split and then cannot load it back.
+        q.save_to_disk(str(tmp / "questions"), num_shards={k: 1 for k in q})
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+        if out.exists():
+            if not overwrite:
+                raise FileExistsError(f"{out} exists")
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _map_features():
+    from datasets import Features, Image, Value
+
+    return Features({"map_id": Value("string"), "image": Image(), "metro_data": Value("string"),
+                     "network": Value("string"), "difficulty_city": Value("string"), "source": Value("string"),
+                     "seed": Value("int64"), "split": Value("string"), "width": Value("int32"),
+                     "height": Value("int32")})
+
+
+def _question_features():
+    from datasets import Features, List, Value
+
+    text = {"type": Value("string"), "text": Value("string")}
+    return Features({
+        "id": Value("string"), "map_id": Value("string"), "type": Value("string"), "question": Value("string"),
+        "answer": Value("string"), "choices": List(Value("int64")), "station1": Value("string"),
+        "station2": Value("string"), "line": Value("string"), "metro_data": Value("string"),
+        "routes": Value("string"), "difficulty_city": Value("string"), "difficulty_question": Value("string"),
+        "question_transfer_count": Value("int64"), "template": Value("string"), "seed": Value("int64"),
+        "source": Value("string"),
+        "prompt": List({"role": Value("string"), "content": List(text)}),
+    })
+
+
+def _questions_dataset(rows: list[dict]):
+    from datasets import Dataset
+
+    features = _question_features()
+    if not rows:  # an empty split (e.g. only non-test real maps) still gets the full schema
+        import pyarrow as pa
+
+        return Dataset(pa.Table.from_pylist([], schema=features.arrow_schema))
+    return Dataset.from_list(rows, features=features)
+
+
+# ----- loading ------------------------------------------------------------------------------------------------------
+def read_manifest(path: str | os.PathLike) -> dict:
+    """The manifest of a complete data set; a clear error for anything else."""
+    p = Path(path)
+    m = p / MANIFEST
+    if not p.is_dir():
+        raise FileNotFoundError(f"no rmlite data set at {p} (not a folder)")
+    if not m.is_file():
+        raise ValueError(f"{p} is not a complete rmlite data set (no {MANIFEST}; was generation interrupted?)")
+    manifest = json.loads(m.read_text())
+    if not manifest.get("complete"):
+        raise ValueError(f"{p}: manifest says the data set is incomplete")
+    return manifest
+
+
+def load_questions(path: str | os.PathLike, split: str = "train"):
+    """The question rows of one split (no images)."""
+    from datasets import load_from_disk
+
+    read_manifest(path)
+    dd = load_from_disk(str(Path(path) / "questions"))
+    if split not in dd:
+        raise ValueError(f"unknown split {split!r}; this data set has {list(dd)}")
+    return dd[split]
+
+
+def load_maps(path: str | os.PathLike):
+    """The maps table (one row per map, with its image)."""
+    from datasets import load_from_disk
+
+    read_manifest(path)
+    return load_from_disk(str(Path(path) / "maps"))
+
+
+def map_row(maps, map_id: str) -> dict:
+    """The row of the maps table (image, network JSON, source) for `map_id`."""
+    try:
+        return maps[maps["map_id"].index(map_id)]
+    except ValueError:
+        raise KeyError(f"map {map_id!r} is not in this maps table") from None
+
+
+class MapImages(Mapping):
+    """map_id → decoded PIL image, decoded on first use and cached (a map serves dozens of questions).
+
+    A read-only Mapping, so it can be passed wherever `{map_id: image}` is accepted (e.g. `warmstart.warm_start`).
+    """
+
+    def __init__(self, maps) -> None:
+        self._maps = maps
+        self._row = {mid: i for i, mid in enumerate(maps["map_id"])}
+        self._cache: dict[str, Any] = {}
+
+    def __getitem__(self, map_id: str):
+        if map_id not in self._cache:
+            if map_id not in self._row:
+                raise KeyError(f"no image for map {map_id!r}")
+            self._cache[map_id] = self._maps[self._row[map_id]]["image"].convert("RGB")
+        return self._cache[map_id]
+
+    def __contains__(self, map_id: object) -> bool:
+        return map_id in self._row
+
+    def __iter__(self):
+        return iter(self._row)
+
+    def __len__(self) -> int:
+        return len(self._row)
+
+
+def attach_images(questions, images: MapImages, *, lazy: bool = True):
+    """Add an `image` column to question rows.
+
+    lazy=True: a transform that looks the image up when a row is read (nothing copied; good for viewing and
+    evaluation). lazy=False: materialise the column (what TRL's trainer wants, since it inspects columns).
+    """
+    if lazy:
+        def _add(batch: dict) -> dict:
+            if "map_id" not in batch:  # a column selection without map_id (e.g. the curriculum's type scan)
+                return batch
+            batch["image"] = [images[m] for m in batch["map_id"]]
+            return batch
+
+        return questions.with_transform(_add)
+    from datasets import Image
+
+    # Reuse the stored PNG bytes (no decode/re-encode per row).
+    raw = images._maps.cast_column("image", Image(decode=False))
+    by_id = dict(zip(raw["map_id"], raw["image"], strict=True))
+    col = [by_id[m] for m in questions["map_id"]]
+    return questions.add_column("image", col, feature=Image())
+
+
+def load_split(path: str | os.PathLike, split: str = "train", *, images: bool = True, lazy: bool = True):
+    """Questions of one split, with map images attached (lazily by default)."""
+    q = load_questions(path, split)
+    if not images:
+        return q
+    return attach_images(q, MapImages(load_maps(path)), lazy=lazy)
+
+
+def export_parquet(path: str | os.PathLike, out: str | os.PathLike) -> list[Path]:
+    """Write questions-<split>.parquet and maps.parquet (images as PNG bytes) under `out`."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    from datasets import load_from_disk
+
+    read_manifest(path)
+    for split, ds in load_from_disk(str(Path(path) / "questions")).items():
+        ds.to_parquet(str(out / f"questions-{split}.parquet"))
+        written.append(out / f"questions-{split}.parquet")
+    load_maps(path).to_parquet(str(out / "maps.parquet"))
+    written.append(out / "maps.parquet")
+    return written
+
+
+def filter_rows(rows: Iterable[dict], *, types: Sequence[str] | None = None,
+                difficulties: Sequence[str] | None = None) -> list[dict]:
+    """Plain-python filter by question type and question difficulty."""
+    return [r for r in rows if (types is None or r["type"] in types)
+            and (difficulties is None or r["difficulty_question"] in difficulties)]

@@ -1,0 +1,367 @@
+"""Error operators: realistic wrong and partly wrong answers made from a sample's reference answer.
+
+Each *error operator* names one failure mode reported for ReasonMap models (visual confusion of lines and stops,
+missing or extra transfers, detours, reversed routes, hallucinated or repeated sections, broken format, empty
+answers, refusals; off-by-one counts, wrong letters, flipped yes/no). Operators compose: a rollout with k errors
+applies k distinct operators to the reference; `rmlite.lab.rollouts` draws groups of them. Left out: errors inside
+thinking text.
+
+>>> import json
+>>> md = json.dumps({"Line 1": ["A", "B", "C"], "Line 2": ["D", "B", "E"]})
+>>> s = {"id": "m-planning-0", "type": "planning", "answer": "", "metro_data": md, "difficulty_city": "easy",
+...      "station1": "A", "station2": "E", "question_transfer_count": 1, "template": "short",
+...      "routes": json.dumps([[{"route_name": "Line 1", "departure_stop": "A", "arrival_stop": "B"},
+...                             {"route_name": "Line 2", "departure_stop": "B", "arrival_stop": "E"}]])}
+>>> print(apply_errors(s, ["reversed_direction"], seed=0).splitlines()[:3])
+['Route Name: Line 2', 'Departure Stop: E', 'Arrival Stop: B']
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from rmlite.data.answers import boxed, format_route, reference_completion
+from rmlite.maps.network import Section, routes_from_json
+from rmlite.names import normalize_line, normalize_station, official_clean_string
+from rmlite.schema import CHOICE_LETTERS, PERCEPTION_TYPES
+
+PLANNING = ("planning",)
+COUNTING = ("counting1", "counting2", "counting3")
+TORF = ("torf1", "torf2")
+ALL_TYPES = PERCEPTION_TYPES + PLANNING
+REFUSAL = "I'm sorry, but I can't determine that from the image."
+NUMBER_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+                "sixteen seventeen eighteen nineteen twenty").split()
+
+
+# ----- the map, indexed once per metro data ---------------------------------------------------------------------------
+class _Map:
+    __slots__ = ("lines", "sets", "stations", "keys", "off_keys", "line_keys")
+
+    def __init__(self, metro_json: str):
+        md = json.loads(metro_json)
+        self.lines = {ln: list(st) for ln, st in md.items()}
+        self.sets = {ln: frozenset(st) for ln, st in md.items()}
+        self.stations = sorted({s for st in md.values() for s in st})
+        self.keys = frozenset(normalize_station(s) for s in self.stations)
+        self.off_keys = frozenset(official_clean_string(s) for s in self.stations)
+        self.line_keys = frozenset(normalize_line(ln) for ln in md) | frozenset(md)
+
+    def via(self, line: str, a: str, b: str) -> tuple[str, ...]:
+        """Intermediate stations from a to b on `line`; () when that is not one unambiguous ride."""
+        st = self.lines.get(line)
+        if st is None or st.count(a) != 1 or st.count(b) != 1 or a == b:
+            return ()
+        i, j = st.index(a), st.index(b)
+        return tuple(st[i + 1:j]) if i < j else tuple(reversed(st[j + 1:i]))
+
+
+@lru_cache(maxsize=512)
+def _map(metro_json: str) -> _Map:
+    return _Map(metro_json)
+
+
+def map_of(sample: Mapping) -> _Map:
+    md = sample["metro_data"]
+    return _map(md if isinstance(md, str) else json.dumps(md, ensure_ascii=False, sort_keys=True))
+
+
+# ----- a draft answer that operators edit ---------------------------------------------------------------------------
+@dataclass
+class Draft:
+    """The answer being built: route sections `[line, departure, arrival, via]` or one perception value."""
+
+    sample: Mapping
+    sections: list[list] = field(default_factory=list)
+    value: str = ""
+    surface: Callable[[Draft], str] | None = None  # a whole-text rewrite, applied when rendering
+
+    def body(self) -> str:
+        if self.sample["type"] == "planning":
+            secs = [Section(ln, a, b, tuple(v)) for ln, a, b, v in self.sections]
+            return format_route(secs, self.sample.get("template") or "short")
+        return boxed(self.value)
+
+    def render(self) -> str:
+        return self.surface(self) if self.surface is not None else self.body()
+
+
+def draft_of(sample: Mapping) -> Draft:
+    """The reference answer as an editable draft (rendering it gives `reference_completion(sample)`)."""
+    if sample["type"] == "planning":
+        route = routes_from_json(sample["routes"])[0]
+        return Draft(sample, [[s.route_name, s.departure_stop, s.arrival_stop, tuple(s.via_stops)] for s in route])
+    return Draft(sample, value=str(sample["answer"]))
+
+
+# ----- planning operators: each edits the draft in place and returns False when it does not apply --------------------
+def _wrong_line(d: Draft, m: _Map, rng: random.Random) -> bool:
+    """Visual confusion: one section names a real line that does not serve both of its stops (a crossing one first)."""
+    i = rng.randrange(len(d.sections))
+    line, a, b, _ = d.sections[i]
+    bad = [ln for ln in m.lines if ln != line and not (a in m.sets[ln] and b in m.sets[ln])]
+    crossing = [ln for ln in bad if a in m.sets[ln] or b in m.sets[ln]]
+    if not bad:
+        return False
+    d.sections[i] = [rng.choice(crossing or bad), a, b, ()]
+    return True
+
+
+def _endpoint(d: Draft, rng: random.Random) -> tuple[int, int]:
+    """(section index, 1 for its departure / 2 for its arrival): the route's first departure or last arrival."""
+    return (0, 1) if rng.random() < 0.5 else (len(d.sections) - 1, 2)
+
+
+def _neighbour_station(d: Draft, m: _Map, rng: random.Random) -> bool:
+    """Misplaced by one: the first departure or last arrival becomes the next stop along the same line."""
+    i, k = _endpoint(d, rng)
+    sec = d.sections[i]
+    st = m.lines.get(sec[0], [])
+    if sec[k] not in st:
+        return False
+    j = st.index(sec[k])
+    near = [st[x] for x in (j - 1, j + 1) if 0 <= x < len(st) and st[x] != sec[k]]
+    if not near:
+        return False
+    sec[k] = rng.choice(near)
+    sec[3] = m.via(sec[0], sec[1], sec[2])
+    return True
+
+
+def garble(name: str, m: _Map, rng: random.Random) -> str | None:
+    """A misreading of `name` (two letters swapped, one dropped or doubled) that names no station of the map."""
+    idx = [i for i, ch in enumerate(name) if ch.isalpha()]
+    for _ in range(12):
+        if len(idx) < 3:
+            return None
+        i = rng.choice(idx[1:-1])
+        how = rng.randrange(3)
+        if how == 0:
+            out = name[:i] + name[i + 1] + name[i] + name[i + 2:]
+        elif how == 1:
+            out = name[:i] + name[i + 1:]
+        else:
+            out = name[:i] + name[i] + name[i:]
+        if normalize_station(out) not in m.keys and official_clean_string(out) not in m.off_keys:
+            return out
+    return None
+
+
+def _stop_slots(d: Draft) -> list[list[tuple[int, int]]]:
+    """Every stop the route names, as the (section, field) places that hold it (a transfer stop has two)."""
+    n = len(d.sections)
+    return [[(0, 1)]] + [[(i, 2), (i + 1, 1)] for i in range(n - 1)] + [[(n - 1, 2)]]
+
+
+def _misread_station(d: Draft, m: _Map, rng: random.Random) -> bool:
+    """A stop's name is misread (spelling), so it names no station of the map."""
+    slots = rng.choice(_stop_slots(d))
+    i, k = slots[0]
+    new = garble(d.sections[i][k], m, rng)
+    if new is None:
+        return False
+    for i, k in slots:
+        d.sections[i][k] = new
+        d.sections[i][3] = ()
+    return True
+
+
+def _other_line_stop(d: Draft, m: _Map, rng: random.Random) -> bool:
+    """A section's arrival (the next departure too) is a stop of another line, not on the line ridden."""
+    i = rng.randrange(len(d.sections))
+    line = d.sections[i][0]
+    pool = [s for s in m.stations if s not in m.sets.get(line, ())]
+    if not pool:
+        return False
+    x = rng.choice(pool)
+    d.sections[i][2], d.sections[i][3] = x, ()
+    if i + 1 < len(d.sections):
+        d.sections[i + 1][1], d.sections[i + 1][3] = x, ()
+    return True
+
+
+def _missing_transfer(d: Draft, m: _Map, rng: random.Random) -> bool:
+    """Two rides merged into one: the change of line is skipped, so the arrival is not on the line ridden."""
+    if len(d.sections) < 2:
+        return False
+    i = rng.randrange(len(d.sections) - 1)
+    line, a = d.sections[i][0], d.sections[i][1]
+    b = d.sections[i + 1][2]
+    d.sections[i:i + 2] = [[line, a, b, m.via(line, a, b)]]
+    return True
+
+
+def _extra_transfer(d: Draft, m: _Map, rng: random.Random) -> bool:
+    """An unneeded change at an intermediate stop (to another line serving the rest when one exists). Still valid."""
+    cand = [i for i, s in enumerate(d.sections) if m.via(s[0], s[1], s[2])]
+    if not cand:
+        return False
+    i = rng.choice(cand)
+    line, a, b, _ = d.sections[i]
+    v = rng.choice(m.via(line, a, b))
+    other = [ln for ln in m.lines if ln != line and v in m.sets[ln] and b in m.sets[ln]]
+    l2 = rng.choice(other) if other else line
+    d.sections[i:i + 1] = [[line, a, v, m.via(line, a, v)], [l2, v, b, m.via(l2, v, b)]]
+    return True
+
+
+def _detour(d: Draft, m: _Map, rng: random.Random) -> bool:
+    """Overshoot by one stop and ride back: a valid but longer route with an extra section."""
+    i = rng.randrange(len(d.sections))
+    line, a, b, _ = d.sections[i]
+    st = m.lines.get(line, [])
+    if st.count(a) != 1 or st.count(b) != 1:
+        return False
+    ia, ib = st.index(a), st.index(b)
+    j = ib + (1 if ib > ia else -1)
+    if not 0 <= j < len(st) or st[j] in (a, b):
+        return False
+    x = st[j]
+    d.sections[i:i + 1] = [[line, a, x, m.via(line, a, x)], [line, x, b, ()]]
+    return True
+
+
+def _reversed_direction(d: Draft, m: _Map, rng: random.Random) -> bool:
+    """The route is given backwards, from the destination to the origin."""
+    d.sections = [[ln, b, a, tuple(reversed(v))] for ln, a, b, v in reversed(d.sections)]
+    return True
+
+
+def fake_line(m: _Map, rng: random.Random) -> str:
+    """A line name the map does not have (no exact or lenient match)."""
+    n = len(m.lines) + 1 + rng.randrange(8)
+    while f"Line {n}" in m.line_keys or str(n) in m.line_keys:
+        n += 1
+    return f"Line {n}"
+
+
+def _hallucinated_section(d: Draft, m: _Map, rng: random.Random) -> bool:
+    """A section on a line that does not exist is inserted (at a stop of the route, so the chain still connects)."""
+    i = rng.randrange(len(d.sections) + 1)
+    stop = d.sections[i][1] if i < len(d.sections) else d.sections[-1][2]
+    d.sections.insert(i, [fake_line(m, rng), stop, stop, ()])
+    return True
+
+
+def _repeated_section(d: Draft, m: _Map, rng: random.Random) -> bool:
+    """One section is written twice in a row (the repetition seen in thinking models)."""
+    i = rng.randrange(len(d.sections))
+    d.sections.insert(i + 1, list(d.sections[i]))
+    return True
+
+
+# ----- perception operators -----------------------------------------------------------------------------------------
+def _off_by_one(d: Draft, m: _Map, rng: random.Random) -> bool:
+    """A count one too high or too low (counting1: the option whose value is one off, when there is one)."""
+    t = d.sample["type"]
+    if t == "counting1":
+        choices = list(d.sample["choices"])
+        truth = choices[CHOICE_LETTERS.index(d.value)]
+        near = [CHOICE_LETTERS[k] for k, v in enumerate(choices) if abs(v - truth) == 1]
+        if not near:
+            return False
+        d.value = rng.choice(near)
+        return True
+    v = int(d.value)
+    d.value = str(v + 1 if v == 0 or rng.random() < 0.5 else v - 1)
+    return True
+
+
+def _wrong_letter(d: Draft, m: _Map, rng: random.Random) -> bool:
+    """Another option letter."""
+    d.value = rng.choice([c for c in CHOICE_LETTERS if c != d.value])
+    return True
+
+
+def _flipped_yes_no(d: Draft, m: _Map, rng: random.Random) -> bool:
+    """yes ↔ no."""
+    d.value = "no" if d.value == "yes" else "yes"
+    return True
+
+
+# ----- surface operators: rewrite the whole text (applied last) -------------------------------------------------------
+def _prose(d: Draft) -> str:
+    t = d.sample["type"]
+    if t == "planning":
+        rides = [f"take {ln} from {a} to {b}" for ln, a, b, _ in d.sections]
+        return "First " + ", then ".join(rides) + "."
+    if t == "counting1":
+        return f"It is the option with {d.sample['choices'][CHOICE_LETTERS.index(d.value)]} stops."
+    if t in ("counting2", "counting3"):
+        v = int(d.value)
+        return f"There are {NUMBER_WORDS[v] if v < len(NUMBER_WORDS) else 'very many'}."
+    return "It is hard to tell from the map."
+
+
+def _loose(d: Draft) -> str:
+    if d.sample["type"] == "planning":
+        return "Sure! Here is the route:\n" + d.body() + "\nHave a nice trip."
+    return f"The answer is {d.value}."
+
+
+def _surface(fn: Callable[[Draft], str]) -> Callable[[Draft, _Map, random.Random], bool]:
+    def op(d: Draft, m: _Map, rng: random.Random) -> bool:
+        d.surface = fn
+        return True
+    return op
+
+
+@dataclass(frozen=True)
+class Operator:
+    """One named failure mode. `fatal`: ReasonMap correctness is lost; `surface`: rewrites the whole text (last)."""
+
+    name: str
+    apply: Callable[[Draft, _Map, random.Random], bool]
+    types: tuple[str, ...]
+    fatal: bool = True
+    surface: bool = False
+    doc: str = ""
+
+
+def _op(name, fn, types, fatal=True, surface=False, doc=None) -> Operator:
+    return Operator(name, fn, tuple(types), fatal, surface, doc or (fn.__doc__ or "").strip())
+
+
+OPERATORS: dict[str, Operator] = {o.name: o for o in (
+    _op("missing_transfer", _missing_transfer, PLANNING),
+    _op("reversed_direction", _reversed_direction, PLANNING),
+    _op("wrong_line", _wrong_line, PLANNING),
+    _op("neighbour_station", _neighbour_station, PLANNING),
+    _op("misread_station", _misread_station, PLANNING),
+    _op("other_line_stop", _other_line_stop, PLANNING),
+    _op("extra_transfer", _extra_transfer, PLANNING, fatal=False),
+    _op("detour", _detour, PLANNING, fatal=False),
+    _op("hallucinated_section", _hallucinated_section, PLANNING),
+    _op("repeated_section", _repeated_section, PLANNING),
+    _op("off_by_one", _off_by_one, COUNTING),
+    _op("wrong_letter", _wrong_letter, ("counting1",)),
+    _op("flipped_yes_no", _flipped_yes_no, TORF),
+    _op("broken_format", _surface(_prose), ALL_TYPES, surface=True, doc="The answer as prose: nothing parseable."),
+    _op("loose_format", _surface(_loose), ALL_TYPES, fatal=False, surface=True,
+        doc="Right answer, wrong format: chatty text around it, or no \\boxed{}."),
+    _op("empty", _surface(lambda d: ""), ALL_TYPES, surface=True, doc="No answer at all."),
+    _op("refusal", _surface(lambda d: REFUSAL), ALL_TYPES, surface=True, doc="A refusal."),
+)}
+NO_ERROR = "none"
+ORDER = list(OPERATORS)  # the order operators compose in (see `rollout`)
+
+
+def apply_errors(sample: Mapping, names: Sequence[str], seed: int | random.Random = 0) -> str | None:
+    """The reference answer of `sample` with the named errors applied in order; None if one does not apply.
+
+    `apply_errors(s, [])` (or `["none"]`) is exactly `reference_completion(s)`.
+    """
+    names = [n for n in names if n != NO_ERROR]
+    if not names:
+        return reference_completion(sample)
+    rng = seed if isinstance(seed, random.Random) else random.Random(seed)
+    d, m = draft_of(sample), map_of(sample)
+    for n in names:
+        op = OPERATORS[n]
+        if sample["type"] not in op.types or not op.apply(d, m, rng):
+            return None
+    return d.render()

@@ -1,0 +1,72 @@
+"""What the notebooks call: `import rmlite.notebook as nb`, then `nb.knobs()`, `nb.ensure_data()`, `nb.map_browser()`.
+
+Rooms: `env` (smoke mode, knobs, output folder, install and backend reports, data modes), `playground` (reward
+tables and the lab for notebooks 02 and 06), `runs` (models, training and evaluation helpers for 03-05), `widgets`
+(ipywidgets browsers), `sync` (the badges and install cell every notebook shares). ipywidgets, IPython and
+matplotlib are imported inside the functions that draw, so this package imports without them.
+"""
+
+from rmlite.notebook.env import (
+    BRANCH,
+    CORE_DISTS,
+    CPU_TRACK,
+    CPU_TRACK_NUMBERS,
+    DATA_MODES,
+    DEFAULTS,
+    DRIVE_DIR,
+    GPU_DISTS,
+    NOTEBOOKS,
+    OUT_ENV,
+    REPO,
+    SMOKE_ENV,
+    WATCHED,
+    backend_report,
+    badge,
+    colab_url,
+    ensure_data,
+    install_report,
+    is_smoke,
+    knobs,
+    missing_distributions,
+    on_colab,
+    output_dir,
+    setting,
+    stale_modules,
+)
+from rmlite.notebook.playground import (
+    answer_choices,
+    card,
+    lab_rewards,
+    logged_lab,
+    reward_rows,
+    reward_table,
+    signal_density_plot,
+)
+from rmlite.notebook.runs import (
+    STAGE2_MODES,
+    adapters,
+    base_model,
+    comparison,
+    curves,
+    eval_sets,
+    failures,
+    free_memory,
+    has_checkpoint,
+    live_curves,
+    load,
+    require_gpu_for,
+    stage2_curriculum,
+    stage_data,
+)
+from rmlite.notebook.widgets import ask_widget, map_browser, reward_widget, rollout_browser
+
+__all__ = [
+    "BRANCH", "CORE_DISTS", "CPU_TRACK", "CPU_TRACK_NUMBERS", "DATA_MODES", "DEFAULTS", "DRIVE_DIR", "GPU_DISTS",
+    "NOTEBOOKS", "OUT_ENV", "REPO", "SMOKE_ENV", "WATCHED", "backend_report", "badge", "colab_url", "ensure_data",
+    "install_report", "is_smoke", "knobs", "missing_distributions", "on_colab", "output_dir", "setting",
+    "stale_modules",
+    "answer_choices", "card", "lab_rewards", "logged_lab", "reward_rows", "reward_table", "signal_density_plot",
+    "STAGE2_MODES", "adapters", "base_model", "comparison", "curves", "eval_sets", "failures", "free_memory",
+    "has_checkpoint", "live_curves", "load", "require_gpu_for", "stage2_curriculum", "stage_data",
+    "ask_widget", "map_browser", "reward_widget", "rollout_browser",
+]

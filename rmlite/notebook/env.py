@@ -1,0 +1,227 @@
+"""Helpers for the Colab notebooks in `notebooks/`: smoke mode, knobs, the shared output folder, widgets, live curves.
+
+The notebooks only call these and the rest of rmlite. ipywidgets, IPython and matplotlib are imported inside the
+functions, so `import rmlite.notebook` stays light; every widget builds without a display (tests construct them).
+Not here: anything a user needs outside a notebook (that lives in the other modules).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+REPO = "https://github.com/rmlite/rmlite"  # the one place the repository address is set (badges, install cell)
+BRANCH = "main"
+NOTEBOOKS = ("00_setup.ipynb", "01_maps_and_questions.ipynb", "02_reward_playground.ipynb",
+             "03_stage1_perception_grpo.ipynb", "04_stage2_route_planning_grpo.ipynb", "05_evaluate.ipynb",
+             "06_reward_lab.ipynb")
+CPU_TRACK = ("00_setup.ipynb", "01_maps_and_questions.ipynb", "02_reward_playground.ipynb", "06_reward_lab.ipynb")
+CPU_TRACK_NUMBERS = ", ".join(n[:2] for n in CPU_TRACK)  # "00, 01, 02, 06", as messages and the install cell say it
+SMOKE_ENV = "RMLITE_SMOKE"  # "1": tiny CPU model, a handful of steps, tiny data (what CI runs)
+OUT_ENV = "RMLITE_NB_OUT"  # the folder the notebooks share (data, models, adapters, reports)
+DRIVE_DIR = "/content/drive/MyDrive/rmlite"  # on Colab: survives a disconnect
+
+
+def colab_url(notebook: str) -> str:
+    """The Colab address of a notebook in REPO.
+
+    >>> colab_url("00_setup.ipynb")
+    'https://colab.research.google.com/github/rmlite/rmlite/blob/main/notebooks/00_setup.ipynb'
+    """
+    return f"https://colab.research.google.com/github/{REPO.removeprefix('https://github.com/')}/blob/{BRANCH}/" \
+           f"notebooks/{notebook}"
+
+
+def badge(notebook: str) -> str:
+    """The Markdown Colab badge for a notebook (the notebooks and the README carry exactly this text)."""
+    return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url(notebook)})"
+
+
+def is_smoke() -> bool:
+    return os.environ.get(SMOKE_ENV, "") == "1"
+
+
+def on_colab() -> bool:
+    return "google.colab" in sys.modules
+
+
+def knobs(smoke: dict | None = None, **full: Any) -> SimpleNamespace:
+    """The knobs of a notebook: `full` values, with `smoke` overrides applied when RMLITE_SMOKE=1.
+
+    >>> sorted(vars(knobs(steps=200, smoke=dict(steps=4))))
+    ['smoke', 'steps']
+    """
+    unknown = set(smoke or {}) - set(full)
+    if unknown:
+        raise ValueError(f"smoke overrides for knobs that do not exist: {sorted(unknown)}")
+    values = {**full, **((smoke or {}) if is_smoke() else {}), "smoke": is_smoke()}
+    return SimpleNamespace(**values)
+
+
+def output_dir(sub: str = "") -> Path:
+    """The folder the notebooks share: $RMLITE_NB_OUT, else Google Drive on Colab, else `runs/notebooks`."""
+    env = os.environ.get(OUT_ENV)
+    if env:
+        root = Path(env)
+    elif on_colab():
+        try:
+            mounted = Path(DRIVE_DIR).parent.is_dir()
+        except OSError:  # a dropped FUSE mount ("Transport endpoint is not connected")
+            mounted = False
+        if not mounted:  # mount once (every helper calls this)
+            from google.colab import drive  # noqa: PLC0415  (only exists on Colab)
+
+            drive.mount(str(Path(DRIVE_DIR).parent.parent), force_remount=True)
+        root = Path(DRIVE_DIR)
+    else:
+        root = Path(__file__).resolve().parents[2] / "runs" / "notebooks"
+    path = root / sub if sub else root
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+# Modules a Colab kernel may have imported before the install cell, with their distributions: if pip replaced one,
+# the running kernel still holds the old code and only a restart picks up the new one.
+WATCHED = {"numpy": "numpy", "PIL": "pillow", "pyarrow": "pyarrow", "pandas": "pandas", "torch": "torch",
+           "transformers": "transformers", "datasets": "datasets", "huggingface_hub": "huggingface_hub",
+           "tokenizers": "tokenizers", "accelerate": "accelerate", "peft": "peft", "trl": "trl",
+           "matplotlib": "matplotlib", "networkx": "networkx", "fsspec": "fsspec", "ipywidgets": "ipywidgets",
+           "torchvision": "torchvision", "triton": "triton", "google.protobuf": "protobuf"}
+
+
+def stale_modules() -> list[str]:
+    """`module loaded-version -> installed-version` for each watched module whose code in this kernel is older (or
+    newer) than what pip just installed; empty when no restart is needed."""
+    from importlib import metadata
+
+    stale = []
+    for mod, dist in WATCHED.items():
+        loaded = getattr(sys.modules.get(mod), "__version__", None)
+        if loaded is None:
+            continue
+        try:
+            installed = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+        if str(loaded).split("+")[0] != installed.split("+")[0]:
+            stale.append(f"{mod} {loaded} -> {installed}")
+    return stale
+
+
+CORE_DISTS = ("numpy", "pillow", "networkx", "datasets", "tqdm", "matplotlib")
+GPU_DISTS = ("torch", "transformers", "trl", "peft", "accelerate", "bitsandbytes", "unsloth")
+
+
+def missing_distributions(gpu: bool | None = None) -> list[str]:
+    """Distributions the notebooks need that are not installed: the core set, plus the training stack when a CUDA
+    GPU is present (`gpu=None`: detect). `%pip` does not raise when an install fails, so this is how we notice."""
+    from importlib import metadata
+
+    if gpu is None:
+        from rmlite.models.gpu import _cuda_available
+
+        gpu = _cuda_available()
+    missing = []
+    for dist in CORE_DISTS + (GPU_DISTS if gpu else ()):
+        try:
+            metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            missing.append(dist)
+    return missing
+
+
+def install_report() -> str:
+    """Where rmlite was imported from, what is missing, and whether the kernel must restart after the install
+    (said, not guessed)."""
+    import importlib
+
+    from rmlite import __version__
+
+    importlib.invalidate_caches()  # see packages pip added to this running kernel
+    stale = stale_modules()
+    lines = [f"rmlite {__version__} imported from {Path(__file__).resolve().parents[1]}"]
+    missing = missing_distributions()
+    if missing:
+        lines.append(f"INSTALL INCOMPLETE: {', '.join(missing)} not installed; read the pip output above, fix it, and "
+                     "run the install cell again.")
+    if stale:
+        lines.append(f"RESTART NEEDED: pip replaced modules this kernel had loaded ({'; '.join(stale)}). "
+                     "Runtime > Restart session, then run this notebook again from the top (the install is kept).")
+    else:
+        lines.append("no restart needed")
+    return "\n".join(lines)
+
+
+def backend_report() -> str:
+    """One paragraph: the GPU (or none), its memory, the backend `load_model` will use and the preset."""
+    from rmlite.models.gpu import env_summary, gpu_preset
+    from rmlite.models.load import choose_backend
+
+    env = env_summary()
+    p = gpu_preset()
+    try:
+        backend = choose_backend("auto")
+    except Exception as exc:  # noqa: BLE001 — report, do not fail the setup notebook
+        backend = f"none ({exc})"
+    missing = missing_distributions(gpu=True)
+    lacking = [d for d in ("torch", "transformers", "trl", "peft") if d in missing]
+    if backend == "transformers" and lacking:
+        backend = (f"none yet ({', '.join(lacking)} not installed): the CPU track ({CPU_TRACK_NUMBERS}) needs none "
+                   "of them; 03-05 need a GPU runtime")
+    gpu = f"{p['device']} ({p['total_mem_gb']} GB)" if p["tier"] != "cpu" else "no CUDA GPU"
+    model = p["model"] or "the tiny CPU model (built locally)"
+    return (f"GPU: {gpu}; backend: {backend}; preset tier {p['tier']}: {model}, {p['image_size']} px maps, "
+            f"{p['num_generations']} generations, bf16={p['bf16']} fp16={p['fp16']}.\n"
+            f"versions: {json.dumps({k: v for k, v in env.items() if k != 'cpu_count'})}")
+
+
+# ----- data ----------------------------------------------------------------------------------------------------------
+# Settings a notebook's knobs may leave out (01 owns the data knobs, 03 the model knobs): (full, smoke) values.
+DEFAULTS = {"n_maps": (200, 4), "image_size": (512, 512),
+            "real_maps": (("oslo", "geneva", "miami"), ("oslo", "geneva")),
+            "seed": (0, 0), "load_in_4bit": (True, True), "lora_rank": (16, 8), "warm_steps": (300, 100)}
+
+
+def setting(k: SimpleNamespace, name: str) -> Any:
+    """`k.<name>`, else the default for the current mode (smoke or full)."""
+    return getattr(k, name) if hasattr(k, name) else DEFAULTS[name][int(is_smoke())]
+
+
+DATA_MODES = ("generate", "shipped", "auto")
+
+
+def ensure_data(k: SimpleNamespace) -> Path:
+    """The data set a notebook uses, by its `data` knob (default "generate"):
+
+    - "shipped": the small pre-generated set in `data/mini` (the CPU track; nothing is generated);
+    - "generate": the notebooks' own set in the output folder, generated once from the data knobs (`n_maps`,
+      `image_size`, `real_maps`, `seed`). A notebook that sets those knobs (01) regenerates when they changed;
+      the others (03-05) reuse whatever 01 generated, or generate 01's defaults;
+    - "auto": the notebooks' set if 01 generated one, else the shipped one.
+    """
+    from rmlite.data.build import DatasetConfig, generate_dataset, mini_dataset
+    from rmlite.schema import MANIFEST
+
+    mode = getattr(k, "data", "generate")
+    if mode not in DATA_MODES:
+        raise ValueError(f"data must be one of {DATA_MODES}, got {mode!r}")
+    if mode == "shipped":
+        return mini_dataset()
+    path = output_dir("data")
+    manifest = path / MANIFEST
+    if mode == "auto":
+        return path if manifest.is_file() else mini_dataset()
+    cfg = DatasetConfig(n_maps=setting(k, "n_maps"), seed=setting(k, "seed"), size=setting(k, "image_size"),
+                        real_maps=tuple(setting(k, "real_maps")))
+    if manifest.is_file():
+        old = json.loads(manifest.read_text()).get("config", {})
+        wanted = {"n_maps": cfg.n_maps, "seed": cfg.seed, "size": cfg.size, "real_maps": list(cfg.real_maps)}
+        if not hasattr(k, "n_maps") or all(old.get(key) == v for key, v in wanted.items()):
+            return path
+        print(f"the data knobs changed ({ {key: old.get(key) for key in wanted} } -> {wanted}): regenerating")
+    generate_dataset(path, cfg, overwrite=True)
+    return path

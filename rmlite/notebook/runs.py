@@ -1,0 +1,182 @@
+"""The notebooks' model, training and evaluation helpers (03, 04, 05): the base model (or the tiny CPU model), loading
+with a fresh or saved adapter, stage data, the stage-2 curriculum knob, live curves, evaluation sets, comparison tables
+and failure cards. Reached as `nb.<name>` through `rmlite.notebook`; heavy imports stay inside the functions.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+
+def base_model(k: SimpleNamespace) -> str:
+    """The model to train: `k.model`, or (smoke mode / model None) the tiny CPU model, built and warm-started once."""
+    if getattr(k, "model", None):
+        return k.model
+    from rmlite.data.store import MapImages, load_maps, load_questions
+    from rmlite.models.tiny import build_tiny_vlm
+    from rmlite.models.warmstart import warm_start
+    from rmlite.notebook.env import ensure_data, output_dir, setting
+
+    path = output_dir("tiny_model")
+    if not (path / "warm_started.json").is_file():
+        data_dir = ensure_data(k)
+        rows = [dict(r) for r in load_questions(data_dir, "train")]
+        images = MapImages(load_maps(data_dir))
+        build_tiny_vlm(path, seed=setting(k, "seed"))
+        stats = warm_start(path, None, rows, images,
+                           steps=setting(k, "warm_steps"), seed=setting(k, "seed"), progress=False)
+        (path / "warm_started.json").write_text(json.dumps(stats.as_dict(), default=str))
+        print(stats.summary())
+    return str(path)
+
+
+def load(k: SimpleNamespace, adapter: str | Path | None = None, trainable: bool = True):
+    """(model, processor): the base model in 4-bit, with a fresh LoRA (adapter None) or the saved `adapter`,
+    really loaded (rmlite.models.load.load_model checks its LoRA tensors against the file)."""
+    from rmlite.models.load import load_model
+    from rmlite.notebook.env import setting
+
+    name = base_model(k)
+    require_gpu_for(name)
+    return load_model(name, load_in_4bit=setting(k, "load_in_4bit"), lora_rank=setting(k, "lora_rank"),
+                      adapter=adapter, trainable=trainable)  # trainable=False: no fresh LoRA (load_model's rule)
+
+
+def require_gpu_for(name: str) -> None:
+    """Refuse a hub model on a machine without a CUDA GPU: a 3B VLM would download ~3 GB and then take hours
+    per GRPO step on a CPU. The message says how to get a GPU runtime or use the tiny model."""
+    from rmlite.models.gpu import _cuda_available
+
+    if Path(name).exists() or _cuda_available():
+        return
+    raise RuntimeError(f"{name} needs a CUDA GPU and this runtime has none. On Colab: Runtime > Change runtime type "
+                       "> T4 GPU, then run 00_setup again. To try the notebook on a CPU, set model=None in the "
+                       "knobs (the tiny CPU model; it runs everything but learns little).")
+
+
+STAGE2_MODES = ("adaptive", "schedule", "none")
+
+
+def stage2_curriculum(k: SimpleNamespace):
+    """04's curriculum from its knobs: "adaptive" (perception until mastered, then planning), "schedule" (one
+    ordered pass: all perception questions, then planning) or "none" (everything mixed; with reward="sparse" this is
+    the paper's RL baseline)."""
+    from rmlite.curriculum import get_curriculum
+
+    mode = getattr(k, "curriculum", "adaptive")
+    if mode not in STAGE2_MODES:
+        raise ValueError(f"curriculum must be one of {STAGE2_MODES}, got {mode!r}")
+    if mode == "none":
+        return get_curriculum("none")
+    if mode == "schedule":  # the paper's way: one ordered pass, every perception question, then planning
+        return get_curriculum("coarse")
+    return get_curriculum("coarse", mode="adaptive", threshold=k.threshold, window=k.window,
+                          max_steps=k.max_stage_steps)
+
+
+def stage_data(data_dir: str | Path, types: tuple[str, ...], n: int | None):
+    """The train split with images materialised (TRL inspects columns), only `types`, at most `n` questions."""
+    from rmlite.data.store import load_split
+
+    ds = load_split(data_dir, "train", lazy=False)
+    keep = [i for i, t in enumerate(ds["type"]) if t in types]
+    return ds.select(keep[:n] if n else keep)
+
+
+def live_curves(run_dir: str | Path, stage_names: tuple[str, ...] = ()):
+    """A TrainerCallback that redraws the training curves (rmlite.train.grpo.plot_metrics) in the notebook each log."""
+    from IPython.display import Image, display
+    from transformers import TrainerCallback
+
+    from rmlite.train.grpo import plot_metrics, read_metrics
+
+    class LiveCurves(TrainerCallback):
+        handle = None
+
+        def on_log(self, args, state, control, logs=None, **kw):
+            rows = read_metrics(run_dir)
+            if not rows:
+                return
+            img = Image(filename=str(plot_metrics(rows, Path(run_dir) / "live.png", stage_names)))
+            if self.handle is None:
+                self.handle = display(img, display_id=True)
+            else:
+                self.handle.update(img)
+
+    return LiveCurves()
+
+
+def free_memory() -> None:
+    """Give back the memory of models no longer referenced (set them to None first): a T4 holds one 3B model."""
+    import gc
+
+    gc.collect()
+    if "torch" in sys.modules:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+
+def has_checkpoint(run_dir: str | Path) -> bool:
+    """True when `run_dir` holds a checkpoint to resume from (a re-run after a disconnect continues)."""
+    return any(Path(run_dir).glob("checkpoint-*"))
+
+
+def curves(run_dir: str | Path, stage_names: tuple[str, ...] = ()):
+    """The final training curves of a run, with stage boundaries, as an image."""
+    from PIL import Image
+
+    from rmlite.train.grpo import plot_metrics, read_metrics
+
+    return Image.open(plot_metrics(read_metrics(run_dir), Path(run_dir) / "metrics.png", stage_names))
+
+
+# ----- evaluation ----------------------------------------------------------------------------------------------------
+def eval_sets(data_dir: str | Path, limit: int) -> dict:
+    """{"held-out synthetic": …, "real maps": …}: the test split by source, at most `limit` questions each."""
+    from rmlite.data.store import load_split
+
+    test = load_split(data_dir, "test")
+    src = test["source"]
+    sets = {"held-out synthetic": [i for i, s in enumerate(src) if not s.startswith("reasonmap")],
+            "real maps": [i for i, s in enumerate(src) if s.startswith("reasonmap")]}
+    return {name: test.select(ix[:limit]) for name, ix in sets.items() if ix}
+
+
+def comparison(reports: dict, set_name: str) -> str:
+    """One Markdown table per evaluation set: every model (and its image-masked run), chance and majority once."""
+    from rmlite.evaluate import markdown_table
+
+    rows, seen = [], set()
+    for (_, s), by_name in reports.items():
+        for name, rep in by_name.items():
+            if s == set_name and name not in seen:
+                seen.add(name)
+                rows.append(rep)
+    return markdown_table(rows)
+
+
+def adapters(run_names: tuple[str, ...]) -> dict[str, Path]:
+    """{run name: adapter folder} for the runs of 03/04 that saved one."""
+    from rmlite.notebook.env import output_dir
+
+    found = {name: output_dir() / name / "adapter" for name in run_names}
+    return {name: p for name, p in found.items() if (p / "adapter_config.json").is_file()}
+
+
+def failures(report, dataset, data_dir: str | Path, n: int = 3) -> list:
+    """Sample cards of the first `n` wrong answers, each with the model's answer and its reward breakdown."""
+    from rmlite.data.cards import answer_card
+    from rmlite.data.store import load_maps, map_row
+
+    row_of = {sid: i for i, sid in enumerate(dataset["id"])}  # the id column only: no image decoded per row
+    maps = load_maps(data_dir)
+    cards = []
+    for rec in [r for r in report.records if not r.get("correct")][:n]:
+        sample = dataset[row_of[rec["id"]]]
+        cards.append(answer_card(sample, map_row(maps, sample["map_id"]), rec, width=512))
+    return cards

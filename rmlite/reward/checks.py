@@ -1,0 +1,75 @@
+"""Route checks shared by the paper's and the released reward: is a resolved route correct, and its detail points.
+
+Sections arrive resolved as `(line or None, departure key, arrival key)`; `_check_route` says whether they form a
+valid route between the question's stops (and why not), `_detail` computes R_detail as the `RewardConfig` table
+says. `_short`, `_section_text` and `_route_text` write the short human-readable parsed answer of a breakdown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rmlite.reward import parse
+from rmlite.reward.config import RewardConfig
+
+
+def _short(s: str, n: int = 40) -> str:
+    return s if len(s) <= n else s[:n] + "…"
+
+
+def _section_text(s: parse.Section) -> str:
+    return f"{_short(s.route_name, 24)}: {_short(s.departure, 32)} → {_short(s.arrival, 32)}"
+
+
+def _route_text(sections: Any) -> str:
+    return " | ".join(_section_text(s) for s in sections)
+
+
+def _check_route(secs: list[tuple[str | None, str | None, str | None]], lines: Mapping[str, frozenset],
+                 s1: str, s2: str) -> tuple[bool, str, int | None]:
+    """ReasonMap's Algorithm 1 on resolved sections → (correct, reason, index of the offending section or None)."""
+    if secs[0][1] != s1:
+        return False, "wrong departure stop", None
+    if secs[-1][2] != s2:
+        return False, "wrong arrival stop", None
+    last = len(secs) - 1
+    for i, (line, dep, arr) in enumerate(secs):
+        stations = lines.get(line) if line is not None else None
+        if stations is None:
+            return False, f"section {i + 1}: unknown line", i
+        if dep not in stations or arr not in stations:
+            return False, f"section {i + 1}: stop not on the line", i
+        if i < last and arr != secs[i + 1][1]:
+            return False, f"section {i + 1}: arrival is not the next departure", i
+    return True, "correct route", None
+
+
+def _detail(cfg: RewardConfig, secs: list[tuple[str | None, str | None, str | None]],
+            lines: Mapping[str, frozenset], s1: str, s2: str, q: int, direct: frozenset) -> float:
+    """R_detail on resolved sections `(line or None, departure key, arrival key)`; see the RewardConfig table."""
+    dep_ok, arr_ok = secs[0][1] == s1, secs[-1][2] == s2
+    ends = (dep_ok and arr_ok) if cfg.endpoint_rule == "both" else (dep_ok or arr_ok)
+    total = cfg.endpoint_points if ends else 0.0
+    if ends or not cfg.section_credit_needs_endpoints:
+        shift = 1 if cfg.penalty_off_by_one else 0
+        last = len(secs) - 1
+        for i, (line, dep, arr) in enumerate(secs):
+            if i + shift > q:
+                total -= cfg.transfer_penalty
+            stations = lines.get(line) if line is not None else None
+            if stations is None:
+                continue
+            if q == 0:
+                if line in direct and (i == 0 or not cfg.direct_line_first_section_only):
+                    total += cfg.direct_line_points
+            else:
+                total += cfg.line_points
+            if (i < last and arr == secs[i + 1][1] and dep in stations and arr in stations
+                    and (not cfg.transfer_points_within_budget or i + 1 <= q)):
+                total += cfg.transfer_points
+    if cfg.detail_max is not None and total > cfg.detail_max:
+        total = cfg.detail_max
+    if cfg.detail_min is not None and total < cfg.detail_min:
+        total = cfg.detail_min
+    return total

@@ -1,0 +1,161 @@
+"""What a reward is: `RewardConfig` (every knob, and the presets `PAPER`, `OFFICIAL`, `SPARSE`) and the
+`RewardBreakdown` a score returns.
+
+    R = W · (R_format + R_correctness + α · R_detail),    W = W_map + W_question   (RewardMap Sec. 4.2, App. B)
+
+The rules of each preset, side by side, are the table in `RewardConfig`'s docstring. Scoring itself is
+`rmlite.reward.score`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+from rmlite.reward import parse
+from rmlite.schema import DIFFICULTIES
+
+LEVEL = {d: i for i, d in enumerate(DIFFICULTIES)}
+
+
+# ----- configuration -----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RewardConfig:
+    """Every number and rule the scorer uses. Frozen, hashable, validated on creation.
+
+    Weight. `W = gamma[map difficulty] + W_question`, where W_question = `beta[0]` for a planning question whose
+    reference route has no transfer, `beta[1]` when it has one or more, and 0 for the perception types.
+    Note: W is the same for every rollout of a question, so under GRPO's default per-group standard-deviation
+    scaling (TRL `scale_rewards="group"`, also the released verl setting) it cancels out of the advantage
+    exactly; it only matters with batch-level (`scale_rewards="batch"`) or no scaling (`"none"`).
+
+    Detail (planning only; case → credit):
+
+    | case | paper | official (released) |
+    |---|---|---|
+    | first departure / last arrival right | +2 if either (`endpoint_rule="either"`) | +2 only if both |
+    | per-section credit given | always | only when both endpoints are right |
+    | section i (0-based) has used too many transfers | −5 if i > q | −5 if i + 1 > q (off-by-one) |
+    | direct question (q = 0), section on a line serving both stops | +4, first section only | +4 each |
+    | transfer question, section on any line of the map | 0 | +3 |
+    | transfer consistent (arrival = next departure, both stops on the line) | +1 | +1 while i + 1 ≤ q |
+    | clip | [0, 10] | (−∞, 10] |
+    """
+
+    name: str = "custom"
+    parser: str = "lenient"  # "lenient" (rmlite.reward.parse) or "official" (the released parser and clean_string)
+    format_points: float = 1.0  # strict format; the released code has no format term (0)
+    correct_points: float = 10.0  # as the released code (the paper's text says 1)
+    alpha: float = 0.5  # weight of the detail term
+    gamma: tuple[float, float, float] = (1.0, 1.2, 1.5)  # W_map for easy / middle / hard maps
+    beta: tuple[float, float] = (0.0, 0.5)  # W_question for 0 / ≥1 transfers (planning only)
+    detail: bool = True  # False: no detail term (sparse baseline)
+    endpoint_points: float = 2.0
+    endpoint_rule: str = "either"  # "either" (paper) or "both" (released)
+    section_credit_needs_endpoints: bool = False  # released: per-section credit only inside the endpoint branch
+    transfer_penalty: float = 5.0
+    penalty_off_by_one: bool = False  # released: penalise when i + 1 > q, so every correct route pays once
+    direct_line_points: float = 4.0
+    direct_line_first_section_only: bool = True
+    line_points: float = 0.0  # released: +3 per section on a line of the map when q > 0
+    transfer_points: float = 1.0
+    transfer_points_within_budget: bool = False  # released: +1 only while i + 1 ≤ q
+    detail_min: float | None = 0.0  # None: no floor
+    detail_max: float | None = 10.0
+    max_answer_chars: int = parse.WINDOW  # lenient parsing reads this tail of the answer; longer is never strict
+    max_completion_chars: int = 65536  # the official parser reads this tail (released: all; differs only beyond)
+    max_sections: int = 256  # more sections than this is scored as unparseable (bounded time)
+    max_name_chars: int = 256  # a longer station / line "name" matches nothing (bounded time)
+
+    def __post_init__(self) -> None:
+        def check(ok: bool, msg: str) -> None:
+            if not ok:
+                raise ValueError(f"RewardConfig {self.name!r}: {msg}")
+
+        check(self.parser in ("lenient", "official"), f"parser must be 'lenient' or 'official', got {self.parser!r}")
+        check(self.endpoint_rule in ("either", "both"), f"endpoint_rule must be 'either' or 'both', got "
+                                                        f"{self.endpoint_rule!r}")
+        check(len(self.gamma) == 3 and all(_finite(g) and g > 0 for g in self.gamma),
+              f"gamma needs three positive weights (easy, middle, hard), got {self.gamma!r}")
+        check(len(self.beta) == 2 and all(_finite(b) and b >= 0 for b in self.beta),
+              f"beta needs two non-negative weights (0, >=1 transfers), got {self.beta!r}")
+        for f in ("format_points", "correct_points", "alpha", "endpoint_points", "transfer_penalty",
+                  "direct_line_points", "line_points", "transfer_points"):
+            check(_finite(getattr(self, f)) and getattr(self, f) >= 0, f"{f} must be finite and >= 0")
+        check(self.correct_points > 0, "correct_points must be > 0")
+        lo, hi = self.detail_min, self.detail_max
+        check(lo is None or _finite(lo), "detail_min must be finite or None")
+        check(hi is None or _finite(hi), "detail_max must be finite or None")
+        check(lo is None or hi is None or lo <= hi, f"detail_min {lo} > detail_max {hi}")
+        for f in ("max_answer_chars", "max_completion_chars", "max_sections", "max_name_chars"):
+            check(isinstance(getattr(self, f), int) and getattr(self, f) > 0, f"{f} must be a positive int")
+        object.__setattr__(self, "gamma", tuple(float(g) for g in self.gamma))
+        object.__setattr__(self, "beta", tuple(float(b) for b in self.beta))
+
+    def weight(self, difficulty_city: str, qtype: str, transfers: int) -> float:
+        """W for one sample.
+
+        >>> PAPER.weight("middle", "planning", 1), PAPER.weight("hard", "torf1", 0)
+        (1.7, 1.5)
+        """
+        w = self.gamma[LEVEL[difficulty_city]]
+        if qtype == "planning":
+            w += self.beta[1] if transfers > 0 else self.beta[0]
+        return w
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+PAPER = RewardConfig(name="paper")
+OFFICIAL = RewardConfig(
+    name="official", parser="official", format_points=0.0, endpoint_rule="both", section_credit_needs_endpoints=True,
+    penalty_off_by_one=True, direct_line_first_section_only=False, line_points=3.0,
+    transfer_points_within_budget=True, detail_min=None,
+)
+SPARSE = RewardConfig(name="sparse", detail=False, gamma=(1.0, 1.0, 1.0), beta=(0.0, 0.0))
+PRESETS: dict[str, RewardConfig] = {c.name: c for c in (PAPER, OFFICIAL, SPARSE)}
+
+
+def get_config(config: RewardConfig | str = "paper", **overrides: Any) -> RewardConfig:
+    """A preset by name (or a config), with keyword overrides: `get_config("paper", alpha=1.0)`."""
+    if isinstance(config, str):
+        if config not in PRESETS:
+            raise ValueError(f"unknown reward preset {config!r}; expected one of {sorted(PRESETS)}")
+        config = PRESETS[config]
+    if not isinstance(config, RewardConfig):
+        raise TypeError(f"expected a RewardConfig or preset name, got {type(config).__name__}")
+    return replace(config, **overrides) if overrides else config
+
+
+# ----- the result --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RewardBreakdown:
+    """One scored completion. `format`, `correctness` and `detail` are unweighted points;
+    `total = weight · (format + correctness + alpha · detail)`, and `components()` gives the weighted terms."""
+
+    total: float
+    format: float
+    correctness: float
+    detail: float
+    weight: float
+    alpha: float
+    correct: bool
+    parsed: str | None
+    reason: str
+    error: str | None = None
+
+    def components(self) -> dict[str, float]:
+        """The weighted terms (what TRL logs); they sum to `total`."""
+        return {"format": self.weight * self.format, "correctness": self.weight * self.correctness,
+                "detail": self.weight * self.alpha * self.detail}
+
+
+def _breakdown(cfg: RewardConfig, w: float, fmt: bool, correct: bool, detail: float, parsed: str | None,
+               reason: str, error: str | None = None) -> RewardBreakdown:
+    f = cfg.format_points if fmt else 0.0
+    c = cfg.correct_points if correct else 0.0
+    total = w * f + w * c + w * cfg.alpha * detail
+    return RewardBreakdown(total, f, c, detail, w, cfg.alpha, correct, parsed, reason, error)

@@ -1,0 +1,384 @@
+"""GRPO training: TRL's GRPOTrainer with rmlite's reward components, the curriculum, logs and checkpoints.
+
+One trainer and one LoRA adapter for all stages. What this module adds to TRL:
+
+* reward: one TRL reward function per component (`format_reward`, `correctness_reward`, `detail_reward`, each
+  already multiplied by W), plus a weight-0 `accuracy` diagnostic that logs accuracy per question type and
+  writes one JSONL row per completion (step, stage, sample id, completion, breakdown) for the reward lab;
+* advantage scaling `"batch"` by default: W is constant within a GRPO group, so TRL's default per-group
+  std scaling cancels it exactly (see `rmlite.lab.advantages`); batch scaling keeps the paper's difficulty weighting;
+* the data set is validated before step 1, so a malformed sample stops training at once, never mid-run;
+* per-step metrics to `metrics.jsonl` (+ CSV and a plot with stage boundaries), checkpoints with the curriculum
+  state, and `resume=True` to continue after an interruption.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import sys
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+
+from rmlite.curriculum import Curriculum, get_curriculum
+from rmlite.reward.config import RewardBreakdown, RewardConfig
+from rmlite.reward.functions import as_total, completion_text, load_reward, trl_reward_funcs
+from rmlite.reward.score import score
+from rmlite.schema import (
+    COMPLETIONS_FILE,  # noqa: E402  (defined with its reader, in a module without torch)
+    METRICS_FILE,
+    validate_samples,
+)
+
+
+@dataclass(frozen=True)
+class GRPOSettings:
+    """GRPO knobs with one-GPU defaults (a T4 with the 3B model in 4-bit). Every field is a GRPOConfig field.
+
+    Why these defaults:
+        num_generations=4: the smallest group that still gives a usable spread; 8 (the paper) doubles generation.
+        per_device_train_batch_size=4, gradient_accumulation_steps=2: 2 prompts × 4 completions per optimizer
+            step; the global batch (8) is divisible by num_generations, as TRL requires.
+        max_completion_length=512: routes are short; thinking models need more (1024+ on bigger cards).
+        learning_rate=1e-5: LoRA updates tolerate ~10× the paper's full-parameter 1e-6.
+        loss_type="dapo": TRL's default; token-level normalisation avoids GRPO's length bias.
+        beta=0.0: no KL term (TRL's default, and no reference forward pass); the paper used 1e-3 on 8 GPUs.
+        scale_rewards="batch": keeps the difficulty weight W acting on advantages (it cancels under "group").
+    """
+
+    output_dir: str = "runs/grpo"
+    max_steps: int = -1  # -1: one pass over the (curriculum-ordered) data set
+    num_train_epochs: float = 1.0
+    num_generations: int = 4
+    per_device_train_batch_size: int = 4
+    gradient_accumulation_steps: int = 2
+    max_completion_length: int = 512
+    learning_rate: float = 1e-5
+    loss_type: str = "dapo"
+    beta: float = 0.0
+    scale_rewards: str = "batch"
+    temperature: float = 1.0
+    logging_steps: int = 1
+    save_steps: int = 50
+    seed: int = 0
+    bf16: bool | None = None  # None: from the model's dtype, else the hardware (fp16 on a T4, bf16 on Ampere+)
+    fp16: bool | None = None
+    # Set explicitly so a run means the same with and without unsloth (its GRPOConfig changes these defaults to
+    # adamw_8bit, weight decay 0.001, 10% warm-up, and for "dapo" masked truncations and epsilon_high 0.28).
+    optim: str = "adamw_torch_fused"  # transformers 5's default
+    weight_decay: float = 0.0
+    warmup_steps: float = 0.0  # an int: steps; a float below 1: a share of the run
+    epsilon_high: float | None = None  # None: equal to the lower clip `epsilon` (TRL's default); no effect on-policy
+    mask_truncated_completions: bool = False
+    use_cpu: bool | None = None  # None: True when no CUDA device is visible
+    gradient_checkpointing: bool = True
+    extra: dict = field(default_factory=dict)  # any other GRPOConfig field
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        if self.num_generations < 2:
+            raise ValueError("num_generations must be at least 2: GRPO compares completions within a group")
+        batch = self.per_device_train_batch_size * self.gradient_accumulation_steps
+        if batch % self.num_generations:
+            raise ValueError(f"per_device_train_batch_size × gradient_accumulation_steps ({batch}) must be divisible "
+                             f"by num_generations ({self.num_generations})")
+        if self.scale_rewards not in ("group", "batch", "none"):
+            raise ValueError(f"scale_rewards must be group, batch or none, got {self.scale_rewards!r}")
+        if self.max_completion_length < 1 or self.learning_rate <= 0:
+            raise ValueError("max_completion_length and learning_rate must be positive")
+
+    def replace(self, **kw: Any) -> GRPOSettings:
+        return dataclasses.replace(self, **kw)
+
+
+def cpu_tiny_settings(output_dir: str = "runs/tiny", **kw: Any) -> GRPOSettings:
+    """Settings for the tiny CPU model (tests, CI, the demo): short completions, a higher LR, fp32."""
+    base = dict(output_dir=output_dir, num_generations=4, per_device_train_batch_size=4,
+                gradient_accumulation_steps=1, max_completion_length=48, learning_rate=1e-4, logging_steps=1,
+                save_steps=1000, use_cpu=True, bf16=False, fp16=False, gradient_checkpointing=False)
+    base.update(kw)
+    return GRPOSettings(**base)
+
+
+def choose_precision(model_dtypes: set[str], native_bf16: bool, use_cpu: bool) -> tuple[bool, bool]:
+    """(bf16, fp16) for GRPOConfig: fp32 on CPU; else the model's own half type (unsloth loads fp16 on a T4 and
+    refuses a bf16 trainer); else bf16 where the card has it natively, fp16 elsewhere.
+
+    >>> choose_precision({"float16", "float32"}, native_bf16=True, use_cpu=False)
+    (False, True)
+    >>> choose_precision({"float32", "uint8"}, native_bf16=False, use_cpu=False)  # 4-bit base, fp32 LoRA, a T4
+    (False, True)
+    """
+    if use_cpu:
+        return False, False
+    if "bfloat16" in model_dtypes and native_bf16:
+        return True, False
+    if "float16" in model_dtypes or "bfloat16" in model_dtypes:
+        return False, True
+    return native_bf16, not native_bf16
+
+
+def model_dtypes(model) -> set[str]:
+    """The dtypes of a model's parameters, as names ("float16", "uint8" for packed 4-bit weights, ...)."""
+    return {str(p.dtype).removeprefix("torch.") for p in model.parameters()} if model is not None else set()
+
+
+def grpo_config(settings: GRPOSettings, model=None):
+    """A TRL GRPOConfig from settings, with precision chosen from the model and the hardware when not given."""
+    import torch
+    from trl import GRPOConfig
+
+    from rmlite.models.gpu import native_bf16
+
+    cuda = torch.cuda.is_available()
+    use_cpu = (not cuda) if settings.use_cpu is None else settings.use_cpu
+    bf16, fp16 = settings.bf16, settings.fp16
+    if bf16 is None and fp16 is None:
+        bf16, fp16 = choose_precision(model_dtypes(model), native_bf16(), use_cpu)
+    kw = dict(output_dir=settings.output_dir, max_steps=settings.max_steps, num_train_epochs=settings.num_train_epochs,
+              num_generations=settings.num_generations,
+              per_device_train_batch_size=settings.per_device_train_batch_size,
+              gradient_accumulation_steps=settings.gradient_accumulation_steps,
+              max_completion_length=settings.max_completion_length, learning_rate=settings.learning_rate,
+              loss_type=settings.loss_type, beta=settings.beta, scale_rewards=settings.scale_rewards,
+              temperature=settings.temperature, logging_steps=settings.logging_steps, save_steps=settings.save_steps,
+              seed=settings.seed, bf16=bool(bf16), fp16=bool(fp16), use_cpu=use_cpu,
+              gradient_checkpointing=settings.gradient_checkpointing, optim=settings.optim,
+              weight_decay=settings.weight_decay, warmup_steps=settings.warmup_steps,
+              epsilon_high=settings.epsilon_high if settings.epsilon_high is not None else
+              settings.extra.get("epsilon", 0.2),  # a number: unsloth turns None into 0.28 for "dapo"
+              mask_truncated_completions=settings.mask_truncated_completions,
+              shuffle_dataset=False, report_to="none",
+              remove_unused_columns=False, save_strategy="steps", disable_tqdm=False)
+    kw.update(settings.extra)
+    return GRPOConfig(**kw)
+
+
+def image_token_ids(model) -> list[int]:
+    """The image/video placeholder token ids of a VLM. A rollout that samples one breaks the next forward pass
+    ("Image features and image tokens do not match"); trl 1.16 suppresses the image token itself, trl 1.15 (the
+    unsloth pin) does not, so rmlite passes them as `suppress_tokens` on both."""
+    cfg = getattr(model, "config", None)
+    ids = [getattr(cfg, name, None) for name in ("image_token_id", "video_token_id")]
+    return sorted({i for i in ids if isinstance(i, int)})
+
+
+def with_suppressed_image_tokens(model, extra: dict) -> dict:
+    """GRPOConfig extras with the model's image/video token ids added to `generation_kwargs["suppress_tokens"]`;
+    unchanged (with a warning) when rollouts come from vLLM, whose sampling parameters have no such field."""
+    suppress = image_token_ids(model)
+    vllm = bool(extra.get("use_vllm")) or hasattr(model, "vllm_engine")  # unsloth turns use_vllm on by itself
+    if suppress and vllm:
+        warnings.warn("rollouts generated by vLLM: rmlite cannot suppress the image placeholder token there; a "
+                      "sampled one stops training with 'Image features and image tokens do not match'",
+                      UserWarning, stacklevel=3)
+    if not suppress or vllm:
+        return extra
+    gen = dict(extra.get("generation_kwargs") or {})
+    gen["suppress_tokens"] = sorted(set(gen.get("suppress_tokens") or []) | set(suppress))
+    return {**extra, "generation_kwargs": gen}
+
+
+def _check_unsloth_model(model) -> None:
+    """Once unsloth is imported it has replaced TRL's GRPOTrainer with its own, which calls `model.for_training()`:
+    a model loaded without unsloth fails deep inside. Say so up front."""
+    if "unsloth" in sys.modules and model is not None and not hasattr(model, "for_training"):
+        import torch
+
+        if torch.cuda.is_available():
+            raise ValueError("unsloth is imported in this process and has patched TRL's GRPOTrainer, which only "
+                             "trains models loaded by unsloth: load with rmlite.models.load_model(backend='auto' or "
+                             "'unsloth'), or restart without importing unsloth to use backend='transformers'.")
+
+
+class AccuracyRecorder:
+    """Weight-0 TRL reward `accuracy`: returns correctness (0/1) per completion, logs accuracy per question type,
+    and appends one JSONL row per completion. Also the score the adaptive curriculum reads."""
+
+    __name__ = "accuracy"
+
+    def __init__(self, reward: Any, path: Path | None, stage_of_step=None):
+        self.reward = reward
+        self.reward_is_preset = getattr(getattr(reward, "config", None), "name", None) == "paper"
+        self.path = path
+        self.stage_of_step = stage_of_step
+
+    def __call__(self, prompts: Any = None, completions: list | None = None, completion_ids: Any = None,
+                 **columns: Any) -> list[float]:
+        completions = list(completions or [])
+        n = len(completions)
+        state = columns.get("trainer_state")
+        step = int(getattr(state, "global_step", 0) or 0)
+        stage = self.stage_of_step(step) if self.stage_of_step else 0
+        rows = [{k: v[i] for k, v in columns.items() if isinstance(v, list) and len(v) == n and k != "image"}
+                for i in range(n)]
+        out, per_type = [], {}
+        lines = []
+        for c, r in zip(completions, rows, strict=True):
+            text = completion_text(c)
+            text = text if isinstance(text, str) else ""
+            b = self.reward(text, r)
+            # Accuracy is ReasonMap correctness whatever reward trains: the paper preset's (lenient) check.
+            correct = float(b.correct if isinstance(b, RewardBreakdown) and self.reward_is_preset
+                            else score(text, r).correct)
+            out.append(correct)
+            per_type.setdefault(r.get("type", "?"), []).append(correct)
+            if self.path is not None:
+                bd = dataclasses.asdict(b) if isinstance(b, RewardBreakdown) else {"total": as_total(b)}
+                lines.append(json.dumps({"step": step, "stage": stage, "id": r.get("id"), "type": r.get("type"),
+                                         "completion": text, "reward": bd}, ensure_ascii=False))
+        log_metric = columns.get("log_metric")
+        if callable(log_metric):
+            for t, v in per_type.items():
+                log_metric(f"accuracy/{t}", sum(v) / len(v))
+        if lines:
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write("\n".join(lines) + "\n")
+        return out
+
+
+class RunLogger(TrainerCallback):
+    """Per-step metrics to JSONL/CSV (reward and each component, frac_reward_zero_std, accuracy per type, stage,
+    completion length, TRL's `step_time`, peak GPU memory), and a CSV and a plot at the end."""
+
+    def __init__(self, out: Path, stage_names: tuple[str, ...]):
+        self.out = out
+        self.stage_names = stage_names
+
+    def on_log(self, args, state, control, logs=None, **kw):
+        if not logs or "loss" not in logs and "reward" not in logs:
+            return
+        row = {"step": state.global_step, **{k: v for k, v in logs.items() if isinstance(v, (int, float))}}
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                row["peak_gpu_mem_gb"] = round(torch.cuda.max_memory_allocated() / 2**30, 3)
+        except ImportError:
+            pass
+        with open(self.out / METRICS_FILE, "a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+
+    def on_train_end(self, args, state, control, **kw):
+        rows = read_metrics(self.out)
+        if rows:
+            keys = sorted({k for r in rows for k in r})
+            with open(self.out / "metrics.csv", "w", newline="") as f:
+                w = csv.DictWriter(f, fieldnames=keys)
+                w.writeheader()
+                w.writerows(rows)
+            plot_metrics(rows, self.out / "metrics.png", self.stage_names)
+
+
+@dataclass
+class TrainResult:
+    output_dir: Path
+    metrics: list[dict]
+    transitions: list
+    trainer: Any = None
+
+
+def _validate(dataset) -> int:
+    cols = [c for c in dataset.column_names if c not in ("image", "images")]
+    return validate_samples(dataset.select_columns(cols)) if hasattr(dataset, "select_columns") else \
+        validate_samples(dataset)
+
+
+def train(model, processor, dataset, *, reward: str | RewardConfig | Any = "paper",
+          curriculum: str | Curriculum = "paper", settings: GRPOSettings | None = None, resume: bool = False,
+          callbacks: tuple = (), log_completions: bool = True) -> TrainResult:
+    """GRPO on `dataset` (rows in rmlite's schema with an `image` column) following `curriculum`.
+
+    Args:
+        model, processor: from `rmlite.models.load.load_model` (LoRA already attached).
+        reward: a preset name ("paper", "official", "sparse"), a RewardConfig, a `(completion, sample)` callable or
+            "package.module:function".
+        curriculum: "paper", "coarse", "none", "fine" or a Curriculum (schedule or adaptive).
+        settings: GRPOSettings (defaults fit a T4 with the 3B model).
+        resume: continue from the last checkpoint in `settings.output_dir`.
+    """
+    from rmlite.train.curriculum_trainer import CurriculumGRPOTrainer
+
+    settings = settings or GRPOSettings()
+    n = _validate(dataset)
+    if n == 0:
+        raise ValueError("the training data set is empty")
+    cur = get_curriculum(curriculum) if isinstance(curriculum, str) else curriculum
+    out = Path(settings.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if not resume:
+        for name in (METRICS_FILE, COMPLETIONS_FILE):
+            (out / name).unlink(missing_ok=True)
+    reward_fn = load_reward(reward)
+    funcs = list(trl_reward_funcs(reward if not callable(reward) or isinstance(reward, str) else reward_fn))
+    recorder = AccuracyRecorder(reward_fn, out / COMPLETIONS_FILE if log_completions else None)
+    funcs.append(recorder)
+    extra = {**settings.extra, "reward_weights": [1.0] * (len(funcs) - 1) + [0.0]}
+    extra = with_suppressed_image_tokens(model, extra)
+    _check_unsloth_model(model)
+    args = grpo_config(settings.replace(extra=extra), model)
+    logger = RunLogger(out, cur.names)
+    trainer = CurriculumGRPOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=dataset,
+                                    processing_class=processor, curriculum=cur, score_reward="accuracy",
+                                    callbacks=[logger, *callbacks])
+    recorder.stage_of_step = lambda step: trainer.current_stage
+    try:
+        trainer.train(resume_from_checkpoint=True if resume else None)
+    except Exception as e:
+        from rmlite.models.gpu import is_oom, oom_advice
+
+        if is_oom(e):  # say what to shrink rather than leave the user with a CUDA traceback alone
+            print(oom_advice({"num_generations": settings.num_generations,
+                              "max_completion_length": settings.max_completion_length}))
+        raise
+    trainer.save_model(str(out / "adapter"))
+    cb = trainer.curriculum_callback
+    (out / "curriculum.json").write_text(json.dumps(cb.state_dict(trainer.state.global_step), default=str, indent=2))
+    return TrainResult(out, read_metrics(out), list(cb.transitions), trainer)
+
+
+def read_metrics(out: str | Path) -> list[dict]:
+    p = Path(out) / METRICS_FILE
+    if not p.is_file():
+        return []
+    return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+
+
+def plot_metrics(rows: list[Mapping], path: str | Path, stage_names: tuple[str, ...] = ()) -> Path:
+    """Reward, components, zero-spread share and accuracy per step, with stage boundaries marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = [r["step"] for r in rows]
+    panels = [("reward", [k for k in ("reward",) if any(k in r for r in rows)] +
+               sorted({k for r in rows for k in r if k.startswith("rewards/") and k.endswith("/mean")})),
+              ("zero-spread groups", ["frac_reward_zero_std"]),
+              ("accuracy", sorted({k for r in rows for k in r if k.startswith("accuracy/")}))]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
+    for ax, (title, keys) in zip(axes, panels, strict=True):
+        for k in keys:
+            ax.plot(steps, [r.get(k, float("nan")) for r in rows], label=k.replace("rewards/", "").replace("/mean", ""))
+        stage = [r.get("curriculum/stage") for r in rows]
+        for i in range(1, len(stage)):
+            if stage[i] is not None and stage[i] != stage[i - 1]:
+                ax.axvline(steps[i], color="grey", ls="--", lw=1)
+                name = stage_names[int(stage[i])] if stage_names and int(stage[i]) < len(stage_names) else stage[i]
+                ax.text(steps[i], ax.get_ylim()[1], f" {name}", fontsize=7, va="top", color="grey")
+        ax.set_title(title)
+        ax.set_xlabel("step")
+        if keys:
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
