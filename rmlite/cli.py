@@ -12,10 +12,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rmlite.data.build import DatasetConfig, generate_dataset
+from rmlite.data.cards import sample_card
+from rmlite.data.export import export
+from rmlite.data.questions import QuestionConfig
+from rmlite.data.store import load_maps, load_questions, load_split, map_row, read_manifest
+from rmlite.demo import run_demo
+from rmlite.evaluate import evaluate, markdown_table
 from rmlite.lab.measure import lab_logged, load_samples, read_completions, run_lab
 from rmlite.lab.probes import hack_probes
 from rmlite.lab.report import format_table, write_outputs
 from rmlite.lab.stats import ALL
+from rmlite.models.load import load_model
 from rmlite.schema import DIFFICULTIES, QUESTION_TYPES
 
 
@@ -121,10 +129,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_generate(a: argparse.Namespace) -> int:
-    from rmlite.data.build import DatasetConfig, generate_dataset
-    from rmlite.data.questions import QuestionConfig
-    from rmlite.data.store import read_manifest
-
     try:
         mix = tuple(float(x) for x in a.planning_mix.split(","))
     except ValueError:
@@ -143,9 +147,6 @@ def cmd_generate(a: argparse.Namespace) -> int:
 
 
 def cmd_show(a: argparse.Namespace) -> int:
-    from rmlite.data.cards import sample_card
-    from rmlite.data.store import load_maps, load_questions, map_row
-
     q = load_questions(a.data, a.split)
     if a.index >= len(q):
         raise UserError(f"--index {a.index} is out of range: split {a.split!r} has {len(q)} questions")
@@ -159,20 +160,19 @@ def cmd_show(a: argparse.Namespace) -> int:
 
 
 def cmd_export(a: argparse.Namespace) -> int:
-    from rmlite.data.export import export
-
     for p in export(a.data, a.out, a.format):
         print(f"wrote {p}")
     return 0
 
 
 def cmd_train(a: argparse.Namespace) -> int:
-    from rmlite.models.load import load_model
-
     # The model first: unsloth must be imported before trl/transformers (rmlite.train imports them).
     model, processor = load_model(a.model, load_in_4bit=not a.no_4bit, adapter=a.adapter)
-    from rmlite.data.store import load_split
-    from rmlite.train.grpo import GRPOSettings, cpu_tiny_settings, train
+    from rmlite.train.grpo import (  # deferred: torch / trl (unsloth must come first)
+        GRPOSettings,
+        cpu_tiny_settings,
+        train,
+    )
 
     ds = load_split(a.data, "train")
     settings = cpu_tiny_settings(a.out, max_steps=a.steps) if a.cpu_tiny else GRPOSettings(output_dir=a.out,
@@ -183,12 +183,8 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 
 def cmd_eval(a: argparse.Namespace) -> int:
-    from rmlite.models.load import load_model
-
     model, processor = load_model(a.model, load_in_4bit=not a.no_4bit, lora_rank=0, adapter=a.adapter,
                                   trainable=False)
-    from rmlite.data.store import load_split
-    from rmlite.evaluate import evaluate, markdown_table
 
     ds = load_split(a.data, a.split)
     if a.limit is not None:
@@ -205,8 +201,6 @@ def _cmd_lab(a: argparse.Namespace) -> int:
 
 
 def cmd_demo(a: argparse.Namespace) -> int:
-    from rmlite.demo import run_demo
-
     run_demo(out=a.out, n_maps=a.maps, seed=a.seed)
     return 0
 

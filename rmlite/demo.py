@@ -19,6 +19,14 @@ import json
 import time
 from pathlib import Path
 
+from rmlite.data.build import DatasetConfig, generate_dataset
+from rmlite.data.cards import answer_card
+from rmlite.data.store import MapImages, load_maps, load_questions, load_split, map_row
+from rmlite.evaluate import evaluate, markdown_table
+from rmlite.models.load import load_model
+from rmlite.models.tiny import build_tiny_vlm
+from rmlite.models.warmstart import reward_spread_share, warm_start
+
 LIMITS = """## What this demo can and cannot show
 
 - It **can** show that every part runs end to end on a CPU: data → warm start → two-stage GRPO → evaluation.
@@ -35,14 +43,7 @@ def run_demo(out: str = "runs/demo", n_maps: int = 12, seed: int = 0, size: int 
              stage_prompts: int = 8, eval_limit: int = 48) -> Path:
     import torch
 
-    from rmlite.data.build import DatasetConfig, generate_dataset
-    from rmlite.data.cards import answer_card
-    from rmlite.data.store import MapImages, load_maps, load_questions, load_split, map_row
-    from rmlite.evaluate import evaluate, markdown_table
-    from rmlite.models.load import load_model
-    from rmlite.models.tiny import build_tiny_vlm
-    from rmlite.models.warmstart import reward_spread_share, warm_start
-    from rmlite.train.grpo import cpu_tiny_settings, train
+    from rmlite.train.grpo import cpu_tiny_settings, train  # deferred: torch / trl (unsloth must come first)
 
     torch.manual_seed(seed)
     t0 = time.perf_counter()

@@ -13,6 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rmlite.data.answers import boxed
+from rmlite.models.inference import answers_for
+from rmlite.reward import metrics
 from rmlite.reward.config import PAPER, RewardConfig
 from rmlite.reward.score import score
 from rmlite.schema import metro_data_of
@@ -38,8 +41,6 @@ def score_answers(samples: Sequence[Mapping], answers: Sequence[str], *, name: s
     Accuracy and map score are ReasonMap's strict evaluation (`rmlite.reward.metrics`); the training reward (`reward`)
     and its reason are recorded beside them, so failures can be read with their breakdowns.
     """
-    from rmlite.reward import metrics
-
     if len(samples) != len(answers):
         raise ValueError(f"{len(samples)} samples but {len(answers)} answers")
     records = []
@@ -73,8 +74,6 @@ def chance_answers(samples: Sequence[Mapping], seed: int = 0) -> list[str]:
 
 def majority_answers(samples: Sequence[Mapping], train: Iterable[Mapping] | None = None) -> list[str]:
     """The most frequent key per type (from `train` if given, else from the samples themselves)."""
-    from rmlite.data.answers import boxed
-
     pool = list(train) if train is not None else list(samples)
     top = {t: Counter(s["answer"] for s in pool if s["type"] == t).most_common(1)[0][0]
            for t in {s["type"] for s in pool}}
@@ -90,8 +89,6 @@ def evaluate(model, processor, dataset, *, name: str = "model", image_masked: bo
     Returns {name: report, "chance": …, "majority": …, f"{name} (image masked)": …}; writes a JSON report,
     a Markdown table and a plot under `out` if given.
     """
-    from rmlite.models.inference import answers_for
-
     rows = [dataset[i] for i in range(len(dataset))]
     samples = [{k: v for k, v in r.items() if k != "image"} for r in rows]
     reports = {name: score_answers(samples, answers_for(model, processor, rows, max_new_tokens=max_new_tokens,

@@ -130,7 +130,7 @@ def fake_unsloth_loader(tmp_path, monkeypatch):
     (pkg / "__init__.py").write_text(FAKE_UNSLOTH)
     monkeypatch.syspath_prepend(str(tmp_path / "fake"))
     monkeypatch.delitem(sys.modules, "unsloth", raising=False)
-    monkeypatch.setattr(gpu, "_cuda_available", lambda: True)
+    monkeypatch.setattr(gpu, "cuda_available", lambda: True)
     yield
     sys.modules.pop("unsloth", None)
 

@@ -101,7 +101,7 @@ def test_default_model_name():
 
 # ----- backend choice and unsloth -----------------------------------------------------------------------------
 def test_unsloth_without_gpu_is_one_clear_sentence(monkeypatch):
-    monkeypatch.setattr(gpu, "_cuda_available", lambda: False)
+    monkeypatch.setattr(gpu, "cuda_available", lambda: False)
     with pytest.raises(BackendUnavailable) as e:
         load_model("anything", backend="unsloth")
     msg = str(e.value)
@@ -110,19 +110,19 @@ def test_unsloth_without_gpu_is_one_clear_sentence(monkeypatch):
 
 
 def test_unsloth_not_installed_is_one_clear_sentence(monkeypatch):
-    monkeypatch.setattr(gpu, "_cuda_available", lambda: True)
-    monkeypatch.setattr(gpu, "_unsloth_installed", lambda: False)
+    monkeypatch.setattr(gpu, "cuda_available", lambda: True)
+    monkeypatch.setattr(gpu, "unsloth_installed", lambda: False)
     with pytest.raises(BackendUnavailable, match=r"unsloth is not installed.*rmlite\[gpu\]"):
         load_model("anything", backend="unsloth")
 
 
 def test_auto_backend(monkeypatch):
-    monkeypatch.setattr(gpu, "_cuda_available", lambda: False)
+    monkeypatch.setattr(gpu, "cuda_available", lambda: False)
     assert load.choose_backend("auto") == "transformers"
-    monkeypatch.setattr(gpu, "_cuda_available", lambda: True)
-    monkeypatch.setattr(gpu, "_unsloth_installed", lambda: True)
+    monkeypatch.setattr(gpu, "cuda_available", lambda: True)
+    monkeypatch.setattr(gpu, "unsloth_installed", lambda: True)
     assert load.choose_backend("auto") == "unsloth"
-    monkeypatch.setattr(gpu, "_unsloth_installed", lambda: False)
+    monkeypatch.setattr(gpu, "unsloth_installed", lambda: False)
     assert load.choose_backend("auto") == "transformers"
     with pytest.raises(ValueError):
         load.choose_backend("vllm")
@@ -169,7 +169,7 @@ def test_unsloth_is_imported_before_transformers_and_trl(tmp_path):
         sys.path.insert(0, {str(tmp_path / "fakes")!r})
         import rmlite.models.gpu as g
         import rmlite.models.load as m
-        g._cuda_available = lambda: True
+        g.cuda_available = lambda: True
         with warnings.catch_warnings(record=True) as w:
             warnings.simplefilter("always")
             model, proc = m.load_model("unsloth/Qwen2.5-VL-3B-Instruct-unsloth-bnb-4bit", lora_rank=8,
@@ -203,7 +203,7 @@ def fake_unsloth(tmp_path, monkeypatch):
     (pkg / "__init__.py").write_text(FAKE_UNSLOTH)
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, "unsloth", raising=False)
-    monkeypatch.setattr(gpu, "_cuda_available", lambda: True)
+    monkeypatch.setattr(gpu, "cuda_available", lambda: True)
     yield
     sys.modules.pop("unsloth", None)
 

@@ -368,7 +368,7 @@ def test_lab_rewards_and_rollout_browser():
 def test_a_hub_model_without_a_gpu_is_refused_with_advice(monkeypatch):
     from rmlite.models import gpu
 
-    monkeypatch.setattr(gpu, "_cuda_available", lambda: False)
+    monkeypatch.setattr(gpu, "cuda_available", lambda: False)
     with pytest.raises(RuntimeError, match="needs a CUDA GPU.*model=None"):
         nbh.require_gpu_for("unsloth/Qwen2.5-VL-3B-Instruct-unsloth-bnb-4bit")
     nbh.require_gpu_for(str(ROOT))  # a local folder (the tiny model) is fine
@@ -460,9 +460,9 @@ def test_install_report_names_what_is_missing(monkeypatch):
     assert nbh.missing_distributions(gpu=True) == ["trl", "unsloth"]
     from rmlite.models import gpu
 
-    monkeypatch.setattr(gpu, "_cuda_available", lambda: True)
+    monkeypatch.setattr(gpu, "cuda_available", lambda: True)
     assert "INSTALL INCOMPLETE: trl, unsloth not installed" in nbh.install_report()
-    monkeypatch.setattr(gpu, "_cuda_available", lambda: False)
+    monkeypatch.setattr(gpu, "cuda_available", lambda: False)
     monkeypatch.setattr(nbenv, "missing_distributions", lambda gpu=None: ["torch", "trl"] if gpu else [])
     assert "backend: none yet (torch, trl not installed)" in nbh.backend_report()
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from rmlite.maps.network import Section
+from rmlite.maps.network import Section, routes_from_json
 
 SECTION_SEPARATOR = "\n--\n"
 
@@ -53,7 +53,5 @@ def reference_completion(sample: dict) -> str:
     Used for the supervised warm start, for tests, and as the "no error" rollout in the reward lab.
     """
     if sample["type"] == "planning":
-        from rmlite.maps.network import routes_from_json
-
         return format_route(routes_from_json(sample["routes"])[0], sample.get("template") or "short")
     return boxed(sample["answer"])

@@ -17,9 +17,12 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from rmlite import __version__
 from rmlite.data.questions import QuestionConfig, generate_questions
 from rmlite.data.store import save_dataset
+from rmlite.maps.generate import GeneratorConfig, generate_network
 from rmlite.maps.real import TEST_CITIES, find_city, load_city
+from rmlite.maps.render import render_map
 from rmlite.schema import DIFFICULTIES, MANIFEST
 
 
@@ -91,9 +94,6 @@ def map_specs(cfg: DatasetConfig) -> list[MapSpec]:
 
 def build_synthetic_map(spec: MapSpec, cfg: DatasetConfig) -> tuple[dict, list[dict]]:
     """One map: network → image → questions. Returns (map record, question rows)."""
-    from rmlite.maps.generate import GeneratorConfig, generate_network
-    from rmlite.maps.render import render_map
-
     net = generate_network(GeneratorConfig(difficulty=spec.difficulty, line_naming=cfg.line_naming,
                                            size=cfg.size), spec.seed)
     net.name = spec.map_id
@@ -165,8 +165,6 @@ def generate_dataset(out: str | os.PathLike, cfg: DatasetConfig, *, workers: int
 
 
 def _manifest(cfg: DatasetConfig, maps: list[dict], rows: dict[str, list[dict]], seconds: float) -> dict:
-    from rmlite import __version__
-
     counts = {split: {"questions": len(r), "maps": len({q["map_id"] for q in r}),
                       "by_type": dict(sorted(Counter(q["type"] for q in r).items())),
                       "by_type_and_difficulty": dict(sorted(Counter(f"{q['type']}/{q['difficulty_question']}"

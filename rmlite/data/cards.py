@@ -10,8 +10,10 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from rmlite.maps.fonts import get_font
+from rmlite.maps.fonts import font_path, get_font
+from rmlite.maps.generate import GeneratorConfig, generate_network
 from rmlite.maps.network import Network, routes_from_json
+from rmlite.maps.real import find_city
 from rmlite.maps.render import BACKGROUND, render_map
 
 
@@ -32,9 +34,6 @@ def sample_card(sample: Mapping, map_row: Mapping, *, width: int = 1024, complet
         completion, breakdown: optional model answer and its reward breakdown, shown under the key.
     """
     from PIL import Image, ImageDraw, ImageFont
-
-    from rmlite.maps.fonts import font_path
-    from rmlite.maps.render import render_map
 
     net = Network.from_dict(json.loads(map_row["network"]))
     drawn = sample["type"] == "planning" and net.positions is not None
@@ -84,9 +83,6 @@ def gallery(path: str | Path, seed: int = 3, size: int = 768, real_map: str | Pa
 
     `real_map` / `real_maps`: image paths or city names of the shipped ReasonMap maps ("oslo", "geneva", "miami").
     """
-    from rmlite.maps.generate import GeneratorConfig, generate_network
-    from rmlite.maps.real import find_city
-
     panels = []
     for diff in ("easy", "middle", "hard"):
         net = generate_network(GeneratorConfig(difficulty=diff, size=size), seed)

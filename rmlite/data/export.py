@@ -17,6 +17,8 @@ import io
 import json
 from pathlib import Path
 
+from rmlite.data.store import load_maps, load_questions, read_manifest
+
 FORMATS = ("verl", "easyr1")
 _SAMPLE_FIELDS = ("id", "map_id", "type", "question", "answer", "choices", "station1", "station2", "line",
                   "metro_data", "routes", "difficulty_city", "difficulty_question", "question_transfer_count",
@@ -33,8 +35,6 @@ def export(data_dir: str | Path, out: str | Path, fmt: str = "verl") -> list[Pat
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose from {FORMATS}")
     from datasets import Dataset
-
-    from rmlite.data.store import load_maps, load_questions, read_manifest
 
     manifest = read_manifest(data_dir)
     maps = load_maps(data_dir)

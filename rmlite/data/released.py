@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rmlite.data.answers import format_route
 from rmlite.maps.network import Network, Section, route_to_json
 from rmlite.names import normalize_line, normalize_station, strip_tags
 from rmlite.schema import CHOICE_LETTERS, make_prompt, question_difficulty
@@ -63,7 +64,6 @@ def from_released(row: Mapping[str, Any], *, template: str = "short") -> dict:
         sample["template"] = template
         q = row.get("question_long" if template != "short" else "question_short") or row.get("question") or ""
         sample["question"] = str(q)
-        from rmlite.data.answers import format_route
 
         sample["template"] = "short" if template == "short" else _long_kind(str(q))
         sample["answer"] = format_route(routes[0], sample["template"])

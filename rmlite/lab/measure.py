@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from rmlite.data.store import load_questions, read_manifest
 from rmlite.lab.probes import hack_probes
 from rmlite.lab.report import LabResult
 from rmlite.lab.rollouts import Policy, Rollouts, simulate
@@ -110,7 +111,5 @@ def lab_logged(rows: Iterable[Mapping], samples: Mapping[str, Mapping], rewards:
 
 def load_samples(data: str | Path, split: str | None = None) -> list[dict]:
     """Question rows of a data set folder (one split, or every split when None)."""
-    from rmlite.data.store import load_questions, read_manifest
-
     splits = [split] if split else list(read_manifest(data).get("counts", {"train": 0}))
     return [row for sp in splits for row in load_questions(data, sp).to_list()]

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from rmlite.maps.fonts import get_font
 from rmlite.maps.network import Network
 
 
@@ -100,8 +101,6 @@ _PASSES = ((_LABEL_DIRS, (0.0, 0.45, 1.0, 1.8)), (_LABEL_DIRS + _MORE_DIRS, (0.0
 def _place_in_order(net: Network, placer: Placer, order: list, station_xy: dict, marks: dict, st_pts: dict,
                     r_mark: float, tick: float, fpx: int, fmin: int) -> tuple[dict, dict, list]:
     """One greedy pass; returns (boxes, draw positions, stations that only got an overlapping spot)."""
-    from rmlite.maps.fonts import get_font  # rendering imports this module; fonts are looked up at call time
-
     fonts = [get_font(f) for f in range(fpx, fmin - 1, -1)]
     boxes: dict[str, tuple[int, int, int, int]] = {}
     draw_at: dict[str, tuple] = {}

@@ -57,7 +57,7 @@ def visual_tokens(width: int, height: int, max_pixels: int = DEFAULT_MAX_PIXELS,
 
 
 # ----- loading --------------------------------------------------------------------------------------------------
-def _cuda_available() -> bool:
+def cuda_available() -> bool:
     try:
         import torch
     except ImportError:
@@ -65,7 +65,7 @@ def _cuda_available() -> bool:
     return bool(torch.cuda.is_available())
 
 
-def _unsloth_installed() -> bool:
+def unsloth_installed() -> bool:
     return "unsloth" in sys.modules or importlib.util.find_spec("unsloth") is not None
 
 
@@ -216,6 +216,6 @@ def env_summary() -> dict:
             out[pkg] = version(pkg)
         except PackageNotFoundError:
             out[pkg] = None
-    out["cuda"] = _cuda_available()
+    out["cuda"] = cuda_available()
     out["cpu_count"] = os.cpu_count()
     return out

@@ -106,7 +106,7 @@ def choose_backend(backend: str = "auto") -> str:
         raise ValueError(f"backend must be 'auto', 'unsloth' or 'transformers', got {backend!r}")
     if backend == "transformers":
         return backend
-    cuda, installed = gpu._cuda_available(), gpu._unsloth_installed()
+    cuda, installed = gpu.cuda_available(), gpu.unsloth_installed()
     if backend == "auto":
         return "unsloth" if cuda and installed else "transformers"
     if not cuda:
@@ -244,7 +244,7 @@ def _load_transformers(name, *, load_in_4bit, lora_rank, lora_alpha, lora_dropou
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
-    on_cuda = gpu._cuda_available()
+    on_cuda = gpu.cuda_available()
     torch_dtype = _resolve_dtype(dtype, on_cuda)
     kwargs: dict[str, Any] = {"dtype": torch_dtype, "device_map": {"": 0} if on_cuda else "cpu"}
     if load_in_4bit:

@@ -31,6 +31,20 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from rmlite.data.answers import boxed
+from rmlite.data.questions import (
+    COUNTING1_TEMPLATE,
+    COUNTING2_TEMPLATE,
+    COUNTING3_TEMPLATE,
+    TORF1_TEMPLATE,
+    TORF2_TEMPLATE,
+    QuestionConfig,
+    generate_questions,
+    planning_question,
+)
+from rmlite.maps.namer import FLAVOURS, StationNamer
+from rmlite.maps.network import Network
+
 # Qwen2.5-VL's special tokens, in Qwen's order (ids 0..13 in the tiny vocabulary).
 SPECIAL_TOKENS = (
     "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>", "<|box_start|>",
@@ -65,17 +79,6 @@ def tiny_vocab_texts(n_station_names: int = 1500, seed: int = 0) -> list[str]:
     """The corpus the tiny tokenizer is trained on: rmlite's question templates, station and line names and
     every answer format. Byte-level BPE still encodes any other text (one byte per token at worst).
     """
-    from rmlite.data.answers import boxed
-    from rmlite.data.questions import (
-        COUNTING1_TEMPLATE,
-        COUNTING2_TEMPLATE,
-        COUNTING3_TEMPLATE,
-        TORF1_TEMPLATE,
-        TORF2_TEMPLATE,
-        planning_question,
-    )
-    from rmlite.maps.namer import FLAVOURS, StationNamer
-
     rng = random.Random(seed)
     names: list[str] = []
     for flavour in FLAVOURS:
@@ -231,10 +234,6 @@ def toy_dataset(n_maps: int = 8, *, seed: int = 0, size: int = 224, per_map: Map
     tiny model can partly read from 16 visual tokens (how many lines, mostly).
     """
     from PIL import Image, ImageDraw
-
-    from rmlite.data.questions import QuestionConfig, generate_questions
-    from rmlite.maps.namer import StationNamer
-    from rmlite.maps.network import Network
 
     counts = dict(per_map or {"counting1": 2, "counting2": 2, "counting3": 1, "torf1": 2, "torf2": 2, "planning": 3})
     samples: list[dict] = []

@@ -18,6 +18,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rmlite.data.answers import reference_completion
+from rmlite.models.inference import generate_answers
+from rmlite.models.load import load_model
 from rmlite.models.tiny import MARKER, is_tiny_model_dir, tiny_info
 from rmlite.reward.functions import as_total, load_reward
 
@@ -61,14 +64,10 @@ class _Encoder:
 
     def reference(self, sample: Mapping) -> tuple[str, list[int]]:
         """The reference answer and its token ids (ended by <|im_end|>), as the warm start trains on it."""
-        from rmlite.data.answers import reference_completion
-
         ans = reference_completion(dict(sample))
         return ans, self.tok(ans, add_special_tokens=False)["input_ids"] + [self.eos]
 
     def encode(self, sample: Mapping, img, answer: str | None = None) -> dict:
-        from rmlite.data.answers import reference_completion
-
         pv, thw = self.image(img)
         n_img = int(thw.prod()) // (self.merge ** 2)
         text = self.prompt_text(sample).replace(self.image_token, self.image_token * n_img, 1)
@@ -109,8 +108,6 @@ def _eligible(sample: Mapping, types: Sequence[str], max_sections: int) -> bool:
 
 def exact_match(completion: str, sample: Mapping) -> float:
     """1.0 when the completion equals the reference answer text (whitespace-trimmed), else 0.0."""
-    from rmlite.data.answers import reference_completion
-
     return float(completion.strip() == reference_completion(dict(sample)).strip())
 
 
@@ -176,8 +173,6 @@ def evaluate_exact(model, processor, samples: Sequence[Mapping], images=None, *,
     """Greedy exact-answer accuracy (overall, by type) and the rows (type, reference, answer)."""
     from tqdm.auto import tqdm
 
-    from rmlite.models.inference import generate_answers
-
     enc = encoder or _Encoder(processor)
     refs = [enc.reference(s) for s in samples]
     answers: list[str] = []
@@ -218,8 +213,6 @@ def warm_start(model_dir_or_model, processor=None, samples: Sequence[Mapping] = 
 
     model_dir = None
     if isinstance(model_dir_or_model, (str, os.PathLike)):
-        from rmlite.models.load import load_model
-
         model_dir = Path(model_dir_or_model)
         model, loaded_proc = load_model(str(model_dir), load_in_4bit=False, lora_rank=0, backend="transformers",
                                         dtype="float32", max_pixels=None)
@@ -328,8 +321,6 @@ def reward_spread_share(model, processor, samples: Sequence[Mapping], images=Non
     ("paper", "sparse", ...) or "package.module:function"; None is the paper preset.
     """
     import torch
-
-    from rmlite.models.inference import generate_answers
 
     fn = load_reward("paper" if reward is None else reward)
     rng = random.Random(seed)

@@ -14,6 +14,13 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from rmlite import __version__
+from rmlite.data.build import DatasetConfig, generate_dataset, mini_dataset
+from rmlite.models import gpu as gpu_checks
+from rmlite.models.gpu import env_summary, gpu_preset
+from rmlite.models.load import choose_backend
+from rmlite.schema import MANIFEST
+
 REPO = "https://github.com/rmlite/rmlite"  # the one place the repository address is set (badges, install cell)
 BRANCH = "main"
 NOTEBOOKS = ("00_setup.ipynb", "01_maps_and_questions.ipynb", "02_reward_playground.ipynb",
@@ -122,9 +129,7 @@ def missing_distributions(gpu: bool | None = None) -> list[str]:
     from importlib import metadata
 
     if gpu is None:
-        from rmlite.models.gpu import _cuda_available
-
-        gpu = _cuda_available()
+        gpu = gpu_checks.cuda_available()
     missing = []
     for dist in CORE_DISTS + (GPU_DISTS if gpu else ()):
         try:
@@ -138,8 +143,6 @@ def install_report() -> str:
     """Where rmlite was imported from, what is missing, and whether the kernel must restart after the install
     (said, not guessed)."""
     import importlib
-
-    from rmlite import __version__
 
     importlib.invalidate_caches()  # see packages pip added to this running kernel
     stale = stale_modules()
@@ -158,9 +161,6 @@ def install_report() -> str:
 
 def backend_report() -> str:
     """One paragraph: the GPU (or none), its memory, the backend `load_model` will use and the preset."""
-    from rmlite.models.gpu import env_summary, gpu_preset
-    from rmlite.models.load import choose_backend
-
     env = env_summary()
     p = gpu_preset()
     try:
@@ -203,9 +203,6 @@ def ensure_data(k: SimpleNamespace) -> Path:
       the others (03-05) reuse whatever 01 generated, or generate 01's defaults;
     - "auto": the notebooks' set if 01 generated one, else the shipped one.
     """
-    from rmlite.data.build import DatasetConfig, generate_dataset, mini_dataset
-    from rmlite.schema import MANIFEST
-
     mode = getattr(k, "data", "generate")
     if mode not in DATA_MODES:
         raise ValueError(f"data must be one of {DATA_MODES}, got {mode!r}")

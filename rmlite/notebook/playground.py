@@ -7,14 +7,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from rmlite.data.cards import sample_card
+from rmlite.data.store import load_maps, load_questions, map_row
+from rmlite.lab.measure import lab_logged, load_samples, read_completions
+from rmlite.lab.mistakes import OPERATORS, apply_errors
+from rmlite.lab.probes import probe_answers
+from rmlite.lab.report import format_table, plot_signal_density
 from rmlite.notebook.env import output_dir
+from rmlite.reward.config import PRESETS, get_config
+from rmlite.reward.score import score
+from rmlite.schema import COMPLETIONS_FILE, MANIFEST
 
 
 def card(data_dir: str | Path, index: int = 0, split: str = "train", **kw: Any):
     """The sample card (map, gold route, question, answer) of question `index` of a split."""
-    from rmlite.data.cards import sample_card
-    from rmlite.data.store import load_maps, load_questions, map_row
-
     q = load_questions(data_dir, split)
     sample = q[index % len(q)]
     return sample_card(sample, map_row(load_maps(data_dir), sample["map_id"]), width=640, **kw)
@@ -23,9 +29,6 @@ def card(data_dir: str | Path, index: int = 0, split: str = "train", **kw: Any):
 # ----- reward --------------------------------------------------------------------------------------------------------
 def reward_rows(completion: str, sample: dict) -> list[dict]:
     """The breakdown of one answer under each preset (paper, official, sparse), one row per preset."""
-    from rmlite.reward.config import PRESETS
-    from rmlite.reward.score import score
-
     rows = []
     for name in PRESETS:
         b = score(completion, sample, name)
@@ -38,9 +41,6 @@ def answer_choices(sample: dict) -> dict[str, str]:
     """Answers to pick in the reward playground: the reference, one per error a model makes that applies to this
     question (`rmlite.lab.mistakes`: a wrong line, a neighbouring stop, a missed transfer, …) and the lab's hack
     probes."""
-    from rmlite.lab.mistakes import OPERATORS, apply_errors
-    from rmlite.lab.probes import probe_answers
-
     out = {"reference": apply_errors(sample, [])}
     candidates = [(f"error: {n}", apply_errors(sample, [n], seed=0)) for n in OPERATORS]
     candidates += [(f"hack: {n}", t) for n, t in probe_answers(sample).items() if n != "reference"]
@@ -51,16 +51,12 @@ def answer_choices(sample: dict) -> dict[str, str]:
 
 
 def reward_table(completion: str, sample: dict) -> str:
-    from rmlite.lab.report import format_table
-
     return format_table(reward_rows(completion, sample))
 
 
 def signal_density_plot(lab_result, path: str | Path):
     """The reward lab's signal-density plot as an image to display."""
     from PIL import Image
-
-    from rmlite.lab.report import plot_signal_density
 
     return Image.open(plot_signal_density(lab_result.rows, path))
 
@@ -69,8 +65,6 @@ def signal_density_plot(lab_result, path: str | Path):
 def lab_rewards(presets: tuple[str, ...], variants: dict[str, dict] | None = None) -> list:
     """The rewards the lab compares: preset names, plus named variants `{name: {"base": preset, field: value}}`
     built with `rmlite.reward.config.get_config` (e.g. `{"paper_alpha1": {"base": "paper", "alpha": 1.0}}`)."""
-    from rmlite.reward.config import get_config
-
     out: list = list(presets)
     for name, spec in (variants or {}).items():
         spec = dict(spec)
@@ -82,9 +76,6 @@ def lab_rewards(presets: tuple[str, ...], variants: dict[str, dict] | None = Non
 def logged_lab(run_names: tuple[str, ...], rewards: list) -> dict:
     """{run name: LabResult} on the completions each training run of 03/04 logged (runs without any are skipped),
     joined with the notebooks' data set the runs trained on."""
-    from rmlite.lab.measure import lab_logged, load_samples, read_completions
-    from rmlite.schema import COMPLETIONS_FILE, MANIFEST
-
     data = output_dir("data")
     if not (data / MANIFEST).is_file():
         return {}

@@ -10,15 +10,21 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+from rmlite.curriculum import get_curriculum
+from rmlite.data.cards import answer_card
+from rmlite.data.store import MapImages, load_maps, load_questions, load_split, map_row
+from rmlite.evaluate import markdown_table
+from rmlite.models import gpu
+from rmlite.models.load import load_model
+from rmlite.models.tiny import build_tiny_vlm
+from rmlite.models.warmstart import warm_start
+from rmlite.notebook.env import ensure_data, output_dir, setting
+
 
 def base_model(k: SimpleNamespace) -> str:
     """The model to train: `k.model`, or (smoke mode / model None) the tiny CPU model, built and warm-started once."""
     if getattr(k, "model", None):
         return k.model
-    from rmlite.data.store import MapImages, load_maps, load_questions
-    from rmlite.models.tiny import build_tiny_vlm
-    from rmlite.models.warmstart import warm_start
-    from rmlite.notebook.env import ensure_data, output_dir, setting
 
     path = output_dir("tiny_model")
     if not (path / "warm_started.json").is_file():
@@ -36,9 +42,6 @@ def base_model(k: SimpleNamespace) -> str:
 def load(k: SimpleNamespace, adapter: str | Path | None = None, trainable: bool = True):
     """(model, processor): the base model in 4-bit, with a fresh LoRA (adapter None) or the saved `adapter`,
     really loaded (rmlite.models.load.load_model checks its LoRA tensors against the file)."""
-    from rmlite.models.load import load_model
-    from rmlite.notebook.env import setting
-
     name = base_model(k)
     require_gpu_for(name)
     return load_model(name, load_in_4bit=setting(k, "load_in_4bit"), lora_rank=setting(k, "lora_rank"),
@@ -48,9 +51,7 @@ def load(k: SimpleNamespace, adapter: str | Path | None = None, trainable: bool 
 def require_gpu_for(name: str) -> None:
     """Refuse a hub model on a machine without a CUDA GPU: a 3B VLM would download ~3 GB and then take hours
     per GRPO step on a CPU. The message says how to get a GPU runtime or use the tiny model."""
-    from rmlite.models.gpu import _cuda_available
-
-    if Path(name).exists() or _cuda_available():
+    if Path(name).exists() or gpu.cuda_available():
         return
     raise RuntimeError(f"{name} needs a CUDA GPU and this runtime has none. On Colab: Runtime > Change runtime type "
                        "> T4 GPU, then run 00_setup again. To try the notebook on a CPU, set model=None in the "
@@ -64,8 +65,6 @@ def stage2_curriculum(k: SimpleNamespace):
     """04's curriculum from its knobs: "adaptive" (perception until mastered, then planning), "schedule" (one
     ordered pass: all perception questions, then planning) or "none" (everything mixed; with reward="sparse" this is
     the paper's RL baseline)."""
-    from rmlite.curriculum import get_curriculum
-
     mode = getattr(k, "curriculum", "adaptive")
     if mode not in STAGE2_MODES:
         raise ValueError(f"curriculum must be one of {STAGE2_MODES}, got {mode!r}")
@@ -79,8 +78,6 @@ def stage2_curriculum(k: SimpleNamespace):
 
 def stage_data(data_dir: str | Path, types: tuple[str, ...], n: int | None):
     """The train split with images materialised (TRL inspects columns), only `types`, at most `n` questions."""
-    from rmlite.data.store import load_split
-
     ds = load_split(data_dir, "train", lazy=False)
     keep = [i for i, t in enumerate(ds["type"]) if t in types]
     return ds.select(keep[:n] if n else keep)
@@ -91,7 +88,7 @@ def live_curves(run_dir: str | Path, stage_names: tuple[str, ...] = ()):
     from IPython.display import Image, display
     from transformers import TrainerCallback
 
-    from rmlite.train.grpo import plot_metrics, read_metrics
+    from rmlite.train.grpo import plot_metrics, read_metrics  # deferred: torch / trl (unsloth must come first)
 
     class LiveCurves(TrainerCallback):
         handle = None
@@ -130,7 +127,7 @@ def curves(run_dir: str | Path, stage_names: tuple[str, ...] = ()):
     """The final training curves of a run, with stage boundaries, as an image."""
     from PIL import Image
 
-    from rmlite.train.grpo import plot_metrics, read_metrics
+    from rmlite.train.grpo import plot_metrics, read_metrics  # deferred: torch / trl (unsloth must come first)
 
     return Image.open(plot_metrics(read_metrics(run_dir), Path(run_dir) / "metrics.png", stage_names))
 
@@ -138,8 +135,6 @@ def curves(run_dir: str | Path, stage_names: tuple[str, ...] = ()):
 # ----- evaluation ----------------------------------------------------------------------------------------------------
 def eval_sets(data_dir: str | Path, limit: int) -> dict:
     """{"held-out synthetic": …, "real maps": …}: the test split by source, at most `limit` questions each."""
-    from rmlite.data.store import load_split
-
     test = load_split(data_dir, "test")
     src = test["source"]
     sets = {"held-out synthetic": [i for i, s in enumerate(src) if not s.startswith("reasonmap")],
@@ -149,8 +144,6 @@ def eval_sets(data_dir: str | Path, limit: int) -> dict:
 
 def comparison(reports: dict, set_name: str) -> str:
     """One Markdown table per evaluation set: every model (and its image-masked run), chance and majority once."""
-    from rmlite.evaluate import markdown_table
-
     rows, seen = [], set()
     for (_, s), by_name in reports.items():
         for name, rep in by_name.items():
@@ -162,17 +155,12 @@ def comparison(reports: dict, set_name: str) -> str:
 
 def adapters(run_names: tuple[str, ...]) -> dict[str, Path]:
     """{run name: adapter folder} for the runs of 03/04 that saved one."""
-    from rmlite.notebook.env import output_dir
-
     found = {name: output_dir() / name / "adapter" for name in run_names}
     return {name: p for name, p in found.items() if (p / "adapter_config.json").is_file()}
 
 
 def failures(report, dataset, data_dir: str | Path, n: int = 3) -> list:
     """Sample cards of the first `n` wrong answers, each with the model's answer and its reward breakdown."""
-    from rmlite.data.cards import answer_card
-    from rmlite.data.store import load_maps, map_row
-
     row_of = {sid: i for i, sid in enumerate(dataset["id"])}  # the id column only: no image decoded per row
     maps = load_maps(data_dir)
     cards = []

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rmlite.data.cards import sample_card
+from rmlite.data.store import load_maps, load_questions, map_row
+from rmlite.models.inference import ask
+from rmlite.notebook.playground import answer_choices, reward_table
+
 
 def map_browser(data_dir: str | Path, split: str = "train"):
     """Page through questions by type and map difficulty; shows the sample card. Returns the widget box."""
     import io
 
     import ipywidgets as w
-
-    from rmlite.data.cards import sample_card
-    from rmlite.data.store import load_maps, load_questions, map_row
 
     q, maps = load_questions(data_dir, split), load_maps(data_dir)  # once, not on every slider move
     kinds = list(zip(q["type"], q["difficulty_city"], strict=True))
@@ -51,8 +53,6 @@ def reward_widget(samples: list[dict]):
     import html
 
     import ipywidgets as w
-
-    from rmlite.notebook.playground import answer_choices, reward_table
 
     labels = [(f"{s['type']} · {s['difficulty_city']} · {s['id']}", i) for i, s in enumerate(samples)]
     pick = w.Dropdown(options=labels, description="question", layout=w.Layout(width="90%"))
@@ -89,8 +89,6 @@ def ask_widget(model, processor, max_new_tokens: int = 256):
 
     import ipywidgets as w
     from PIL import Image
-
-    from rmlite.models.inference import ask
 
     upload = w.FileUpload(accept="image/*", multiple=False, description="map image")
     question = w.Text(value="How many stations are on Line 1?", description="question",

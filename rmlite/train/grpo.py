@@ -27,6 +27,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from rmlite.curriculum import Curriculum, get_curriculum
+from rmlite.models.gpu import is_oom, native_bf16, oom_advice
 from rmlite.reward.config import RewardBreakdown, RewardConfig
 from rmlite.reward.functions import as_total, completion_text, load_reward, trl_reward_funcs
 from rmlite.reward.score import score
@@ -135,8 +136,6 @@ def grpo_config(settings: GRPOSettings, model=None):
     """A TRL GRPOConfig from settings, with precision chosen from the model and the hardware when not given."""
     import torch
     from trl import GRPOConfig
-
-    from rmlite.models.gpu import native_bf16
 
     cuda = torch.cuda.is_available()
     use_cpu = (not cuda) if settings.use_cpu is None else settings.use_cpu
@@ -305,7 +304,7 @@ def train(model, processor, dataset, *, reward: str | RewardConfig | Any = "pape
         settings: GRPOSettings (defaults fit a T4 with the 3B model).
         resume: continue from the last checkpoint in `settings.output_dir`.
     """
-    from rmlite.train.curriculum_trainer import CurriculumGRPOTrainer
+    from rmlite.train.curriculum_trainer import CurriculumGRPOTrainer  # deferred: torch / trl (unsloth must come first)
 
     settings = settings or GRPOSettings()
     n = _validate(dataset)
@@ -333,8 +332,6 @@ def train(model, processor, dataset, *, reward: str | RewardConfig | Any = "pape
     try:
         trainer.train(resume_from_checkpoint=True if resume else None)
     except Exception as e:
-        from rmlite.models.gpu import is_oom, oom_advice
-
         if is_oom(e):  # say what to shrink rather than leave the user with a CUDA traceback alone
             print(oom_advice({"num_generations": settings.num_generations,
                               "max_completion_length": settings.max_completion_length}))
