@@ -3,7 +3,7 @@
 Samples come from `rmlite.data.questions.generate_questions` on the bundled real maps (Oslo, Geneva, Miami); completions
 are realistic variants of each answer (exact, with a thinking block, messy markdown, wrong line, wrong stop, detour,
 prose only, truncated, each made unique). The baseline is a faithful, plain re-implementation of the released
-`reason_map_compute_score` (tests/reward_fixtures.py) timed in the same run; the `official` preset must agree with it.
+`reason_map_compute_score` (tests/fixtures/reward.py) timed in the same run; the `official` preset must agree with it.
 
     python bench/bench_reward.py [--seconds 0.5]
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from reward_fixtures import network, released_score  # noqa: E402
+from fixtures.reward import network, released_score  # noqa: E402
 
 from rmlite.data.answers import boxed, format_route  # noqa: E402
 from rmlite.data.questions import QuestionConfig, generate_questions  # noqa: E402

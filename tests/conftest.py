@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
-from fixtures_models import tiny_model_dir, toy_data, warm_model_dir, warm_start_stats  # noqa: F401 (fixtures)
+from fixtures.models import tiny_model_dir, toy_data, warm_model_dir, warm_start_stats  # noqa: F401 (fixtures)
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("dev", max_examples=50, deadline=None)

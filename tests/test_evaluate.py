@@ -68,8 +68,8 @@ def test_released_benchmarks_evaluate_through_the_loaders(tmp_path):
 
 def test_evaluate_runs_a_model_on_released_rows(tmp_path):
     pytest.importorskip("trl")
+    from fixtures.models import tiny_model_cached
     from fixtures.released import save_released
-    from fixtures_models import tiny_model_cached
 
     from rmlite.data.released import load_released
     from rmlite.evaluate import evaluate

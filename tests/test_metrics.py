@@ -1,7 +1,7 @@
 """ReasonMap metrics: strict accuracy, Algorithm 2 map scores, weights and summaries."""
 
 import pytest
-from reward_fixtures import perception_sample, planning_sample, reference
+from fixtures.reward import perception_sample, planning_sample, reference
 
 from rmlite.reward import metrics
 

@@ -159,4 +159,4 @@ def test_parsers_are_linear_on_pathological_input(unit):
     parse.strict_route(text[: parse.WINDOW])
     parse.official_extract(text)
     parse.official_sections(text, True)
-    assert time.perf_counter() - t0 < 0.5  # generous for slow CI; the reward-level bound is tested in test_reward
+    assert time.perf_counter() - t0 < 0.5  # generous for slow CI; the reward-level bound is tested in test_score

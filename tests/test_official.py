@@ -1,11 +1,11 @@
 """The `official` preset against an independent plain re-implementation of the released reward (the oracle in
-tests/reward_fixtures.py), on edited routes, decorations and messy perception answers."""
+tests/fixtures/reward.py), on edited routes, decorations and messy perception answers."""
 
 import pytest
+from fixtures.reward import perception_sample, reference, released_score
+from fixtures.reward_edits import PERCEPTION, SAMPLES, decorate, edited_route, render
 from hypothesis import given
 from hypothesis import strategies as st
-from reward_fixtures import perception_sample, reference, released_score
-from test_reward_properties import PERCEPTION, SAMPLES, decorate, edited_route, render
 
 from rmlite.reward.config import OFFICIAL
 from rmlite.reward.score import score
@@ -45,7 +45,7 @@ def test_official_matches_released_on_perception(data):
     "Route Name: Line 1\nDeparture Stop: Majorstuen Univ Station\nArrival Stop: Besserud Road Station",
 ])
 def test_official_matches_released_on_edge_cases(text):
-    from reward_fixtures import planning_sample
+    from fixtures.reward import planning_sample
 
     agree(text, planning_sample("oslo", "Majorstuen Station", "Besserud Station"))
 

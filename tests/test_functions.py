@@ -3,7 +3,7 @@
 import pickle
 
 import pytest
-from reward_fixtures import perception_sample, planning_sample, reference
+from fixtures.reward import perception_sample, planning_sample, reference
 
 import rmlite.reward.functions as rw
 from rmlite.reward.config import OFFICIAL, PAPER

@@ -3,84 +3,16 @@
 Routes are edited as plain lists of (line, departure, arrival) and rendered in ReasonMap's format, so the test can
 recompute route validity itself with dict/set logic, independently of rmlite's parser and normaliser."""
 
-import json
 import math
 
 import pytest
+from fixtures.reward import network, reference
+from fixtures.reward_edits import PERCEPTION, SAMPLES, decorate, edited_route, render, sections_of, valid
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from reward_fixtures import network, pairs, perception_sample, planning_sample, reference
 
-from rmlite.maps.network import routes_from_json
 from rmlite.reward.config import OFFICIAL, PAPER, PRESETS, SPARSE
 from rmlite.reward.score import score
-
-SAMPLES = [planning_sample(city, a, b, k=i, difficulty=d, template=tpl)
-           for city, d in (("oslo", "middle"), ("geneva", "hard"), ("miami", "easy"), ("toy", "easy"))
-           for t in (0, 1, 2) for i, (a, b) in enumerate(pairs(city, t, 2, seed=7))
-           for tpl in ("short", "long1")]
-assert {s["question_transfer_count"] for s in SAMPLES} == {0, 1, 2}
-
-
-def sections_of(sample):
-    return [[s.route_name, s.departure_stop, s.arrival_stop] for s in routes_from_json(sample["routes"])[0]]
-
-
-def render(secs, template="short", sample=None):
-    out = []
-    for line, dep, arr in secs:
-        text = f"Route Name: {line}\nDeparture Stop: {dep}\nArrival Stop: {arr}"
-        if template == "long1":
-            net = network(sample["map_id"])
-            ok = line in net.line_by_name and {dep, arr} <= set(net.line_by_name[line].stations)
-            n = net.stops_between(line, dep, arr) if ok else None
-            text += f"\nNumber of Via Stops: {n if n is not None else 0}"
-        out.append(text)
-    return "\n--\n".join(out)
-
-
-def valid(secs, sample):
-    """Algorithm 1 with plain dicts and sets (names compared exactly, as they come from the map)."""
-    metro = json.loads(sample["metro_data"])
-    if not secs or secs[0][1] != sample["station1"] or secs[-1][2] != sample["station2"]:
-        return False
-    for i, (line, dep, arr) in enumerate(secs):
-        if line not in metro or dep not in set(metro[line]) or arr not in set(metro[line]):
-            return False
-        if i + 1 < len(secs) and arr != secs[i + 1][1]:
-            return False
-    return True
-
-
-@st.composite
-def edited_route(draw, sample):
-    """The reference route with random realistic edits: wrong/unknown lines and stops, dropped, repeated or extra
-    sections, detours. Returns the section list (names are real map names or obvious fakes)."""
-    net = network(sample["map_id"])
-    secs = [list(s) for s in sections_of(sample)]
-    lines, stations = sorted(net.line_by_name), sorted(net.stations)
-    for _ in range(draw(st.integers(0, 3))):
-        i = draw(st.integers(0, len(secs) - 1))
-        op = draw(st.sampled_from(["line", "fake_line", "stop", "fake_stop", "drop", "repeat", "detour", "extend"]))
-        if op == "line":
-            secs[i][0] = draw(st.sampled_from(lines))
-        elif op == "fake_line":
-            secs[i][0] = "Line 99"
-        elif op in ("stop", "fake_stop"):
-            secs[i][draw(st.integers(1, 2))] = draw(st.sampled_from(stations)) if op == "stop" else "Atlantis"
-        elif op == "drop" and len(secs) > 1:
-            secs.pop(i)
-        elif op == "repeat":
-            secs.insert(i, list(secs[i]))
-        elif op == "detour":  # ride somewhere on the same line and come back: valid, but longer
-            line, dep, _ = secs[i]
-            if line in net.line_by_name:
-                via = draw(st.sampled_from(net.line_by_name[line].stations))
-                secs[i:i] = [[line, dep, via], [line, via, dep]]
-        elif op == "extend":
-            line = draw(st.sampled_from(lines))
-            secs.append([line, secs[-1][2], draw(st.sampled_from(net.line_by_name[line].stations))])
-    return secs
 
 
 @given(st.data())
@@ -152,29 +84,6 @@ def test_no_padding_or_stuffing_beats_the_reference(cfg, stuff):
         assert score(STUFFING[stuff](sample, ref), sample, cfg).total <= score(ref, sample, cfg).total + 1e-9
 
 
-@st.composite
-def decorate(draw, text):
-    how = draw(st.sampled_from(["bold", "lower", "prose_before", "prose_after", "bullets", "no_sep", "think_open",
-                                "two_thinks", "code_fence"]))
-    if how == "bold":
-        return text.replace("Route Name:", "**Route Name:**")
-    if how == "lower":
-        return text.replace("Departure Stop", "departure stop")
-    if how == "prose_before":
-        return "Here is the route:\n" + text
-    if how == "prose_after":
-        return text + "\nI hope this helps."
-    if how == "bullets":
-        return "\n".join("- " + ln for ln in text.split("\n"))
-    if how == "no_sep":
-        return text.replace("\n--\n", "\n") if "\n--\n" in text else "Answer:\n" + text
-    if how == "think_open":
-        return "<think>\n" + text
-    if how == "two_thinks":
-        return "<think>a</think><think>b</think>" + text
-    return "```\n" + text + "\n```"
-
-
 @given(st.data())
 def test_wrong_format_gets_no_format_credit(data):
     sample = data.draw(st.sampled_from(SAMPLES))
@@ -183,10 +92,6 @@ def test_wrong_format_gets_no_format_credit(data):
         b = score(text, sample, cfg)
         assert b.format == 0, text
     assert score(reference(sample), sample, PAPER).format == 1
-
-
-PERCEPTION = [perception_sample(c, t, k=k, difficulty=d) for c, d in (("oslo", "middle"), ("geneva", "hard"))
-              for t in ("counting1", "counting2", "counting3", "torf1", "torf2") for k in range(3)]
 
 
 @pytest.mark.parametrize("cfg", [PAPER, SPARSE], ids=["paper", "sparse"])

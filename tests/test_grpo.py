@@ -9,7 +9,7 @@ import json
 import shutil
 
 import pytest
-from fixtures_models import tiny_model_cached
+from fixtures.models import tiny_model_cached
 
 from rmlite.data.build import DatasetConfig, generate_dataset
 from rmlite.data.questions import QuestionConfig

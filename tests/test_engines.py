@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from reward_fixtures import perception_sample, planning_sample, reference
+from fixtures.reward import perception_sample, planning_sample, reference
 
 from rmlite.reward import engines as adapters
 from rmlite.reward.config import OFFICIAL, PAPER

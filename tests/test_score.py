@@ -7,7 +7,7 @@ import statistics
 import time
 
 import pytest
-from reward_fixtures import perception_sample, planning_sample, reference
+from fixtures.reward import perception_sample, planning_sample, reference
 
 from rmlite.reward.config import OFFICIAL, PAPER, PRESETS, SPARSE, RewardBreakdown, RewardConfig, get_config
 from rmlite.reward.functions import as_total, load_reward
