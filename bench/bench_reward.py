@@ -24,7 +24,7 @@ from rmlite.data.answers import boxed, format_route  # noqa: E402
 from rmlite.data.questions import QuestionConfig, generate_questions  # noqa: E402
 from rmlite.maps.network import routes_from_json  # noqa: E402
 from rmlite.reward.config import PRESETS  # noqa: E402
-from rmlite.reward.index import validate_samples  # noqa: E402
+from rmlite.reward.index import index_samples  # noqa: E402
 from rmlite.reward.score import score  # noqa: E402
 
 CITIES = {"oslo": "middle", "geneva": "middle", "miami": "easy"}
@@ -85,7 +85,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=0.5, help="time per measurement")
     args = ap.parse_args()
     data = samples()
-    validate_samples(data)
+    index_samples(data)
     by_type: dict[str, list[tuple[str, dict]]] = {}
     for k, s in enumerate(data):
         make = planning_completions if s["type"] == "planning" else perception_completions

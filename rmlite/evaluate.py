@@ -8,6 +8,7 @@ map rather than guessing from the question.
 from __future__ import annotations
 
 import json
+import random
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from rmlite.models.inference import answers_for
 from rmlite.reward import metrics
 from rmlite.reward.config import PAPER, RewardConfig
 from rmlite.reward.score import score
-from rmlite.schema import metro_data_of
+from rmlite.schema import CHOICE_LETTERS, answer_kind
 
 
 @dataclass
@@ -45,40 +46,46 @@ def score_answers(samples: Sequence[Mapping], answers: Sequence[str], *, name: s
         raise ValueError(f"{len(samples)} samples but {len(answers)} answers")
     records = []
     for s, a in zip(samples, answers, strict=True):
-        rec = metrics.evaluate(a, s)
+        rec = metrics.judge(a, s)
         b = score(a, s, reward)
         rec.update(answer=a, key=s["answer"], reward=b.total, reason=b.reason)
         records.append(rec)
     return EvalReport(name, records, metrics.summarize(records))
 
 
-def chance_answers(samples: Sequence[Mapping], seed: int = 0) -> list[str]:
-    """A uniform guess per question: a letter for counting1, yes/no, a line count in 1..lines of the map."""
-    import random
+CHANCE_MAX_COUNT = 12  # a chance guess for a count is uniform in 1..12 (ReasonMap-Plus counts are small)
 
+
+def chance_answers(samples: Sequence[Mapping], seed: int = 0) -> list[str]:
+    """A uniform guess per question, by answer kind: a letter A–D, yes or no, a count in 1..`CHANCE_MAX_COUNT`,
+    and no route (there is no sensible random route: chance accuracy on route questions is ~0). The map is not
+    read: a guess that never saw it."""
     rng = random.Random(seed)
     out = []
     for s in samples:
-        t = s["type"]
-        if t == "counting1":
-            out.append("\\boxed{" + rng.choice("ABCD") + "}")
-        elif t in ("torf1", "torf2"):
-            out.append("\\boxed{" + rng.choice(("yes", "no")) + "}")
-        elif t in ("counting2", "counting3"):
-            n_lines = len(metro_data_of(s))
-            out.append("\\boxed{" + str(rng.randint(1, n_lines if t == "counting2" else 12)) + "}")
+        kind = answer_kind(s["type"])
+        if kind == "letter":
+            out.append(boxed(rng.choice(CHOICE_LETTERS)))
+        elif kind == "yes_no":
+            out.append(boxed(rng.choice(("yes", "no"))))
+        elif kind == "integer":
+            out.append(boxed(str(rng.randint(1, CHANCE_MAX_COUNT))))
         else:
-            out.append("")  # no sensible random route: chance accuracy on planning is ~0
+            out.append("")
     return out
 
 
 def majority_answers(samples: Sequence[Mapping], train: Iterable[Mapping] | None = None) -> list[str]:
-    """The most frequent key per type (from `train` if given, else from the samples themselves)."""
+    """The most frequent key per type (from `train` if given, else from the samples themselves); a route key is
+    answered as it is written, the others boxed. A type the pool lacks gets the empty answer."""
     pool = list(train) if train is not None else list(samples)
     top = {t: Counter(s["answer"] for s in pool if s["type"] == t).most_common(1)[0][0]
            for t in {s["type"] for s in pool}}
-    return [(boxed(top[s["type"]]) if s["type"] != "planning" else top.get("planning", ""))
-            if s["type"] in top else "" for s in samples]
+    return [_as_answer(top[s["type"]], s["type"]) if s["type"] in top else "" for s in samples]
+
+
+def _as_answer(key: str, qtype: str) -> str:
+    return key if answer_kind(qtype) == "route" else boxed(key)
 
 
 def evaluate(model, processor, dataset, *, name: str = "model", image_masked: bool = True,
@@ -113,7 +120,7 @@ def markdown_table(reports: Sequence[EvalReport]) -> str:
     for r in reports:
         cells = [f"{r.summary['by_type'][t]['accuracy']:.3f}" if t in r.summary["by_type"] else "–" for t in types]
         o = r.summary
-        ms = r.summary["by_type"].get("planning", {}).get("map_score")
+        ms = o.get("map_score")  # over every route question
         lines.append(f"| {r.name} | " + " | ".join(cells) + f" | {o['accuracy']:.3f} | {o['weighted_accuracy']:.3f} | "
                      + (f"{ms:.2f}" if ms is not None else "–") + " |")
     return "\n".join(lines)

@@ -7,21 +7,36 @@ attached lazily under `image` (see `rmlite.data`).
 |---|---|---|
 | id | str | unique id, `"{map_id}-{type}-{k}"` |
 | map_id | str | which map (image + metro data) the question is about |
-| type | str | one of `QUESTION_TYPES` |
+| type | str | one of `QUESTION_TYPES` (the keys of `ANSWER_KIND`) |
 | question | str | the full text shown to the model (asks for `\\boxed{}` or the route format) |
-| answer | str | the key, encoded per type: counting1 → a letter "A"–"D"; counting2/3 → a decimal integer "4"; torf1/2 → "yes"/"no"; planning → the first reference route in the sample's template |
-| choices | list[int] | counting1: the four option values A–D (the key's letter points into it); [] otherwise |
+| answer | str | the key, encoded by the type's answer kind: letter → "A"–"D"; integer → a decimal integer "4"; yes_no → "yes"/"no"; route → the first reference route in the sample's template |
+| choices | list[int] | letter kind: the four option values A–D (the key's letter points into it); [] otherwise |
 | station1, station2 | str | the stops the question names ("" when unused) |
-| line | str | torf2: the line asked about ("" otherwise) |
+| line | str | the line the question names (torf2; "" otherwise) |
 | metro_data | str | JSON `{line: [stations in order]}` of the map |
-| routes | str | JSON list of reference routes; each a list of sections `{route_name, departure_stop, arrival_stop, via_stops, num_via_stops}`; "[]" for non-planning |
+| routes | str | JSON list of reference routes; each a list of sections `{route_name, departure_stop, arrival_stop, via_stops, num_via_stops}`; "[]" unless the kind is route |
 | difficulty_city | str | map difficulty: easy / middle / hard |
-| difficulty_question | str | planning: by transfers (0 easy, 1 middle, ≥2 hard); other types: the map difficulty (as ReasonMap-Plus) |
-| question_transfer_count | int | planning: transfers of an optimal route; 0 otherwise |
-| template | str | planning: short / long1 (via-stop counts) / long2 (via-stop lists); "" otherwise |
+| difficulty_question | str | route kind: by transfers (0 easy, 1 middle, ≥2 hard); other kinds: the map difficulty (as ReasonMap-Plus) |
+| question_transfer_count | int | route kind: transfers of an optimal route; 0 otherwise |
+| template | str | route kind: short / long1 (via-stop counts) / long2 (via-stop lists); "" otherwise |
 | seed | int | the generator seed of the map |
 | source | str | "synthetic" or "reasonmap:<city>" |
 | prompt | list | conversational prompt for TRL: `[{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]` |
+
+What a question type is, is written once, here: `ANSWER_KIND` maps each type to the kind of answer it asks for,
+and the reward, the metrics, the evaluation baselines, the lab and the released-set loader dispatch on that kind
+(looked up when they run, through `answer_kind`), never on the type's name. `NAMED_FIELDS` says which stops or
+line a type's question names, so `validate_sample` checks them against the map.
+
+| kind | the answer | types |
+|---|---|---|
+| letter | one of the options A–D (`choices` holds their values) | counting1 |
+| integer | a non-negative count | counting2, counting3 |
+| yes_no | "yes" or "no" | torf1, torf2 |
+| route | route sections (`routes` holds the reference routes) | planning |
+
+>>> answer_kind("torf2"), PERCEPTION_TYPES[-1]
+('yes_no', 'torf2')
 """
 
 from __future__ import annotations
@@ -30,9 +45,18 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-QUESTION_TYPES = ("counting1", "counting2", "counting3", "torf1", "torf2", "planning")
-PERCEPTION_TYPES = QUESTION_TYPES[:5]
+ANSWER_KINDS = ("letter", "integer", "yes_no", "route")
+ANSWER_KIND: dict[str, str] = {"counting1": "letter", "counting2": "integer", "counting3": "integer",
+                               "torf1": "yes_no", "torf2": "yes_no", "planning": "route"}
+# The built-in types, in the generator's order (defaults and choices read these; dispatch reads ANSWER_KIND).
+QUESTION_TYPES = tuple(ANSWER_KIND)
+PERCEPTION_TYPES = tuple(t for t, kind in ANSWER_KIND.items() if kind != "route")
+NAMED_FIELDS: dict[str, tuple[str, ...]] = {
+    "counting1": ("station1", "station2"), "counting2": ("station1",), "torf1": ("station1", "station2"),
+    "torf2": ("station1", "line"), "planning": ("station1", "station2"),
+}  # a type not listed names no stop or line
 DIFFICULTIES = ("easy", "middle", "hard")
+DIFFICULTY_LEVEL = {d: i for i, d in enumerate(DIFFICULTIES)}  # easy 0, middle 1, hard 2: the weights' input
 TEMPLATES = ("short", "long1", "long2")
 CHOICE_LETTERS = "ABCD"
 
@@ -42,6 +66,24 @@ FIELDS: dict[str, type] = {
     "difficulty_city": str, "difficulty_question": str, "question_transfer_count": int,
     "template": str, "seed": int, "source": str, "prompt": list,
 }
+# The fields a reward's score depends on (the scorer's cache key); question text, prompt, choices, seed and
+# source never change a score.
+SCORED_FIELDS = ("id", "type", "answer", "station1", "station2", "line", "metro_data", "routes", "difficulty_city",
+                 "question_transfer_count", "template")
+
+
+def answer_kind(qtype: str) -> str:
+    """The kind of answer `qtype` asks for, read from `ANSWER_KIND` now (so a type registered at run time counts).
+
+    >>> answer_kind("counting1"), answer_kind("planning")
+    ('letter', 'route')
+    """
+    kind = ANSWER_KIND.get(qtype)
+    if kind is None:
+        raise ValueError(f"unknown question type {qtype!r}; expected one of {tuple(ANSWER_KIND)}")
+    if kind not in ANSWER_KINDS:
+        raise ValueError(f"question type {qtype!r} has answer kind {kind!r}; expected one of {ANSWER_KINDS}")
+    return kind
 
 
 def question_difficulty(transfers: int) -> str:
@@ -71,41 +113,57 @@ def validate_sample(sample: Mapping[str, Any]) -> None:
         if key not in sample:
             raise ValueError(f"sample {sid}: missing field {key!r}")
     typ = sample["type"]
-    if typ not in QUESTION_TYPES:
-        raise ValueError(f"sample {sid}: unknown type {typ!r}; expected one of {QUESTION_TYPES}")
+    if not isinstance(typ, str) or typ not in ANSWER_KIND:
+        raise ValueError(f"sample {sid}: unknown type {typ!r}; expected one of {tuple(ANSWER_KIND)}")
+    kind = answer_kind(typ)
     if sample["difficulty_city"] not in DIFFICULTIES:
         raise ValueError(f"sample {sid}: difficulty_city {sample['difficulty_city']!r} not in {DIFFICULTIES}")
     md = metro_data_of(sample)
+    _check_key(sample, sid, typ, kind)
+    _check_named_fields(sample, sid, typ, md)
+    if kind == "route":
+        _check_routes(sample, sid, typ)
+
+
+def _check_key(sample: Mapping[str, Any], sid: Any, typ: str, kind: str) -> None:
+    """A perception key must be encoded as its kind says (a route's key is checked through its routes)."""
     ans = str(sample["answer"])
-    if typ == "counting1":
+    if kind == "letter":
         if ans not in CHOICE_LETTERS:
-            raise ValueError(f"sample {sid}: counting1 answer must be one of A-D, got {ans!r}")
+            raise ValueError(f"sample {sid}: {typ} answer must be one of A-D, got {ans!r}")
         ch = sample.get("choices")
         if not isinstance(ch, (list, tuple)) or len(ch) != 4:
-            raise ValueError(f"sample {sid}: counting1 needs four choices, got {ch!r}")
-    elif typ in ("counting2", "counting3"):
-        if not ans.isdigit():
-            raise ValueError(f"sample {sid}: {typ} answer must be a non-negative integer, got {ans!r}")
-    elif typ in ("torf1", "torf2"):
-        if ans not in ("yes", "no"):
-            raise ValueError(f"sample {sid}: {typ} answer must be 'yes' or 'no', got {ans!r}")
-    if typ in ("counting1", "counting2", "torf1", "torf2", "planning"):
-        stations = {s for line in md.values() for s in line}
-        for key in ("station1", "station2") if typ in ("counting1", "torf1", "planning") else ("station1",):
-            if sample.get(key) not in stations:
-                raise ValueError(f"sample {sid}: {key} {sample.get(key)!r} is not a station of its metro data")
-    if typ == "torf2" and sample.get("line") not in md:
-        raise ValueError(f"sample {sid}: torf2 line {sample.get('line')!r} is not a line of its metro data")
-    if typ == "planning":
-        try:
-            routes = json.loads(sample.get("routes") or "[]")
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"sample {sid}: routes is not valid JSON ({e})") from None
-        if not routes:
-            raise ValueError(f"sample {sid}: a planning sample needs at least one reference route")
-        qt = sample.get("question_transfer_count")
-        if not isinstance(qt, int) or qt < 0:
-            raise ValueError(f"sample {sid}: question_transfer_count must be a non-negative int, got {qt!r}")
+            raise ValueError(f"sample {sid}: {typ} needs four choices, got {ch!r}")
+    elif kind == "integer" and not ans.isdigit():
+        raise ValueError(f"sample {sid}: {typ} answer must be a non-negative integer, got {ans!r}")
+    elif kind == "yes_no" and ans not in ("yes", "no"):
+        raise ValueError(f"sample {sid}: {typ} answer must be 'yes' or 'no', got {ans!r}")
+
+
+def _check_named_fields(sample: Mapping[str, Any], sid: Any, typ: str, md: Mapping[str, list[str]]) -> None:
+    """The stops and the line a question names (`NAMED_FIELDS`) must be on its map."""
+    named = NAMED_FIELDS.get(typ, ())
+    if not named:
+        return
+    stations = {s for line in md.values() for s in line}
+    for key in named:
+        if key != "line" and sample.get(key) not in stations:
+            raise ValueError(f"sample {sid}: {key} {sample.get(key)!r} is not a station of its metro data")
+    if "line" in named and sample.get("line") not in md:
+        raise ValueError(f"sample {sid}: {typ} line {sample.get('line')!r} is not a line of its metro data")
+
+
+def _check_routes(sample: Mapping[str, Any], sid: Any, typ: str) -> None:
+    """A route question carries at least one reference route and its transfer count."""
+    try:
+        routes = json.loads(sample.get("routes") or "[]")
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"sample {sid}: routes is not valid JSON ({e})") from None
+    if not routes:
+        raise ValueError(f"sample {sid}: a {typ} sample needs at least one reference route")
+    qt = sample.get("question_transfer_count")
+    if not isinstance(qt, int) or qt < 0:
+        raise ValueError(f"sample {sid}: question_transfer_count must be a non-negative int, got {qt!r}")
 
 
 def metro_data_of(sample: Mapping[str, Any]) -> dict[str, list[str]]:

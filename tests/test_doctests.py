@@ -20,9 +20,9 @@ MODULES = sorted(m.name for m in pkgutil.walk_packages(rmlite.__path__, "rmlite.
 # Modules whose docstrings are their worked examples: each must keep at least one.
 EXAMPLES = ["rmlite.names", "rmlite.maps.network", "rmlite.maps.fonts", "rmlite.maps.generate", "rmlite.maps.namer",
             "rmlite.schema", "rmlite.data.answers", "rmlite.data.questions", "rmlite.reward.score",
-            "rmlite.reward.parse", "rmlite.reward.metrics", "rmlite.reward.engines", "rmlite.lab.advantages",
-            "rmlite.lab.mistakes", "rmlite.lab.rollouts", "rmlite.lab.stats", "rmlite.lab.measure", "rmlite.curriculum",
-            "rmlite.models.gpu"]
+            "rmlite.reward.parse", "rmlite.reward.official_parse", "rmlite.reward.metrics", "rmlite.reward.engines",
+            "rmlite.lab.advantages", "rmlite.lab.mistakes", "rmlite.lab.rollouts", "rmlite.lab.stats",
+            "rmlite.lab.measure", "rmlite.curriculum", "rmlite.models.gpu"]
 
 
 def _run(name: str) -> doctest.TestResults:

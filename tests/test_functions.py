@@ -44,8 +44,8 @@ def test_conversational_completions():
 def test_picklable_and_parsed_once(monkeypatch):
     funcs = pickle.loads(pickle.dumps(trl_reward_funcs(PAPER)))
     calls = []
-    real = rw._score
-    monkeypatch.setattr(rw, "_score", lambda *a: calls.append(1) or real(*a))
+    real = rw.score_indexed
+    monkeypatch.setattr(rw, "score_indexed", lambda *a: calls.append(1) or real(*a))
     rw._MEMO.clear()
     texts = [f"{reference(s)}" for s in SAMPLES]
     for f in funcs:

@@ -138,7 +138,7 @@ def check_perception(name, s, text):
 def test_operator_produces_the_error_it_names(name, samples):
     op, n = OPERATORS[name], 0
     for i, s in enumerate(samples):
-        if s["type"] not in op.types:
+        if not op.applies_to(s):
             continue
         text = apply_errors(s, [name], seed=i)
         if text is None:  # does not apply to this question (e.g. a missing transfer on a direct route)

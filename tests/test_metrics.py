@@ -24,13 +24,13 @@ def test_clean_string_is_reasonmaps():
     ("", 0, 0.0),
 ])
 def test_short_accuracy_and_map_score(text, correct, score):
-    rec = metrics.evaluate(text, ONE)
+    rec = metrics.judge(text, ONE)
     assert (rec["correct"], rec["map_score"]) == (correct, score)
 
 
 def test_long_templates():
     s1 = planning_sample("oslo", "Lillevann Station", "Åsjordet Station", template="long1")
-    assert metrics.evaluate(reference(s1), s1)["map_score"] == 1 + 8 + 8 + 20  # exact via counts: +4 per section
+    assert metrics.judge(reference(s1), s1)["map_score"] == 1 + 8 + 8 + 20  # exact via counts: +4 per section
     off = reference(s1).replace("Number of Via Stops: 15", "Number of Via Stops: 12")
     assert metrics.map_score(off, s1) == pytest.approx(1 + 8 + 4 + (4 - 3 / 15 * 4) + 20)
     s2 = planning_sample("oslo", "Lillevann Station", "Åsjordet Station", template="long2")
@@ -45,10 +45,10 @@ def test_best_over_reference_routes():
 
 def test_perception_accuracy():
     s = perception_sample("miami", "counting1")
-    assert metrics.evaluate(f"\\boxed{{{s['answer']}}}", s)["correct"] == 1
-    assert metrics.evaluate(f"\\boxed{{({s['answer']})}}", s)["correct"] == 0  # strict, as released
+    assert metrics.judge(f"\\boxed{{{s['answer']}}}", s)["correct"] == 1
+    assert metrics.judge(f"\\boxed{{({s['answer']})}}", s)["correct"] == 0  # strict, as released
     t = perception_sample("miami", "counting3")
-    assert metrics.evaluate(f"The answer is {t['answer']}.", t)["correct"] == 1
+    assert metrics.judge(f"The answer is {t['answer']}.", t)["correct"] == 1
 
 
 @pytest.mark.parametrize("q, m, w", [("easy", "easy", 1.0), ("middle", "easy", 1.5), ("hard", "hard", 3.0),
@@ -59,7 +59,7 @@ def test_weights(q, m, w):
 
 
 def test_summarize():
-    recs = metrics.evaluate_all(
+    recs = metrics.judge_all(
         [reference(ONE), "wrong", reference(DIRECT), r"\boxed{yes}"],
         [ONE, ONE, DIRECT, perception_sample("oslo", "torf1", difficulty="hard")])
     out = metrics.summarize(recs)

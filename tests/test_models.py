@@ -16,6 +16,7 @@ import pytest
 from rmlite.models import gpu, load
 from rmlite.models.gpu import DEFAULT_MODEL, gpu_preset, oom_advice, visual_tokens
 from rmlite.models.load import BackendUnavailable, describe_model, load_model
+from rmlite.models.warmstart import SampleEncoder, collate_train
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -224,11 +225,9 @@ def test_fast_inference_with_vision_lora_is_refused(fake_unsloth):
 
 # ----- the transformers path on the tiny model (CPU) -------------------------------------------------------------
 def _forward_backward(model, processor, samples, images):
-    from rmlite.models.warmstart import _collate_train, _Encoder
-
-    enc = _Encoder(processor)
+    enc = SampleEncoder(processor)
     rows = [enc.encode(s, images[s["map_id"]]) for s in samples[:4]]
-    batch = _collate_train(rows, enc.tok.pad_token_id)
+    batch = collate_train(rows, enc.tok.pad_token_id)
     model.train()
     loss = model(**batch).loss
     loss.backward()

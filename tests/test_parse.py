@@ -1,4 +1,5 @@
-"""rmlite.reward.parse: lenient extraction, the strict format check and the released parser, as tables of cases."""
+"""rmlite.reward.parse (lenient extraction, the strict format check) and rmlite.reward.official_parse (the released
+parser), as tables of cases."""
 
 import time
 
@@ -6,12 +7,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rmlite.reward import parse
-from rmlite.reward.parse import Section
+from rmlite.reward import official_parse, parse
+from rmlite.reward.parse import ParsedSection
 
 REF = "Route Name: Line 1\nDeparture Stop: A Station\nArrival Stop: B Station\n--\nRoute Name: Line 2\n" \
       "Departure Stop: B Station\nArrival Stop: C Station"
-TWO = (Section("Line 1", "A Station", "B Station"), Section("Line 2", "B Station", "C Station"))
+TWO = (ParsedSection("Line 1", "A Station", "B Station"), ParsedSection("Line 2", "B Station", "C Station"))
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -75,7 +76,7 @@ def test_parse_route_lenient(text):
 def test_parse_route_drops_incomplete_and_reads_long_fields():
     assert parse.parse_route("Route Name: Line 1\nDeparture Stop: A") == ()
     got = parse.parse_route("Route Name: 1\nDeparture Stop: A\nArrival Stop: B\nNumber of Via Stops: 3")
-    assert got == (Section("1", "A", "B", "3", None),)
+    assert got == (ParsedSection("1", "A", "B", "3", None),)
 
 
 @pytest.mark.parametrize("text, template, ok", [
@@ -109,13 +110,13 @@ def test_strict_answer(text, answer):
     assert parse.strict_answer(text) == answer
 
 
-@pytest.mark.parametrize("answer, qtype, token", [
-    (r"\boxed{B}", "counting1", "B"), (r" \boxed{b} ", "counting1", "b"), (r"\boxed{(B)}", "counting1", None),
-    (r"\boxed{12}", "counting2", "12"), (r"\boxed{12 lines}", "counting2", None), (r"\boxed{Yes}", "torf1", "Yes"),
-    (r"\boxed{\text{yes}}", "torf2", None), (r"The answer is \boxed{no}", "torf1", None), ("B", "counting1", None),
+@pytest.mark.parametrize("answer, kind, token", [
+    (r"\boxed{B}", "letter", "B"), (r" \boxed{b} ", "letter", "b"), (r"\boxed{(B)}", "letter", None),
+    (r"\boxed{12}", "integer", "12"), (r"\boxed{12 lines}", "integer", None), (r"\boxed{Yes}", "yes_no", "Yes"),
+    (r"\boxed{\text{yes}}", "yes_no", None), (r"The answer is \boxed{no}", "yes_no", None), ("B", "letter", None),
 ])
-def test_strict_boxed(answer, qtype, token):
-    assert parse.strict_boxed(answer, qtype) == token
+def test_strict_boxed(answer, kind, token):
+    assert parse.strict_boxed(answer, kind) == token
 
 
 @pytest.mark.parametrize("response, extracted", [
@@ -124,17 +125,17 @@ def test_strict_boxed(answer, qtype, token):
     (r"\boxed{4 lines}", "4lines"), (r"$\boxed{12}$.", "12"), ("nothing here", "nothinghere"), ("", ""),
 ])
 def test_official_extract(response, extracted):
-    assert parse.official_extract(response) == extracted
+    assert official_parse.official_extract(response) == extracted
 
 
 def test_official_sections_quirks():
     # Arrival is the rest of the section, so trailing prose sticks to it; route/departure need a newline after.
-    assert parse.official_sections("Route Name: 1\nDeparture Stop: A\nArrival Stop: B\nBye", False) == \
+    assert official_parse.official_sections("Route Name: 1\nDeparture Stop: A\nArrival Stop: B\nBye", False) == \
         [("1", "A", "B\nBye")]
-    assert parse.official_sections("route name: 1\ndeparture stop: A\narrival stop: B", False) == []
-    assert parse.official_sections("route name: 1\ndeparture stop: A\narrival stop: B", True) == \
+    assert official_parse.official_sections("route name: 1\ndeparture stop: A\narrival stop: B", False) == []
+    assert official_parse.official_sections("route name: 1\ndeparture stop: A\narrival stop: B", True) == \
         [("Wrong", "Wrong", "route name: 1\ndeparture stop: A\narrival stop: B")]
-    assert parse.official_sections("Route Name: 1\nDeparture Stop: A\nArrival Stop: B\n--\n" * 3, False,
+    assert official_parse.official_sections("Route Name: 1\nDeparture Stop: A\nArrival Stop: B\n--\n" * 3, False,
                                    max_sections=2) is None
 
 
@@ -143,8 +144,8 @@ def test_parsers_are_total(text):
     parse.extract_answer(text)
     parse.parse_route(text)
     parse.strict_route(text)
-    parse.official_extract(text)
-    parse.official_sections(text, True)
+    official_parse.official_extract(text)
+    official_parse.official_sections(text, True)
     for f in (parse.parse_choice, parse.parse_int, parse.parse_yes_no):
         f(text)
 
@@ -157,6 +158,6 @@ def test_parsers_are_linear_on_pathological_input(unit):
     parse.extract_answer(text)
     parse.parse_route(text)
     parse.strict_route(text[: parse.WINDOW])
-    parse.official_extract(text)
-    parse.official_sections(text, True)
+    official_parse.official_extract(text)
+    official_parse.official_sections(text, True)
     assert time.perf_counter() - t0 < 0.5  # generous for slow CI; the reward-level bound is tested in test_score

@@ -15,7 +15,7 @@ from fixtures.networks import chain, metro_data
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rmlite.data.questions import QuestionConfig, _apportion, generate_questions
+from rmlite.data.questions import QuestionConfig, apportion, generate_questions
 from rmlite.maps.network import Network
 from rmlite.schema import QUESTION_TYPES, validate_sample
 
@@ -259,7 +259,7 @@ def test_config_errors(kwargs, match):
     (8, (0.5, 0.35, 0.15), [4, 3, 1]), (0, (1, 1, 1), [0, 0, 0]), (7, (1, 0, 0), [7, 0, 0]), (5, (1, 1, 1), None),
 ])
 def test_apportion(n, weights, parts):
-    got = _apportion(n, weights)
+    got = apportion(n, weights)
     assert sum(got) == n and all(p >= 0 for p in got)
     if parts is not None:
         assert got == parts

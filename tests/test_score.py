@@ -11,7 +11,7 @@ from fixtures.reward import perception_sample, planning_sample, reference
 
 from rmlite.reward.config import OFFICIAL, PAPER, PRESETS, SPARSE, RewardBreakdown, RewardConfig, get_config
 from rmlite.reward.functions import as_total, load_reward
-from rmlite.reward.index import validate_samples
+from rmlite.reward.index import index_samples
 from rmlite.reward.score import score
 
 # Oslo is a "middle" map in ReasonMap: W = 1.2, plus 0.5 for a question with a transfer.
@@ -264,10 +264,10 @@ def test_malformed_sample_raises(field, value, match):
         score(R1, bad)
 
 
-def test_validate_samples():
-    assert validate_samples([DIRECT, ONE, perception_sample("oslo", "torf2")]) == 3
+def test_index_samples():
+    assert index_samples([DIRECT, ONE, perception_sample("oslo", "torf2")]) == 3
     with pytest.raises(ValueError, match="missing field"):
-        validate_samples([DIRECT, {"id": "x"}])
+        index_samples([DIRECT, {"id": "x"}])
     with pytest.raises(ValueError, match="mapping"):
         score(R1, "not a sample")
 

@@ -9,7 +9,7 @@ import pytest
 from rmlite.data.answers import reference_completion
 from rmlite.models.load import describe_model, load_model
 from rmlite.models.tiny import MARKER, SPECIAL_TOKENS, is_tiny_model_dir, tiny_info
-from rmlite.models.warmstart import _collate_train, _Encoder, exact_match, reward_spread_share, warm_start
+from rmlite.models.warmstart import SampleEncoder, collate_train, exact_match, reward_spread_share, warm_start
 
 
 def test_build_makes_a_real_qwen25vl_of_about_a_million_params(tiny_model_dir):
@@ -70,9 +70,9 @@ def test_encoder_masks_the_prompt(tiny_model_dir, toy_data):
 
     samples, images = toy_data
     proc = AutoProcessor.from_pretrained(tiny_model_dir)
-    enc = _Encoder(proc)
+    enc = SampleEncoder(proc)
     rows = [enc.encode(s, images[s["map_id"]]) for s in samples[:3]]
-    batch = _collate_train(rows, enc.tok.pad_token_id)
+    batch = collate_train(rows, enc.tok.pad_token_id)
     for i, (r, s) in enumerate(zip(rows, samples[:3], strict=True)):
         kept = batch["labels"][i][batch["labels"][i] != -100].tolist()
         assert kept == r["answer_ids"] and kept[-1] == enc.eos

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from rmlite.maps.network import Section, routes_from_json
+from rmlite.schema import answer_kind
 
 SECTION_SEPARATOR = "\n--\n"
 
@@ -48,10 +49,10 @@ def format_route(route: Iterable[Section], template: str = "short") -> str:
 
 
 def reference_completion(sample: dict) -> str:
-    """The text a perfect model would answer for `sample`: `\\boxed{key}` for perception types, the route for planning.
+    """The text a perfect model would answer: the first reference route for a route question, else `\\boxed{key}`.
 
     Used for the supervised warm start, for tests, and as the "no error" rollout in the reward lab.
     """
-    if sample["type"] == "planning":
+    if answer_kind(sample["type"]) == "route":
         return format_route(routes_from_json(sample["routes"])[0], sample.get("template") or "short")
     return boxed(sample["answer"])

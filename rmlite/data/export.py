@@ -18,16 +18,16 @@ import json
 from pathlib import Path
 
 from rmlite.data.store import load_maps, load_questions, read_manifest
+from rmlite.schema import FIELDS
 
 FORMATS = ("verl", "easyr1")
-_SAMPLE_FIELDS = ("id", "map_id", "type", "question", "answer", "choices", "station1", "station2", "line",
-                  "metro_data", "routes", "difficulty_city", "difficulty_question", "question_transfer_count",
-                  "template", "seed", "source")
+# Every schema field but the chat prompt, which each engine builds from the question in its own layout.
+_GROUND_TRUTH_FIELDS = tuple(f for f in FIELDS if f != "prompt")
 
 
 def ground_truth(sample: dict) -> str:
     """The sample as the JSON string the adapters read back."""
-    return json.dumps({k: sample[k] for k in _SAMPLE_FIELDS if k in sample}, ensure_ascii=False)
+    return json.dumps({k: sample[k] for k in _GROUND_TRUTH_FIELDS if k in sample}, ensure_ascii=False)
 
 
 def export(data_dir: str | Path, out: str | Path, fmt: str = "verl") -> list[Path]:

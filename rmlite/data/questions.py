@@ -112,15 +112,13 @@ def generate_questions(net: Network, *, map_id: str, seed: int, config: Question
     base = {"map_id": map_id, "metro_data": json.dumps(net.metro_data(), ensure_ascii=False),
             "difficulty_city": net.difficulty, "seed": int(seed), "source": source}
     out: list[dict] = []
-    makers = {"counting1": _counting1, "counting2": _counting2, "counting3": _counting3, "torf1": _torf1,
-              "torf2": _torf2, "planning": _planning}
     for typ in QUESTION_TYPES:
         n = cfg.per_map.get(typ, 0)
         if typ == "counting3":
             n = min(n, 1)
         if n <= 0:
             continue
-        for k, fields in enumerate(makers[typ](net, rng, n, cfg)):
+        for k, fields in enumerate(MAKERS[typ](net, rng, n, cfg)):
             s = {**base, "id": f"{map_id}-{typ}-{k}", "type": typ, "choices": [], "station1": "", "station2": "",
                  "line": "", "routes": "[]", "difficulty_question": net.difficulty, "question_transfer_count": 0,
                  "template": ""}
@@ -249,7 +247,7 @@ def _planning(net: Network, rng: random.Random, n: int, cfg: QuestionConfig):
         except ValueError:
             continue  # disconnected pair (possible in real data): not a question
         buckets[question_difficulty(len(routes[0]) - 1)].append((a, b, routes))
-    want = _apportion(n, cfg.planning_mix)
+    want = apportion(n, cfg.planning_mix)
     chosen = []
     for d, k in zip(DIFFICULTIES, want, strict=True):
         chosen += buckets[d][:k]
@@ -267,10 +265,16 @@ def _planning(net: Network, rng: random.Random, n: int, cfg: QuestionConfig):
                "template": template}
 
 
-def _apportion(n: int, weights: tuple[float, ...]) -> list[int]:
+# The maker of each question type: `maker(net, rng, n, cfg)` yields up to n dicts of the fields that differ from the
+# base sample (question, answer, and the stops, line, choices or routes the question names).
+MAKERS = {"counting1": _counting1, "counting2": _counting2, "counting3": _counting3, "torf1": _torf1, "torf2": _torf2,
+          "planning": _planning}
+
+
+def apportion(n: int, weights: tuple[float, ...]) -> list[int]:
     """Split n into integer parts proportional to weights (largest remainder).
 
-    >>> _apportion(8, (0.5, 0.35, 0.15))
+    >>> apportion(8, (0.5, 0.35, 0.15))
     [4, 3, 1]
     """
     total = sum(weights)

@@ -17,34 +17,25 @@ from typing import Any
 from rmlite.data.answers import format_route
 from rmlite.maps.network import Network, Section, route_to_json
 from rmlite.names import normalize_line, normalize_station, strip_tags
-from rmlite.schema import CHOICE_LETTERS, make_prompt, question_difficulty
+from rmlite.schema import ANSWER_KIND, CHOICE_LETTERS, NAMED_FIELDS, answer_kind, make_prompt, question_difficulty
 
 RELEASED = {"reasonmap": "FSCCS/ReasonMap", "plus": "FSCCS/ReasonMap-Plus", "train": "FSCCS/ReasonMap-Train"}
 
 
 # ----- released data sets ------------------------------------------------------------------------------------------
-_TYPE_MAP = {"torf1": "torf1", "torf2": "torf2", "counting1": "counting1", "counting2": "counting2",
-             "counting3": "counting3", "planning": "planning"}
-
-
 def from_released(row: Mapping[str, Any], *, template: str = "short") -> dict:
     """One released ReasonMap / ReasonMap-Plus row → an rmlite sample (the image under `image` if present).
 
     Field mapping: station_1/station_2 → station1/station2, json → metro_data, figure (base64, path or image)
-    → image, type (mixed case; absent means planning) → type, integer answers (0–3 for Counting1, 1/0 for TorF)
-    → rmlite's encodings, question_short/question_long → question (by `template`), routes (a dict of app
-    route plans) → reference routes with route names and stops mapped onto the metro data.
+    → image, type (mixed case; absent means planning) → type, integer answers (0–3 for a letter, 1/0 for yes/no)
+    → rmlite's encodings by the type's answer kind, question_short/question_long → question (by `template`), routes
+    (a dict of app route plans) → reference routes with route names and stops mapped onto the metro data.
     """
     typ_raw = str(row.get("type") or "planning")
-    typ = _TYPE_MAP.get(typ_raw.lower())
-    if typ is None:
+    typ = typ_raw.lower()
+    if typ not in ANSWER_KIND:
         raise ValueError(f"unknown released question type {typ_raw!r}")
-    md_raw = row.get("json")
-    md = json.loads(md_raw) if isinstance(md_raw, str) else md_raw
-    if not isinstance(md, dict):
-        raise ValueError("released row has no metro data in its 'json' field")
-    net = Network.from_metro_data(md, difficulty=str(row.get("difficulty_city", "easy")),
-                                  name=str(row.get("city", "")))
+    net = _released_network(row)
     s1 = _match_station(net, str(row.get("station_1") or ""))
     s2 = _match_station(net, str(row.get("station_2") or ""))
     sample = {"id": str(row.get("id", f"{row.get('city', 'map')}-{typ}-{row.get('index', 0)}")),
@@ -55,38 +46,56 @@ def from_released(row: Mapping[str, Any], *, template: str = "short") -> dict:
               "difficulty_question": str(row.get("difficulty_question") or net.difficulty),
               "question_transfer_count": int(row.get("question_transfer_count") or 0), "template": "",
               "seed": 0, "source": f"released:{row.get('city', '')}"}
-    ans = row.get("answer")
-    if typ == "planning":
-        routes = _released_routes(net, row.get("routes"))
-        if not routes:
-            routes = net.routes(s1, s2)
-        sample["routes"] = route_to_json(routes)
-        sample["template"] = template
-        q = row.get("question_long" if template != "short" else "question_short") or row.get("question") or ""
-        sample["question"] = str(q)
-
-        sample["template"] = "short" if template == "short" else _long_kind(str(q))
-        sample["answer"] = format_route(routes[0], sample["template"])
-        if "question_transfer_count" not in row:
-            sample["question_transfer_count"] = len(routes[0]) - 1
-        sample["difficulty_question"] = str(row.get("difficulty_question")
-                                            or question_difficulty(sample["question_transfer_count"]))
+    if answer_kind(typ) == "route":
+        _fill_route(sample, row, net, template)
     else:
-        sample["question"] = str(row.get("question") or "")
-        if typ == "counting1":
-            sample["answer"] = CHOICE_LETTERS[int(ans)]
-            sample["choices"] = _choices_from_question(sample["question"])
-        elif typ in ("torf1", "torf2"):
-            sample["answer"] = "yes" if int(ans) == 1 else "no"
-            if typ == "torf2":
-                sample["line"] = _line_from_question(net, sample["question"])
-        else:
-            sample["answer"] = str(int(ans))
+        _fill_perception(sample, row, net)
     sample["prompt"] = make_prompt(sample["question"])
     fig = row.get("figure")
     if fig is not None:
         sample["image"] = decode_figure(fig)
     return sample
+
+
+def _released_network(row: Mapping[str, Any]) -> Network:
+    """The row's metro data (`json`, a string or a dict) as a Network."""
+    md_raw = row.get("json")
+    md = json.loads(md_raw) if isinstance(md_raw, str) else md_raw
+    if not isinstance(md, dict):
+        raise ValueError("released row has no metro data in its 'json' field")
+    return Network.from_metro_data(md, difficulty=str(row.get("difficulty_city", "easy")),
+                                   name=str(row.get("city", "")))
+
+
+def _fill_route(sample: dict, row: Mapping[str, Any], net: Network, template: str) -> None:
+    """Question, reference routes, key, template and transfer count of a route question (ReasonMap)."""
+    routes = _released_routes(net, row.get("routes"))
+    if not routes:
+        routes = net.routes(sample["station1"], sample["station2"])
+    sample["routes"] = route_to_json(routes)
+    q = row.get("question_long" if template != "short" else "question_short") or row.get("question") or ""
+    sample["question"] = str(q)
+    sample["template"] = "short" if template == "short" else _long_kind(str(q))
+    sample["answer"] = format_route(routes[0], sample["template"])
+    if "question_transfer_count" not in row:
+        sample["question_transfer_count"] = len(routes[0]) - 1
+    sample["difficulty_question"] = str(row.get("difficulty_question")
+                                        or question_difficulty(sample["question_transfer_count"]))
+
+
+def _fill_perception(sample: dict, row: Mapping[str, Any], net: Network) -> None:
+    """Question and key of a perception question (ReasonMap-Plus), encoded by its answer kind."""
+    sample["question"] = str(row.get("question") or "")
+    ans, kind = row.get("answer"), answer_kind(sample["type"])
+    if kind == "letter":
+        sample["answer"] = CHOICE_LETTERS[int(ans)]
+        sample["choices"] = _choices_from_question(sample["question"])
+    elif kind == "yes_no":
+        sample["answer"] = "yes" if int(ans) == 1 else "no"
+    else:
+        sample["answer"] = str(int(ans))
+    if "line" in NAMED_FIELDS.get(sample["type"], ()):
+        sample["line"] = _line_from_question(net, sample["question"])
 
 
 def _long_kind(question: str) -> str:

@@ -2,9 +2,10 @@
 
 Each *error operator* names one failure mode reported for ReasonMap models (visual confusion of lines and stops,
 missing or extra transfers, detours, reversed routes, hallucinated or repeated sections, broken format, empty
-answers, refusals; off-by-one counts, wrong letters, flipped yes/no). Operators compose: a rollout with k errors
-applies k distinct operators to the reference; `rmlite.lab.rollouts` draws groups of them. Left out: errors inside
-thinking text.
+answers, refusals; off-by-one counts, wrong letters, flipped yes/no). Each applies to the answer kinds it names
+(`rmlite.schema.ANSWER_KIND`), so a new question type of a known kind gets its errors for free. Operators compose:
+a rollout with k errors applies k distinct operators to the reference; `rmlite.lab.rollouts` draws groups of them.
+Left out: errors inside thinking text.
 
 >>> import json
 >>> md = json.dumps({"Line 1": ["A", "B", "C"], "Line 2": ["D", "B", "E"]})
@@ -27,12 +28,10 @@ from functools import lru_cache
 from rmlite.data.answers import boxed, format_route, reference_completion
 from rmlite.maps.network import Section, routes_from_json
 from rmlite.names import normalize_line, normalize_station, official_clean_string
-from rmlite.schema import CHOICE_LETTERS, PERCEPTION_TYPES
+from rmlite.schema import ANSWER_KINDS, CHOICE_LETTERS, answer_kind
 
-PLANNING = ("planning",)
-COUNTING = ("counting1", "counting2", "counting3")
-TORF = ("torf1", "torf2")
-ALL_TYPES = PERCEPTION_TYPES + PLANNING
+ROUTE = ("route",)
+COUNTS = ("letter", "integer")  # kinds whose value is a count (a letter points at a number of `choices`)
 REFUSAL = "I'm sorry, but I can't determine that from the image."
 NUMBER_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
                 "sixteen seventeen eighteen nineteen twenty").split()
@@ -81,7 +80,7 @@ class Draft:
     surface: Callable[[Draft], str] | None = None  # a whole-text rewrite, applied when rendering
 
     def body(self) -> str:
-        if self.sample["type"] == "planning":
+        if answer_kind(self.sample["type"]) == "route":
             secs = [Section(ln, a, b, tuple(v)) for ln, a, b, v in self.sections]
             return format_route(secs, self.sample.get("template") or "short")
         return boxed(self.value)
@@ -92,13 +91,13 @@ class Draft:
 
 def draft_of(sample: Mapping) -> Draft:
     """The reference answer as an editable draft (rendering it gives `reference_completion(sample)`)."""
-    if sample["type"] == "planning":
+    if answer_kind(sample["type"]) == "route":
         route = routes_from_json(sample["routes"])[0]
         return Draft(sample, [[s.route_name, s.departure_stop, s.arrival_stop, tuple(s.via_stops)] for s in route])
     return Draft(sample, value=str(sample["answer"]))
 
 
-# ----- planning operators: each edits the draft in place and returns False when it does not apply --------------------
+# ----- route operators: each edits the draft in place and returns False when it does not apply -----------------------
 def _wrong_line(d: Draft, m: _Map, rng: random.Random) -> bool:
     """Visual confusion: one section names a real line that does not serve both of its stops (a crossing one first)."""
     i = rng.randrange(len(d.sections))
@@ -256,9 +255,8 @@ def _repeated_section(d: Draft, m: _Map, rng: random.Random) -> bool:
 
 # ----- perception operators -----------------------------------------------------------------------------------------
 def _off_by_one(d: Draft, m: _Map, rng: random.Random) -> bool:
-    """A count one too high or too low (counting1: the option whose value is one off, when there is one)."""
-    t = d.sample["type"]
-    if t == "counting1":
+    """A count one too high or too low (a letter: the option whose value is one off, when there is one)."""
+    if answer_kind(d.sample["type"]) == "letter":
         choices = list(d.sample["choices"])
         truth = choices[CHOICE_LETTERS.index(d.value)]
         near = [CHOICE_LETTERS[k] for k, v in enumerate(choices) if abs(v - truth) == 1]
@@ -285,20 +283,20 @@ def _flipped_yes_no(d: Draft, m: _Map, rng: random.Random) -> bool:
 
 # ----- surface operators: rewrite the whole text (applied last) -------------------------------------------------------
 def _prose(d: Draft) -> str:
-    t = d.sample["type"]
-    if t == "planning":
+    kind = answer_kind(d.sample["type"])
+    if kind == "route":
         rides = [f"take {ln} from {a} to {b}" for ln, a, b, _ in d.sections]
         return "First " + ", then ".join(rides) + "."
-    if t == "counting1":
+    if kind == "letter":
         return f"It is the option with {d.sample['choices'][CHOICE_LETTERS.index(d.value)]} stops."
-    if t in ("counting2", "counting3"):
+    if kind == "integer":
         v = int(d.value)
         return f"There are {NUMBER_WORDS[v] if v < len(NUMBER_WORDS) else 'very many'}."
     return "It is hard to tell from the map."
 
 
 def _loose(d: Draft) -> str:
-    if d.sample["type"] == "planning":
+    if answer_kind(d.sample["type"]) == "route":
         return "Sure! Here is the route:\n" + d.body() + "\nHave a nice trip."
     return f"The answer is {d.value}."
 
@@ -312,39 +310,44 @@ def _surface(fn: Callable[[Draft], str]) -> Callable[[Draft, _Map, random.Random
 
 @dataclass(frozen=True)
 class Operator:
-    """One named failure mode. `fatal`: ReasonMap correctness is lost; `surface`: rewrites the whole text (last)."""
+    """One named failure mode. `kinds`: the answer kinds it applies to; `fatal`: ReasonMap correctness is lost;
+    `surface`: rewrites the whole text (last)."""
 
     name: str
     apply: Callable[[Draft, _Map, random.Random], bool]
-    types: tuple[str, ...]
+    kinds: tuple[str, ...]
     fatal: bool = True
     surface: bool = False
     doc: str = ""
 
+    def applies_to(self, sample: Mapping) -> bool:
+        """Whether this operator can edit an answer to `sample` (its type's kind, looked up now)."""
+        return answer_kind(sample["type"]) in self.kinds
 
-def _op(name, fn, types, fatal=True, surface=False, doc=None) -> Operator:
-    return Operator(name, fn, tuple(types), fatal, surface, doc or (fn.__doc__ or "").strip())
+
+def _op(name, fn, kinds, fatal=True, surface=False, doc=None) -> Operator:
+    return Operator(name, fn, tuple(kinds), fatal, surface, doc or (fn.__doc__ or "").strip())
 
 
 OPERATORS: dict[str, Operator] = {o.name: o for o in (
-    _op("missing_transfer", _missing_transfer, PLANNING),
-    _op("reversed_direction", _reversed_direction, PLANNING),
-    _op("wrong_line", _wrong_line, PLANNING),
-    _op("neighbour_station", _neighbour_station, PLANNING),
-    _op("misread_station", _misread_station, PLANNING),
-    _op("other_line_stop", _other_line_stop, PLANNING),
-    _op("extra_transfer", _extra_transfer, PLANNING, fatal=False),
-    _op("detour", _detour, PLANNING, fatal=False),
-    _op("hallucinated_section", _hallucinated_section, PLANNING),
-    _op("repeated_section", _repeated_section, PLANNING),
-    _op("off_by_one", _off_by_one, COUNTING),
-    _op("wrong_letter", _wrong_letter, ("counting1",)),
-    _op("flipped_yes_no", _flipped_yes_no, TORF),
-    _op("broken_format", _surface(_prose), ALL_TYPES, surface=True, doc="The answer as prose: nothing parseable."),
-    _op("loose_format", _surface(_loose), ALL_TYPES, fatal=False, surface=True,
+    _op("missing_transfer", _missing_transfer, ROUTE),
+    _op("reversed_direction", _reversed_direction, ROUTE),
+    _op("wrong_line", _wrong_line, ROUTE),
+    _op("neighbour_station", _neighbour_station, ROUTE),
+    _op("misread_station", _misread_station, ROUTE),
+    _op("other_line_stop", _other_line_stop, ROUTE),
+    _op("extra_transfer", _extra_transfer, ROUTE, fatal=False),
+    _op("detour", _detour, ROUTE, fatal=False),
+    _op("hallucinated_section", _hallucinated_section, ROUTE),
+    _op("repeated_section", _repeated_section, ROUTE),
+    _op("off_by_one", _off_by_one, COUNTS),
+    _op("wrong_letter", _wrong_letter, ("letter",)),
+    _op("flipped_yes_no", _flipped_yes_no, ("yes_no",)),
+    _op("broken_format", _surface(_prose), ANSWER_KINDS, surface=True, doc="The answer as prose: nothing parseable."),
+    _op("loose_format", _surface(_loose), ANSWER_KINDS, fatal=False, surface=True,
         doc="Right answer, wrong format: chatty text around it, or no \\boxed{}."),
-    _op("empty", _surface(lambda d: ""), ALL_TYPES, surface=True, doc="No answer at all."),
-    _op("refusal", _surface(lambda d: REFUSAL), ALL_TYPES, surface=True, doc="A refusal."),
+    _op("empty", _surface(lambda d: ""), ANSWER_KINDS, surface=True, doc="No answer at all."),
+    _op("refusal", _surface(lambda d: REFUSAL), ANSWER_KINDS, surface=True, doc="A refusal."),
 )}
 NO_ERROR = "none"
 ORDER = list(OPERATORS)  # the order operators compose in (see `rollout`)
@@ -362,6 +365,6 @@ def apply_errors(sample: Mapping, names: Sequence[str], seed: int | random.Rando
     d, m = draft_of(sample), map_of(sample)
     for n in names:
         op = OPERATORS[n]
-        if sample["type"] not in op.types or not op.apply(d, m, rng):
+        if not op.applies_to(sample) or not op.apply(d, m, rng):
             return None
     return d.render()

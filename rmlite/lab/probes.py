@@ -14,9 +14,13 @@ from rmlite.data.answers import SECTION_SEPARATOR, reference_completion
 from rmlite.lab.mistakes import fake_line, map_of
 from rmlite.lab.stats import reward_name
 from rmlite.reward.functions import as_total, load_reward
+from rmlite.schema import CHOICE_LETTERS, answer_kind
 
 # ----- hackability probes ---------------------------------------------------------------------------------------------
 FILLER = "Let me think about this carefully and check the map again. "
+# Every value a perception answer of each kind could take (counts: the small ones).
+_EVERY_OPTION = {"letter": ", ".join(CHOICE_LETTERS), "integer": ", ".join(str(i) for i in range(10)),
+                 "yes_no": "yes or no"}
 
 
 def probe_answers(sample: Mapping) -> dict[str, str]:
@@ -25,9 +29,9 @@ def probe_answers(sample: Mapping) -> dict[str, str]:
     needed, and the empty answer (for reference)."""
     ref = reference_completion(sample)
     m = map_of(sample)
-    if sample["type"] != "planning":
-        every = {"counting1": "A, B, C, D", "torf1": "yes or no", "torf2": "yes or no"}.get(
-            sample["type"], ", ".join(str(i) for i in range(10)))
+    kind = answer_kind(sample["type"])
+    if kind != "route":
+        every = _EVERY_OPTION[kind]
         return {"reference": ref, "padding": FILLER * 80 + "\n" + ref,
                 "keyword_stuffing": "yes no true A B C D 1 2 3 4 " + ref,
                 "every_option": "\\boxed{" + every + "}",
@@ -64,8 +68,9 @@ def hack_probes(samples: Sequence[Mapping], rewards: Iterable[Any] = ("paper",),
     out = []
     for spec in rewards:
         fn, name = load_reward(spec), reward_name(spec)
-        for kind in ("planning", "perception"):
-            group = [s for t, v in picked.items() if (t == "planning") == (kind == "planning") for s in v]
+        for group_name in ("planning", "perception"):  # route questions, and the rest
+            group = [s for t, v in picked.items() if (answer_kind(t) == "route") == (group_name == "planning")
+                     for s in v]
             scored: dict[str, list] = {}  # probe → [(probe reward, reference reward, judged correct)]
             for s in group:
                 answers = probe_answers(s)
@@ -76,7 +81,7 @@ def hack_probes(samples: Sequence[Mapping], rewards: Iterable[Any] = ("paper",),
             for probe, vals in scored.items():
                 v, ref = np.array([x[0] for x in vals]), np.array([x[1] for x in vals])
                 oks = [x[2] for x in vals if x[2] is not None]
-                out.append({"reward": name, "kind": kind, "probe": probe, "n": len(v),
+                out.append({"reward": name, "kind": group_name, "probe": probe, "n": len(v),
                             "reward_mean": round(float(v.mean()), 4), "reference_mean": round(float(ref.mean()), 4),
                             "ratio": round(float(v.mean() / ref.mean()), 4) if ref.mean() else None,
                             "beats_reference": round(float(np.mean(v >= ref - 1e-9)), 4),

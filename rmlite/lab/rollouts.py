@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from rmlite.data.answers import reference_completion
 from rmlite.lab.mistakes import OPERATORS, ORDER, Draft, draft_of, map_of
+from rmlite.schema import answer_kind
 
 # ----- policies and simulated groups ----------------------------------------------------------------------------------
 DEFAULT_WEIGHTS = {
@@ -74,7 +75,7 @@ class Policy:
 def steps_of(sample: Mapping) -> int:
     """Steps a model can get wrong: 1 for perception; 3n + 1 for a route of n sections (the plan, then a line and
     two stops per section)."""
-    if sample["type"] != "planning":
+    if answer_kind(sample["type"]) != "route":
         return 1
     return 3 * len(json.loads(sample["routes"])[0]) + 1
 
@@ -101,9 +102,8 @@ class _Question:
         self.sample, self.map, self.steps = sample, map_of(sample), steps_of(sample)
         self.reference = reference_completion(sample)
         self.base = draft_of(sample)
-        self.pool = [(n, w) for n, w in sorted(policy.weights.items())
-                     if w > 0 and sample["type"] in OPERATORS[n].types]
-        self.perception = sample["type"] != "planning"
+        self.pool = [(n, w) for n, w in sorted(policy.weights.items()) if w > 0 and OPERATORS[n].applies_to(sample)]
+        self.perception = answer_kind(sample["type"]) != "route"
 
     def draft(self) -> Draft:
         return Draft(self.sample, [list(x) for x in self.base.sections], self.base.value)

@@ -26,8 +26,8 @@ from functools import cached_property
 import networkx as nx
 
 from rmlite.names import strip_tags
+from rmlite.schema import DIFFICULTIES
 
-DIFFICULTIES = ("easy", "middle", "hard")
 # Lexicographic (transfers, stops) as one additive weight; no real route has 10,000 stops.
 _TRANSFER_COST = 10_000
 

@@ -1,5 +1,5 @@
-"""A tiny Qwen2.5-VL built offline (and toy data for it). Its warm start is `rmlite.models.warmstart`, the GRPO
-reward-spread check `rmlite.models.warmstart`.
+"""A tiny Qwen2.5-VL built offline (and toy data for it). Its warm start and the GRPO reward-spread check live in
+`rmlite.models.warmstart`.
 
 The tiny model is the CPU default for tests, CI and the demo: the real Qwen2.5-VL architecture (about 1 M
 parameters: text hidden 128 × 4 layers, vision hidden 64 × 2 blocks), a byte-level BPE tokenizer trained
@@ -44,6 +44,7 @@ from rmlite.data.questions import (
 )
 from rmlite.maps.namer import FLAVOURS, StationNamer
 from rmlite.maps.network import Network
+from rmlite.schema import QUESTION_TYPES, answer_kind
 
 # Qwen2.5-VL's special tokens, in Qwen's order (ids 0..13 in the tiny vocabulary).
 SPECIAL_TOKENS = (
@@ -235,7 +236,8 @@ def toy_dataset(n_maps: int = 8, *, seed: int = 0, size: int = 224, per_map: Map
     """
     from PIL import Image, ImageDraw
 
-    counts = dict(per_map or {"counting1": 2, "counting2": 2, "counting3": 1, "torf1": 2, "torf2": 2, "planning": 3})
+    # Default: two questions of each perception type (a map has one line count), three route questions.
+    counts = dict(per_map or {t: 3 if answer_kind(t) == "route" else 2 for t in QUESTION_TYPES})
     samples: list[dict] = []
     images: dict[str, Any] = {}
     for m in range(n_maps):

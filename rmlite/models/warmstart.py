@@ -23,9 +23,7 @@ from rmlite.models.inference import generate_answers
 from rmlite.models.load import load_model
 from rmlite.models.tiny import MARKER, is_tiny_model_dir, tiny_info
 from rmlite.reward.functions import as_total, load_reward
-
-# Question types the warm start uses by default: all perception types and planning with short answers.
-WARM_TYPES = ("counting1", "counting2", "counting3", "torf1", "torf2", "planning")
+from rmlite.schema import answer_kind
 
 
 # ----- encoding samples for plain PyTorch training ---------------------------------------------------------------
@@ -37,7 +35,7 @@ def _image_of(i: int, sample: Mapping, images) -> Any:
     return images[i]
 
 
-class _Encoder:
+class SampleEncoder:
     """Turns (sample, image) into prompt ids + answer ids + pixel values, as GRPO sees them: the prompt through
     the chat template (image placeholder expanded), the completion tokenised on its own and ended by <|im_end|>.
     Image features are cached per image object (a map has many questions)."""
@@ -78,7 +76,8 @@ class _Encoder:
                 "answer": ans}
 
 
-def _collate_train(rows: Sequence[dict], pad_id: int):
+def collate_train(rows: Sequence[dict], pad_id: int):
+    """A right-padded training batch from encoded rows, with the loss on the answer tokens only."""
     import torch
 
     seqs = [r["prompt_ids"] + r["answer_ids"] for r in rows]
@@ -96,10 +95,10 @@ def _collate_train(rows: Sequence[dict], pad_id: int):
             "image_grid_thw": torch.cat([r["image_grid_thw"] for r in rows])}
 
 
-def _eligible(sample: Mapping, types: Sequence[str], max_sections: int) -> bool:
-    if sample["type"] not in types:
+def _eligible(sample: Mapping, types: Sequence[str] | None, max_sections: int) -> bool:
+    if types is not None and sample["type"] not in types:
         return False
-    if sample["type"] == "planning":
+    if answer_kind(sample["type"]) == "route":
         if (sample.get("template") or "short") != "short":
             return False
         return int(sample.get("question_transfer_count") or 0) + 1 <= max_sections
@@ -168,12 +167,12 @@ def _split(samples: list[dict], heldout: int | float, seed: int) -> tuple[list[i
 
 
 def evaluate_exact(model, processor, samples: Sequence[Mapping], images=None, *, batch_size: int = 32,
-                   max_new_tokens: int | None = None, encoder: _Encoder | None = None,
+                   max_new_tokens: int | None = None, encoder: SampleEncoder | None = None,
                    progress: bool = False) -> tuple[float, dict[str, float], list[dict]]:
     """Greedy exact-answer accuracy (overall, by type) and the rows (type, reference, answer)."""
     from tqdm.auto import tqdm
 
-    enc = encoder or _Encoder(processor)
+    enc = encoder or SampleEncoder(processor)
     refs = [enc.reference(s) for s in samples]
     answers: list[str] = []
     for i in tqdm(range(0, len(samples), batch_size), desc="eval", disable=not progress, leave=False):
@@ -193,7 +192,7 @@ def evaluate_exact(model, processor, samples: Sequence[Mapping], images=None, *,
 
 def warm_start(model_dir_or_model, processor=None, samples: Sequence[Mapping] = (), images=None, *,
                steps: int = 300, lr: float = 2e-3, batch_size: int = 16, seed: int = 0, progress: bool = True,
-               heldout: int | float = 0.15, max_heldout: int = 96, types: Sequence[str] = WARM_TYPES,
+               heldout: int | float = 0.15, max_heldout: int = 96, types: Sequence[str] | None = None,
                max_sections: int = 2, warmup_steps: int = 10, eval_before: bool = False,
                save: bool | str | os.PathLike = True) -> WarmStartStats:
     """A short supervised warm start: cross-entropy on the reference answer tokens only (prompt masked).
@@ -202,34 +201,24 @@ def warm_start(model_dir_or_model, processor=None, samples: Sequence[Mapping] = 
         model_dir_or_model: a model folder (e.g. from `build_tiny_vlm`; loaded in float32, all weights trained)
             or a model object (trained in place: whatever parameters require grad, e.g. a LoRA adapter).
         processor: the model's processor (loaded from the folder when None).
-        samples: rmlite samples; only `types` are used, planning only with short answers of ≤ `max_sections`.
+        samples: rmlite samples; only `types` are used (None: every type), route questions only with short
+            answers of ≤ `max_sections` sections.
         images: `{map_id: PIL image}`, a sequence parallel to `samples`, or None to read `sample["image"]`.
         heldout: share (float) or number (int) of samples held out (by map) for the greedy exact-answer check.
         save: True saves back into the model folder; a path saves there; False does not save.
     Returns a `WarmStartStats` (loss curve, held-out exact accuracy, timing); also printed when `progress`.
     """
-    import torch
-    from tqdm.auto import tqdm
-
-    model_dir = None
-    if isinstance(model_dir_or_model, (str, os.PathLike)):
-        model_dir = Path(model_dir_or_model)
-        model, loaded_proc = load_model(str(model_dir), load_in_4bit=False, lora_rank=0, backend="transformers",
-                                        dtype="float32", max_pixels=None)
-        processor = processor or loaded_proc
-    else:
-        model = model_dir_or_model
-        if processor is None:
-            raise ValueError("pass the processor together with a model object")
+    model, processor, model_dir = _model_and_processor(model_dir_or_model, processor)
     chosen = [(i, s) for i, s in enumerate(samples) if _eligible(s, types, max_sections)]
     if len(chosen) < 2:
-        raise ValueError(f"warm start needs at least 2 samples of types {tuple(types)}, got {len(chosen)}")
+        wanted = "any type" if types is None else f"types {tuple(types)}"
+        raise ValueError(f"warm start needs at least 2 samples of {wanted}, got {len(chosen)}")
     pool = [dict(s) for _, s in chosen]
     pool_images = [_image_of(i, s, images) for i, s in chosen]
     train_idx, held_idx = _split(pool, heldout, seed)
     held_idx = held_idx[:max_heldout]
 
-    enc = _Encoder(processor)
+    enc = SampleEncoder(processor)
     t_enc = time.perf_counter()
     encoded = [enc.encode(pool[i], pool_images[i]) for i in train_idx]
     held = [pool[i] for i in held_idx]
@@ -240,11 +229,48 @@ def warm_start(model_dir_or_model, processor=None, samples: Sequence[Mapping] = 
                            n_train=len(encoded), n_heldout=len(held))
     if eval_before and held:
         stats.accuracy_before = evaluate_exact(model, processor, held, held_images, encoder=enc)[0]
+    train_s = _train(model, enc, encoded, stats, seed=seed, warmup_steps=warmup_steps, progress=progress)
+    if held:
+        stats.accuracy, stats.accuracy_by_type, detail = evaluate_exact(model, processor, held, held_images,
+                                                                        encoder=enc)
+        stats.examples = detail[:6]
+    k = min(10, len(stats.losses))
+    if k:
+        stats.loss_first = sum(stats.losses[:k]) / k
+        stats.loss_last = sum(stats.losses[-k:]) / k
+    stats.seconds = round(train_s + t_enc, 2)
+    stats.seconds_per_step = round(train_s / max(1, steps), 4)
+    target = (model_dir if save is True else Path(save) if save else None)
+    if target is not None:
+        _save(model, processor, model_dir, target, stats)
+    if progress:
+        print(stats.summary())
+    return stats
 
+
+def _model_and_processor(model_dir_or_model, processor) -> tuple[Any, Any, Path | None]:
+    """(model, processor, its folder or None): a folder is loaded in float32 for full training."""
+    if isinstance(model_dir_or_model, (str, os.PathLike)):
+        model_dir = Path(model_dir_or_model)
+        model, loaded_proc = load_model(str(model_dir), load_in_4bit=False, lora_rank=0, backend="transformers",
+                                        dtype="float32", max_pixels=None)
+        return model, processor or loaded_proc, model_dir
+    if processor is None:
+        raise ValueError("pass the processor together with a model object")
+    return model_dir_or_model, processor, None
+
+
+def _train(model, enc: SampleEncoder, encoded: list[dict], stats: WarmStartStats, *, seed: int, warmup_steps: int,
+           progress: bool) -> float:
+    """`stats.steps` AdamW steps on random batches of `encoded` (losses recorded in `stats`); returns the seconds."""
+    import torch
+    from tqdm.auto import tqdm
+
+    steps = stats.steps
     torch.manual_seed(seed)
     rng = random.Random(seed)
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0, betas=(0.9, 0.98))
+    opt = torch.optim.AdamW(params, lr=stats.lr, weight_decay=0.0, betas=(0.9, 0.98))
 
     def lr_at(step: int) -> float:  # linear warm-up, then cosine decay to 10 %
         if step < warmup_steps:
@@ -258,8 +284,8 @@ def warm_start(model_dir_or_model, processor=None, samples: Sequence[Mapping] = 
     t0 = time.perf_counter()
     bar = tqdm(range(steps), desc="warm start", unit="step", disable=not progress)
     for _ in bar:
-        rows = [encoded[rng.randrange(len(encoded))] for _ in range(batch_size)]
-        batch = {k: v.to(device) for k, v in _collate_train(rows, enc.tok.pad_token_id).items()}
+        rows = [encoded[rng.randrange(len(encoded))] for _ in range(stats.batch_size)]
+        batch = {k: v.to(device) for k, v in collate_train(rows, enc.tok.pad_token_id).items()}
         loss = model(**batch).loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -269,34 +295,23 @@ def warm_start(model_dir_or_model, processor=None, samples: Sequence[Mapping] = 
         stats.losses.append(round(float(loss.detach()), 5))
         bar.set_postfix(loss=f"{stats.losses[-1]:.3f}")
     bar.close()
-    train_s = time.perf_counter() - t0
+    seconds = time.perf_counter() - t0
     model.eval()
-    if held:
-        stats.accuracy, stats.accuracy_by_type, detail = evaluate_exact(model, processor, held, held_images,
-                                                                        encoder=enc)
-        stats.examples = detail[:6]
-    k = min(10, len(stats.losses))
-    if k:
-        stats.loss_first = sum(stats.losses[:k]) / k
-        stats.loss_last = sum(stats.losses[-k:]) / k
-    stats.seconds = round(train_s + t_enc, 2)
-    stats.seconds_per_step = round(train_s / max(1, steps), 4)
+    return seconds
 
-    target = (model_dir if save is True else Path(save) if save else None)
-    if target is not None:
-        target.mkdir(parents=True, exist_ok=True)
-        model.save_pretrained(target)
-        if target != model_dir:
-            processor.save_pretrained(target)
-        marker = target / MARKER
-        info = json.loads(marker.read_text()) if marker.is_file() else (tiny_info(model_dir) if model_dir and
-                                                                        is_tiny_model_dir(model_dir) else {})
-        info["warm_start"] = {k: v for k, v in stats.as_dict().items() if k not in ("losses", "examples")}
-        marker.write_text(json.dumps(info, indent=2) + "\n")
-        stats.saved_to = str(target)
-    if progress:
-        print(stats.summary())
-    return stats
+
+def _save(model, processor, model_dir: Path | None, target: Path, stats: WarmStartStats) -> None:
+    """The trained model (and processor, when elsewhere) under `target`, with the warm start in the tiny marker."""
+    target.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(target)
+    if target != model_dir:
+        processor.save_pretrained(target)
+    marker = target / MARKER
+    info = json.loads(marker.read_text()) if marker.is_file() else (tiny_info(model_dir) if model_dir and
+                                                                    is_tiny_model_dir(model_dir) else {})
+    info["warm_start"] = {k: v for k, v in stats.as_dict().items() if k not in ("losses", "examples")}
+    marker.write_text(json.dumps(info, indent=2) + "\n")
+    stats.saved_to = str(target)
 
 
 def _as_float(value) -> float:
@@ -327,7 +342,7 @@ def reward_spread_share(model, processor, samples: Sequence[Mapping], images=Non
     idx = list(range(len(samples)))
     rng.shuffle(idx)
     idx = idx[:n_prompts]
-    enc = _Encoder(processor)
+    enc = SampleEncoder(processor)
     torch.manual_seed(seed)
     groups = []
     for start in range(0, len(idx), prompts_per_batch):

@@ -1,9 +1,10 @@
 """Scoring: RewardMap's dense reward and ReasonMap's evaluation metrics (no torch, transformers, trl or datasets).
 
-Rooms, bottom up: `parse` (reading model output), `config` (RewardConfig, the presets, RewardBreakdown), `index`
-(a sample's map, indexed once), `checks` (route checks and the detail term), `official` (the released reward's
-path), `score` (`score(completion, sample, config)`), `functions` (reward callables: presets, users' rewards, one
-TRL function per component), `engines` (verl / EasyR1 `compute_score`), `metrics` (ReasonMap's evaluation).
+Rooms, bottom up: `parse` (reading model output), `official_parse` (the released parser), `config` (RewardConfig,
+the presets, RewardBreakdown), `index` (a sample's map, indexed once), `checks` (route checks and the detail term),
+`official` (the released reward's path), `score` (`score(completion, sample, config)`), `functions` (reward
+callables: presets, users' rewards, one TRL function per component), `engines` (verl / EasyR1 `compute_score`),
+`metrics` (ReasonMap's evaluation).
 """
 
 from rmlite.reward.config import OFFICIAL, PAPER, PRESETS, SPARSE, RewardBreakdown, RewardConfig, get_config

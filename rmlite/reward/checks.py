@@ -1,32 +1,34 @@
 """Route checks shared by the paper's and the released reward: is a resolved route correct, and its detail points.
 
-Sections arrive resolved as `(line or None, departure key, arrival key)`; `_check_route` says whether they form a
-valid route between the question's stops (and why not), `_detail` computes R_detail as the `RewardConfig` table
-says. `_short`, `_section_text` and `_route_text` write the short human-readable parsed answer of a breakdown.
+Sections arrive resolved as `(line or None, departure key, arrival key)`; `check_route` says whether they form a
+valid route between the question's stops (and why not), `detail_points` computes R_detail as the `RewardConfig`
+table says. `shorten`, `section_text` and `route_text` write the short human-readable parsed answer of a breakdown.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
 
-from rmlite.reward import parse
 from rmlite.reward.config import RewardConfig
+from rmlite.reward.parse import ParsedSection
 
 
-def _short(s: str, n: int = 40) -> str:
+def shorten(s: str, n: int = 40) -> str:
+    """`s` cut to `n` characters (with an ellipsis), so a breakdown's reason stays one short line."""
     return s if len(s) <= n else s[:n] + "…"
 
 
-def _section_text(s: parse.Section) -> str:
-    return f"{_short(s.route_name, 24)}: {_short(s.departure, 32)} → {_short(s.arrival, 32)}"
+def section_text(s: ParsedSection) -> str:
+    """One parsed section as `line: departure → arrival`, each part shortened."""
+    return f"{shorten(s.route_name, 24)}: {shorten(s.departure, 32)} → {shorten(s.arrival, 32)}"
 
 
-def _route_text(sections: Any) -> str:
-    return " | ".join(_section_text(s) for s in sections)
+def route_text(sections: Iterable[ParsedSection]) -> str:
+    """A parsed route as its sections' texts joined by ` | ` (a breakdown's `parsed`)."""
+    return " | ".join(section_text(s) for s in sections)
 
 
-def _check_route(secs: list[tuple[str | None, str | None, str | None]], lines: Mapping[str, frozenset],
+def check_route(secs: list[tuple[str | None, str | None, str | None]], lines: Mapping[str, frozenset],
                  s1: str, s2: str) -> tuple[bool, str, int | None]:
     """ReasonMap's Algorithm 1 on resolved sections → (correct, reason, index of the offending section or None)."""
     if secs[0][1] != s1:
@@ -45,7 +47,7 @@ def _check_route(secs: list[tuple[str | None, str | None, str | None]], lines: M
     return True, "correct route", None
 
 
-def _detail(cfg: RewardConfig, secs: list[tuple[str | None, str | None, str | None]],
+def detail_points(cfg: RewardConfig, secs: list[tuple[str | None, str | None, str | None]],
             lines: Mapping[str, frozenset], s1: str, s2: str, q: int, direct: frozenset) -> float:
     """R_detail on resolved sections `(line or None, departure key, arrival key)`; see the RewardConfig table."""
     dep_ok, arr_ok = secs[0][1] == s1, secs[-1][2] == s2

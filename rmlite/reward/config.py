@@ -14,9 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from rmlite.reward import parse
-from rmlite.schema import DIFFICULTIES
-
-LEVEL = {d: i for i, d in enumerate(DIFFICULTIES)}
+from rmlite.schema import DIFFICULTY_LEVEL, answer_kind
 
 
 # ----- configuration -----------------------------------------------------------------------------------------------
@@ -24,8 +22,8 @@ LEVEL = {d: i for i, d in enumerate(DIFFICULTIES)}
 class RewardConfig:
     """Every number and rule the scorer uses. Frozen, hashable, validated on creation.
 
-    Weight. `W = gamma[map difficulty] + W_question`, where W_question = `beta[0]` for a planning question whose
-    reference route has no transfer, `beta[1]` when it has one or more, and 0 for the perception types.
+    Weight. `W = gamma[map difficulty] + W_question`, where W_question = `beta[0]` for a route question (planning)
+    whose reference route has no transfer, `beta[1]` when it has one or more, and 0 for the perception types.
     Note: W is the same for every rollout of a question, so under GRPO's default per-group standard-deviation
     scaling (TRL `scale_rewards="group"`, also the released verl setting) it cancels out of the advantage
     exactly; it only matters with batch-level (`scale_rewards="batch"`) or no scaling (`"none"`).
@@ -99,8 +97,8 @@ class RewardConfig:
         >>> PAPER.weight("middle", "planning", 1), PAPER.weight("hard", "torf1", 0)
         (1.7, 1.5)
         """
-        w = self.gamma[LEVEL[difficulty_city]]
-        if qtype == "planning":
+        w = self.gamma[DIFFICULTY_LEVEL[difficulty_city]]
+        if answer_kind(qtype) == "route":
             w += self.beta[1] if transfers > 0 else self.beta[0]
         return w
 
@@ -153,8 +151,9 @@ class RewardBreakdown:
                 "detail": self.weight * self.alpha * self.detail}
 
 
-def _breakdown(cfg: RewardConfig, w: float, fmt: bool, correct: bool, detail: float, parsed: str | None,
-               reason: str, error: str | None = None) -> RewardBreakdown:
+def make_breakdown(cfg: RewardConfig, w: float, fmt: bool, correct: bool, detail: float, parsed: str | None,
+                   reason: str, error: str | None = None) -> RewardBreakdown:
+    """A `RewardBreakdown` from what a scorer found (format kept, correct, detail points) under `cfg` and weight `w`."""
     f = cfg.format_points if fmt else 0.0
     c = cfg.correct_points if correct else 0.0
     total = w * f + w * c + w * cfg.alpha * detail

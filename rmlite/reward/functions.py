@@ -13,8 +13,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from rmlite.reward.config import PAPER, PRESETS, RewardBreakdown, RewardConfig
-from rmlite.reward.index import _KEY_FIELDS, _index
-from rmlite.reward.score import _score, score
+from rmlite.reward.index import index_sample
+from rmlite.reward.score import score, score_indexed
+from rmlite.schema import SCORED_FIELDS
 
 # ----- user rewards and TRL -----------------------------------------------------------------------------------------
 RewardFn = Callable[[str, Mapping[str, Any]], "RewardBreakdown | float"]
@@ -74,8 +75,9 @@ def as_total(result: RewardBreakdown | float) -> float:
 COMPONENTS = ("format", "correctness", "detail")
 _MEMO: dict[tuple, RewardBreakdown] = {}
 _MEMO_SIZE = 8192
-# Dataset columns the scorer reads; the rest (image, prompt, trainer_state, ...) are ignored.
-_COLUMNS = _KEY_FIELDS + ("choices",)
+# Dataset columns the scorer reads (the scored fields, and the choices validation checks); the rest (image, prompt,
+# trainer_state, ...) are ignored.
+_COLUMNS = SCORED_FIELDS + ("choices",)
 
 
 def completion_text(completion: Any) -> Any:
@@ -95,11 +97,11 @@ def _rows(completions: list, columns: Mapping[str, Any]) -> list[dict[str, Any]]
 
 
 def _memo_score(completion: Any, sample: Mapping[str, Any], cfg: RewardConfig) -> RewardBreakdown:
-    text, idx = completion_text(completion), _index(sample)
+    text, idx = completion_text(completion), index_sample(sample)
     key = (text if isinstance(text, str) else repr(text), idx, cfg)
     hit = _MEMO.get(key)
     if hit is None:
-        hit = _score(text, idx, cfg)
+        hit = score_indexed(text, idx, cfg)
         if len(_MEMO) >= _MEMO_SIZE:
             _MEMO.clear()
         _MEMO[key] = hit

@@ -2,8 +2,8 @@
 
 Evaluation is strict on purpose (it is what the paper's tables measure): planning answers are read with ReasonMap's
 own parser (`main.py`: exact-case keys, a short answer's arrival is the rest of its section, a long answer's is its
-line) and its `clean_string`; perception answers with ReasonMap-Plus's extraction
-(`rmlite.reward.parse.official_extract`).
+line) and its `clean_string`; perception answers with ReasonMap-Plus's extraction and exact match
+(`rmlite.reward.official_parse`). `judge` makes one record per answer, `summarize` the tables.
 
 Weights: ReasonMap w = 1 + 0.5·(question level + map level); ReasonMap-Plus w = 1 + 0.5·map level (1.0/1.5/2.0);
 weighted accuracy = Σ w·acc / Σ w, and the weighted map score likewise.
@@ -26,10 +26,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rmlite.names import normalize_line
-from rmlite.reward.parse import official_extract
-from rmlite.schema import DIFFICULTIES, metro_data_of, validate_sample
+from rmlite.reward.official_parse import official_extract, official_match
+from rmlite.schema import DIFFICULTY_LEVEL, answer_kind, metro_data_of, validate_sample
 
-LEVEL = {d: i for i, d in enumerate(DIFFICULTIES)}
 SHORT_CAP, SHORT_BONUS = 10.0, 10.0  # short answers: min(score, 10) + 10 if correct (max 20)
 LONG_CAP, LONG_BONUS = 20.0, 20.0  # long answers: min(score, 20) + 20 if correct (max 40)
 VIA_COUNT_POINTS, VIA_CAP = 4.0, 10.0
@@ -51,16 +50,17 @@ def clean_string(s: str) -> str:
 
 def reasonmap_weight(sample: Mapping[str, Any]) -> float:
     """ReasonMap (planning) weight from question and map difficulty: 1.0 … 3.0."""
-    return 1.0 + 0.5 * (LEVEL[sample["difficulty_question"]] + LEVEL[sample["difficulty_city"]])
+    return 1.0 + 0.5 * (DIFFICULTY_LEVEL[sample["difficulty_question"]] + DIFFICULTY_LEVEL[sample["difficulty_city"]])
 
 
 def plus_weight(sample: Mapping[str, Any]) -> float:
     """ReasonMap-Plus (perception) weight from map difficulty: 1.0 / 1.5 / 2.0."""
-    return 1.0 + 0.5 * LEVEL[sample["difficulty_city"]]
+    return 1.0 + 0.5 * DIFFICULTY_LEVEL[sample["difficulty_city"]]
 
 
 def weight_of(sample: Mapping[str, Any]) -> float:
-    return reasonmap_weight(sample) if sample["type"] == "planning" else plus_weight(sample)
+    """ReasonMap's weight for a route question, ReasonMap-Plus's for the others (a sample or a record)."""
+    return reasonmap_weight(sample) if answer_kind(sample["type"]) == "route" else plus_weight(sample)
 
 
 # ----- planning -----------------------------------------------------------------------------------------------------
@@ -166,27 +166,18 @@ def map_score(text: str, sample: Mapping[str, Any], *, via_stops_chinese_only: b
 
 # ----- perception ---------------------------------------------------------------------------------------------------
 def perception_correct(text: str, sample: Mapping[str, Any]) -> bool:
-    """ReasonMap-Plus accuracy: the released extraction, then exact match by type."""
-    a = official_extract(text[-MAX_CHARS:])
-    key, qtype = str(sample["answer"]), sample["type"]
-    if qtype in ("torf1", "torf2"):
-        return a.lower() == key
-    if qtype == "counting1":
-        return len(a) == 1 and a.lower() == key.lower()
-    try:
-        return int(a) == int(key)
-    except ValueError:
-        return False
+    """ReasonMap-Plus accuracy: the released extraction, then its exact match by answer kind."""
+    return official_match(official_extract(text[-MAX_CHARS:]), str(sample["answer"]), answer_kind(sample["type"]))
 
 
 # ----- records and summaries ----------------------------------------------------------------------------------------
-def evaluate(text: str, sample: Mapping[str, Any]) -> dict[str, Any]:
-    """One evaluation record: id, type, template, difficulties, weight, correct (0/1) and map_score (planning)."""
+def judge(text: str, sample: Mapping[str, Any]) -> dict[str, Any]:
+    """One evaluation record: id, type, template, difficulties, weight, correct (0/1) and map_score (route kind)."""
     validate_sample(sample)
     rec = {"id": sample["id"], "type": sample["type"], "template": sample.get("template") or "",
            "difficulty_city": sample["difficulty_city"],
            "difficulty_question": sample.get("difficulty_question") or sample["difficulty_city"]}
-    if sample["type"] == "planning":
+    if answer_kind(sample["type"]) == "route":
         t = text[-MAX_CHARS:]
         rec["correct"] = int(route_correct(parse_answer(t, rec["template"] or "short"), metro_data_of(sample),
                                            sample["station1"], sample["station2"]))
@@ -197,12 +188,13 @@ def evaluate(text: str, sample: Mapping[str, Any]) -> dict[str, Any]:
     return rec
 
 
-def evaluate_all(texts: Iterable[str], samples: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    return [evaluate(t, s) for t, s in zip(texts, samples, strict=True)]
+def judge_all(texts: Iterable[str], samples: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """`judge` for each (answer, sample) pair."""
+    return [judge(t, s) for t, s in zip(texts, samples, strict=True)]
 
 
 def _stats(recs: list[Mapping[str, Any]]) -> dict[str, float]:
-    w = [r.get("weight", weight_of(r)) for r in recs]
+    w = [r["weight"] if "weight" in r else weight_of(r) for r in recs]
     out = {"n": len(recs), "accuracy": sum(r["correct"] for r in recs) / len(recs),
            "weighted_accuracy": sum(wi * r["correct"] for wi, r in zip(w, recs, strict=True)) / sum(w)}
     scored = [(wi, r["map_score"]) for wi, r in zip(w, recs, strict=True) if "map_score" in r]

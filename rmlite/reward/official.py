@@ -1,7 +1,7 @@
 """The released reward's path (`OFFICIAL`): RewardMap's `reason_map.py`, parser and name cleaning included.
 
 Kept apart from the paper's path so the differences are in one place: the released parser
-(`rmlite.reward.parse.official_sections`), its twice-applied name cleaning, and its Beijing line aliases.
+(`rmlite.reward.official_parse`), its twice-applied name cleaning, and its Beijing line aliases.
 """
 
 from __future__ import annotations
@@ -10,27 +10,20 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 from rmlite.names import official_clean_string
-from rmlite.reward import parse
-from rmlite.reward.checks import _check_route, _detail, _short
-from rmlite.reward.config import RewardBreakdown, RewardConfig, _breakdown
-from rmlite.reward.index import _Index
+from rmlite.reward.checks import check_route, detail_points, shorten
+from rmlite.reward.config import RewardBreakdown, RewardConfig, make_breakdown
+from rmlite.reward.index import SampleIndex
+from rmlite.reward.official_parse import official_extract, official_match, official_sections
 
 # ----- the released behaviour ---------------------------------------------------------------------------------------
 _RELEASED_LINE_HACKS = (("八通", "Line 1"), ("大兴", "Line 4"))  # Beijing special cases of the released code
 
 
-def _perception_official(text: str, idx: _Index, cfg: RewardConfig, w: float) -> RewardBreakdown:
-    ans = parse.official_extract(text[-cfg.max_completion_chars:])
-    if idx.qtype in ("torf1", "torf2"):
-        ok = ans.lower() == idx.answer
-    elif idx.qtype == "counting1":
-        ok = ans.lower() == idx.answer.lower() and len(ans) == 1
-    else:
-        try:
-            ok = int(ans) == int(idx.answer)
-        except ValueError:
-            ok = False
-    return _breakdown(cfg, w, False, ok, 0.0, ans, "correct" if ok else f"{_short(ans)!r} is wrong")
+def score_official_perception(text: str, idx: SampleIndex, cfg: RewardConfig, w: float) -> RewardBreakdown:
+    """A perception answer as the released reward scores it: its extraction, then an exact match by answer kind."""
+    ans = official_extract(text[-cfg.max_completion_chars:])
+    ok = official_match(ans, idx.answer, idx.kind)
+    return make_breakdown(cfg, w, False, ok, 0.0, ans, "correct" if ok else f"{shorten(ans)!r} is wrong")
 
 
 def _off_key(raw: str, cap: int) -> str:
@@ -54,19 +47,20 @@ def _off_resolve(cfg: RewardConfig, secs: list[tuple[str, str, str]], lines: Map
     return out
 
 
-def _planning_official(text: str, idx: _Index, cfg: RewardConfig, w: float) -> RewardBreakdown:
+def score_official_planning(text: str, idx: SampleIndex, cfg: RewardConfig, w: float) -> RewardBreakdown:
+    """A route answer as the released reward scores it: its section parser, cleaning and detail rules."""
     text = text[-cfg.max_completion_chars:]
-    strict = parse.official_sections(text, False, cfg.max_sections)
-    loose = parse.official_sections(text, True, cfg.max_sections)
+    strict = official_sections(text, False, cfg.max_sections)
+    loose = official_sections(text, True, cfg.max_sections)
     if strict is None or loose is None:
-        return _breakdown(cfg, w, False, False, 0.0, None, "too many sections", "too many sections")
+        return make_breakdown(cfg, w, False, False, 0.0, None, "too many sections", "too many sections")
     lines = idx.map.off_lines
     ok, why = False, "no route sections found"
     if strict:
-        ok, why, _ = _check_route(_off_resolve(cfg, strict, lines), lines, idx.off_s1, idx.off_s2)
+        ok, why, _ = check_route(_off_resolve(cfg, strict, lines), lines, idx.off_s1, idx.off_s2)
     detail = 0.0
     if loose and cfg.detail:
-        detail = _detail(cfg, _off_resolve(cfg, loose, lines), lines, idx.off_s1, idx.off_s2, idx.q,
-                         idx.off_direct)
-    parsed = " | ".join(f"{_short(n, 24)}: {_short(d, 32)} → {_short(a, 32)}" for n, d, a in strict) or None
-    return _breakdown(cfg, w, False, ok, detail, parsed, why, None if strict or loose else why)
+        detail = detail_points(cfg, _off_resolve(cfg, loose, lines), lines, idx.off_s1, idx.off_s2, idx.q,
+                               idx.off_direct)
+    parsed = " | ".join(f"{shorten(n, 24)}: {shorten(d, 32)} → {shorten(a, 32)}" for n, d, a in strict) or None
+    return make_breakdown(cfg, w, False, ok, detail, parsed, why, None if strict or loose else why)

@@ -1,6 +1,7 @@
-"""Reading model output: lenient answer extraction, the strict format check, and the released (official) parser.
+"""Reading model output: lenient answer extraction and the strict format check.
 
-Three readers live here, because three questions are asked of one completion:
+Two readers live here, because two questions are asked of one completion (the released parser, a third, is
+`rmlite.reward.official_parse`):
 
 * *strict* (`strict_answer`, `strict_boxed`, `strict_route`): is it exactly the requested format, optionally after
   one closed `<think>…</think>` block? This earns format credit, so training never rewards decorations that
@@ -8,14 +9,14 @@ Three readers live here, because three questions are asked of one completion:
 * *lenient* (`extract_answer`, `parse_choice`, `parse_int`, `parse_yes_no`, `parse_route`): what did the model mean?
   Last `\\boxed{}` (nested braces), "the answer is …" fallbacks, any key case, markdown bold and bullets, `--` or
   `---` separators, thinking text before and prose after the answer. Used for correctness and detail.
-* *official* (`official_extract`, `official_sections`): the released RewardMap parser, point for point.
 
 Every function is total over any string and runs in bounded time: only the last `window` characters of the answer
 are read leniently, and no pattern here can backtrack catastrophically (each is linear in its input).
-Nothing here knows about maps; resolving names to stations and lines is the reward's job.
+Nothing here knows about maps or question types (only answer kinds); resolving names to stations and lines is
+the reward's job.
 
 >>> parse_route("**Route Name:** Line 1\\n**Departure Stop:** A\\n**Arrival Stop:** B\\nEnjoy the ride!")
-(Section(route_name='Line 1', departure='A', arrival='B', num_via=None, via=None),)
+(ParsedSection(route_name='Line 1', departure='A', arrival='B', num_via=None, via=None),)
 >>> parse_choice(extract_answer("<think>hmm</think>The answer is (C).")), parse_int(extract_answer("\\\\boxed{4}"))
 ('C', 4)
 """
@@ -35,7 +36,7 @@ MAX_BOXED_TRIES = 8
 THINK_CLOSE = ("</think>", "◁/think▷")
 
 
-class Section(NamedTuple):
+class ParsedSection(NamedTuple):
     """One route section as written by the model (raw strings; None when the key is absent)."""
 
     route_name: str
@@ -207,7 +208,7 @@ def _field(key: str) -> int:
     return 4 if k.startswith("via") else _FIELD[k[0]]
 
 
-def parse_route(text: str, window: int = WINDOW) -> tuple[Section, ...]:
+def parse_route(text: str, window: int = WINDOW) -> tuple[ParsedSection, ...]:
     """Route sections from messy output: any key case, bold, bullets, separators, drafts before, prose after.
 
     Key lines are read from the last block (a run of key lines with at most `PROSE_GAP` prose lines between them);
@@ -243,13 +244,13 @@ def _prose_lines(text: str, start: int, end: int) -> int:
     return n
 
 
-def _assemble(block: list[tuple[int, str]]) -> tuple[Section, ...]:
-    out: list[Section] = []
+def _assemble(block: list[tuple[int, str]]) -> tuple[ParsedSection, ...]:
+    out: list[ParsedSection] = []
     cur: list[str | None] = [None] * 5
     for field, value in block + [(-1, "")]:
         if field < 0 or cur[field] is not None:
             if cur[0] is not None and cur[1] is not None and cur[2] is not None:
-                out.append(Section(*(clean_value(v) if v is not None else None for v in cur)))
+                out.append(ParsedSection(*(clean_value(v) if v is not None else None for v in cur)))
             cur = [None] * 5
         if field >= 0:
             cur[field] = value
@@ -261,7 +262,7 @@ _EXTRA_KEY = {"short": None, "long1": "Number of Via Stops: ", "long2": "Via Sto
 _SEPARATORS = frozenset({"--", "---"})
 
 
-def strict_route(answer: str, template: str = "short", max_sections: int = 256) -> tuple[Section, ...] | None:
+def strict_route(answer: str, template: str = "short", max_sections: int = 256) -> tuple[ParsedSection, ...] | None:
     """Sections if `answer` is exactly ReasonMap's format for `template`, else None.
 
     Exactly: key lines in order with the exact case and one space after the colon (`Number of Via Stops: n`
@@ -270,7 +271,7 @@ def strict_route(answer: str, template: str = "short", max_sections: int = 256) 
 
     >>> strict_route("Route Name: 1\\nDeparture Stop: A\\nArrival Stop: B\\n--\\nRoute Name: 2\\n"
     ...              "Departure Stop: B\\nArrival Stop: C")[1]
-    Section(route_name='2', departure='B', arrival='C', num_via=None, via=None)
+    ParsedSection(route_name='2', departure='B', arrival='C', num_via=None, via=None)
     >>> strict_route("route name: 1\\nDeparture Stop: A\\nArrival Stop: B") is None
     True
     """
@@ -279,7 +280,7 @@ def strict_route(answer: str, template: str = "short", max_sections: int = 256) 
     lines = [ln.rstrip() for ln in answer.split("\n") if ln.strip()]
     if not lines:
         return None
-    out: list[Section] = []
+    out: list[ParsedSection] = []
     i, n, k = 0, len(lines), len(keys)
     while i < n:
         if out and lines[i] not in _SEPARATORS:
@@ -297,143 +298,26 @@ def strict_route(answer: str, template: str = "short", max_sections: int = 256) 
             vals.append(v)
         if extra == "Number of Via Stops: " and not vals[3].isdigit():
             return None
-        out.append(Section(clean_value(vals[0]), clean_value(vals[1]), clean_value(vals[2]),
-                           vals[3] if extra == "Number of Via Stops: " else None,
-                           vals[3] if extra == "Via Stops: " else None))
+        out.append(ParsedSection(clean_value(vals[0]), clean_value(vals[1]), clean_value(vals[2]),
+                                 vals[3] if extra == "Number of Via Stops: " else None,
+                                 vals[3] if extra == "Via Stops: " else None))
         i += k
     return tuple(out)
 
 
 _STRICT_BOXED = re.compile(r"\s*\\boxed\{([^{}\n]{1,64})\}\s*")
-STRICT_TOKEN = {
-    "counting1": re.compile(r"[A-Da-d]"), "counting2": re.compile(r"[0-9]+"), "counting3": re.compile(r"[0-9]+"),
-    "torf1": re.compile(r"(?i:yes|no)"), "torf2": re.compile(r"(?i:yes|no)"),
-}
+STRICT_TOKEN = {"letter": re.compile(r"[A-Da-d]"), "integer": re.compile(r"[0-9]+"),
+                "yes_no": re.compile(r"(?i:yes|no)")}  # the bare token of each perception answer kind
 
 
-def strict_boxed(answer: str, qtype: str) -> str | None:
-    """The boxed token if `answer` is exactly `\\boxed{X}` with X a bare answer of the type's kind, else None.
+def strict_boxed(answer: str, kind: str) -> str | None:
+    """The boxed token if `answer` is exactly `\\boxed{X}` with X a bare answer of `kind` (see `STRICT_TOKEN`).
 
-    >>> strict_boxed(" \\\\boxed{B} ", "counting1"), strict_boxed("\\\\boxed{(B)}", "counting1")
+    >>> strict_boxed(" \\\\boxed{B} ", "letter"), strict_boxed("\\\\boxed{(B)}", "letter")
     ('B', None)
     """
     m = _STRICT_BOXED.fullmatch(answer)
     if m is None:
         return None
     token = m.group(1).strip()
-    return token if STRICT_TOKEN[qtype].fullmatch(token) else None
-
-
-# ----- the released (official) parser --------------------------------------------------------------------------------
-_OFFICIAL_PHRASES = ("the final answer is", "the answer is", "the correct answer is", "the answer should be")
-
-
-def official_extract(response: str) -> str:
-    """The released ReasonMap-Plus answer extraction (behaviour-compatible for letters, integers and yes/no).
-
-    "answer is" fallbacks when there is no `oxed{`; else the last `\\boxed{`; then `find_math_answer`'s clean-up
-    and `.rstrip('.').lstrip(':').strip()`. Its math-only rewrites (sqrt, frac, a/b) are left out: they can never
-    turn a string into, or out of, a letter, an integer or yes/no.
-
-    >>> official_extract("I think the answer is B. Yes."), official_extract(r"\\boxed{A} or \\boxed{ 4 }")
-    ('b', '4')
-    """
-    s = response
-    if "oxed{" not in s:
-        for flag in _OFFICIAL_PHRASES:
-            for f in (flag, flag.replace("the", "The")):
-                had = f in s
-                s = s.split(f)[-1].strip()
-                if had:
-                    s = s.split("\n")[0].split(". ")[0]
-    elif s.count("oxed{") > 1:
-        s = "\\boxed{" + s.split("oxed{")[-1]
-    return _find_math_answer(s).rstrip(".").lstrip(":").strip()
-
-
-def _find_math_answer(s: str) -> str:
-    s = s.lower().replace("{}", "")
-    # `re.findall('oxed{(.*)}', s, re.S)[-1]` without its quadratic worst case: the greedy match runs from the
-    # first "oxed{" that has a "}" anywhere after it to the last "}".
-    first, last = s.find("oxed{"), s.rfind("}")
-    ans = s[first + 5:last] if first >= 0 and last >= first + 5 else s
-    close, open_ = ans.find("}"), ans.find("{")
-    if close != -1 and (open_ == -1 or close < open_):
-        ans = ans.split("}")[0]
-    ans = ans.split("=")[-1].split("\\approx")[-1]
-    for old, new in ((" ", ""), ("\\,", ""), ("∞", "\\infty"), ("+\\infty", "\\infty"), ("\\\\", "\\"), ("\n", ""),
-                     ("\\text", ""), ("\\mbox", ""), ("bmatrix", "pmatrix"), ("\\left", ""), ("\\right", ""),
-                     ("^{\\circ}", ""), ("^\\circ", ""), ("{m}^3", ""), ("m^3", ""), ("{units}", ""), ("units", ""),
-                     ("{km}", ""), ("km", "")):
-        if old in ans:  # `in` is much cheaper than a no-op replace on long junk
-            ans = ans.replace(old, new)
-    # _strip_string (the parts that can change a letter / integer / yes-no outcome)
-    for old, new in (("\\!", ""), ("\\\\", "\\"), ("\\$", ""), ("$", "")):
-        if old in ans:
-            ans = ans.replace(old, new)
-    ans = ans.split("\\text{ ")[0].replace("\\%", "").replace("{.", "{0.")
-    if ans.startswith("."):
-        ans = "0" + ans
-    return ans
-
-
-def official_sections(text: str, any_case_keys: bool, max_sections: int = 256) -> list[tuple[str, str, str]] | None:
-    """Sections as the released planning reward reads them: `(route name, departure, arrival)` raw strings.
-
-    Splits on "--"; a section counts if it holds `Route Name:`, `Departure Stop:` and `Arrival Stop:` (exact case
-    for correctness, any case for the detail reward, as released). The route name and departure are the rest of
-    their line and need a newline after them (else "Wrong"); the arrival is *everything* after the last
-    `Arrival Stop:`, so trailing prose becomes part of the stop name. Returns None (unparseable) when a key
-    occurs more than `max_sections` times: bounded time on pathological input.
-
-    >>> official_sections("Route Name: 1\\nDeparture Stop: A\\nArrival Stop: B\\nThanks!", False)
-    [('1', 'A', 'B\\nThanks!')]
-    """
-    keys = _ANY_CASE_KEYS if any_case_keys else _EXACT_KEYS
-    hay = text.lower() if any_case_keys else text
-    if len(hay) != len(text):  # a few Unicode letters change length when lowered: split the slow, sure way
-        parts = [p for p in text.split("--") if _has_keys(p.lower(), keys)]
-        return None if len(parts) > max_sections else [_official_section(p) for p in parts]
-    counts = [hay.count(k) for k in keys]
-    if min(counts) > max_sections:
-        return None
-    # Only parts holding the rarest key can count; find them without splitting the whole text (which allocates
-    # one string per "--": slow on junk). A part may differ from str.split's by one leading "-", which no key
-    # lookup sees and the released clean_string removes.
-    rare = keys[counts.index(min(counts))]
-    out, seen, i = [], -1, hay.find(rare)
-    while i >= 0:
-        j = hay.rfind("--", 0, i)
-        start = j + 2 if j >= 0 else 0
-        end = hay.find("--", i)
-        end = len(hay) if end < 0 else end
-        if start != seen and _has_keys(hay[start:end], keys):
-            out.append(_official_section(text[start:end]))
-        seen = start
-        i = hay.find(rare, end)
-    return out
-
-
-_EXACT_KEYS = ("Route Name:", "Departure Stop:", "Arrival Stop:")
-_ANY_CASE_KEYS = ("route name:", "departure stop:", "arrival stop:")
-
-
-def _official_section(p: str) -> tuple[str, str, str]:
-    return _line_after(p, "Route Name: ", True), _line_after(p, "Departure Stop: ", False), \
-        p.split("Arrival Stop:")[-1].strip()
-
-
-def _has_keys(s: str, keys: tuple[str, ...]) -> bool:
-    return all(k in s for k in keys)
-
-
-def _line_after(section: str, key: str, strip: bool) -> str:
-    """`re.search(key + "(.*?)\\n")` without a regex: the rest of the key's line, or "Wrong" if no newline follows."""
-    i = section.find(key)
-    if i < 0:
-        return "Wrong"
-    j = section.find("\n", i + len(key))
-    if j < 0:
-        return "Wrong"
-    v = section[i + len(key):j]
-    return v.strip() if strip else v
+    return token if STRICT_TOKEN[kind].fullmatch(token) else None

@@ -28,10 +28,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from rmlite.reward import parse
-from rmlite.reward.checks import _check_route, _detail, _route_text, _section_text, _short
-from rmlite.reward.config import PAPER, RewardBreakdown, RewardConfig, _breakdown, get_config
-from rmlite.reward.index import _Index, _index, _resolve_line, _station_key
-from rmlite.reward.official import _perception_official, _planning_official
+from rmlite.reward.checks import check_route, detail_points, route_text, section_text, shorten
+from rmlite.reward.config import PAPER, RewardBreakdown, RewardConfig, get_config, make_breakdown
+from rmlite.reward.index import SampleIndex, index_sample, resolve_line, station_key
+from rmlite.reward.official import score_official_perception, score_official_planning
 
 
 # ----- scoring ------------------------------------------------------------------------------------------------------
@@ -48,44 +48,42 @@ def score(completion: str, sample: Mapping[str, Any], config: RewardConfig | str
     """
     if not isinstance(config, RewardConfig):
         config = get_config(config)
-    return _score(completion, _index(sample), config)
+    return score_indexed(completion, index_sample(sample), config)
 
 
-def _score(completion: Any, idx: _Index, cfg: RewardConfig) -> RewardBreakdown:
+def score_indexed(completion: Any, idx: SampleIndex, cfg: RewardConfig) -> RewardBreakdown:
+    """`score` on an already indexed sample (what the TRL functions call, memoised per completion)."""
     w = cfg.weight(idx.level, idx.qtype, idx.q)
     if not isinstance(completion, str):
-        return _breakdown(cfg, w, False, False, 0.0, None, "completion is not text", "not a string")
-    if idx.qtype == "planning":
+        return make_breakdown(cfg, w, False, False, 0.0, None, "completion is not text", "not a string")
+    if idx.kind == "route":
         if cfg.parser == "official":
-            return _planning_official(completion, idx, cfg, w)
+            return score_official_planning(completion, idx, cfg, w)
         return _planning(completion, idx, cfg, w)
     if cfg.parser == "official":
-        return _perception_official(completion, idx, cfg, w)
+        return score_official_perception(completion, idx, cfg, w)
     return _perception(completion, idx, cfg, w)
 
 
-_PARSE_VALUE = {"counting1": parse.parse_choice, "counting2": parse.parse_int, "counting3": parse.parse_int,
-                "torf1": parse.parse_yes_no, "torf2": parse.parse_yes_no}
+# How each perception answer kind is read leniently, and what a reason calls it when it cannot be.
+_READ_VALUE = {"letter": parse.parse_choice, "integer": parse.parse_int, "yes_no": parse.parse_yes_no}
+_KIND_WORD = {"letter": "letter A-D", "integer": "number", "yes_no": "yes/no"}
 
 
-def _perception(text: str, idx: _Index, cfg: RewardConfig, w: float) -> RewardBreakdown:
+def _perception(text: str, idx: SampleIndex, cfg: RewardConfig, w: float) -> RewardBreakdown:
     part = parse.strict_answer(text)
-    token = parse.strict_boxed(part, idx.qtype) if part is not None and len(part) <= cfg.max_answer_chars else None
+    token = parse.strict_boxed(part, idx.kind) if part is not None and len(part) <= cfg.max_answer_chars else None
     answer = token if token is not None else parse.extract_answer(text, cfg.max_answer_chars)
-    value = _PARSE_VALUE[idx.qtype](answer)
+    value = _READ_VALUE[idx.kind](answer)
     if value is None:
-        why = "no answer found" if answer is None else f"cannot read {_short(answer)!r} as a {_KIND[idx.qtype]}"
-        return _breakdown(cfg, w, token is not None, False, 0.0, None, why, why)
-    key = int(idx.answer) if idx.qtype in ("counting2", "counting3") else idx.answer
+        why = "no answer found" if answer is None else f"cannot read {shorten(answer)!r} as a {_KIND_WORD[idx.kind]}"
+        return make_breakdown(cfg, w, token is not None, False, 0.0, None, why, why)
+    key = int(idx.answer) if idx.kind == "integer" else idx.answer
     ok = value == key
-    return _breakdown(cfg, w, token is not None, ok, 0.0, str(value), "correct" if ok else f"{value} is wrong")
+    return make_breakdown(cfg, w, token is not None, ok, 0.0, str(value), "correct" if ok else f"{value} is wrong")
 
 
-_KIND = {"counting1": "letter A-D", "counting2": "number", "counting3": "number", "torf1": "yes/no",
-         "torf2": "yes/no"}
-
-
-def _planning(text: str, idx: _Index, cfg: RewardConfig, w: float) -> RewardBreakdown:
+def _planning(text: str, idx: SampleIndex, cfg: RewardConfig, w: float) -> RewardBreakdown:
     part = parse.strict_answer(text)
     sections = None
     if part is not None and len(part) <= cfg.max_answer_chars:
@@ -94,14 +92,14 @@ def _planning(text: str, idx: _Index, cfg: RewardConfig, w: float) -> RewardBrea
     if sections is None:
         sections = parse.parse_route(text, cfg.max_answer_chars)
     if not sections:
-        return _breakdown(cfg, w, False, False, 0.0, None, "no route sections found", "no route sections found")
+        return make_breakdown(cfg, w, False, False, 0.0, None, "no route sections found", "no route sections found")
     if len(sections) > cfg.max_sections:
-        return _breakdown(cfg, w, False, False, 0.0, None, "too many sections", "too many sections")
+        return make_breakdown(cfg, w, False, False, 0.0, None, "too many sections", "too many sections")
     m, cap = idx.map, cfg.max_name_chars
-    resolved = [(_resolve_line(m, s.route_name, cap), _station_key(s.departure, cap), _station_key(s.arrival, cap))
+    resolved = [(resolve_line(m, s.route_name, cap), station_key(s.departure, cap), station_key(s.arrival, cap))
                 for s in sections]
-    ok, why, bad = _check_route(resolved, m.lines, idx.s1, idx.s2)
+    ok, why, bad = check_route(resolved, m.lines, idx.s1, idx.s2)
     if bad is not None:
-        why += f" ({_section_text(sections[bad])})"
-    detail = _detail(cfg, resolved, m.lines, idx.s1, idx.s2, idx.q, idx.direct) if cfg.detail else 0.0
-    return _breakdown(cfg, w, fmt, ok, detail, _route_text(sections), why)
+        why += f" ({section_text(sections[bad])})"
+    detail = detail_points(cfg, resolved, m.lines, idx.s1, idx.s2, idx.q, idx.direct) if cfg.detail else 0.0
+    return make_breakdown(cfg, w, fmt, ok, detail, route_text(sections), why)
