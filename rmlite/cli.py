@@ -1,20 +1,26 @@
-"""Command line: `python -m rmlite generate | show | demo | …`.
+"""Command line: `python -m rmlite generate | show | export | train | eval | lab | demo`.
 
 User mistakes (bad arguments, missing folders, unreadable JSON) print one line and exit with status 2;
-they never end in a traceback (set RMLITE_DEBUG=1 to see one).
+they never end in a traceback (set RMLITE_DEBUG=1 to see one). Every default and list of choices is read from
+the dataclass, constant or function that owns it, so a changed default reaches the command line; `--help`
+shows them. Left out: training knobs beyond `--steps` (set them in Python with `GRPOSettings`).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import inspect
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rmlite.data.build import DatasetConfig, generate_dataset
+from rmlite.curriculum import CURRICULA, DEFAULT_CURRICULUM
+from rmlite.data.build import SIZES, DatasetConfig, generate_dataset
 from rmlite.data.cards import sample_card
-from rmlite.data.export import export
+from rmlite.data.export import FORMATS, export
 from rmlite.data.questions import QuestionConfig
 from rmlite.data.store import load_maps, load_questions, load_split, map_row, read_manifest
 from rmlite.demo import run_demo
@@ -23,7 +29,9 @@ from rmlite.lab.measure import lab_logged, load_samples, read_completions, run_l
 from rmlite.lab.probes import hack_probes
 from rmlite.lab.report import format_table, write_outputs
 from rmlite.lab.stats import ALL
+from rmlite.maps.generate import LINE_NAMINGS
 from rmlite.models.load import load_model
+from rmlite.reward.config import PAPER, PRESETS
 from rmlite.schema import DIFFICULTIES, QUESTION_TYPES
 
 
@@ -31,17 +39,49 @@ class UserError(Exception):
     """A mistake in how rmlite was called: reported as one line, exit status 2."""
 
 
-def _csv(kind: str, allowed: tuple[str, ...] | None = None):
-    def parse(text: str) -> tuple[str, ...]:
+# ----- where defaults come from ---------------------------------------------------------------------------------------
+def field_default(cls: type, name: str) -> Any:
+    """The default of dataclass field `name` (its factory called), read where the dataclass declares it.
+
+    >>> field_default(DatasetConfig, "line_naming")
+    'numbered'
+    """
+    f = next(f for f in dataclasses.fields(cls) if f.name == name)
+    return f.default_factory() if f.default is dataclasses.MISSING else f.default
+
+
+def param_default(fn: Callable, name: str) -> Any:
+    """The default of parameter `name` in `fn`'s signature (for knobs a function owns, not a dataclass)."""
+    return inspect.signature(fn).parameters[name].default
+
+
+def as_csv(values: tuple) -> str:
+    """How a list default is typed on the command line (for help texts): (0.2, 0.5) → "0.2,0.5"."""
+    return ",".join(map(str, values))
+
+
+# ----- argument types -------------------------------------------------------------------------------------------------
+class CsvList:
+    """An argparse type: "a,b" → ("a", "b"), every item one of `allowed` when given (the option's choices)."""
+
+    def __init__(self, kind: str, allowed: tuple[str, ...] | None = None):
+        self.kind, self.allowed = kind, allowed
+
+    def __call__(self, text: str) -> tuple[str, ...]:
         items = tuple(x.strip() for x in text.split(",") if x.strip())
         if not items:
-            raise argparse.ArgumentTypeError(f"empty {kind} list")
-        if allowed is not None:
-            bad = [x for x in items if x not in allowed]
-            if bad:
-                raise argparse.ArgumentTypeError(f"unknown {kind} {bad}; choose from {', '.join(allowed)}")
+            raise argparse.ArgumentTypeError(f"empty {self.kind} list")
+        bad = [x for x in items if self.allowed is not None and x not in self.allowed]
+        if bad:
+            raise argparse.ArgumentTypeError(f"unknown {self.kind} {bad}; choose from {', '.join(self.allowed)}")
         return items
-    return parse
+
+
+def _numbers(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
 
 
 def _positive(text: str) -> int:
@@ -61,84 +101,141 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+# ----- the parser -----------------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="rmlite", description="RewardMap on one GPU: data, rewards, GRPO, evaluation.")
     sub = p.add_subparsers(dest="cmd", required=True)
+    _add_generate(sub)
+    _add_show(sub)
+    _add_export(sub)
+    _add_train(sub)
+    _add_eval(sub)
+    add_lab_parser(sub)
+    _add_demo(sub)
+    return p
 
+
+def _add_generate(sub: Any) -> None:
     g = sub.add_parser("generate", help="generate synthetic transit maps with questions and answer keys")
-    g.add_argument("--maps", type=_positive, default=20, help="number of synthetic maps")
-    g.add_argument("--seed", type=int, default=0, help="master seed (same seed, same data)")
-    g.add_argument("--size", type=int, default=1024, choices=(512, 768, 1024), help="image side in pixels")
-    g.add_argument("--difficulty", type=_csv("difficulty", DIFFICULTIES), default=DIFFICULTIES,
-                   help="map difficulties to cycle through, e.g. easy,middle,hard")
-    g.add_argument("--types", type=_csv("question type", QUESTION_TYPES), default=QUESTION_TYPES,
-                   help="question types to generate")
-    g.add_argument("--per-type", type=_positive, default=None,
-                   help="questions per type and map (default: 4, planning 8)")
-    g.add_argument("--planning-mix", default="0.5,0.35,0.15",
-                   help="weights of planning questions with 0 / 1 / 2+ transfers")
-    g.add_argument("--long-templates", type=float, default=0.0, help="share of planning questions with a long template")
-    g.add_argument("--line-names", choices=("numbered", "named"), default="numbered")
-    g.add_argument("--real", type=_csv("city"), default=(), help="real ReasonMap cities to add, e.g. oslo,geneva,miami")
-    g.add_argument("--test-fraction", type=float, default=0.2, help="share of synthetic maps held out (split by map)")
-    g.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    data, questions = DatasetConfig, QuestionConfig
+    per_map = ", ".join(f"{t} {n}" for t, n in field_default(questions, "per_map").items())
+    g.add_argument("--maps", type=_positive, default=field_default(data, "n_maps"),
+                   help="number of synthetic maps (default: %(default)s)")
+    g.add_argument("--seed", type=int, default=field_default(data, "seed"), help="master seed (same seed, same data)")
+    g.add_argument("--size", type=int, default=field_default(data, "size"), choices=SIZES,
+                   help="image side in pixels (default: %(default)s)")
+    g.add_argument("--difficulty", type=CsvList("difficulty", DIFFICULTIES),
+                   default=field_default(data, "difficulties"), help="map difficulties to cycle through, e.g. "
+                   "easy,middle,hard (default: all)")
+    g.add_argument("--types", type=CsvList("question type", QUESTION_TYPES), default=QUESTION_TYPES,
+                   help="question types to generate (default: all)")
+    g.add_argument("--per-type", type=_positive, default=None, help=f"questions per type and map (default: {per_map})")
+    mix = field_default(questions, "planning_mix")
+    g.add_argument("--planning-mix", type=_numbers, default=mix,
+                   help=f"weights of planning questions with 0 / 1 / 2+ transfers (default: {as_csv(mix)})")
+    g.add_argument("--long-templates", type=float, default=field_default(questions, "long_template_share"),
+                   help="share of planning questions with a long template (default: %(default)s)")
+    g.add_argument("--line-names", choices=LINE_NAMINGS, default=field_default(data, "line_naming"),
+                   help="default: %(default)s")
+    g.add_argument("--real", type=CsvList("city"), default=field_default(data, "real_maps"),
+                   help="real ReasonMap cities to add, e.g. oslo,geneva,miami")
+    g.add_argument("--test-fraction", type=float, default=field_default(data, "test_fraction"),
+                   help="share of synthetic maps held out, split by map (default: %(default)s)")
+    g.add_argument("--workers", type=int, default=param_default(generate_dataset, "workers"),
+                   help="processes (default: all cores)")
     g.add_argument("--out", required=True, help="output folder")
     g.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
 
+
+def _add_show(sub: Any) -> None:
     s = sub.add_parser("show", help="write a PNG of one sample (map, question, answer; gold route on synthetic maps)")
     s.add_argument("data", help="a folder written by `rmlite generate`")
     s.add_argument("--index", type=_positive, default=0)
     s.add_argument("--split", default="train")
     s.add_argument("--out", default=None, help="PNG path (default: DATA/show-<split>-<index>.png)")
 
+
+def _add_export(sub: Any) -> None:
     e = sub.add_parser("export", help="write parquet in the layout verl or EasyR1 reads")
-    e.add_argument("--format", choices=("verl", "easyr1"), default="verl")
+    e.add_argument("--format", choices=FORMATS, default=param_default(export, "fmt"), help="default: %(default)s")
     e.add_argument("--data", required=True, help="a folder written by `rmlite generate`")
     e.add_argument("--out", required=True)
 
+
+def _add_train(sub: Any) -> None:
     t = sub.add_parser("train", help="GRPO with the RewardMap reward and a curriculum (4-bit LoRA)")
     t.add_argument("--data", required=True, help="a folder written by `rmlite generate`")
     t.add_argument("--model", required=True, help="hub name (GPU) or local folder (e.g. a tiny model)")
-    t.add_argument("--curriculum", default="paper", help="paper | coarse | fine | none")
-    t.add_argument("--reward", default="paper", help="paper | official | sparse | package.module:function")
-    t.add_argument("--steps", type=int, default=-1, help="optimizer steps (-1: one pass over the data)")
+    t.add_argument("--curriculum", choices=CURRICULA, default=DEFAULT_CURRICULUM, help="default: %(default)s")
+    t.add_argument("--reward", default=PAPER.name,
+                   help=f"{' | '.join(PRESETS)} | package.module:function (default: %(default)s)")
+    # None: GRPOSettings' own default, read there when training starts (importing it here would load torch).
+    t.add_argument("--steps", type=int, default=None,
+                   help="optimizer steps (default: GRPOSettings.max_steps; -1 means one pass over the data)")
     t.add_argument("--out", required=True, help="run folder (checkpoints, logs, adapter)")
     t.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
     t.add_argument("--adapter", default=None, help="start from a saved LoRA adapter (e.g. a stage-1 run's adapter)")
     t.add_argument("--cpu-tiny", action="store_true", help="settings for the tiny CPU model (short completions)")
     t.add_argument("--no-4bit", action="store_true", help="load without quantisation")
 
+
+def _add_eval(sub: Any) -> None:
     v = sub.add_parser("eval", help="greedy evaluation with baselines; writes a report folder")
     v.add_argument("--data", required=True)
     v.add_argument("--split", default="test")
     v.add_argument("--model", required=True)
     v.add_argument("--adapter", default=None, help="a LoRA adapter folder saved by `rmlite train`")
     v.add_argument("--limit", type=int, default=None, help="evaluate at most this many questions")
-    v.add_argument("--max-new-tokens", type=int, default=256)
+    v.add_argument("--max-new-tokens", type=int, default=param_default(evaluate, "max_new_tokens"),
+                   help="default: %(default)s")
     v.add_argument("--out", required=True)
     v.add_argument("--no-4bit", action="store_true")
 
 
-    add_lab_parser(sub)
-
-    d = sub.add_parser("demo", help="the end-to-end demo on a small CPU default")
-    d.add_argument("--out", default="runs/demo", help="report folder")
-    d.add_argument("--maps", type=_positive, default=12)
-    d.add_argument("--seed", type=int, default=0)
+def add_lab_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """`rmlite lab`: register the sub-command on an argparse subparsers object."""
+    p = subparsers.add_parser("lab", help="measure rewards on simulated (or logged) GRPO groups, in seconds on CPU")
+    _lab_arguments(p)
     return p
 
 
-def cmd_generate(a: argparse.Namespace) -> int:
-    try:
-        mix = tuple(float(x) for x in a.planning_mix.split(","))
-    except ValueError:
-        raise UserError(f"--planning-mix must be three numbers like 0.5,0.35,0.15, got {a.planning_mix!r}") from None
-    default = QuestionConfig().per_map
+def _lab_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, help="a folder written by `rmlite generate`")
+    p.add_argument("--split", default="train", help="which split's questions to use")
+    rewards, rates = param_default(run_lab, "rewards"), param_default(run_lab, "error_rates")
+    p.add_argument("--rewards", type=CsvList("reward"), default=rewards,
+                   help=f"comma-separated presets or package.module:function rewards (default: {as_csv(rewards)})")
+    p.add_argument("--group-size", type=int, default=param_default(run_lab, "group_size"),
+                   help="rollouts per question, GRPO's G (default: %(default)s)")
+    p.add_argument("--error-rates", type=_numbers, default=rates,
+                   help=f"policy error rates to simulate (default: {as_csv(rates)})")
+    p.add_argument("--completions", default=None, help="training's completions.jsonl: measure these instead")
+    p.add_argument("--limit", type=int, default=None, help="use at most this many questions")
+    p.add_argument("--seed", type=int, default=param_default(run_lab, "seed"),
+                   help="simulation seed (same seed, same rollouts)")
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG")
+    p.add_argument("--out", required=True, help="output folder (lab.jsonl, lab.txt, probes.jsonl, PNG)")
+
+
+def _add_demo(sub: Any) -> None:
+    d = sub.add_parser("demo", help="the end-to-end demo on a small CPU default")
+    d.add_argument("--out", default=param_default(run_demo, "out"), help="report folder (default: %(default)s)")
+    d.add_argument("--maps", type=_positive, default=param_default(run_demo, "n_maps"), help="default: %(default)s")
+    d.add_argument("--seed", type=int, default=param_default(run_demo, "seed"))
+
+
+# ----- the commands ---------------------------------------------------------------------------------------------------
+def dataset_config(a: argparse.Namespace) -> DatasetConfig:
+    """The DatasetConfig of `rmlite generate` (with no options given: `DatasetConfig()` itself)."""
+    default = field_default(QuestionConfig, "per_map")
     per_map = {t: (default[t] if a.per_type is None else a.per_type) if t in a.types else 0 for t in QUESTION_TYPES}
-    qcfg = QuestionConfig(per_map=per_map, planning_mix=mix, long_template_share=a.long_templates)
-    cfg = DatasetConfig(n_maps=a.maps, seed=a.seed, size=a.size, difficulties=a.difficulty,
-                        test_fraction=a.test_fraction, line_naming=a.line_names, real_maps=a.real, questions=qcfg)
-    out = generate_dataset(a.out, cfg, workers=a.workers, overwrite=a.overwrite)
+    qcfg = QuestionConfig(per_map=per_map, planning_mix=a.planning_mix, long_template_share=a.long_templates)
+    return DatasetConfig(n_maps=a.maps, seed=a.seed, size=a.size, difficulties=a.difficulty,
+                         test_fraction=a.test_fraction, line_naming=a.line_names, real_maps=a.real, questions=qcfg)
+
+
+def cmd_generate(a: argparse.Namespace) -> int:
+    out = generate_dataset(a.out, dataset_config(a), workers=a.workers, overwrite=a.overwrite)
     m = read_manifest(out)
     for split, c in m["counts"].items():
         print(f"{split}: {c['maps']} maps, {c['questions']} questions {c['by_type']}")
@@ -165,19 +262,22 @@ def cmd_export(a: argparse.Namespace) -> int:
     return 0
 
 
+def train_settings(a: argparse.Namespace):
+    """The GRPOSettings of `rmlite train`: the settings' own defaults with only what the user passed on top."""
+    from rmlite.train.grpo import GRPOSettings, cpu_tiny_settings  # deferred: torch / trl (unsloth must come first)
+
+    given = {} if a.steps is None else {"max_steps": a.steps}
+    return cpu_tiny_settings(a.out, **given) if a.cpu_tiny else GRPOSettings(output_dir=a.out, **given)
+
+
 def cmd_train(a: argparse.Namespace) -> int:
     # The model first: unsloth must be imported before trl/transformers (rmlite.train imports them).
     model, processor = load_model(a.model, load_in_4bit=not a.no_4bit, adapter=a.adapter)
-    from rmlite.train.grpo import (  # deferred: torch / trl (unsloth must come first)
-        GRPOSettings,
-        cpu_tiny_settings,
-        train,
-    )
+    from rmlite.train.grpo import train  # deferred: torch / trl (unsloth must come first)
 
     ds = load_split(a.data, "train")
-    settings = cpu_tiny_settings(a.out, max_steps=a.steps) if a.cpu_tiny else GRPOSettings(output_dir=a.out,
-                                                                                            max_steps=a.steps)
-    res = train(model, processor, ds, reward=a.reward, curriculum=a.curriculum, settings=settings, resume=a.resume)
+    res = train(model, processor, ds, reward=a.reward, curriculum=a.curriculum, settings=train_settings(a),
+                resume=a.resume)
     print(f"trained {len(res.metrics)} logged steps; adapter and logs in {res.output_dir}")
     return 0
 
@@ -195,9 +295,26 @@ def cmd_eval(a: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_lab(a: argparse.Namespace) -> int:
-
-    return cmd_lab(a)
+def cmd_lab(a: argparse.Namespace) -> int:
+    if a.group_size < 2:
+        raise ValueError("--group-size must be at least 2: GRPO compares completions within a group")
+    rewards = list(a.rewards)
+    if a.completions:
+        samples = {s["id"]: s for s in load_samples(a.data, None)}
+        res = lab_logged(read_completions(a.completions), samples, rewards, a.group_size)
+        res.probes = hack_probes(list(samples.values()), rewards)
+    else:
+        samples = load_samples(a.data, a.split)[: a.limit]
+        if not samples:
+            raise ValueError(f"split {a.split!r} of {a.data} has no questions")
+        res = run_lab(samples, rewards, a.error_rates, a.group_size, seed=a.seed, probes=True)
+    print(format_table([r for r in res.rows if r["difficulty"] == ALL]))
+    print()
+    print(format_table(res.probes, ("reward", "kind", "probe", "reward_mean", "reference_mean", "ratio",
+                                    "beats_reference", "correct")))
+    for p in write_outputs(res, a.out, plots=not a.no_plots):
+        print(f"wrote {p}")
+    return 0
 
 
 def cmd_demo(a: argparse.Namespace) -> int:
@@ -206,7 +323,7 @@ def cmd_demo(a: argparse.Namespace) -> int:
 
 
 COMMANDS = {"generate": cmd_generate, "show": cmd_show, "export": cmd_export, "train": cmd_train, "eval": cmd_eval,
-            "demo": cmd_demo, "lab": _cmd_lab}
+            "lab": cmd_lab, "demo": cmd_demo}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -221,62 +338,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
-# ----- command line -------------------------------------------------------------------------------------------------
-def add_lab_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """`rmlite lab`: register the sub-command on an argparse subparsers object."""
-    p = subparsers.add_parser("lab", help="measure rewards on simulated (or logged) GRPO groups, in seconds on CPU")
-    _lab_arguments(p)
-    return p
-
-
-def _lab_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", required=True, help="a folder written by `rmlite generate`")
-    p.add_argument("--split", default="train", help="which split's questions to use")
-    p.add_argument("--rewards", default="sparse,paper,official",
-                   help="comma-separated presets or package.module:function rewards")
-    p.add_argument("--group-size", type=int, default=8, help="rollouts per question (GRPO's G)")
-    p.add_argument("--error-rates", default="0.2,0.5,0.8", help="policy error rates to simulate")
-    p.add_argument("--completions", default=None, help="training's completions.jsonl: measure these instead")
-    p.add_argument("--limit", type=int, default=None, help="use at most this many questions")
-    p.add_argument("--seed", type=int, default=0, help="simulation seed (same seed, same rollouts)")
-    p.add_argument("--no-plots", action="store_true", help="skip the PNG")
-    p.add_argument("--out", required=True, help="output folder (lab.jsonl, lab.txt, probes.jsonl, PNG)")
-
-
-def cmd_lab(a: argparse.Namespace) -> int:
-    rewards = [x.strip() for x in a.rewards.split(",") if x.strip()]
-    if not rewards:
-        raise ValueError("--rewards is empty")
-    if a.group_size < 2:
-        raise ValueError("--group-size must be at least 2: GRPO compares completions within a group")
-    if a.completions:
-        samples = {s["id"]: s for s in load_samples(a.data, None)}
-        res = lab_logged(read_completions(a.completions), samples, rewards, a.group_size)
-        res.probes = hack_probes(list(samples.values()), rewards)
-    else:
-        try:
-            rates = [float(x) for x in a.error_rates.split(",") if x.strip()]
-        except ValueError:
-            raise ValueError(f"--error-rates must be numbers like 0.2,0.5,0.8, got {a.error_rates!r}") from None
-        samples = load_samples(a.data, a.split)[: a.limit]
-        if not samples:
-            raise ValueError(f"split {a.split!r} of {a.data} has no questions")
-        res = run_lab(samples, rewards, rates, a.group_size, seed=a.seed, probes=True)
-    print(format_table([r for r in res.rows if r["difficulty"] == ALL]))
-    print()
-    print(format_table(res.probes, ("reward", "kind", "probe", "reward_mean", "reference_mean", "ratio",
-                                    "beats_reference", "correct")))
-    for p in write_outputs(res, a.out, plots=not a.no_plots):
-        print(f"wrote {p}")
-    return 0
-
-
 def lab_main(argv: list[str] | None = None) -> int:
-    """`python -m rmlite.lab …` (the same arguments as `rmlite lab`)."""
+    """`rmlite lab` on its own parser (the same arguments), for callers that want the lab alone."""
     p = argparse.ArgumentParser(prog="rmlite lab", description=add_lab_parser.__doc__)
     _lab_arguments(p)
     return cmd_lab(p.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

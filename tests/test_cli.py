@@ -1,11 +1,15 @@
-"""The command line: `generate` and `show` on a tiny data set, and user mistakes.
+"""The command line: `generate` and `show` on a tiny data set, user mistakes, and where its defaults come from.
 
 A user mistake must end with exit status 2 and exactly one line on stderr (`rmlite <cmd>: error: ...`), never a
-traceback and never a usage dump.
+traceback and never a usage dump. Every default and list of choices is its owner's (a dataclass field, a
+function's keyword, a constant), so changing the owner changes the command line.
 """
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
+import inspect
 import json
 import shutil
 from pathlib import Path
@@ -14,8 +18,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rmlite.cli import main
+from rmlite.cli import build_parser, dataset_config, main, train_settings
+from rmlite.curriculum import CURRICULA, DEFAULT_CURRICULUM
+from rmlite.data.build import SIZES, DatasetConfig, generate_dataset
+from rmlite.data.export import FORMATS, export
+from rmlite.data.questions import QuestionConfig
 from rmlite.data.store import load_maps, load_questions, read_manifest
+from rmlite.demo import run_demo
+from rmlite.evaluate import evaluate
+from rmlite.lab.measure import run_lab
+from rmlite.maps.generate import LINE_NAMINGS
+from rmlite.reward.config import PAPER
+from rmlite.schema import DIFFICULTIES, QUESTION_TYPES
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -221,3 +235,132 @@ def test_unreadable_real_json_exit_2(tmp_path, capsys):
     lone.write_text("not json at all", encoding="utf-8")
     code, _, err = run(capsys, "generate", "--maps", "0", "--real", str(lone), "--out", str(tmp_path / "o"))
     assert code == 2 and "Traceback" not in err and "lone" in err.strip().splitlines()[-1]
+
+
+# ----- each default has one owner ----------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Field:
+    """A dataclass field's default."""
+
+    cls: type
+    name: str
+
+    def value(self):
+        f = next(f for f in dataclasses.fields(self.cls) if f.name == self.name)
+        return f.default_factory() if f.default is dataclasses.MISSING else f.default
+
+    def patch(self, monkeypatch, new) -> None:
+        monkeypatch.setattr(next(f for f in dataclasses.fields(self.cls) if f.name == self.name), "default", new)
+
+
+@dataclasses.dataclass(frozen=True)
+class Param:
+    """A function's keyword default."""
+
+    fn: object
+    name: str
+
+    def value(self):
+        return inspect.signature(self.fn).parameters[self.name].default
+
+    def patch(self, monkeypatch, new) -> None:
+        p = inspect.signature(self.fn).parameters[self.name]
+        if p.kind is p.KEYWORD_ONLY:
+            monkeypatch.setitem(self.fn.__kwdefaults__, self.name, new)
+            return
+        names = [q.name for q in inspect.signature(self.fn).parameters.values()
+                 if q.kind is not q.KEYWORD_ONLY and q.default is not q.empty]
+        defaults = list(self.fn.__defaults__)
+        defaults[names.index(self.name)] = new
+        monkeypatch.setattr(self.fn, "__defaults__", tuple(defaults))
+
+
+@dataclasses.dataclass(frozen=True)
+class Const:
+    """A module constant."""
+
+    const: object
+
+    def value(self):
+        return self.const
+
+
+# (command, option, owner of its default, owner of its choices)
+OWNERS = [
+    ("generate", "--maps", Field(DatasetConfig, "n_maps"), None),
+    ("generate", "--seed", Field(DatasetConfig, "seed"), None),
+    ("generate", "--size", Field(DatasetConfig, "size"), SIZES),
+    ("generate", "--difficulty", Field(DatasetConfig, "difficulties"), DIFFICULTIES),
+    ("generate", "--types", Const(QUESTION_TYPES), QUESTION_TYPES),
+    ("generate", "--planning-mix", Field(QuestionConfig, "planning_mix"), None),
+    ("generate", "--long-templates", Field(QuestionConfig, "long_template_share"), None),
+    ("generate", "--line-names", Field(DatasetConfig, "line_naming"), LINE_NAMINGS),
+    ("generate", "--real", Field(DatasetConfig, "real_maps"), None),
+    ("generate", "--test-fraction", Field(DatasetConfig, "test_fraction"), None),
+    ("generate", "--workers", Param(generate_dataset, "workers"), None),
+    ("export", "--format", Param(export, "fmt"), FORMATS),
+    ("train", "--curriculum", Const(DEFAULT_CURRICULUM), CURRICULA),
+    ("train", "--reward", Const(PAPER.name), None),
+    ("eval", "--max-new-tokens", Param(evaluate, "max_new_tokens"), None),
+    ("lab", "--rewards", Param(run_lab, "rewards"), None),
+    ("lab", "--group-size", Param(run_lab, "group_size"), None),
+    ("lab", "--error-rates", Param(run_lab, "error_rates"), None),
+    ("lab", "--seed", Param(run_lab, "seed"), None),
+    ("demo", "--out", Param(run_demo, "out"), None),
+    ("demo", "--maps", Param(run_demo, "n_maps"), None),
+    ("demo", "--seed", Param(run_demo, "seed"), None),
+]
+# Defaults that are the command line's own choice: which split a command reads, which sample `show` draws.
+CLI_OWN = {("show", "--index"), ("show", "--split"), ("eval", "--split"), ("lab", "--split")}
+OWNED = [pytest.param(*row, id=f"{row[0]} {row[1]}") for row in OWNERS]
+PATCHABLE = [pytest.param(cmd, opt, owner, id=f"{cmd} {opt}") for cmd, opt, owner, _ in OWNERS
+             if not isinstance(owner, Const)]
+
+
+def options(parser: argparse.ArgumentParser | None = None) -> dict[tuple[str, str], argparse.Action]:
+    """(command, option string) → its argparse action, for every sub-command."""
+    parser = parser or build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {(cmd, opt): act for cmd, p in sub.choices.items() for act in p._actions for opt in act.option_strings}
+
+
+@pytest.mark.parametrize(("cmd", "option", "owner", "choices"), OWNED)
+def test_defaults_and_choices_are_their_owners(cmd, option, owner, choices):
+    action = options()[(cmd, option)]
+    assert action.default == owner.value()
+    # Choices live on argparse (`--size {512,768,1024}`) or, for comma-separated lists, on the list type.
+    assert (action.choices or getattr(action.type, "allowed", None)) == choices
+
+
+@pytest.mark.parametrize(("cmd", "option", "owner"), PATCHABLE)
+def test_a_changed_default_reaches_the_command_line(monkeypatch, cmd, option, owner):
+    changed = ("changed", 0.5)  # a fresh object (a tuple, as list defaults are shown in help texts)
+    owner.patch(monkeypatch, changed)
+    assert options()[(cmd, option)].default is changed
+
+
+def test_every_default_has_an_owner():
+    restated = [key for key, act in options().items() if key not in CLI_OWN and not act.required
+                and act.default not in (None, False, argparse.SUPPRESS)
+                and key not in {(cmd, opt) for cmd, opt, _, _ in OWNERS}]
+    assert not restated, f"options with a default but no owner in this table: {restated}"
+
+
+def test_no_options_give_the_owners_config():
+    parse = build_parser().parse_args
+    assert dataset_config(parse(["generate", "--out", "x"])) == DatasetConfig()
+    a = parse(["generate", "--out", "x", "--per-type", "2", "--types", "torf1,planning", "--planning-mix", "1,0,0"])
+    q = dataset_config(a).questions
+    assert q.per_map == {t: 2 if t in ("torf1", "planning") else 0 for t in QUESTION_TYPES}
+    assert q.planning_mix == (1.0, 0.0, 0.0) and q.max_routes == QuestionConfig().max_routes
+
+
+def test_train_settings_are_grpo_settings_plus_what_was_given():
+    pytest.importorskip("transformers")
+    from rmlite.train.grpo import GRPOSettings, cpu_tiny_settings
+
+    parse = build_parser().parse_args
+    base = ["train", "--data", "d", "--model", "m", "--out", "o"]
+    assert train_settings(parse(base)) == GRPOSettings(output_dir="o")
+    assert train_settings(parse([*base, "--cpu-tiny"])) == cpu_tiny_settings("o")
+    assert train_settings(parse([*base, "--steps", "7"])).max_steps == 7

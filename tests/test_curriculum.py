@@ -1,4 +1,4 @@
-"""Pure curriculum logic: stage/curriculum validation, presets, the ordered pass, the switcher, the stage sampler.
+"""Pure curriculum logic: validation, the named curricula, the ordered pass, the switcher, the stage sampler.
 
 Synthetic rows and score streams only; no torch, transformers or trl (checked in a subprocess).
 """
@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rmlite.curriculum import (
-    PRESETS,
+    CURRICULA,
     Curriculum,
     Stage,
     StageSampler,
@@ -74,11 +74,11 @@ def test_bad_configs_raise(make, match):
     ("fine", [{"torf1"}, {"torf2"}, {"counting3"}, {"counting2"}, {"counting1"}, {"planning"}]),
     ("none", [set(QUESTION_TYPES)]),
 ])  # fmt: skip
-def test_presets_cover_every_type_once_in_order(name, stages):
+def test_named_curricula_cover_every_type_once_in_order(name, stages):
     cur = get_curriculum(name)
     assert [set(s.types) for s in cur.stages] == stages
     assert all(s.difficulties == DIFFICULTIES for s in cur.stages)
-    assert name in PRESETS
+    assert name in CURRICULA
 
 
 def test_stage_of_uses_the_configured_difficulty_field():

@@ -20,10 +20,12 @@ from pathlib import Path
 from rmlite import __version__
 from rmlite.data.questions import QuestionConfig, generate_questions
 from rmlite.data.store import save_dataset
-from rmlite.maps.generate import GeneratorConfig, generate_network
+from rmlite.maps.generate import LINE_NAMINGS, GeneratorConfig, generate_network
 from rmlite.maps.real import TEST_CITIES, find_city, load_city
 from rmlite.maps.render import render_map
 from rmlite.schema import DIFFICULTIES, MANIFEST
+
+SIZES = (512, 768, 1024)  # image sides the fonts, station caps and golden tests are tuned for
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class DatasetConfig:
     Args:
         n_maps: synthetic maps (each gets every question type).
         seed: master seed; map i uses a seed derived from (seed, i), so adding maps keeps earlier ones.
-        size: image side in pixels (512, 768 or 1024).
+        size: image side in pixels (one of `SIZES`).
         difficulties: map difficulties to cycle through.
         test_fraction: share of synthetic maps held out for the test split (split by map).
         line_naming: "numbered" ("Line 3") or "named" ("Red Line").
@@ -58,16 +60,16 @@ class DatasetConfig:
             raise ValueError(f"n_maps must be >= 0, got {self.n_maps}")
         if self.n_maps == 0 and not self.real_maps:
             raise ValueError("nothing to generate: n_maps is 0 and no real maps were given")
-        if self.size not in (512, 768, 1024):
-            raise ValueError(f"size must be 512, 768 or 1024, got {self.size}")
+        if self.size not in SIZES:
+            raise ValueError(f"size must be {', '.join(map(str, SIZES[:-1]))} or {SIZES[-1]}, got {self.size}")
         bad = [d for d in self.difficulties if d not in DIFFICULTIES]
         if bad or not self.difficulties:
             raise ValueError(f"difficulties must be a non-empty subset of {DIFFICULTIES}, "
                              f"got {list(self.difficulties)}")
         if not 0.0 <= self.test_fraction < 1.0:
             raise ValueError(f"test_fraction must lie in [0, 1), got {self.test_fraction}")
-        if self.line_naming not in ("numbered", "named"):
-            raise ValueError(f"line_naming must be 'numbered' or 'named', got {self.line_naming!r}")
+        if self.line_naming not in LINE_NAMINGS:
+            raise ValueError(f"line_naming must be one of {LINE_NAMINGS}, got {self.line_naming!r}")
 
 
 @dataclass(frozen=True)

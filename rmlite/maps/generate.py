@@ -6,6 +6,9 @@ A walk that reaches another line's station stops there (a transfer); a walk may 
 track for a while (a shared corridor, drawn as parallel strokes). Map difficulty, as in ReasonMap, is set by
 the number of lines and of transfer stations. Left out: loops/rings, rivers and other map furniture.
 
+One module on purpose: the grid, the line walker and the retry loop are one algorithm, and its tuning constants
+(hop lengths, turn weights, corridor width, line and transfer ranges) only make sense read side by side.
+
 >>> net = generate_network(GeneratorConfig(difficulty="easy"), seed=0)
 >>> net.difficulty, 2 <= len(net.lines) <= 4
 ('easy', True)
@@ -19,14 +22,15 @@ import random
 from dataclasses import dataclass
 
 from rmlite.maps.fonts import MIN_CAP_PX, legible_font_px, legible_station_cap
+from rmlite.maps.layout import labels_fit
 from rmlite.maps.namer import FLAVOURS, StationNamer
 from rmlite.maps.network import DIFFICULTIES, Line, Network
-from rmlite.maps.render import labels_fit
 
 # Lines per map and transfer stations per map, by difficulty (ReasonMap labels real maps by both counts).
 LINE_RANGES = {"easy": (2, 4), "middle": (5, 7), "hard": (8, 12)}
 TRANSFER_RANGES = {"easy": (1, 6), "middle": (4, 16), "hard": (9, 40)}
 STATIONS_PER_LINE = (6, 25)
+LINE_NAMINGS = ("numbered", "named")  # "Line 3", or the colour's name: "Red Line"
 
 # Colour-blind-aware palette (Okabe-Ito + Paul Tol), each colour with the name a "named" line takes from it.
 # Ordered so that small maps get the most distinct colours first.
@@ -76,8 +80,8 @@ class GeneratorConfig:
             raise ValueError(f"size must be an int in [384, 4096] pixels, got {self.size!r}")
         if self.max_pixels is not None and self.max_pixels < 256 * 256:
             raise ValueError(f"max_pixels must be at least 65536 (256x256), got {self.max_pixels}")
-        if self.line_naming not in ("numbered", "named"):
-            raise ValueError(f"line_naming must be 'numbered' or 'named', got {self.line_naming!r}")
+        if self.line_naming not in LINE_NAMINGS:
+            raise ValueError(f"line_naming must be one of {LINE_NAMINGS}, got {self.line_naming!r}")
         bad = [f for f in self.name_flavours if f not in FLAVOURS]
         if not self.name_flavours or bad:
             raise ValueError(f"name_flavours must be a non-empty subset of {FLAVOURS}, got unknown {bad}")

@@ -1,4 +1,4 @@
-"""Station-label placement for `rmlite.maps.render`: greedy, against an obstacle raster, with no label over another.
+"""Station-label placement for `rmlite.maps.layout`: greedy, against an obstacle raster, with no label over another.
 
 Each label tries directions around its station (right first, as most printed maps do), at growing clearances and
 shrinking font sizes down to the legible minimum; the cheapest free spot wins, where cost counts the track and

@@ -1,11 +1,14 @@
-"""Reward adapters for the engines users move to when they outgrow one GPU: verl and EasyR1.
+"""Reward entry points for the engines users move to when they outgrow one GPU: verl and EasyR1.
 
 Both carry the sample as a JSON string in `ground_truth` (a dict is accepted too) and return the total with its
 weighted components, so the engine logs them. Pick the preset with a keyword (`reward="official"`), which verl
-passes from `custom_reward_function.reward_kwargs` and EasyR1 from its reward function kwargs.
+passes from `custom_reward_function.reward_kwargs` and EasyR1 from `worker.reward.reward_function_kwargs`.
+Both engines load this file by path: `python -m rmlite.reward.engines` prints the path of the installed copy and
+the settings below with it filled in, wherever rmlite is installed.
 
-verl:   custom_reward_function.path=rmlite/reward/engines.py  custom_reward_function.name=compute_score
-EasyR1: worker.reward.reward_type=batch  worker.reward.reward_function=rmlite/reward/engines.py:compute_score
+verl (0.9.1):     reward.custom_reward_function.path=<this file>  reward.custom_reward_function.name=compute_score
+EasyR1 (July 2026): worker.reward.reward_function=<this file>:compute_score   (EasyR1 reads REWARD_TYPE and
+                  REWARD_NAME from the module itself; its old `worker.reward.reward_type` key no longer exists)
 
 >>> import json; from rmlite.reward import PAPER
 >>> md = json.dumps({"Line 1": ["A", "B"]})
@@ -21,10 +24,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from rmlite.reward.config import RewardBreakdown, get_config
 from rmlite.reward.score import score
+
+# What EasyR1's reward manager reads from a reward module: "batch" means one call with a list of inputs.
+REWARD_TYPE = "batch"
+REWARD_NAME = "rmlite"
 
 
 def _sample(ground_truth: Any) -> Mapping[str, Any]:
@@ -57,7 +65,8 @@ def easyr1_compute_score(reward_inputs: list[dict[str, Any]], reward: str = "pap
                          **kwargs: Any) -> list[dict[str, float]]:
     """EasyR1's batch `compute_score(reward_inputs)`: each input has `response` and `ground_truth`."""
     if not isinstance(reward_inputs, list):
-        raise ValueError("EasyR1: use worker.reward.reward_type=batch (compute_score takes a list of inputs)")
+        raise ValueError(f"EasyR1 calls this module as REWARD_TYPE={REWARD_TYPE!r}: compute_score takes a list of "
+                         f"inputs, got {type(reward_inputs).__name__}")
     cfg = get_config(reward)
     out = []
     for item in reward_inputs:
@@ -72,3 +81,14 @@ def compute_score(data_source: Any = None, solution_str: str | None = None, grou
     if isinstance(data_source, list) and solution_str is None:
         return easyr1_compute_score(data_source, **kwargs)
     return verl_compute_score(data_source, solution_str, ground_truth, extra_info, **kwargs)
+
+
+def engine_settings() -> str:
+    """The verl and EasyR1 settings that load this installed file, with its absolute path filled in."""
+    path = Path(__file__).resolve()
+    return (f"verl:   reward.custom_reward_function.path={path} reward.custom_reward_function.name=compute_score\n"
+            f"EasyR1: worker.reward.reward_function={path}:compute_score")
+
+
+if __name__ == "__main__":
+    print(engine_settings())

@@ -26,9 +26,9 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from rmlite.curriculum import Curriculum, get_curriculum
+from rmlite.curriculum import DEFAULT_CURRICULUM, Curriculum, get_curriculum
 from rmlite.models.gpu import is_oom, native_bf16, oom_advice
-from rmlite.reward.config import RewardBreakdown, RewardConfig
+from rmlite.reward.config import PAPER, RewardBreakdown, RewardConfig
 from rmlite.reward.functions import as_total, completion_text, load_reward, trl_reward_funcs
 from rmlite.reward.score import score
 from rmlite.schema import (
@@ -206,7 +206,7 @@ class AccuracyRecorder:
 
     def __init__(self, reward: Any, path: Path | None, stage_of_step=None):
         self.reward = reward
-        self.reward_is_preset = getattr(getattr(reward, "config", None), "name", None) == "paper"
+        self.reward_is_preset = getattr(getattr(reward, "config", None), "name", None) == PAPER.name
         self.path = path
         self.stage_of_step = stage_of_step
 
@@ -291,8 +291,8 @@ def _validate(dataset) -> int:
         validate_samples(dataset)
 
 
-def train(model, processor, dataset, *, reward: str | RewardConfig | Any = "paper",
-          curriculum: str | Curriculum = "paper", settings: GRPOSettings | None = None, resume: bool = False,
+def train(model, processor, dataset, *, reward: str | RewardConfig | Any = PAPER.name,
+          curriculum: str | Curriculum = DEFAULT_CURRICULUM, settings: GRPOSettings | None = None, resume: bool = False,
           callbacks: tuple = (), log_completions: bool = True) -> TrainResult:
     """GRPO on `dataset` (rows in rmlite's schema with an `image` column) following `curriculum`.
 
@@ -300,7 +300,7 @@ def train(model, processor, dataset, *, reward: str | RewardConfig | Any = "pape
         model, processor: from `rmlite.models.load.load_model` (LoRA already attached).
         reward: a preset name ("paper", "official", "sparse"), a RewardConfig, a `(completion, sample)` callable or
             "package.module:function".
-        curriculum: "paper", "coarse", "none", "fine" or a Curriculum (schedule or adaptive).
+        curriculum: a name in `rmlite.curriculum.CURRICULA` or a Curriculum (schedule or adaptive).
         settings: GRPOSettings (defaults fit a T4 with the 3B model).
         resume: continue from the last checkpoint in `settings.output_dir`.
     """
