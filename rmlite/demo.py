@@ -27,6 +27,7 @@ from rmlite.evaluate import evaluate, markdown_table
 from rmlite.models.load import load_model
 from rmlite.models.tiny import build_tiny_vlm
 from rmlite.models.warmstart import reward_spread_share, warm_start
+from rmlite.schema import answer_kind
 
 LIMITS = """## What this demo can and cannot show
 
@@ -128,9 +129,9 @@ def _train_two_stages(out_dir: Path, model_dir: Path, data_dir: Path, stage_prom
 
     model, processor = load_model(str(model_dir), load_in_4bit=True, lora_rank=8)
     ds = load_split(data_dir, "train")
-    types = ds["type"]
-    pick = ([i for i, ty in enumerate(types) if ty != "planning"][:stage_prompts]
-            + [i for i, ty in enumerate(types) if ty == "planning"][:stage_prompts])
+    routes = [answer_kind(ty) == "route" for ty in ds["type"]]
+    pick = ([i for i, r in enumerate(routes) if not r][:stage_prompts]
+            + [i for i, r in enumerate(routes) if r][:stage_prompts])
     settings = cpu_tiny_settings(str(out_dir / "grpo"), max_steps=len(pick), max_completion_length=48)
     res = train(model, processor, ds.select(pick), reward="paper", curriculum="coarse", settings=settings)
     return model, processor, res
@@ -148,7 +149,7 @@ def _evaluate(out_dir: Path, model: Any, processor: Any, data_dir: Path, limit: 
 def _answer_card(out_dir: Path, data_dir: Path, maps: Any, reports: dict) -> None:
     """6a. A sample card with the model's answer (a planning one when there is) and its reward breakdown."""
     records = reports[MODEL_NAME].records
-    rec = next((r for r in records if r["type"] == "planning"), records[0])
+    rec = next((r for r in records if answer_kind(r["type"]) == "route"), records[0])
     q = load_questions(data_dir, "test")
     sample = q[q["id"].index(rec["id"])]
     answer_card(sample, map_row(maps, sample["map_id"]), rec, width=768).save(out_dir / "sample_answer.png")

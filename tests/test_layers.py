@@ -6,7 +6,7 @@ Layers, bottom up (a module may import its own layer and the ones below it, neve
     world       rmlite.maps.*
     data        rmlite.data.*
     scoring     rmlite.reward.*
-    analysis    rmlite.lab.*, rmlite.curriculum
+    analysis    rmlite.lab.*, rmlite.curriculum.*
     model       rmlite.models.*
     eval        rmlite.evaluate
     heavy       rmlite.train.*

@@ -130,3 +130,13 @@ def test_the_registry_is_restored_afterwards():
     with pytest.raises(ValueError, match="unknown question type"):
         schema.answer_kind("torf3")
     assert "planning2" not in schema.NAMED_FIELDS
+
+
+def test_curricula_take_a_registered_type(new_types):
+    from rmlite.curriculum import Stage, get_curriculum
+
+    name = next(iter(qt.NEW_TYPES))
+    sample = {"type": name, "difficulty_question": "easy"}
+    assert get_curriculum("none").stage_of(sample) == 0, "the one-stage baseline takes every registered type"
+    assert get_curriculum("paper").stage_of(sample) is None, "a named curriculum leaves out types no stage names"
+    assert Stage("new", (name,)).types == (name,)

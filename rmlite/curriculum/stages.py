@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rmlite.schema import DIFFICULTIES, PERCEPTION_TYPES, QUESTION_TYPES
+from rmlite.schema import ANSWER_KIND, DIFFICULTIES, PERCEPTION_TYPES
 
 MODES = ("schedule", "adaptive")
 FITS = ("none", "truncate", "pad")
@@ -41,8 +41,9 @@ class Stage:
         if not self.types:
             raise ValueError(f"stage {self.name!r}: no question types")
         for t in self.types:
-            if t not in QUESTION_TYPES:
-                raise ValueError(f"stage {self.name!r}: unknown question type {t!r}; expected one of {QUESTION_TYPES}")
+            if t not in ANSWER_KIND:  # read now: a type registered at run time is a known type
+                raise ValueError(f"stage {self.name!r}: unknown question type {t!r}; expected one of "
+                                 f"{tuple(ANSWER_KIND)}")
         if not self.difficulties:
             raise ValueError(f"stage {self.name!r}: no difficulties")
         for d in self.difficulties:
@@ -136,7 +137,7 @@ class Curriculum:
         """
         typ = sample.get("type")
         diff = sample.get(self.difficulty_field)
-        if typ not in QUESTION_TYPES:
+        if typ not in ANSWER_KIND:
             raise ValueError(f"sample {sample.get('id', '<no id>')}: unknown type {typ!r}")
         if diff not in DIFFICULTIES:
             raise ValueError(f"sample {sample.get('id', '<no id>')}: {self.difficulty_field} {diff!r} "
@@ -159,8 +160,8 @@ _STAGES: dict[str, tuple[Stage, ...]] = {
     "coarse": (Stage("perception", PERCEPTION_TYPES), Stage("planning", ("planning",))),
     # The commented-out fine-grained alternative in the released code.
     "fine": tuple(Stage(t, (t,)) for t in ("torf1", "torf2", "counting3", "counting2", "counting1", "planning")),
-    # The baseline: one stage, everything shuffled together.
-    "none": (Stage("all", QUESTION_TYPES),),
+    # The baseline: one stage, everything shuffled together (every type registered when the curriculum is made).
+    "none": (),
 }
 CURRICULA = tuple(_STAGES)  # the named curricula, for `get_curriculum` and the command line
 DEFAULT_CURRICULUM = "paper"
@@ -175,7 +176,8 @@ def get_curriculum(name: str = DEFAULT_CURRICULUM, **overrides: Any) -> Curricul
     """
     if name not in _STAGES:
         raise ValueError(f"unknown curriculum {name!r}; expected one of {CURRICULA}")
-    return Curriculum(name=name, stages=_STAGES[name], **overrides)
+    stages = _STAGES[name] or (Stage("all", tuple(ANSWER_KIND)),)
+    return Curriculum(name=name, stages=stages, **overrides)
 
 
 def group_by_stage(samples: Iterable[Mapping[str, Any]], curriculum: Curriculum) -> list[list[int]]:

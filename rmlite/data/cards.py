@@ -15,6 +15,7 @@ from rmlite.maps.generate import GeneratorConfig, generate_network
 from rmlite.maps.network import Network, routes_from_json
 from rmlite.maps.real import find_city
 from rmlite.maps.render import BACKGROUND, render_map
+from rmlite.schema import answer_kind
 
 
 def answer_card(sample: Mapping, map_row: Mapping, record: Mapping, *, width: int = 768):
@@ -36,7 +37,8 @@ def sample_card(sample: Mapping, map_row: Mapping, *, width: int = 1024, complet
     from PIL import Image, ImageDraw, ImageFont
 
     net = Network.from_dict(json.loads(map_row["network"]))
-    drawn = sample["type"] == "planning" and net.positions is not None
+    route_question = answer_kind(sample["type"]) == "route"
+    drawn = route_question and net.positions is not None
     if drawn:
         route = routes_from_json(sample["routes"])[0]
         size = int(map_row.get("width") or width)
@@ -50,7 +52,7 @@ def sample_card(sample: Mapping, map_row: Mapping, *, width: int = 1024, complet
     bold = ImageFont.truetype(font_path(bold=True), 18)
     chars = max(40, int(width / 10.5))
     blocks = [("Question", sample["question"]), ("Answer key", sample["answer"])]
-    if sample["type"] == "planning":
+    if route_question:
         n = len(json.loads(sample["routes"]))
         note = "gold route drawn on the map" if drawn else "real map: route shown as text only"
         blocks.append(("Reference routes", f"{n} equally good route(s); {note}"))

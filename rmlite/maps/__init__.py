@@ -1,8 +1,9 @@
 """The world: metro networks and their pictures (no questions, no rewards).
 
 Rooms, bottom up: `network` (lines, stations, transfers, routing), `namer` (pronounceable station names), `fonts`
-(the bundled DejaVu faces and legible sizes), `labels` (station-label placement), `render` (a Network as a
-schematic map), `generate` (seeded synthetic networks), `real` (ReasonMap's real cities as Networks).
+(the bundled DejaVu faces and legible sizes), `labels` (station-label placement), `layout` (where everything on a
+map goes, decided before drawing), `render` (a Network as a schematic map), `generate` (seeded synthetic networks),
+`real` (ReasonMap's real cities as Networks).
 """
 
 from rmlite.maps.generate import PALETTE, GeneratorConfig, generate_network

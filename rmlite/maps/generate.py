@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from rmlite.maps.fonts import MIN_CAP_PX, legible_font_px, legible_station_cap
 from rmlite.maps.layout import labels_fit
 from rmlite.maps.namer import FLAVOURS, StationNamer
-from rmlite.maps.network import DIFFICULTIES, Line, Network
+from rmlite.maps.network import Line, Network
+from rmlite.schema import DIFFICULTIES
 
 # Lines per map and transfer stations per map, by difficulty (ReasonMap labels real maps by both counts).
 LINE_RANGES = {"easy": (2, 4), "middle": (5, 7), "hard": (8, 12)}
