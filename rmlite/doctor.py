@@ -1,0 +1,321 @@
+"""`python -m rmlite doctor`: what this runtime will run, and (`--fit`) whether a preset fits, before a long run.
+
+A Colab user should learn that the settings do not fit in two minutes, not after the model downloads and the first
+steps run out of memory. `runtime_report()` names the device (memory, compute capability), the precision and the
+backend rmlite will use, the training stack's versions against the tested pins and what is missing.
+`fit_check()` loads the preset's model in 4-bit with LoRA through `load_model`, runs a few GRPO steps on planning
+questions (the longest prompts) at the preset's image size, group size and completion length, with every completion
+forced to full length (the worst case for memory), and reports peak memory (allocated and reserved), step time,
+completion tokens/s, and `oom_advice` when it runs out.
+
+With no network, `random_weights=True` builds the real Qwen2.5-VL-3B or -7B architecture from its published
+configuration (`ARCHITECTURES`) with random weights and the tiny model's tokenizer, saves it and loads it through
+the same `load_model` path; `memory_cap_gb` caps the process at a card's memory (15 for a T4) on a bigger GPU.
+On a CPU the same steps run on the tiny model, so the tests cover every line except the CUDA calls.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from rmlite.data.build import SIZES, DatasetConfig, generate_dataset
+from rmlite.data.questions import QuestionConfig
+from rmlite.data.store import load_split
+from rmlite.models import gpu
+from rmlite.models.gpu import gpu_preset, is_oom, native_bf16, oom_advice
+from rmlite.models.load import choose_backend, load_model, set_max_pixels
+from rmlite.models.tiny import build_tiny_vlm
+from rmlite.schema import answer_kind
+
+STACK = ("torch", "transformers", "trl", "peft", "accelerate", "bitsandbytes", "unsloth", "vllm")
+PINS = Path(__file__).resolve().parent.parent / "requirements"  # present in a checkout, absent in a wheel
+# Published Qwen2.5-VL configurations (the model cards' config.json): the language model, then the vision tower.
+ARCHITECTURES: dict[str, dict[str, Any]] = {
+    "3b": {"hidden_size": 2048, "intermediate_size": 11008, "num_hidden_layers": 36, "num_attention_heads": 16,
+           "num_key_value_heads": 2, "vocab_size": 151936, "tie_word_embeddings": True,
+           "vision": {"depth": 32, "hidden_size": 1280, "intermediate_size": 3420, "num_heads": 16,
+                      "out_hidden_size": 2048}},
+    "7b": {"hidden_size": 3584, "intermediate_size": 18944, "num_hidden_layers": 28, "num_attention_heads": 28,
+           "num_key_value_heads": 4, "vocab_size": 152064, "tie_word_embeddings": False,
+           "vision": {"depth": 32, "hidden_size": 1280, "intermediate_size": 3420, "num_heads": 16,
+                      "out_hidden_size": 3584}},
+}
+_SIZE_OF_MODEL = re.compile(r"(\d+)[bB]")
+
+
+def pinned_versions() -> dict[str, str]:
+    """The tested versions from requirements/gpu.txt (CUDA) or cpu.txt; empty outside a checkout."""
+    name = "gpu.txt" if gpu.cuda_available() else "cpu.txt"
+    path = PINS / name
+    if not path.is_file():
+        return {}
+    pins = {}
+    for line in path.read_text().splitlines():
+        m = re.match(r"^([A-Za-z0-9_.-]+)==([^\s;#]+)", line.strip())
+        if m:
+            pins[m.group(1).lower()] = m.group(2)
+    return pins
+
+
+def runtime_report() -> dict[str, Any]:
+    """Device, precision, backend, versions against the pins, and what is missing (no model is loaded)."""
+    preset = gpu_preset()
+    pins = pinned_versions()
+    versions, missing, drift = {}, [], []
+    for dist in STACK:
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = None
+            if dist in pins:
+                missing.append(dist)
+            continue
+        want = pins.get(dist)
+        if want and versions[dist].split("+")[0] != want:
+            drift.append(f"{dist} {versions[dist]} (tested {want})")
+    try:
+        backend = choose_backend("auto")
+    except Exception as e:  # noqa: BLE001 - the report says why instead of failing
+        backend = f"none ({e})"
+    cuda = gpu.cuda_available()
+    precision = "fp32 (CPU)" if not cuda else ("bf16" if native_bf16() else "fp16")
+    return {"device": preset["device"], "total_mem_gb": preset["total_mem_gb"], "tier": preset["tier"],
+            "compute_capability": _capability(), "precision": precision, "backend": backend, "versions": versions,
+            "missing": missing, "drift": drift, "preset": preset}
+
+
+def _capability() -> str | None:
+    if not gpu.cuda_available():
+        return None
+    import torch
+
+    major, minor = torch.cuda.get_device_capability()
+    return f"{major}.{minor}"
+
+
+def format_runtime(report: dict[str, Any]) -> str:
+    """The report as the few lines a person reads."""
+    mem = f", {report['total_mem_gb']} GB" if report["total_mem_gb"] else ""
+    cc = f", compute capability {report['compute_capability']}" if report["compute_capability"] else ""
+    p = report["preset"]
+    lines = [f"device: {report['device']}{mem}{cc} (preset {report['tier']})",
+             f"precision: {report['precision']}; backend: {report['backend']}",
+             f"preset: {p['model'] or 'the tiny CPU model'}, {p['image_size']} px maps ({p['visual_tokens']} visual "
+             f"tokens), {p['num_generations']} generations, completions up to {p['max_completion_length']} tokens",
+             "versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items() if v)]
+    if report["missing"]:
+        lines.append("MISSING (pinned, not installed): " + ", ".join(report["missing"]))
+    if report["drift"]:
+        lines.append("not the tested versions: " + "; ".join(report["drift"]))
+    return "\n".join(lines)
+
+
+@dataclass
+class FitResult:
+    """What `fit_check` measured (memory in GB; None on a CPU)."""
+
+    model: str
+    preset: dict
+    steps: int
+    fits: bool
+    step_seconds: float | None = None
+    completion_tokens_per_s: float | None = None
+    mean_completion_tokens: float | None = None  # as TRL logged it: equals the preset's length when forced
+    peak_allocated_gb: float | None = None
+    peak_reserved_gb: float | None = None
+    memory_cap_gb: float | None = None
+    advice: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if not self.fits:
+            return f"DOES NOT FIT: {self.model} with preset {self.preset['tier']}\n{self.advice}"
+        mem = ("" if self.peak_allocated_gb is None else
+               f", peak memory {self.peak_allocated_gb:.1f} GB allocated / {self.peak_reserved_gb:.1f} GB reserved"
+               + (f" (cap {self.memory_cap_gb:g} GB)" if self.memory_cap_gb else ""))
+        return (f"fits: {self.model}, preset {self.preset['tier']}: {self.steps} GRPO steps, "
+                f"{self.step_seconds:.1f} s/step, {self.completion_tokens_per_s:.0f} completion tokens/s{mem}")
+
+
+def architecture_config(size: str, token_ids: dict[str, int] | None = None):
+    """The Qwen2.5-VL-`size` configuration ("3b" or "7b"), with a tokenizer's special-token ids if given."""
+    from transformers import Qwen2_5_VLConfig
+
+    arch = ARCHITECTURES[size]
+    text = {k: v for k, v in arch.items() if k != "vision"}
+    half = arch["hidden_size"] // arch["num_attention_heads"] // 2  # mrope sections sum to half the head size
+    rest = half - half // 4
+    mrope = [half // 4, rest // 2, rest - rest // 2]  # 64 -> [16, 24, 24], the published split
+    text["rope_parameters"] = {"rope_type": "default", "rope_theta": 1_000_000.0, "mrope_section": mrope}
+    ids = dict(token_ids or {})
+    text.update({k: ids.pop(k) for k in ("bos_token_id", "eos_token_id", "pad_token_id") if k in ids})
+    depth = arch["vision"]["depth"]
+    vision = {**arch["vision"], "patch_size": 14, "spatial_merge_size": 2, "temporal_patch_size": 2,
+              "window_size": 112, "fullatt_block_indexes": list(range(depth // 4 - 1, depth, depth // 4))}
+    return Qwen2_5_VLConfig(text_config=text, vision_config=vision, tie_word_embeddings=arch["tie_word_embeddings"],
+                            **ids)
+
+
+def random_weight_model(size: str, out: str | Path, tokenizer_from: str | Path) -> Path:
+    """Qwen2.5-VL-`size` with random weights and `tokenizer_from`'s tokenizer and processor, saved under `out`.
+
+    The special-token ids come from that tokenizer's model config, so the processor and the model agree.
+    """
+    import torch
+    from transformers import AutoConfig, AutoModelForImageTextToText
+
+    src = AutoConfig.from_pretrained(tokenizer_from)
+    ids = {k: getattr(src, k) for k in ("image_token_id", "video_token_id", "vision_start_token_id",
+                                         "vision_end_token_id")}
+    ids.update({k: getattr(src.text_config, k) for k in ("bos_token_id", "eos_token_id", "pad_token_id")})
+    dtype = torch.bfloat16 if gpu.cuda_available() and native_bf16() else torch.float16
+    model = AutoModelForImageTextToText.from_config(architecture_config(size, ids), dtype=dtype)
+    out = Path(out)
+    model.save_pretrained(out)
+    for f in Path(tokenizer_from).iterdir():  # tokenizer, processor and chat template; not the tiny weights
+        if f.suffix in (".json", ".jinja") and f.name not in ("config.json", "generation_config.json") \
+                and "model" not in f.name:
+            shutil.copy(f, out / f.name)
+    return out
+
+
+def count_parameters(size: str) -> int:
+    """Parameters of the `size` architecture, built on the meta device (no memory, no weights)."""
+    import torch
+    from transformers import Qwen2_5_VLForConditionalGeneration
+
+    with torch.device("meta"):
+        model = Qwen2_5_VLForConditionalGeneration(architecture_config(size))
+    return sum(p.numel() for p in model.parameters())
+
+
+def _fit_data(work: Path, image_size: int, n: int):
+    """Planning questions (the longest prompts) on maps at the preset's size, enough for `n` prompts."""
+    size = min((s for s in SIZES if s >= image_size), default=max(SIZES))
+    q = QuestionConfig(per_map={"planning": 4})
+    generate_dataset(work / "data", DatasetConfig(n_maps=max(2, n // 4 + 1), size=size, seed=0, real_maps=(),
+                                                  test_fraction=0.0, questions=q), progress=False, workers=1)
+    ds = load_split(work / "data", "train")
+    keep = [i for i, t in enumerate(ds["type"]) if answer_kind(t) == "route"][:n]
+    return ds.select(keep)
+
+
+def _settings(preset: dict, out: Path, steps: int):
+    from rmlite.train.grpo import GRPOSettings, cpu_tiny_settings  # deferred: torch / trl (unsloth must come first)
+
+    length = int(preset["max_completion_length"])
+    common = dict(output_dir=str(out), max_steps=steps, num_generations=preset["num_generations"],
+                  per_device_train_batch_size=preset["per_device_train_batch_size"],
+                  gradient_accumulation_steps=preset["gradient_accumulation_steps"], max_completion_length=length,
+                  save_steps=10**6, extra={"generation_kwargs": {"min_new_tokens": length}})  # full length: worst case
+    if preset["use_cpu"]:
+        return cpu_tiny_settings(**common)
+    return GRPOSettings(optim=preset["optim"], **common)
+
+
+def _model_source(preset: dict, work: Path, model: str | None, random_weights: bool) -> tuple[str, list[str]]:
+    """The folder or hub name to load, and notes on what it is."""
+    if preset["use_cpu"] or (model is None and preset["model"] is None):
+        return str(build_tiny_vlm(work / "tiny", seed=0)), ["the tiny CPU model (no GPU): every step but CUDA's"]
+    name = model or preset["model"]
+    if not random_weights:
+        return name, []
+    m = _SIZE_OF_MODEL.search(name.split("/")[-1])
+    size = f"{m.group(1)}b" if m and f"{m.group(1)}b" in ARCHITECTURES else "3b"
+    tiny = build_tiny_vlm(work / "tiny", seed=0)
+    path = random_weight_model(size, work / f"qwen2.5-vl-{size}-random", tiny)
+    return str(path), [f"Qwen2.5-VL-{size.upper()} architecture with random weights (for memory and speed only)"]
+
+
+def _cap_memory(cap_gb: float | None) -> float | None:
+    if cap_gb is None or not gpu.cuda_available():
+        return None
+    import torch
+
+    total = torch.cuda.get_device_properties(0).total_memory / 2**30
+    torch.cuda.set_per_process_memory_fraction(min(1.0, cap_gb / total))
+    return cap_gb
+
+
+def fit_check(preset: dict | None = None, *, model: str | None = None, steps: int = 2, random_weights: bool = False,
+              memory_cap_gb: float | None = None, work: str | Path | None = None) -> FitResult:
+    """Load the preset's model and run `steps` worst-case GRPO steps; see the module docstring."""
+    from rmlite.train.grpo import train  # deferred: torch / trl (unsloth must come first)
+
+    preset = dict(preset or gpu_preset())
+    work = Path(work or tempfile.mkdtemp(prefix="rmlite-doctor-"))
+    cap = _cap_memory(memory_cap_gb)
+    source, notes = _model_source(preset, work, model, random_weights)
+    settings = _settings(preset, work / "run", steps)
+    prompts = settings.per_device_train_batch_size * settings.gradient_accumulation_steps // settings.num_generations
+    data = _fit_data(work, int(preset["image_size"]), max(prompts * steps, 2))
+    result = FitResult(model=source if not notes else f"{source} ({notes[0]})", preset=preset, steps=steps,
+                       fits=True, memory_cap_gb=cap, notes=notes)
+    _reset_peak()
+    try:
+        lm, processor = load_model(source, load_in_4bit=bool(preset["load_in_4bit"]),
+                                   max_pixels=int(preset["max_pixels"]))
+        set_max_pixels(processor, int(preset["max_pixels"]))
+        t0 = time.perf_counter()
+        run = train(lm, processor, data, reward="paper", curriculum="none", settings=settings)
+        seconds = time.perf_counter() - t0
+    except Exception as e:  # noqa: BLE001 - out of memory is the answer; anything else is re-raised
+        if not is_oom(e):
+            raise
+        result.fits, result.advice = False, oom_advice(preset)
+        return result
+    finally:
+        result.peak_allocated_gb, result.peak_reserved_gb = _peak()
+    completions = steps * settings.per_device_train_batch_size * settings.gradient_accumulation_steps
+    lengths = [float(m["completions/mean_length"]) for m in run.metrics if "completions/mean_length" in m]
+    result.mean_completion_tokens = sum(lengths) / len(lengths) if lengths else None
+    result.step_seconds = seconds / steps
+    result.completion_tokens_per_s = completions * (result.mean_completion_tokens or 0) / seconds
+    return result
+
+
+def _reset_peak() -> None:
+    if gpu.cuda_available():
+        import torch
+
+        torch.cuda.reset_peak_memory_stats()
+
+
+def _peak() -> tuple[float | None, float | None]:
+    if not gpu.cuda_available():
+        return None, None
+    import torch
+
+    return torch.cuda.max_memory_allocated() / 2**30, torch.cuda.max_memory_reserved() / 2**30
+
+
+def write_report(out: str | Path, runtime: dict, fit: FitResult | None) -> Path:
+    """doctor.json under `out` (created): the runtime report and, if run, the fit check."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "doctor.json"
+    path.write_text(json.dumps({"runtime": runtime, "fit": asdict(fit) if fit else None}, indent=2, default=str))
+    return path
+
+
+def main_lines(fit: bool = False, **kw: Any) -> int:
+    """What `python -m rmlite doctor` prints; 0 when everything needed is there (and fits), 1 otherwise."""
+    report = runtime_report()
+    print(format_runtime(report))
+    out = kw.pop("out", None)
+    result = fit_check(**kw) if fit else None
+    if result is not None:
+        print(result.summary())
+    if out:
+        print(f"wrote {write_report(out, report, result)}")
+    sys.stdout.flush()
+    return 0 if not report["missing"] and (result is None or result.fits) else 1
