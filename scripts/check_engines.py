@@ -72,22 +72,40 @@ print("RESULT " + json.dumps(out))
 '''
 
 EASYR1_PROBE = r'''
-import json, sys
+import json, os, shutil, sys
+from pathlib import Path
 from transformers import AutoProcessor
-from verl.utils.dataset import RLHFDataset
+from verl.utils.dataset import RLHFDataset, process_image
 from verl.workers.reward.config import RewardConfig
 from verl.workers.reward.function import AutoRewardManager
 
 job = json.load(open(sys.argv[1]))
-proc = AutoProcessor.from_pretrained(job["processor"])
+# EasyR1 pins transformers < 5, whose tokenizer reader wants `extra_special_tokens` as a dict (5.x saves a list; the
+# tokens themselves are in `added_tokens_decoder` either way).
+older = Path(job["processor"] + "-transformers4")
+shutil.copytree(job["processor"], older, dirs_exist_ok=True)
+cfg_path = older / "tokenizer_config.json"
+tok_cfg = json.loads(cfg_path.read_text())
+if isinstance(tok_cfg.get("extra_special_tokens"), list):
+    tok_cfg["extra_special_tokens"] = {}
+    cfg_path.write_text(json.dumps(tok_cfg))
+proc = AutoProcessor.from_pretrained(older)
+merge = proc.image_processor.merge_size ** 2
+pad = proc.tokenizer.convert_tokens_to_ids("<|image_pad|>")
 out = {"splits": {}, "scores": {}}
 for split, path in job["parquet"].items():
     ds = RLHFDataset(data_path=path, tokenizer=proc.tokenizer, processor=proc, prompt_key="problem",
                      answer_key="answer", image_key="images", image_dir=job["export"],
                      max_prompt_length=job["max_prompt_length"], max_pixels=job["max_pixels"],
                      filter_overlong_prompts=True, filter_overlong_prompts_workers=None)
-    lengths = [int(ds[i]["attention_mask"].sum()) for i in range(len(ds))]
-    out["splits"][split] = {"rows": len(ds), "mismatched": 0, "prompt_tokens": [min(lengths), max(lengths)]}
+    lengths, mismatched = [], 0
+    for i in range(len(ds)):
+        item = ds[i]
+        image = process_image(os.path.join(job["export"], ds.dataset[i]["images"][0]), None, job["max_pixels"])
+        grid = proc.image_processor(images=[image], return_tensors="pt")["image_grid_thw"]
+        mismatched += int(int((item["input_ids"] == pad).sum()) != int(grid.prod(-1).sum()) // merge)
+        lengths.append(int(item["attention_mask"].sum()))
+    out["splits"][split] = {"rows": len(ds), "mismatched": mismatched, "prompt_tokens": [min(lengths), max(lengths)]}
 for preset in job["presets"]:
     cfg = RewardConfig(reward_function=job["engines"] + ":compute_score", reward_function_kwargs={"reward": preset})
     cfg.post_init()
@@ -190,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--easyr1", type=Path, help=f"an EasyR1 checkout (tested: commit {EASYR1_TESTED_COMMIT[:7]})")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder and print it")
+    ap.add_argument("--skip-verl", action="store_true", help="check EasyR1 only")
     a = ap.parse_args(argv)
     if a.easyr1 is not None and not (a.easyr1 / "verl" / "utils" / "dataset.py").is_file():
         print(f"error: {a.easyr1} is not an EasyR1 checkout (no verl/utils/dataset.py)", file=sys.stderr)
@@ -203,8 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     inputs = build_inputs(work)
     want = expected_scores(inputs["calls"])
     ok = True
-    for name, probe, env_args in [("verl", VERL_PROBE, (list(VERL),)),
-                                  *([("EasyR1", EASYR1_PROBE, (list(EASYR1_DEPS), a.easyr1))] if a.easyr1 else [])]:
+    engines_to_check = ([] if a.skip_verl else [("verl", VERL_PROBE, (list(VERL),))]) + (
+        [("EasyR1", EASYR1_PROBE, (list(EASYR1_DEPS), a.easyr1))] if a.easyr1 else [])
+    for name, probe, env_args in engines_to_check:
         t = time.perf_counter()
         python = make_env(work / f"venv-{name}", *env_args)
         fmt = "verl" if name == "verl" else "easyr1"
