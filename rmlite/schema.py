@@ -15,6 +15,7 @@ attached lazily under `image` (see `rmlite.data`).
 | line | str | the line the question names (torf2; "" otherwise) |
 | metro_data | str | JSON `{line: [stations in order]}` of the map |
 | routes | str | JSON list of reference routes; each a list of sections `{route_name, departure_stop, arrival_stop, via_stops, num_via_stops}`; "[]" unless the kind is route |
+| route_count | int | route kind: how many equally good routes exist (more than `routes` holds when the list was cut); 0 otherwise |
 | difficulty_city | str | map difficulty: easy / middle / hard |
 | difficulty_question | str | route kind: by transfers (0 easy, 1 middle, ≥2 hard); other kinds: the map difficulty (as ReasonMap-Plus) |
 | question_transfer_count | int | route kind: transfers of an optimal route; 0 otherwise |
@@ -62,7 +63,7 @@ CHOICE_LETTERS = "ABCD"
 
 FIELDS: dict[str, type] = {
     "id": str, "map_id": str, "type": str, "question": str, "answer": str, "choices": list,
-    "station1": str, "station2": str, "line": str, "metro_data": str, "routes": str,
+    "station1": str, "station2": str, "line": str, "metro_data": str, "routes": str, "route_count": int,
     "difficulty_city": str, "difficulty_question": str, "question_transfer_count": int,
     "template": str, "seed": int, "source": str, "prompt": list,
 }

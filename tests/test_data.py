@@ -289,3 +289,13 @@ def test_filter_rows():
     assert filter_rows(rows, difficulties=["easy"]) == [rows[0], rows[2]]
     assert filter_rows(rows, types=["planning"], difficulties=["easy"]) == [rows[2]]
     assert filter_rows(rows) == rows
+
+
+def test_manifest_lists_types_that_came_out_short(ds):
+    m = read_manifest(ds)
+    rows = [dict(r) for split in ("train", "test") for r in load_questions(ds, split)]
+    got = Counter((r["map_id"], r["type"]) for r in rows)
+    want = {t: (min(n, 1) if t == "counting3" else n) for t, n in QCFG.per_map.items()}
+    maps = {r["map_id"] for r in rows}
+    expect = {mid: {t: f"{got[(mid, t)]}/{n}" for t, n in want.items() if got[(mid, t)] < n} for mid in maps}
+    assert m["short"] == {k: v for k, v in sorted(expect.items()) if v}

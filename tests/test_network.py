@@ -122,9 +122,13 @@ def test_fewest_transfers_beats_fewest_stops():
 
 def test_loop_lines():
     ring = Network.from_metro_data({"Ring": ["A", "B", "C", "D", "E", "A"], "Line 2": ["C", "Z"]})
-    # A is visited twice: counting between A and anything on the ring is ambiguous.
-    assert ring.stops_between("Ring", "A", "C") is None
+    # A closed loop (first station repeated): counts take the shorter way round, through the closing link too.
+    assert ring.line_by_name["Ring"].loop and not ring.line_by_name["Line 2"].loop
+    assert ring.ways_between("Ring", "A", "C") == (1, 2)
+    assert ring.ways_between("Ring", "B", "E") == (1, 2)
     assert ring.stops_between("Ring", "B", "D") == 1
+    for a, b in itertools.combinations("ABCDE", 2):
+        assert {ring.stops_between("Ring", a, b)} == oracle.stop_counts(ring.metro_data(), a, b)
     # B→E: the short way round goes through the repeated station A (B-A-E), 1 via stop.
     (route,) = assert_routes_ok(ring, "B", "E")
     assert as_tuples(route) == (("Ring", "B", "E", ("A",)),)
@@ -213,3 +217,63 @@ def test_route_json_round_trip(md, data):
 def test_section_from_dict_tolerates_missing_via_stops():
     s = Section.from_dict({"route_name": 1, "departure_stop": "A", "arrival_stop": "B"})
     assert s == Section("1", "A", "B", ())
+
+
+# ----- complete references: every equally good route, deduplicated before any cap, with the total count ----------
+def test_route_count_is_the_total_and_the_cap_cuts_only_after_deduplication():
+    # Two parallel lines over the same five stops give 2 ways per ride; three such rides in a row give 2·2·2 = 8
+    # routes with 2 transfers... here with the fewest transfers the count comes from the choice of line per ride.
+    md = {"Red": ["A", "B", "C", "D"], "Blue": ["A", "B", "C", "D"], "Green": ["D", "E", "F"],
+          "Teal": ["D", "E", "F"]}
+    net = Network.from_metro_data(md)
+    everything = oracle.all_best_routes(md, "A", "F")
+    routes, total = net.routes_and_count("A", "F", max_routes=3)
+    assert total == len(everything) == 4
+    assert len(routes) == 3 and len({as_tuples(r) for r in routes}) == 3
+    assert {as_tuples(r) for r in routes} <= everything
+    full, total_full = net.routes_and_count("A", "F", max_routes=64)
+    assert total_full == 4 and {as_tuples(r) for r in full} == everything
+
+
+def test_regression_oslo_hoyenhall_smestad_has_36_routes(reasonmap_dir):
+    # Once capped at 8 (and cut at 32 before duplicates were removed): the map score then scored a right answer low.
+    net = Network.from_metro_data(city_md(reasonmap_dir, "oslo"))
+    a = next(s for s in net.stations if s.startswith("Høyenhall"))
+    b = next(s for s in net.stations if s.startswith("Smestad"))
+    routes, total = net.routes_and_count(a, b)
+    everything = oracle.all_best_routes(net.metro_data(), a, b)
+    assert total == len(everything) == len(routes) == 36
+    assert {as_tuples(r) for r in routes} == everything
+
+
+@given(metro_data(), st.data())
+def test_route_count_matches_the_oracle_on_random_networks(md, data):
+    net = Network.from_metro_data(md)
+    a, b = data.draw(st.permutations(net.stations))[:2]
+    everything = oracle.all_best_routes(md, a, b)
+    if not everything:
+        return
+    cap = data.draw(st.integers(1, 6))
+    routes, total = net.routes_and_count(a, b, max_routes=cap)
+    assert total == len(everything)
+    keys = [as_tuples(r) for r in routes]
+    assert len(keys) == min(cap, total) and len(set(keys)) == len(keys) and set(keys) <= everything
+
+
+def test_open_loops_are_closed_by_name():
+    md = {"Line 2": ["A", "B", "C", "D", "E", "F", "G", "H"], "Line 5": ["A", "X"]}
+    net = Network.from_metro_data(md, loops={"Line 2"})
+    assert net.metro_data()["Line 2"] == [*md["Line 2"], "A"]
+    assert net.stops_between("Line 2", "B", "H") == 1 and net.ways_between("Line 2", "B", "H") == (1, 5)
+    (route,) = assert_routes_ok(net, "B", "H")
+    assert as_tuples(route) == (("Line 2", "B", "H", ("A",)),)
+
+
+def test_real_names_keep_their_bracketed_parts_and_lose_only_reasonmaps_tags():
+    # Only ReasonMap's four tags go: "Cathedral Pkwy (110 St)" and "Cathedral Pkwy" are two stations, not a transfer.
+    md = {"1": ["Cathedral Pkwy (110 St)", "103 St (Transfer Station)"], "B": ["Cathedral Pkwy", "103 St"],
+          "10号线": ["人民广场（换乘站）", "新天地"], "2号线": ["人民广场", "南京东路（支线起始站）"]}
+    net = Network.from_metro_data(md)
+    assert "Cathedral Pkwy (110 St)" in net.stations and "Cathedral Pkwy" in net.stations
+    assert net.transfer_stations == {"103 St", "人民广场"}
+    assert "南京东路" in net.stations

@@ -8,13 +8,24 @@ import shutil
 import numpy as np
 import pytest
 from fixtures import oracle
-from fixtures.released import figure_b64, figure_image, plus_rows, reasonmap_rows, save_released
+from fixtures.released import (
+    figure_as_bytes,
+    figure_b64,
+    figure_image,
+    json_as_path,
+    json_as_struct,
+    plus_relative_figure_no_json,
+    plus_rows,
+    reasonmap_rows,
+    save_released,
+    write_reasonmap_tree,
+)
 from PIL import Image
 
 from rmlite.data.answers import reference_completion
 from rmlite.data.build import build_real_map
 from rmlite.data.questions import QuestionConfig
-from rmlite.data.released import decode_figure, from_released, load_released
+from rmlite.data.released import decode_figure, from_released, load_released, template_of
 from rmlite.maps.real import TEST_CITIES, find_city, load_city
 from rmlite.names import strip_tags
 from rmlite.schema import validate_sample
@@ -176,8 +187,8 @@ def test_released_type_defaults_and_errors():
     assert from_released(row)["type"] == "planning"  # ReasonMap rows have no type
     with pytest.raises(ValueError, match="unknown released question type"):
         from_released({**row, "type": "Counting9"})
-    with pytest.raises(ValueError, match="no metro data"):
-        from_released({**row, "json": None})
+    with pytest.raises(ValueError, match="no 'json' field and no stations/norway/atlantis.json"):
+        from_released({**row, "json": None, "city": "atlantis"})
 
 
 def test_decode_figure_forms(tmp_path):
@@ -210,3 +221,72 @@ def test_load_released_local_folders(tmp_path):
     assert len(load_released(str(plus), "test", limit=3)) == 3
     with pytest.raises(ValueError, match="no split 'nope'"):
         load_released(str(plus), "nope")
+
+
+# ----- every layout the official readers use ---------------------------------------------------------------------
+LAYOUTS = {"relative figure, no json": lambda rows: [plus_relative_figure_no_json(r) for r in rows],
+           "json as a path": lambda rows: [json_as_path(r) for r in rows],
+           "json as a struct": json_as_struct,
+           "figure as bytes": lambda rows: [figure_as_bytes(r) for r in rows]}
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_load_released_in_every_official_layout(tmp_path, layout):
+    from datasets import Dataset, DatasetDict
+
+    tree = write_reasonmap_tree(tmp_path / "ReasonMap")
+    rows = LAYOUTS[layout]([r for r, _ in plus_rows()])
+    folder = tmp_path / "plus"
+    DatasetDict({"test": Dataset.from_list(rows)}).save_to_disk(str(folder))
+    got = load_released(str(folder), "test", maps_root=tree, strict=True)
+    assert not got.skipped
+    assert [s["answer"] for s in got] == [e["answer"] for _, e in plus_rows()]
+    for s, (_, e) in zip(got, plus_rows(), strict=True):
+        validate_sample(s)
+        oracle.check_sample(s)
+        assert all(s[k] == v for k, v in e.items())
+        assert np.array_equal(np.asarray(s["image"]), np.asarray(figure_image()))
+    assert json.loads(got[0]["metro_data"]) == load_city("oslo").metro_data(), "None-valued lines are dropped"
+
+
+def test_relative_paths_resolve_against_the_data_set_folder_and_the_environment(tmp_path, monkeypatch):
+    from datasets import Dataset, DatasetDict
+
+    rows = [json_as_path(r) for r, _ in plus_rows()[:2]]
+    folder = tmp_path / "plus"
+    DatasetDict({"test": Dataset.from_list(rows)}).save_to_disk(str(folder))
+    write_reasonmap_tree(folder)                       # maps/ and stations/ inside the saved folder
+    assert len(load_released(str(folder), "test", strict=True)) == 2
+    shutil.rmtree(folder / "maps")
+    shutil.rmtree(folder / "stations")
+    monkeypatch.setenv("RMLITE_REASONMAP", str(write_reasonmap_tree(tmp_path / "env")))
+    assert len(load_released(str(folder), "test", strict=True)) == 2
+
+
+def test_a_bad_row_is_skipped_with_a_counted_reason_or_raises_when_strict(tmp_path):
+    from datasets import Dataset, DatasetDict
+
+    tree = write_reasonmap_tree(tmp_path / "ReasonMap")
+    good = [plus_relative_figure_no_json(r) for r, _ in plus_rows()[:3]]
+    bad = [{**good[0], "figure": "./maps/norway/missing.png"}, {**good[1], "figure": "./maps/norway/missing.png"},
+           {**good[2], "type": "Counting9"}]
+    folder = tmp_path / "plus"
+    DatasetDict({"test": Dataset.from_list(good + bad)}).save_to_disk(str(folder))
+    with pytest.warns(UserWarning, match="skipped 2 released row"):
+        got = load_released(str(folder), "test", maps_root=tree)
+    assert len(got) == 3 and sum(got.skipped.values()) == 3 and len(got.skipped) == 2
+    assert any("missing.png" in r for r in got.skipped) and any("Counting9" in r for r in got.skipped)
+    assert all("\n" not in r for r in got.skipped)
+    with pytest.raises(ValueError, match="released row 3: .*missing.png"):
+        load_released(str(folder), "test", maps_root=tree, strict=True)
+
+
+def test_the_planning_template_is_read_from_the_question_text():
+    row = reasonmap_rows()[0]
+    # A row whose only question is the long one (no question_short) loads as long1 even with template="short".
+    only_long = {k: v for k, v in row.items() if k != "question_short"}
+    only_long["question"] = only_long.pop("question_long")
+    s = from_released(only_long, template="short")
+    assert s["template"] == "long1" and s["answer"] == reference_completion(s)
+    assert from_released(row)["template"] == "short"
+    assert template_of("Provide only one optimal route, including all the via stops.") == "long2"

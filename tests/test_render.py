@@ -40,7 +40,17 @@ def _overlap(a, b) -> bool:
 
 def check_render(net, size, res) -> None:
     assert res.image.size == (size, size) and res.image.mode == "RGB"
-    assert set(res.label_boxes) == set(net.stations) == set(res.station_xy)
+    assert set(res.label_boxes) <= set(net.stations) == set(res.station_xy)
+    # A station without a label is unreadable, and so is one whose label sits nearer another station's mark:
+    # the independent check below recomputes the distances from the boxes and marks.
+    assert set(net.stations) - set(res.label_boxes) <= res.unreadable
+    assert res.unreadable == set(net.stations) - set(res.label_boxes), "every drawn label is its own mark's"
+    for s, (x0, y0, x1, y1) in res.label_boxes.items():
+        def dist(p, box=(x0, y0, x1, y1)):
+            return float(np.hypot(max(box[0] - p[0], 0, p[0] - box[2]), max(box[1] - p[1], 0, p[1] - box[3])))
+        own = dist(res.station_xy[s])
+        assert all(dist(p) >= own for o, p in res.station_xy.items() if o != s), s
+    assert len(res.unreadable) <= 0.25 * len(net.stations)
     assert res.overlaps == 0
     boxes = list(res.label_boxes.values())
     for x0, y0, x1, y1 in boxes:

@@ -79,3 +79,13 @@ def test_map_row_finds_each_map_and_names_a_missing_one():
     assert map_row(maps, q[0]["map_id"])["map_id"] == q[0]["map_id"]
     with pytest.raises(KeyError, match="not in this maps table"):
         map_row(maps, "no-such-map")
+
+
+def test_shipped_set_passes_the_audit():
+    from rmlite.data.audit import audit_dataset
+
+    report = audit_dataset(MINI_DIR)
+    assert report.failures() == [], report.failures()
+    hard = next(g for g in report.groups if g.difficulty == "hard")
+    assert len(hard.line_counts) >= 2, "counting3 on hard maps must not be a constant"
+    assert all(g.misplaced == 0 and g.naming_unreadable == 0 for g in report.groups)

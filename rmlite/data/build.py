@@ -99,8 +99,10 @@ def build_synthetic_map(spec: MapSpec, cfg: DatasetConfig) -> tuple[dict, list[d
     net = generate_network(GeneratorConfig(difficulty=spec.difficulty, line_naming=cfg.line_naming,
                                            size=cfg.size), spec.seed)
     net.name = spec.map_id
-    img = render_map(net, size=cfg.size).image
-    qs = generate_questions(net, map_id=spec.map_id, seed=spec.seed, config=cfg.questions)
+    res = render_map(net, size=cfg.size)
+    img = res.image
+    qs = generate_questions(net, map_id=spec.map_id, seed=spec.seed, config=cfg.questions,
+                            unreadable=res.unreadable)
     return map_record(spec.map_id, net, img, spec.seed, "synthetic", spec.split), qs
 
 
@@ -175,7 +177,21 @@ def _manifest(cfg: DatasetConfig, maps: list[dict], rows: dict[str, list[dict]],
               for split, r in rows.items()}
     cfg_d = asdict(cfg)
     return {"rmlite_version": __version__, "config": cfg_d, "seed": cfg.seed, "counts": counts,
-            "maps": len(maps), "generation_seconds": round(seconds, 2), "complete": True}
+            "short": short_types(maps, rows, cfg.questions), "maps": len(maps),
+            "generation_seconds": round(seconds, 2), "complete": True}
+
+
+def short_types(maps: list[dict], rows: dict[str, list[dict]], questions: QuestionConfig) -> dict[str, dict]:
+    """map_id → {type: "asked/wanted"} for each type a map gave fewer questions of than `questions.per_map` asks
+    (a small real map with no "no" answer, a map too small for counting1's options, unreadable stations)."""
+    got = Counter((q["map_id"], q["type"]) for r in rows.values() for q in r)
+    want = {t: (min(n, 1) if t == "counting3" else n) for t, n in questions.per_map.items()}
+    out: dict[str, dict] = {}
+    for rec in maps:
+        for t, n in want.items():
+            if got[(rec["map_id"], t)] < n:
+                out.setdefault(rec["map_id"], {})[t] = f"{got[(rec['map_id'], t)]}/{n}"
+    return dict(sorted(out.items()))
 
 
 # ----- the small data set shipped with the repository ----------------------------------------------------------------

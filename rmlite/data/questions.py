@@ -6,7 +6,7 @@ for ReasonMap's `Route Name / Departure Stop / Arrival Stop` sections).
 
 | type | asks | key |
 |---|---|---|
-| counting1 | intermediate stops between two stops on one line (A–D) | letter; position balanced over A–D |
+| counting1 | intermediate stops between two stops on one line (A–D) | letter; options ascend, key's letter balanced |
 | counting2 | how many lines pass through a stop | integer |
 | counting3 | how many lines the map has (one per map) | integer |
 | torf1 | are two stops on the same line | yes/no, balanced |
@@ -27,11 +27,20 @@ from __future__ import annotations
 import itertools
 import json
 import random
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from rmlite.data.answers import format_route
-from rmlite.maps.network import Network, route_to_json
-from rmlite.schema import CHOICE_LETTERS, DIFFICULTIES, QUESTION_TYPES, TEMPLATES, make_prompt, question_difficulty
+from rmlite.maps.network import MAX_ROUTES, Network, route_to_json
+from rmlite.schema import (
+    CHOICE_LETTERS,
+    DIFFICULTIES,
+    NAMED_FIELDS,
+    QUESTION_TYPES,
+    TEMPLATES,
+    make_prompt,
+    question_difficulty,
+)
 
 BOXED_MC = 'Please solve the multiple choice problem and put your answer (one of ABCD) in one "\\boxed{{}}". '
 BOXED_INT = 'Please solve the problem and put your answer in one "\\boxed{{}}". '
@@ -74,14 +83,15 @@ class QuestionConfig:
         planning_mix: relative weights of planning questions with 0 / 1 / ≥2 transfers (easy / middle / hard);
             where a map cannot supply a bucket, the others fill in.
         long_template_share: share of planning questions asked with a long template (via-stop counts or lists).
-        max_routes: reference routes kept per planning question.
+        max_routes: reference routes kept per planning question (all equally good ones up to this cap; the
+            sample's `route_count` says how many there are in all).
     """
 
     per_map: dict = field(default_factory=lambda: {"counting1": 4, "counting2": 4, "counting3": 1, "torf1": 4,
                                                    "torf2": 4, "planning": 8})
     planning_mix: tuple[float, float, float] = (0.5, 0.35, 0.15)
     long_template_share: float = 0.0
-    max_routes: int = 8
+    max_routes: int = MAX_ROUTES
 
     def __post_init__(self) -> None:
         self.validate()
@@ -102,16 +112,19 @@ class QuestionConfig:
 
 
 def generate_questions(net: Network, *, map_id: str, seed: int, config: QuestionConfig | None = None,
-                       source: str = "synthetic") -> list[dict]:
+                       source: str = "synthetic", unreadable: Collection[str] = ()) -> list[dict]:
     """All questions for one map, as flat samples in rmlite's schema (see `rmlite.schema`).
 
-    Deterministic for (network, map_id, seed, config).
+    `unreadable` names stations a reader cannot find on the picture (no label, or a label nearer another mark:
+    `rmlite.maps.render.RenderResult.unreadable`); no question names one. Deterministic for (network, map_id,
+    seed, config, unreadable).
     """
     cfg = config or QuestionConfig()
     rng = random.Random(f"rmlite-questions-{seed}-{map_id}")
     base = {"map_id": map_id, "metro_data": json.dumps(net.metro_data(), ensure_ascii=False),
             "difficulty_city": net.difficulty, "seed": int(seed), "source": source}
     out: list[dict] = []
+    hidden = frozenset(unreadable)
     for typ in QUESTION_TYPES:
         n = cfg.per_map.get(typ, 0)
         if typ == "counting3":
@@ -120,9 +133,12 @@ def generate_questions(net: Network, *, map_id: str, seed: int, config: Question
             continue
         for k, fields in enumerate(MAKERS[typ](net, rng, n, cfg)):
             s = {**base, "id": f"{map_id}-{typ}-{k}", "type": typ, "choices": [], "station1": "", "station2": "",
-                 "line": "", "routes": "[]", "difficulty_question": net.difficulty, "question_transfer_count": 0,
+                 "line": "", "routes": "[]", "route_count": 0, "difficulty_question": net.difficulty,
+                 "question_transfer_count": 0,
                  "template": ""}
             s.update(fields)
+            if any(s[f] in hidden for f in NAMED_FIELDS.get(typ, ()) if f != "line"):
+                continue
             s["prompt"] = make_prompt(s["question"])
             out.append(s)
     return out
@@ -138,57 +154,94 @@ def _balanced_flags(rng: random.Random, n: int) -> list[bool]:
 
 
 def _counting1(net: Network, rng: random.Random, n: int, cfg: QuestionConfig):
-    # Only pairs whose count is the same on every line through both (loops and parallel branches can differ).
-    pairs = []
-    for ln in net.lines:
-        for a, b in itertools.combinations(dict.fromkeys(ln.stations), 2):
-            counts = {net.stops_between(name, a, b) for name in net.common_lines(a, b)}
-            if len(counts) == 1 and None not in counts:
-                pairs.append((a, b, counts.pop()))
-    pairs = sorted(set(pairs))
+    by_count: dict[int, list] = {}
+    pairs = counting1_pairs(net)
     rng.shuffle(pairs)
+    for p in pairs:
+        by_count.setdefault(p[2], []).append(p)
     offset = rng.randrange(4)
-    for k, (a, b, truth) in enumerate(pairs[:n]):
+    for k in range(n):
+        pos = (offset + k) % 4  # the key's letter cycles through A–D, whatever the options are
+        pick = _pick_window(by_count, pos, rng)
+        if pick is None:
+            break
+        (a, b, truth, _), options = pick
         if rng.random() < 0.5:
             a, b = b, a
-        pos = (offset + k) % 4  # the key's letter cycles through A–D: balanced per map and overall
-        options = _distractors(rng, truth, pos)
         yield {"question": COUNTING1_TEMPLATE.format(s1=a, s2=b, a=options[0], b=options[1], c=options[2],
                                                      d=options[3]),
                "answer": CHOICE_LETTERS[pos], "choices": options, "station1": a, "station2": b}
 
 
-def _distractors(rng: random.Random, truth: int, pos: int) -> list[int]:
-    """Four distinct non-negative options near `truth`, with `truth` at index `pos`.
+# Spacing of the four counting1 options (all four ascend at one step, so the key's rank is its letter).
+OPTION_STEPS = (1, 2)
+# On a loop, a pair is asked only when the long way is at least this many stops longer than the short way.
+LOOP_MARGIN = 4
 
-    Options ascend (as in ReasonMap-Plus) whenever `pos` values below the truth exist; for small truths
-    (e.g. 0 asked at position C) ascending order would force the key to A, so the balance of the key's
-    position wins and the order is not ascending there.
+
+def counting1_pairs(net: Network) -> list[tuple[str, str, int, int | None]]:
+    """(a, b, stops the short way, stops the long way round a loop or None): every pair counting1 may ask, once.
+
+    A pair is askable when every line serving both gives the same count (parallel branches can differ) and,
+    on a loop, the two ways differ by at least `LOOP_MARGIN` stops. Two lines running a corridor in opposite
+    directions give the pair once.
     """
-    below_pool = list(range(max(0, truth - 2 * pos), truth))
-    if len(below_pool) >= pos:
-        below = sorted(rng.sample(below_pool, pos))
-        above = sorted(rng.sample(range(truth + 1, truth + 1 + 2 * (3 - pos)), 3 - pos))
-        return below + [truth] + above
-    near = sorted(v for v in range(max(0, truth - 4), truth + 5) if v != truth)
-    near.sort(key=lambda v: (abs(v - truth), rng.random()))
-    others = sorted(near[:3])
-    return others[:pos] + [truth] + others[pos:]
+    out: dict[tuple[str, str], tuple[str, str, int, int | None]] = {}
+    for ln in net.lines:
+        for a, b in itertools.combinations(dict.fromkeys(ln.ring), 2):
+            key = (a, b) if a < b else (b, a)
+            if key in out:
+                continue
+            ways = {net.ways_between(name, a, b) for name in net.common_lines(a, b)}
+            if len(ways) != 1 or None in ways:
+                continue
+            short, long = ways.pop()
+            if long is None or long - short >= LOOP_MARGIN:
+                out[key] = (*key, short, long)
+    return [out[k] for k in sorted(out)]
+
+
+def _pick_window(by_count: dict[int, list], pos: int, rng: random.Random) -> tuple[tuple, list[int]] | None:
+    """Draw the four options first, then the key among them: a window of four counts one step apart, every one of
+    them the count of some askable pair, uniformly; the key is the window's value at letter `pos`, asked about a
+    pair with that count (on a loop, one whose long-way count is not an option). Returns (pair, options).
+
+    Because the window is drawn before the letter and every window value could be the key, the option values
+    alone say nothing about the letter: P(letter | options) = 1/4 on any map.
+    """
+    windows = [(m, st) for st in OPTION_STEPS for m in sorted(by_count)
+               if all(by_count.get(m + i * st) for i in range(4))]
+    rng.shuffle(windows)
+    for m, st in windows:
+        options = [m + i * st for i in range(4)]
+        bucket = by_count[options[pos]]
+        for j, pair in enumerate(bucket):
+            if pair[3] not in options:
+                del bucket[j]
+                return pair, options
+    return None
 
 
 def _counting2(net: Network, rng: random.Random, n: int, cfg: QuestionConfig):
-    # Half from transfer stations (answers ≥ 2), half from the rest, so "1" is not always right.
-    transfer = sorted(net.transfer_stations)
-    plain = sorted(set(net.stations) - net.transfer_stations)
-    rng.shuffle(transfer)
-    rng.shuffle(plain)
-    picks = []
-    for want_transfer in _balanced_flags(rng, n):
-        pool = transfer if (want_transfer and transfer) or not plain else plain
+    # Spread the answers: cycle through the line counts the map has (1, 2, 3, …) in a shuffled order and ask about
+    # a station with that count, so no value dominates where the map has several ("1" was half the answers).
+    by_count: dict[int, list[str]] = {}
+    for s in sorted(net.stations):
+        by_count.setdefault(len(net.station_lines[s]), []).append(s)
+    for pool in by_count.values():
+        rng.shuffle(pool)
+    values = sorted(by_count)
+    rng.shuffle(values)
+    asked = 0
+    for k in itertools.count():
+        if asked >= n or not any(by_count.values()):
+            break
+        pool = by_count[values[k % len(values)]]
         if pool:
-            picks.append(pool.pop())
-    for s in picks:
-        yield {"question": COUNTING2_TEMPLATE.format(s1=s), "answer": str(len(net.station_lines[s])), "station1": s}
+            s = pool.pop()
+            asked += 1
+            yield {"question": COUNTING2_TEMPLATE.format(s1=s), "answer": str(len(net.station_lines[s])),
+                   "station1": s}
 
 
 def _counting3(net: Network, rng: random.Random, n: int, cfg: QuestionConfig):
@@ -198,6 +251,7 @@ def _counting3(net: Network, rng: random.Random, n: int, cfg: QuestionConfig):
 def _torf1(net: Network, rng: random.Random, n: int, cfg: QuestionConfig):
     stations = list(net.stations)
     seen: set[frozenset] = set()
+    found: dict[bool, list[dict]] = {True: [], False: []}
     for want_yes in _balanced_flags(rng, n):
         for _ in range(200):
             if want_yes:
@@ -208,14 +262,16 @@ def _torf1(net: Network, rng: random.Random, n: int, cfg: QuestionConfig):
             if frozenset((a, b)) in seen or bool(net.common_lines(a, b)) != want_yes:
                 continue
             seen.add(frozenset((a, b)))
-            yield {"question": TORF1_TEMPLATE.format(s1=a, s2=b), "answer": "yes" if want_yes else "no",
-                   "station1": a, "station2": b}
+            found[want_yes].append({"question": TORF1_TEMPLATE.format(s1=a, s2=b),
+                                    "answer": "yes" if want_yes else "no", "station1": a, "station2": b})
             break
+    yield from _even(found)
 
 
 def _torf2(net: Network, rng: random.Random, n: int, cfg: QuestionConfig):
     stations = list(net.stations)
     seen: set[tuple] = set()
+    found: dict[bool, list[dict]] = {True: [], False: []}
     for want_yes in _balanced_flags(rng, n):
         for _ in range(200):
             s = rng.choice(stations)
@@ -227,9 +283,19 @@ def _torf2(net: Network, rng: random.Random, n: int, cfg: QuestionConfig):
             if (s, line) in seen:
                 continue
             seen.add((s, line))
-            yield {"question": TORF2_TEMPLATE.format(s1=s, line=line), "answer": "yes" if want_yes else "no",
-                   "station1": s, "line": line}
+            found[want_yes].append({"question": TORF2_TEMPLATE.format(s1=s, line=line),
+                                    "answer": "yes" if want_yes else "no", "station1": s, "line": line})
             break
+    yield from _even(found)
+
+
+def _even(found: dict[bool, list[dict]]):
+    """Yes and no questions, at most one more of either: a map that cannot give a "no" (every pair shares a line)
+    gets at most one "yes" rather than a type that is always "yes" (the manifest lists such short types)."""
+    k = min(len(found[True]), len(found[False]))
+    keep = {True: found[True][: k + 1], False: found[False][: k + (len(found[True]) <= k)]}
+    for pair in itertools.zip_longest(keep[True], keep[False]):
+        yield from (q for q in pair if q is not None)
 
 
 def _planning(net: Network, rng: random.Random, n: int, cfg: QuestionConfig):
@@ -243,10 +309,10 @@ def _planning(net: Network, rng: random.Random, n: int, cfg: QuestionConfig):
             continue
         seen.add((a, b))
         try:
-            routes = net.routes(a, b, max_routes=cfg.max_routes)
+            routes, total = net.routes_and_count(a, b, max_routes=cfg.max_routes)
         except ValueError:
             continue  # disconnected pair (possible in real data): not a question
-        buckets[question_difficulty(len(routes[0]) - 1)].append((a, b, routes))
+        buckets[question_difficulty(len(routes[0]) - 1)].append((a, b, routes, total))
     want = apportion(n, cfg.planning_mix)
     chosen = []
     for d, k in zip(DIFFICULTIES, want, strict=True):
@@ -254,13 +320,13 @@ def _planning(net: Network, rng: random.Random, n: int, cfg: QuestionConfig):
         buckets[d] = buckets[d][k:]
     spare = [x for d in DIFFICULTIES for x in buckets[d]]
     chosen += spare[: n - len(chosen)]
-    for a, b, routes in chosen:
+    for a, b, routes, total in chosen:
         template = "short"
         if rng.random() < cfg.long_template_share:
             template = rng.choice(TEMPLATES[1:])
         transfers = len(routes[0]) - 1
         yield {"question": planning_question(a, b, template), "answer": format_route(routes[0], template),
-               "station1": a, "station2": b, "routes": route_to_json(routes),
+               "station1": a, "station2": b, "routes": route_to_json(routes), "route_count": total,
                "difficulty_question": question_difficulty(transfers), "question_transfer_count": transfers,
                "template": template}
 

@@ -31,14 +31,17 @@ from rmlite.schema import DIFFICULTIES
 LINE_RANGES = {"easy": (2, 4), "middle": (5, 7), "hard": (8, 12)}
 TRANSFER_RANGES = {"easy": (1, 6), "middle": (4, 16), "hard": (9, 40)}
 STATIONS_PER_LINE = (6, 25)
+TIGHT_MIN_STATIONS = 5  # shortest line where a size's station cap cannot fit the line range at STATIONS_PER_LINE
+# (5 stations: counts 0–3 between stops, so counting1 still finds four options one step apart)
 LINE_NAMINGS = ("numbered", "named")  # "Line 3", or the colour's name: "Red Line"
 
 # Colour-blind-aware palette (Okabe-Ito + Paul Tol), each colour with the name a "named" line takes from it.
-# Ordered so that small maps get the most distinct colours first.
+# Ordered so that small maps get the most distinct colours first. Every pair is at least 20 CIEDE2000 apart
+# (`rmlite.maps.colors`; the rule is MIN_DELTA_E = 12), so any map of up to 12 lines, at every size, passes it.
 PALETTE: tuple[tuple[str, str], ...] = (
     ("Blue", "#0072B2"), ("Orange", "#E69F00"), ("Green", "#009E73"), ("Red", "#CC3311"), ("Purple", "#AA3377"),
-    ("Sky", "#56B4E9"), ("Pink", "#CC79A7"), ("Indigo", "#332288"), ("Olive", "#999933"), ("Teal", "#44AA99"),
-    ("Gold", "#DDAA33"), ("Maroon", "#882255"),
+    ("Sky", "#56B4E9"), ("Pink", "#CC79A7"), ("Indigo", "#332288"), ("Olive", "#999933"), ("Grey", "#777777"),
+    ("Brown", "#7B4A12"), ("Coral", "#F08070"),
 )  # fmt: skip
 
 # Octilinear unit steps, index k = k * 45° clockwise from east (y grows downwards, as in images).
@@ -363,10 +366,14 @@ def generate_network(config: GeneratorConfig, seed: int) -> Network:
     # Grid cell ≈ 2 font heights at the image size; the renderer fits the grid to the canvas.
     grid_n = max(10, int((config.size - 5 * font * config.size / eff) / (2.0 * font * config.size / eff)))
     for _attempt in range(200):
-        n_lines = rng.randint(lo, min(hi, max(lo, cap // 5)))
+        n_lines = rng.randint(lo, min(hi, max(lo, cap // 5 + 1)))
         slo, shi = config.stations_per_line
-        # Share the station budget between lines; transfers are counted once, so allow ~15% overshoot.
-        per = max(slo, min(shi, int(cap * 1.15 / n_lines)))
+        # Share the station budget between lines; transfers are counted once, so allow ~15% overshoot. Where the
+        # size's cap is tight (hard maps at 512 px), lines may be shorter than `slo` (down to TIGHT_MIN_STATIONS) so
+        # that hard maps still vary in line count (else every one has 8 lines and counting3 is a constant).
+        budget = int(cap * 1.15 / n_lines)
+        slo = min(slo, max(TIGHT_MIN_STATIONS, budget))
+        per = max(slo, min(shi, budget))
         sizes = [rng.randint(slo, per) for _ in range(n_lines)]
         res = _layout(config, rng, n_lines, sizes, grid_n)
         if res is None:

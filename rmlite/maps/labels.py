@@ -74,8 +74,10 @@ def place_labels(net: Network, placer: Placer, station_xy: dict, marks: dict, st
                   tick: float, fpx: int, fmin: int) -> tuple[dict, dict, int]:
     """Greedy placement: transfers first, then each line's stations in order (favouring the previous side).
 
-    If some label finds no free spot, placement restarts with those stations first (a few rounds): the
-    neighbour that took their room usually has other options.
+    A label is only drawn where its own mark is the nearest one (`_nearer_other`); a station with no such free
+    spot stays unlabelled (and gets no question). If some label finds no free spot, or stays unlabelled,
+    placement restarts with those stations first (a few rounds, the best kept): the neighbour that took their
+    room usually has other options.
     """
     order = sorted(net.transfer_stations, key=lambda s: (-len(net.station_lines[s]), net.stations.index(s)))
     seen = set(order)
@@ -85,23 +87,65 @@ def place_labels(net: Network, placer: Placer, station_xy: dict, marks: dict, st
                 seen.add(s)
                 order.append(s)
     taken0 = placer.taken.copy()
+    best = None
     for _round in range(6):
         boxes, draw_at, failed = _place_in_order(net, placer, order, station_xy, marks, st_pts, r_mark, tick, fpx,
                                                  fmin)
-        if not failed:
+        unlabelled = [s for s in order if s not in boxes and s not in failed]
+        score = (len(failed), len(unlabelled))
+        if best is None or score < best[0]:
+            best = (score, boxes, draw_at, failed, placer.taken.copy())
+        if not failed and (not unlabelled or _round >= _UNLABELLED_ROUNDS - 1):
             break
-        order = failed + [s for s in order if s not in failed]
+        order = failed + unlabelled + [s for s in order if s not in failed and s not in unlabelled]
         placer.taken = taken0.copy()
+    _, boxes, draw_at, failed, placer.taken = best
     return boxes, draw_at, len(failed)
 
 
 _PASSES = ((_LABEL_DIRS, (0.0, 0.45, 1.0, 1.8)), (_LABEL_DIRS + _MORE_DIRS, (0.0, 0.45, 1.0, 1.8, 2.6, 3.5)))
+# Cost of a spot nearer another station's mark than its own: taken only when nothing else is free, and then the
+# station counts as misplaced (`misplaced_labels`) and gets no question.
+_AMBIGUOUS = 5000.0
+# Placement rounds spent on unlabelled stations (each round is a full pass; overlaps get up to six).
+_UNLABELLED_ROUNDS = 2
+# Marks checked per candidate spot during placement: the station's own and its nearest others.
+_NEAR_MARKS = 16
+
+
+def _reading_margin(boxes: np.ndarray, xy: np.ndarray, own: int) -> np.ndarray:
+    """For each (n, 4) box: how much nearer (px) its own mark is than the nearest other mark; ≤ 0 reads as another
+    station's label. Distance is to the box's edge, ties broken by the distance to its centre, as a reader would."""
+    b = boxes[:, None, :].astype(float)
+    dx = np.maximum(np.maximum(b[..., 0] - xy[None, :, 0], 0.0), xy[None, :, 0] - b[..., 2])
+    dy = np.maximum(np.maximum(b[..., 1] - xy[None, :, 1], 0.0), xy[None, :, 1] - b[..., 3])
+    cx, cy = (b[..., 0] + b[..., 2]) / 2, (b[..., 1] + b[..., 3]) / 2
+    key = np.hypot(dx, dy) + 1e-3 * np.hypot(cx - xy[None, :, 0], cy - xy[None, :, 1])
+    mine = key[:, own].copy()
+    key[:, own] = np.inf
+    return key.min(axis=1) - mine if xy.shape[0] > 1 else np.full(len(boxes), np.inf)
+
+
+def _nearest_marks(station_xy: dict, k: int = _NEAR_MARKS) -> dict[str, np.ndarray]:
+    """Station → the (k, 2) positions of its own mark (first) and its nearest other marks: the only ones a label
+    placed around it can come near (the final check, `misplaced_labels`, still looks at every mark)."""
+    xy = np.array(list(station_xy.values()), dtype=float).reshape(-1, 2)
+    d = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+    np.fill_diagonal(d, -1.0)  # own mark first
+    order = np.argsort(d, axis=1, kind="stable")[:, :k]
+    return {s: xy[order[i]] for i, s in enumerate(station_xy)}
+
+
+def _nearer_other(boxes: np.ndarray, xy: np.ndarray, own: int) -> np.ndarray:
+    """True for each box that reads as another station's label (`_reading_margin` ≤ 0)."""
+    return _reading_margin(boxes, xy, own) <= 0
 
 
 def _place_in_order(net: Network, placer: Placer, order: list, station_xy: dict, marks: dict, st_pts: dict,
                     r_mark: float, tick: float, fpx: int, fmin: int) -> tuple[dict, dict, list]:
     """One greedy pass; returns (boxes, draw positions, stations that only got an overlapping spot)."""
     fonts = [get_font(f) for f in range(fpx, fmin - 1, -1)]
+    near = _nearest_marks(station_xy)
     boxes: dict[str, tuple[int, int, int, int]] = {}
     draw_at: dict[str, tuple] = {}
     last_side: dict[str, str] = {}
@@ -129,8 +173,10 @@ def _place_in_order(net: Network, placer: Placer, order: list, station_xy: dict,
                         cands.append((pen, box, dname, (x0 - left, y0 - top, f)))
             if not cands:
                 continue
-            raw = placer.costs(np.array([c[1] for c in cands]))
-            costs = raw * 6.0 + np.array([c[0] for c in cands])
+            arr = np.array([c[1] for c in cands])
+            raw = placer.costs(arr)
+            ambiguous = _nearer_other(arr, near[s], 0).astype(float)
+            costs = raw * 6.0 + np.array([c[0] for c in cands]) + _AMBIGUOUS * ambiguous
             for k in np.argsort(costs, kind="stable"):  # cheapest first; the first free one wins
                 if placer.free(cands[k][1]):
                     best = (float(costs[k]),) + cands[k][1:3] + (cands[k][3] + (bool(raw[k]),),)
@@ -143,8 +189,8 @@ def _place_in_order(net: Network, placer: Placer, order: list, station_xy: dict,
         if best is None:
             best = fallback
             failed.append(s)
-        if best is None:
-            continue
+        if best is None or best[0] >= _AMBIGUOUS:
+            continue  # no label rather than one that reads as a neighbour's: the station gets no question
         _, box, dname, at = best
         gap = max(3, round(fpx * 0.4))  # keep neighbours apart, or two labels in a row read as one name
         placer.take((box[0] - gap, box[1] - 1, box[2] + gap, box[3] + 1))
@@ -153,3 +199,23 @@ def _place_in_order(net: Network, placer: Placer, order: list, station_xy: dict,
         for ln_name in net.station_lines[s]:
             last_side[ln_name] = dname
     return boxes, draw_at, failed
+
+
+def label_margins(label_boxes: dict, station_xy: dict) -> dict[str, float]:
+    """Labelled station → how much nearer (px) its label is to its own mark than to any other (≤ 0: misplaced)."""
+    names = list(station_xy)
+    xy = np.array([station_xy[n] for n in names], dtype=float).reshape(-1, 2)
+    return {s: float(_reading_margin(np.array([label_boxes[s]]), xy, i)[0])
+            for i, s in enumerate(names) if s in label_boxes}
+
+
+def misplaced_labels(label_boxes: dict, station_xy: dict) -> frozenset[str]:
+    """Stations whose label sits nearer another station's mark than its own, or that have no label at all.
+
+    A reader matches a name to the nearest mark, so such a station cannot be read off the map.
+
+    >>> sorted(misplaced_labels({"A": (10, 0, 30, 8), "B": (0, 10, 20, 18)}, {"A": (0, 4), "B": (30, 20)}))
+    ['B']
+    """
+    margins = label_margins(label_boxes, station_xy)
+    return frozenset(s for s in station_xy if margins.get(s, -1.0) <= 0)

@@ -6,7 +6,11 @@ ReasonMap's flat `{line: [stations in order]}` "metro data" format. A branch is 
 
 Routing ("fewest transfers, then fewest stops") runs on a state graph whose nodes are (station, line)
 pairs: riding one stop costs (0 transfers, 1 stop), changing line at a station costs (1 transfer,
-0 stops). All equally good routes are returned, as ReasonMap keeps several reference routes.
+0 stops). Every equally good route is enumerated from the shortest-path DAG (each state path is one route, so
+nothing repeats), with the total count, as ReasonMap keeps several reference routes and a scorer needs to know
+when a stored list was cut.
+
+A loop line is written closed (its first station repeated at the end); stop counts on it take the shorter way.
 
 >>> net = Network.from_metro_data({"Line 1": ["A", "B", "C"], "Line 2": ["D", "B", "E"]})
 >>> sorted(net.transfer_stations)
@@ -17,6 +21,7 @@ pairs: riding one stop costs (0 transfers, 1 stop), changing line at a station c
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import json
 from collections.abc import Iterable, Mapping
@@ -30,6 +35,10 @@ from rmlite.schema import DIFFICULTIES
 
 # Lexicographic (transfers, stops) as one additive weight; no real route has 10,000 stops.
 _TRANSFER_COST = 10_000
+# Enumerate every route and sort when there are at most this many times the cap; beyond, keep the first in DAG order.
+_ENUMERATE = 16
+# Reference routes kept per question: generous, since the map score takes the best match over them.
+MAX_ROUTES = 64
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,16 @@ class Line:
             raise ValueError("a line needs a non-empty name")
         if len(self.stations) < 2:
             raise ValueError(f"line {self.name!r} needs at least two stations, got {len(self.stations)}")
+
+    @property
+    def loop(self) -> bool:
+        """A closed loop: the first station is repeated at the end (and the ring has at least three stops)."""
+        return len(self.stations) > 3 and self.stations[0] == self.stations[-1]
+
+    @property
+    def ring(self) -> tuple[str, ...]:
+        """The stations of a loop once each, in riding order (the plain list for an open line)."""
+        return self.stations[:-1] if self.loop else self.stations
 
 
 @dataclass(frozen=True)
@@ -133,14 +152,28 @@ class Network:
         return tuple(n for n in self.station_lines.get(a, ()) if n in lb)
 
     def stops_between(self, line: str, a: str, b: str) -> int | None:
-        """Intermediate stops between a and b on `line` (both excluded); None if ambiguous or absent.
+        """Intermediate stops between a and b on `line` (both excluded), the shorter way on a loop; None if absent
+        or ambiguous (a station an open line visits twice).
 
-        Ambiguous means a station that the line visits twice (a loop), where the count depends on the way round.
+        >>> net = Network.from_metro_data({"Ring": ["A", "B", "C", "D", "E", "F", "A"]})
+        >>> net.stops_between("Ring", "B", "F"), net.ways_between("Ring", "B", "F")
+        (1, (1, 3))
+        >>> Network.from_metro_data({"Line": ["A", "B", "C"]}).ways_between("Line", "A", "C")
+        (1, None)
         """
-        st = self.line_by_name[line].stations
+        ways = self.ways_between(line, a, b)
+        return None if ways is None else ways[0]
+
+    def ways_between(self, line: str, a: str, b: str) -> tuple[int, int | None] | None:
+        """(intermediate stops the short way, the long way round a loop, or None on an open line)."""
+        ln = self.line_by_name[line]
+        st = ln.ring
         if st.count(a) != 1 or st.count(b) != 1 or a == b:
             return None
-        return abs(st.index(a) - st.index(b)) - 1
+        d = abs(st.index(a) - st.index(b))
+        if not ln.loop:
+            return d - 1, None
+        return min(d, len(st) - d) - 1, max(d, len(st) - d) - 1
 
     @cached_property
     def graph(self) -> nx.Graph:
@@ -167,32 +200,74 @@ class Network:
         return g
 
     # ----- routing -------------------------------------------------------------------------------
-    def routes(self, start: str, end: str, max_routes: int = 16) -> list[Route]:
+    def routes(self, start: str, end: str, max_routes: int = MAX_ROUTES) -> list[Route]:
         """All routes with the fewest transfers, then the fewest stops (at most `max_routes`, deterministic order).
 
         Raises:
             ValueError: unknown station, start == end, or no route between them.
+        """
+        return self.routes_and_count(start, end, max_routes)[0]
+
+    def routes_and_count(self, start: str, end: str, max_routes: int = MAX_ROUTES) -> tuple[list[Route], int]:
+        """(the first `max_routes` equally good routes in sorted order, how many there are in all).
+
+        Routes are the paths of the shortest-path DAG over (station, line) states, enumerated without repeats;
+        when there are more than `_ENUMERATE` times the cap, the first `max_routes` in DAG order are kept instead.
         """
         for s in (start, end):
             if s not in self.station_lines:
                 raise ValueError(f"unknown station {s!r} on map {self.name!r}")
         if start == end:
             raise ValueError("start and end are the same station")
-        # Temporary source/sink nodes on the cached graph (removed in `finally`): copying the graph per
-        # query cost more than the search itself.
+        if max_routes < 1:
+            raise ValueError("max_routes must be at least 1")
+        preds, ends = self._route_dag(start, end)
+        counts = _path_counts(preds, ends)
+        total = sum(counts[e] for e in ends)
+        limit = total if total <= _ENUMERATE * max_routes else max_routes
+        found = [_path_to_route(p) for p in itertools.islice(_dag_paths(preds, ends), limit)]
+        return sorted(found, key=_route_sort_key)[:max_routes], total
+
+    @cached_property
+    def _state_adjacency(self) -> dict[tuple[str, str], list[tuple[tuple[str, str], int]]]:
+        """The state graph as plain adjacency lists (state → [(neighbour, weight)]), sorted: faster to walk."""
         g = self._state_graph
-        src, dst = ("__src__", ""), ("__dst__", "")
-        g.add_edges_from(((src, (start, ln)) for ln in self.station_lines[start]), weight=0)
-        g.add_edges_from((((end, ln), dst) for ln in self.station_lines[end]), weight=0)
-        try:
-            paths = nx.all_shortest_paths(g, src, dst, weight="weight")
-            found = sorted({_path_to_route(p[1:-1]) for p in itertools.islice(paths, 4 * max_routes)},
-                           key=_route_sort_key)
-        except nx.NetworkXNoPath:
-            raise ValueError(f"no route from {start!r} to {end!r} on map {self.name!r}") from None
-        finally:
-            g.remove_nodes_from([src, dst])
-        return found[:max_routes]
+        return {u: sorted((v, attr["weight"]) for v, attr in g[u].items()) for u in g.nodes}
+
+    def _route_dag(self, start: str, end: str) -> tuple[dict, list]:
+        """Predecessor lists of every optimal (station, line) state path from `start`, and its optimal end states.
+
+        Dijkstra from every start state at once, stopped as soon as the cheapest end state is settled and the
+        queue holds only dearer states (no optimal path runs through those).
+        """
+        adj = self._state_adjacency
+        sources = sorted((start, ln) for ln in self.station_lines[start])
+        targets = {(end, ln) for ln in self.station_lines[end]}
+        dist: dict = dict.fromkeys(sources, 0)
+        preds: dict = {u: [] for u in sources}
+        heap = [(0, u) for u in sources]
+        done: set = set()
+        best = None
+        while heap:
+            d, u = heapq.heappop(heap)
+            if best is not None and d > best:
+                break
+            if u in done:
+                continue
+            done.add(u)
+            if u in targets and best is None:
+                best = d
+            for v, w in adj.get(u, ()):
+                nd = d + w
+                if v not in dist or nd < dist[v]:
+                    dist[v], preds[v] = nd, [u]
+                    heapq.heappush(heap, (nd, v))
+                elif nd == dist[v] and v not in done:
+                    preds[v].append(u)
+        if best is None:
+            raise ValueError(f"no route from {start!r} to {end!r} on map {self.name!r}")
+        # An end state reached through another end state (a transfer at the arrival) costs more: never optimal.
+        return preds, sorted(t for t in targets if t in done and dist[t] == best)
 
     def transfers_needed(self, start: str, end: str) -> int:
         """Transfers on an optimal route."""
@@ -201,8 +276,13 @@ class Network:
     # ----- (de)serialisation ---------------------------------------------------------------------
     @classmethod
     def from_metro_data(cls, data: Mapping[str, Iterable[str]], *, difficulty: str = "easy", name: str = "",
-                        colors: Mapping[str, str] | None = None) -> Network:
-        """Build from ReasonMap's `{line: [stations]}`; parenthesised tags such as "(Transfer Station)" are dropped."""
+                        colors: Mapping[str, str] | None = None, loops: Iterable[str] = ()) -> Network:
+        """Build from ReasonMap's `{line: [stations]}`; ReasonMap's tags such as "(Transfer Station)" are dropped.
+
+        `loops` names lines that are loops written open (see `rmlite.maps.real.OPEN_LOOPS`): they are closed by
+        repeating their first station, so routing, counting and the stored metro data all see the closing link.
+        """
+        loops = frozenset(loops)
         if not isinstance(data, Mapping) or not data:
             raise ValueError("metro data must be a non-empty JSON object {line: [stations]}")
         lines = []
@@ -212,6 +292,8 @@ class Network:
             clean = tuple(strip_tags(str(s)) for s in stations)
             if any(not s for s in clean):
                 raise ValueError(f"line {ln_name!r} has an empty station name")
+            if ln_name in loops and len(clean) > 2 and clean[0] != clean[-1]:
+                clean = (*clean, clean[0])
             lines.append(Line(str(ln_name), clean, (colors or {}).get(ln_name, "#444444")))
         return cls(tuple(lines), difficulty=difficulty, name=name)
 
@@ -235,6 +317,32 @@ class Network:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False)
+
+
+def _path_counts(preds: dict, ends: list) -> dict:
+    """Number of DAG paths from a source to each state (iteratively, in dependency order)."""
+    counts: dict = {}
+    stack = list(ends)
+    while stack:
+        u = stack[-1]
+        todo = [p for p in preds[u] if p not in counts]
+        if todo:
+            stack.extend(todo)
+            continue
+        stack.pop()
+        counts[u] = sum(counts[p] for p in preds[u]) if preds[u] else 1
+    return counts
+
+
+def _dag_paths(preds: dict, ends: list):
+    """Every source-to-end path of the DAG, each once, in a deterministic order (lazily)."""
+    stack = [(e, (e,)) for e in reversed(ends)]
+    while stack:
+        u, tail = stack.pop()
+        if not preds[u]:
+            yield list(tail)
+            continue
+        stack.extend((p, (p, *tail)) for p in sorted(preds[u], reverse=True))
 
 
 def _path_to_route(states: list[tuple[str, str]]) -> Route:

@@ -22,6 +22,10 @@ TEST_CITIES = frozenset({"auckland", "los_angeles", "miami", "lisboa", "geneva",
 # Map difficulty labels. Oslo's "middle" is confirmed by the released data; the others are rmlite's estimate
 # from line and transfer counts (ReasonMap labels its maps by hand, 10 per level).
 KNOWN_DIFFICULTY = {"oslo": "middle"}
+# Real loop lines that ReasonMap's JSON writes open (first station not repeated): city → line names. Beijing's
+# Line 2 and Line 10 are rings; without this they would be counted the long way round. A loop written closed
+# (first station repeated) needs no entry.
+OPEN_LOOPS: dict[str, frozenset[str]] = {"beijing": frozenset({"Line 2", "Line 10", "2号线", "10号线"})}
 
 
 def reasonmap_root() -> Path:
@@ -64,4 +68,4 @@ def load_city(city: str, *, difficulty: str | None = None) -> Network:
         raise ValueError(f"{js} is not valid JSON: {e}") from None
     n_lines = len(data) if isinstance(data, dict) else 0
     diff = difficulty or KNOWN_DIFFICULTY.get(js.stem) or difficulty_estimate(n_lines)
-    return Network.from_metro_data(data, difficulty=diff, name=js.stem)
+    return Network.from_metro_data(data, difficulty=diff, name=js.stem, loops=OPEN_LOOPS.get(js.stem, ()))

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from PIL import Image, ImageDraw
 
 from rmlite.maps.fonts import get_font
+from rmlite.maps.labels import misplaced_labels
 from rmlite.maps.layout import CORNER_RADIUS, Layout, MapPlan, cached_plan, hex_rgb, round_corners
 from rmlite.maps.network import Network, Section
 
@@ -37,6 +38,9 @@ class RenderResult:
     font_px: int
     badge_boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
     overlaps: int = 0  # label-label overlaps left by the last-resort fallback (0 for generated maps)
+    # Stations a reader cannot find by name: no label, or a label nearer another station's mark. Questions never
+    # name them (`rmlite.data.questions.generate_questions(unreadable=...)`).
+    unreadable: frozenset[str] = frozenset()
 
 
 def render_map(network: Network, size: int = 1024, *, legend: bool = False,
@@ -63,7 +67,8 @@ def render_map(network: Network, size: int = 1024, *, legend: bool = False,
     _draw_text(img, plan)
     lay = plan.layout
     return RenderResult(img, plan.label_boxes, dict(plan.station_xy), lay.scale, (lay.ox, lay.oy), plan.fpx,
-                        [b for b, _, _ in plan.badges], plan.failed)
+                        [b for b, _, _ in plan.badges], plan.failed,
+                        misplaced_labels(plan.label_boxes, plan.station_xy))
 
 
 def _draw_geometry(net: Network, plan: MapPlan, size: int, highlight_route) -> Image.Image:
