@@ -53,3 +53,37 @@ def test_official_matches_released_on_edge_cases(text):
 def test_official_matches_released_on_references():
     for s in SAMPLES + PERCEPTION + [perception_sample("miami", "counting1")]:
         agree(reference(s), s)
+
+
+# ----- the three classes where rmlite once differed from the release (issue 12) -------------------------------------
+@pytest.mark.parametrize("body", [r"\le\!ft 4", r"\ri\!ght 4", r"\le\!ft(4", r"x=\!4", r"\!\!4", r"4\text{ lines}",
+                                  r"\dfrac{1}{2}", "0.5", r"\le\!ft\ri\!ght 3"])
+def test_official_runs_the_second_latex_pass(body):
+    """The release's second clean-up pass re-creates and strips `\\left` (`\\le\\!ft 4` reads 4)."""
+    s = perception_sample("oslo", "counting2")
+    agree("\\boxed{" + body + "}", s)
+    agree("\\boxed{" + body.replace("4", s["answer"]) + "}", s)
+
+
+def test_official_reads_a_long_arrival_as_released():
+    """A long note after the last stop is part of the arrival; inside brackets it is cleaned away, as released."""
+    from fixtures.reward import planning_sample
+
+    s = planning_sample("oslo", "Majorstuen Station", "Besserud Station")
+    note = "(" + "a long note about the trip, " * 20 + ")"
+    text = reference(s) + " " + note
+    assert len(text.split("Arrival Stop:")[-1]) > 256
+    agree(text, s)
+    assert score(text, s, OFFICIAL).correct
+
+
+def test_official_section_bound_is_the_named_one():
+    """More than `max_sections` sections scores 0 in rmlite; the release scores them (README names this bound)."""
+    from fixtures.reward import planning_sample
+
+    s = planning_sample("oslo", "Majorstuen Station", "Besserud Station")
+    text = "\n--\n".join([reference(s)] * (OFFICIAL.max_sections + 1))
+    assert score(text, s, OFFICIAL).total == 0.0
+    assert released_score(text, s) < 0
+    shorter = "\n--\n".join([reference(s)] * OFFICIAL.max_sections)
+    agree(shorter, s)

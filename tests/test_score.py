@@ -38,7 +38,7 @@ def test_samples_are_what_the_tests_assume():
 
 # ----- configuration ------------------------------------------------------------------------------------------------
 def test_presets():
-    assert set(PRESETS) == {"paper", "official", "sparse"}
+    assert set(PRESETS) == {"paper", "official", "sparse", "robust"}
     assert PAPER.alpha == 0.5 and PAPER.gamma == (1.0, 1.2, 1.5) and PAPER.beta == (0.0, 0.5)
     assert (PAPER.format_points, PAPER.correct_points, PAPER.detail_min, PAPER.detail_max) == (1, 10, 0, 10)
     assert OFFICIAL.format_points == 0 and OFFICIAL.parser == "official" and OFFICIAL.detail_min is None

@@ -8,6 +8,7 @@ import math
 import pytest
 from fixtures.reward import network, reference
 from fixtures.reward_edits import PERCEPTION, SAMPLES, decorate, edited_route, render, sections_of, valid
+from fixtures.reward_robust import robust_correct, vias_of
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -24,6 +25,8 @@ def test_route_correctness_matches_an_independent_check(data):
         # The released parser takes a section's arrival as the rest of the section, so the via-stop line of a
         # long answer sticks to it: under `official` long answers are never correct (a faithful quirk).
         expected = valid(secs, sample) and (cfg.parser == "lenient" or sample["template"] == "short")
+        if cfg.robust is not None:  # a sensible, optimal route as well (its own oracle: tests/test_robust.py)
+            expected = robust_correct(secs, sample, vias_of(secs, sample))
         assert b.correct == expected, (cfg.name, secs)
         assert b.format == (cfg.format_points if cfg.parser == "lenient" else 0)
 

@@ -5,7 +5,8 @@ of G simulated rollouts per question (`rmlite.lab.rollouts`) or real logged comp
 `completions.jsonl`), `measure` reports per question type and difficulty: the reward's mean and within-group
 spread, the share of zero-spread groups (`frac_reward_zero_std`, no gradient) and whether they are all-correct,
 the rank correlation between reward and number of errors, and the advantage a correct answer gets under each GRPO
-scaling (`rmlite.lab.advantages`). `hack_probes` scores answers built to exploit a reward.
+scaling (`rmlite.lab.advantages`). `hack_probes` scores answers built to exploit a reward, and `error_ladders`
+checks that adding an error never raises it.
 Left out: token-level effects.
 
 >>> from rmlite.lab.rollouts import Policy
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from rmlite.data.store import load_questions, read_manifest
+from rmlite.lab.ladders import error_ladders
 from rmlite.lab.probes import hack_probes
 from rmlite.lab.report import LabResult
 from rmlite.lab.rollouts import Policy, Rollouts, simulate
@@ -41,6 +43,8 @@ def run_lab(samples: Sequence[Mapping], rewards: Iterable[Any] = ("sparse", "pap
             seed: int = 0, probes: bool = False) -> LabResult:
     """Simulate `group_size` rollouts per question at each error rate and measure every reward on them.
 
+    `probes=True` adds the hack probes (`rmlite.lab.probes`) and the error ladders (`rmlite.lab.ladders`).
+
     `policy` sets the operator weights and the rest (its `error_rate` is replaced by each of `error_rates`).
     """
     base = policy or Policy()
@@ -51,7 +55,15 @@ def run_lab(samples: Sequence[Mapping], rewards: Iterable[Any] = ("sparse", "pap
         res.rollouts[e] = r
         _measure_all(res, r, rewards, e)
     if probes:
-        res.probes = hack_probes(samples, rewards)
+        add_probes(res, samples, rewards)
+    return res
+
+
+def add_probes(res: LabResult, samples: Sequence[Mapping], rewards: Iterable[Any]) -> LabResult:
+    """`res` with the hack probes (`rmlite.lab.probes`) and the error ladders (`rmlite.lab.ladders`) of `rewards`."""
+    rewards = list(rewards)
+    res.probes = hack_probes(samples, rewards)
+    res.ladders = error_ladders(samples, rewards)
     return res
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rmlite.lab.probes import probe_table
 from rmlite.lab.stats import ALL
 
 TABLE_COLUMNS = ("reward", "error_rate", "type", "difficulty", "groups", "accuracy", "reward_mean", "reward_std",
@@ -21,6 +22,7 @@ TABLE_COLUMNS = ("reward", "error_rate", "type", "difficulty", "groups", "accura
 class LabResult:
     rows: list[dict] = field(default_factory=list)
     probes: list[dict] = field(default_factory=list)
+    ladders: list[dict] = field(default_factory=list)  # per reward: monotonicity on error ladders
     rollouts: dict = field(default_factory=dict)  # error rate (or "logged") → Rollouts
     rewards: dict = field(default_factory=dict)  # (reward name, error rate) → per-rollout rewards
 
@@ -93,14 +95,29 @@ def plot_signal_density(rows: Sequence[Mapping], path: str | Path) -> Path:
     return path
 
 
+LADDER_COLUMNS = ("reward", "questions", "steps", "reversed", "tied", "spearman_within", "spearman_pooled")
+PROBE_COLUMNS = ("reward", "kind", "probe", "rule", "n", "reward_mean", "reference_mean", "correct", "keeps_detail",
+                 "above_near_miss", "positive_advantage", "fails")
+
+
+def probe_summary(res: LabResult) -> str:
+    """The hack-probe table (per reward: does it pay each exploit?) and the error-ladder table, as text."""
+    rewards = list(dict.fromkeys(r["reward"] for r in res.probes))
+    return ("hack probes on planning questions (FAIL: the reward pays the exploit its rule names):\n"
+            + format_table(probe_table(res.probes), ("probe", "rule", *rewards))
+            + "\n\nerror ladders (one more error per rung; reversed: the reward went up):\n"
+            + format_table(res.ladders, LADDER_COLUMNS))
+
+
 def write_outputs(res: LabResult, out: str | Path, plots: bool = True) -> list[Path]:
     """lab.jsonl (all rows), lab.txt (the tables), probes.jsonl, signal_density.png."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "lab.jsonl", out / "lab.txt"]
     paths[0].write_text("".join(json.dumps(r) + "\n" for r in res.rows))
-    text = "\n\n".join([format_table(res.rows), format_table(res.probes) if res.probes else ""]).rstrip() + "\n"
-    paths[1].write_text(text)
+    parts = [format_table(res.rows), format_table(res.probes, PROBE_COLUMNS) if res.probes else "",
+             format_table(res.ladders, LADDER_COLUMNS) if res.ladders else ""]
+    paths[1].write_text("\n\n".join(p for p in parts if p) + "\n")
     if res.probes:
         paths.append(out / "probes.jsonl")
         paths[-1].write_text("".join(json.dumps(r) + "\n" for r in res.probes))

@@ -1,5 +1,6 @@
 """The notebooks' reward playground and lab helpers (02, 06): reward tables for one answer, sample cards, lab runs
-over presets and variants, and the lab on logged training runs.
+over presets and variants (`probe_summary`: the hack-probe and error-ladder tables), and the lab on logged
+training runs.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def card(data_dir: str | Path, index: int = 0, split: str = "train", **kw: Any):
 
 # ----- reward --------------------------------------------------------------------------------------------------------
 def reward_rows(completion: str, sample: dict) -> list[dict]:
-    """The breakdown of one answer under each preset (paper, official, sparse), one row per preset."""
+    """The breakdown of one answer under each preset (paper, official, sparse, robust), one row per preset."""
     rows = []
     for name in PRESETS:
         b = score(completion, sample, name)

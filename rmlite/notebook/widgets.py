@@ -49,7 +49,7 @@ def map_browser(data_dir: str | Path, split: str = "train"):
 
 def reward_widget(samples: list[dict]):
     """Pick a question, pick an answer (the reference, a typical model error, a hack) or type one, and see its
-    reward under `paper`, `official` and `sparse` side by side."""
+    reward under every preset (`paper`, `official`, `sparse`, `robust`) side by side."""
     import html
 
     import ipywidgets as w

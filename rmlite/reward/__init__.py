@@ -2,14 +2,24 @@
 
 Rooms, bottom up: `parse` (reading model output), `official_parse` (the released parser), `config` (RewardConfig,
 the presets, RewardBreakdown), `index` (a sample's map, indexed once), `checks` (route checks and the detail term),
-`official` (the released reward's path), `score` (`score(completion, sample, config)`), `functions` (reward
-callables: presets, users' rewards, one TRL function per component), `engines` (verl / EasyR1 `compute_score`),
-`metrics` (ReasonMap's evaluation).
+`robust` (the robust preset's route rules), `official` (the released reward's path), `score`
+(`score(completion, sample, config)`), `functions` (reward callables: presets, users' rewards, one TRL function
+per component), `engines` (verl / EasyR1 `compute_score`), `metrics` (ReasonMap's evaluation).
 """
 
-from rmlite.reward.config import OFFICIAL, PAPER, PRESETS, SPARSE, RewardBreakdown, RewardConfig, get_config
+from rmlite.reward.config import (
+                                  OFFICIAL,
+                                  PAPER,
+                                  PRESETS,
+                                  ROBUST,
+                                  SPARSE,
+                                  RewardBreakdown,
+                                  RewardConfig,
+                                  RobustRules,
+                                  get_config,
+)
 from rmlite.reward.functions import as_total, load_reward, trl_reward_funcs
 from rmlite.reward.score import score
 
-__all__ = ["OFFICIAL", "PAPER", "PRESETS", "SPARSE", "RewardBreakdown", "RewardConfig", "get_config", "as_total",
-           "load_reward", "trl_reward_funcs", "score"]
+__all__ = ["OFFICIAL", "PAPER", "PRESETS", "ROBUST", "SPARSE", "RewardBreakdown", "RewardConfig", "RobustRules",
+           "get_config", "as_total", "load_reward", "trl_reward_funcs", "score"]

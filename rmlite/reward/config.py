@@ -1,4 +1,4 @@
-"""What a reward is: `RewardConfig` (every knob, and the presets `PAPER`, `OFFICIAL`, `SPARSE`) and the
+"""What a reward is: `RewardConfig` (every knob, and the presets `PAPER`, `OFFICIAL`, `SPARSE`, `ROBUST`) and the
 `RewardBreakdown` a score returns.
 
     R = W · (R_format + R_correctness + α · R_detail),    W = W_map + W_question   (RewardMap Sec. 4.2, App. B)
@@ -19,6 +19,36 @@ from rmlite.schema import DIFFICULTY_LEVEL, answer_kind
 
 # ----- configuration -----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
+class RobustRules:
+    """The `robust` preset's route rules (`rmlite.reward.robust`): what correctness demands and what detail pays.
+
+    Credits are raw points, normalised so that a perfect route's detail is `detail_max` (10) on every question;
+    penalties are subtracted on that 0–10 scale afterwards, and the sum is clipped to [`detail_min`, `detail_max`].
+    """
+
+    section_points: float = 2.0  # a section whose line serves both of its (different) stops, at most q + 1 of them
+    via_points: float = 1.0  # long templates: a valid section whose via count / via set is the ride's
+    max_extra_stops: int | None = 2  # correct needs no more stops than the best route plus this; None: no check
+    unknown_line_penalty: float = 2.0  # a section on a line the map does not have
+    zero_length_penalty: float = 0.5  # a section from a stop to itself
+    break_penalty: float = 8.0  # an arrival that is not the next departure
+    extra_section_penalty: float = 1.0  # each section beyond q + 1
+    same_line_penalty: float = 1.0  # two consecutive sections on one line
+    wrong_line_penalty: float = 0.5  # a real line that does not serve both stops of its section
+    hedge_penalty: float = 2.0  # a section repeating an earlier section's stops on another line (listing lines)
+
+    def __post_init__(self) -> None:
+        for f in ("section_points", "via_points", "unknown_line_penalty", "zero_length_penalty", "break_penalty",
+                  "extra_section_penalty", "same_line_penalty", "wrong_line_penalty", "hedge_penalty"):
+            v = getattr(self, f)
+            if not (_finite(v) and v >= 0):
+                raise ValueError(f"RobustRules: {f} must be finite and >= 0, got {v!r}")
+        if self.max_extra_stops is not None and not (isinstance(self.max_extra_stops, int)
+                                                     and self.max_extra_stops >= 0):
+            raise ValueError(f"RobustRules: max_extra_stops must be an int >= 0 or None, got {self.max_extra_stops!r}")
+
+
+@dataclass(frozen=True)
 class RewardConfig:
     """Every number and rule the scorer uses. Frozen, hashable, validated on creation.
 
@@ -28,23 +58,45 @@ class RewardConfig:
     scaling (TRL `scale_rewards="group"`, also the released verl setting) it cancels out of the advantage
     exactly; it only matters with batch-level (`scale_rewards="batch"`) or no scaling (`"none"`).
 
-    Detail (planning only; case → credit):
+    Route answers (planning only; case → credit). `robust` is rmlite's hardened reward (`RobustRules`,
+    `rmlite.reward.robust`); `official` the released `reason_map.py`; `paper` the paper's Algorithm 1 except (†):
 
-    | case | paper | official (released) |
-    |---|---|---|
-    | first departure / last arrival right | +2 if either (`endpoint_rule="either"`) | +2 only if both |
-    | per-section credit given | always | only when both endpoints are right |
-    | section i (0-based) has used too many transfers | −5 if i > q | −5 if i + 1 > q (off-by-one) |
-    | direct question (q = 0), section on a line serving both stops | +4, first section only | +4 each |
-    | transfer question, section on any line of the map | 0 | +3 |
-    | transfer consistent (arrival = next departure, both stops on the line) | +1 | +1 while i + 1 ≤ q |
-    | clip | [0, 10] | (−∞, 10] |
+    | case | paper | official (released) | robust |
+    |---|---|---|---|
+    | parser | lenient (†1) | released | lenient |
+    | correct | Alg. 1 (†4) | Alg. 1, exact-case keys | Alg. 1 + sensible route (a) |
+    | first departure / last arrival right | +2 if either | +2 if both | +2 each (b) |
+    | per-section credit given | always | only if both ends right | always |
+    | section i (0-based) over the q transfers | −5 if i > q | −5 if i + 1 > q | (c) |
+    | q = 0, section on a line serving both stops | +4, first only (†2) | +4 each | - |
+    | q > 0, section on any line of the map | 0 | +3 | - |
+    | section on a line serving its two stops | - | - | +2 each, last included |
+    | transfer consistent (arrival = next departure) | +1 | +1 while i + 1 ≤ q | +1 on both lines |
+    | via count / list right (long templates) | 0 | 0 | +1 per valid section |
+    | invented line, X→X, broken chain | 0 | 0 | −2, −0.5, −8 |
+    | same line twice, line not serving its stops | 0 | 0 | −1, −0.5 |
+    | stops of an earlier section on another line | 0 | 0 | −2 |
+    | rides no real line from one stop to another | 0 | 0 | the floor, −2 |
+    | clip | [0, 10] (†3) | (−∞, 10] | credits scaled to 10, minus penalties, [−2, 10] |
+
+    (a) also no X→X section, no two consecutive sections on one line, no stop ridden twice (a detour), exactly q
+    transfers, at most best stops + `max_extra_stops`; long templates: each section's via count exact, via list
+    equal as a set. (b) only on a valid section (its line serves both of its stops, which differ). (c) each
+    section beyond q + 1 takes back what one section can earn (section, transfer and via credit), and −1.
+    Deliberate deviations of `paper` from the paper's text: (†1) the paper scores 0 when parsing fails; the
+    preset reads messy answers leniently (lowercase keys: 15.6 instead of 0 on a middle map), format credit is
+    strict. (†2) the paper's "current transfer times = 0" gives +4 to the first section of *every* route (a
+    perfect one-transfer route: detail 7, not 3); the preset gives it only when q = 0. (†3) the paper only caps
+    at 10; the preset also floors at 0. (†4) as the paper: no optimality or detour check. `correct_points` is 10
+    as in the released code; the paper's text gives R_correctness no number. `official`'s two bounds: only the
+    last `max_completion_chars` of a completion are read, and more than `max_sections` sections score 0 (the
+    release scores their negative detail).
     """
 
     name: str = "custom"
     parser: str = "lenient"  # "lenient" (rmlite.reward.parse) or "official" (the released parser and clean_string)
     format_points: float = 1.0  # strict format; the released code has no format term (0)
-    correct_points: float = 10.0  # as the released code (the paper's text says 1)
+    correct_points: float = 10.0  # as the released code (the paper's text gives no number)
     alpha: float = 0.5  # weight of the detail term
     gamma: tuple[float, float, float] = (1.0, 1.2, 1.5)  # W_map for easy / middle / hard maps
     beta: tuple[float, float] = (0.0, 0.5)  # W_question for 0 / ≥1 transfers (planning only)
@@ -63,14 +115,17 @@ class RewardConfig:
     detail_max: float | None = 10.0
     max_answer_chars: int = parse.WINDOW  # lenient parsing reads this tail of the answer; longer is never strict
     max_completion_chars: int = 65536  # the official parser reads this tail (released: all; differs only beyond)
-    max_sections: int = 256  # more sections than this is scored as unparseable (bounded time)
-    max_name_chars: int = 256  # a longer station / line "name" matches nothing (bounded time)
+    max_sections: int = 256  # more sections than this is scored as unparseable (bounded time; official: a bound)
+    max_name_chars: int = 256  # lenient parser: a longer station / line "name" matches nothing (bounded time)
+    robust: RobustRules | None = None  # the robust route rules (`ROBUST`); None: the paper / released rules above
 
     def __post_init__(self) -> None:
         def check(ok: bool, msg: str) -> None:
             if not ok:
                 raise ValueError(f"RewardConfig {self.name!r}: {msg}")
 
+        check(self.robust is None or (isinstance(self.robust, RobustRules) and self.parser == "lenient"),
+              "robust rules need a RobustRules and the lenient parser")
         check(self.parser in ("lenient", "official"), f"parser must be 'lenient' or 'official', got {self.parser!r}")
         check(self.endpoint_rule in ("either", "both"), f"endpoint_rule must be 'either' or 'both', got "
                                                         f"{self.endpoint_rule!r}")
@@ -114,7 +169,8 @@ OFFICIAL = RewardConfig(
     transfer_points_within_budget=True, detail_min=None,
 )
 SPARSE = RewardConfig(name="sparse", detail=False, gamma=(1.0, 1.0, 1.0), beta=(0.0, 0.0))
-PRESETS: dict[str, RewardConfig] = {c.name: c for c in (PAPER, OFFICIAL, SPARSE)}
+ROBUST = RewardConfig(name="robust", robust=RobustRules(), detail_min=-2.0)
+PRESETS: dict[str, RewardConfig] = {c.name: c for c in (PAPER, OFFICIAL, SPARSE, ROBUST)}
 
 
 def get_config(config: RewardConfig | str = "paper", **overrides: Any) -> RewardConfig:

@@ -21,10 +21,12 @@ from rmlite.schema import SCORED_FIELDS, TEMPLATES, answer_kind, metro_data_of, 
 class MapIndex:
     """Everything about one metro map that scoring needs, keyed by normalised names."""
 
-    __slots__ = ("lines", "exact", "norm", "off_lines")
+    __slots__ = ("lines", "exact", "norm", "off_lines", "order", "rides")
 
     def __init__(self, metro: dict[str, list[str]]):
-        self.lines = {ln: frozenset(normalize_station(s) for s in st) for ln, st in metro.items()}
+        self.order = {ln: tuple(normalize_station(s) for s in st) for ln, st in metro.items()}
+        self.lines = {ln: frozenset(st) for ln, st in self.order.items()}
+        self.rides: dict[tuple, tuple[str, ...] | None] = {}  # (line, a, b) → `ride`, filled as scored
         self.off_lines = {ln: frozenset(official_clean_string(s) for s in st) for ln, st in metro.items()}
         self.exact = {ln: ln for ln in metro}
         keys: dict[str, set[str]] = {}
@@ -46,10 +48,11 @@ class SampleIndex:
     """One sample, resolved: type and answer kind, key, weight inputs and (route kind) stops and map index."""
 
     __slots__ = ("qtype", "kind", "answer", "level", "q", "template", "map", "s1", "s2", "direct", "off_s1", "off_s2",
-                 "off_direct", "sid")
+                 "off_direct", "sid", "best_stops", "memo")
 
     def __init__(self, sample: Mapping[str, Any]):
         validate_sample(sample)
+        self.memo: dict = {}  # scorers' per-sample memo of pure results (rmlite.reward.robust)
         self.sid = sample.get("id")
         self.qtype = sample["type"]
         self.kind = answer_kind(self.qtype)
@@ -68,6 +71,51 @@ class SampleIndex:
             self.off_s2 = official_clean_string(sample["station2"])
             self.off_direct = frozenset(ln for ln, st in self.map.off_lines.items()
                                         if self.off_s1 in st and self.off_s2 in st)
+            self.best_stops = _reference_stops(self.map, sample.get("routes"))
+
+
+def _reference_stops(m: MapIndex, routes: Any) -> int | None:
+    """Stops ridden on the sample's first reference route (None when there is none or a ride is ambiguous)."""
+    try:
+        route = (json.loads(routes) if isinstance(routes, str) else routes)[0]
+        secs = [(s["route_name"], normalize_station(s["departure_stop"]), normalize_station(s["arrival_stop"]))
+                for s in route]
+    except (TypeError, ValueError, KeyError, IndexError):
+        return None
+    rides = [ride(m, *s) for s in secs]
+    return None if any(r is None for r in rides) else sum(len(r) + 1 for r in rides)
+
+
+def ride(m: MapIndex, line: str | None, a: str | None, b: str | None) -> tuple[str, ...] | None:
+    """The stops strictly between a and b riding `line` (the shorter way round a loop, written closed); None when
+    the line is unknown, a stop is not on it, a = b, or a stop appears twice on an open line (ambiguous).
+
+    >>> m = MapIndex({"L": ["A", "B", "C", "D"], "R": ["A", "B", "C", "D", "E", "A"]})
+    >>> ride(m, "L", "d", "a"), ride(m, "R", "b", "e"), ride(m, "L", "a", "a")
+    (('c', 'b'), ('a',), None)
+    """
+    key = (line, a, b)
+    try:
+        return m.rides[key]
+    except KeyError:
+        pass
+    st = m.order.get(line) if line is not None else None
+    out = None if st is None or a == b or a not in m.lines[line] or b not in m.lines[line] else _ride(st, a, b)
+    if len(m.rides) < 65536:  # bounded: keys come from model output
+        m.rides[key] = out
+    return out
+
+
+def _ride(st: tuple[str, ...], a: str | None, b: str | None) -> tuple[str, ...] | None:
+    loop = len(st) > 3 and st[0] == st[-1]
+    ring = st[:-1] if loop else st
+    if ring.count(a) != 1 or ring.count(b) != 1:
+        return None
+    i, j = ring.index(a), ring.index(b)
+    fwd = ring[i + 1:j] if i < j else ring[i + 1:] + ring[:j] if loop else None
+    back = ring[j + 1:i][::-1] if j < i else (ring[:i][::-1] + ring[j + 1:][::-1]) if loop else None
+    ways = [w for w in (fwd, back) if w is not None]
+    return min(ways, key=len)
 
 
 @lru_cache(maxsize=256)

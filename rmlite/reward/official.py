@@ -26,13 +26,10 @@ def score_official_perception(text: str, idx: SampleIndex, cfg: RewardConfig, w:
     return make_breakdown(cfg, w, False, ok, 0.0, ans, "correct" if ok else f"{shorten(ans)!r} is wrong")
 
 
-def _off_key(raw: str, cap: int) -> str:
-    """The released code cleans departures and arrivals twice (once when parsed, once when compared)."""
-    return _clean_twice(raw) if len(raw) <= cap else "\x00"
-
-
 @lru_cache(maxsize=65536)
 def _clean_twice(raw: str) -> str:
+    """The released code cleans departures and arrivals twice (once when parsed, once when compared). No length
+    cap: a long note after the last stop is part of the arrival, as released (the cleaning is linear in time)."""
     return official_clean_string(official_clean_string(raw))
 
 
@@ -42,8 +39,7 @@ def _off_resolve(cfg: RewardConfig, secs: list[tuple[str, str, str]], lines: Map
         for needle, repl in _RELEASED_LINE_HACKS:
             if needle in name:
                 name = repl
-        out.append((name if name in lines else None, _off_key(dep, cfg.max_name_chars),
-                    _off_key(arr, cfg.max_name_chars)))
+        out.append((name if name in lines else None, _clean_twice(dep), _clean_twice(arr)))
     return out
 
 

@@ -70,14 +70,19 @@ def _find_math_answer(s: str) -> str:
                      ("{km}", ""), ("km", "")):
         if old in ans:  # `in` is much cheaper than a no-op replace on long junk
             ans = ans.replace(old, new)
-    # _strip_string (the parts that can change a letter / integer / yes-no outcome)
-    for old, new in (("\\!", ""), ("\\\\", "\\"), ("\\$", ""), ("$", "")):
+    # _strip_string: a second clean-up pass. Dropping "\\!" can re-create "\\left" (`\\le\\!ft 4` → 4) or
+    # "\\right", so the pass runs whole, in the released order.
+    for old, new in (("\n", ""), ("\\!", ""), ("\\\\", "\\"), ("tfrac", "frac"), ("dfrac", "frac"), ("\\left", ""),
+                     ("\\right", ""), ("^{\\circ}", ""), ("^\\circ", ""), ("\\$", ""), ("$", "")):
         if old in ans:
             ans = ans.replace(old, new)
-    ans = ans.split("\\text{ ")[0].replace("\\%", "").replace("{.", "{0.")
+    ans = ans.split("\\text{ ")[0].replace("\\%", "").replace(" .", " 0.").replace("{.", "{0.")
     if ans.startswith("."):
         ans = "0" + ans
-    return ans
+    if ans.count("=") == 1:
+        ans = ans.split("=")[-1]
+    ans = ans.replace(" ", "")
+    return "\\frac{1}{2}" if ans == "0.5" else ans
 
 
 def official_sections(text: str, any_case_keys: bool, max_sections: int = 256) -> list[tuple[str, str, str]] | None:

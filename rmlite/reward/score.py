@@ -3,9 +3,10 @@
     R = W · (R_format + R_correctness + α · R_detail),    W = W_map + W_question   (RewardMap Sec. 4.2, App. B)
 
 `score(completion, sample, config)` returns a `RewardBreakdown`; `trl_reward_funcs(config)` gives TRL one logged
-function per component. Three presets: `PAPER` (the paper's formula, off-by-one fixed, detail clipped to [0, 10]),
-`OFFICIAL` (the released `reason_map.py` point for point, parser included) and `SPARSE` (format + correctness,
-weight 1). Left out: the released, disabled Counting1 stop-list reward. Parsing lives in `rmlite.reward.parse`.
+function per component. Four presets: `PAPER` (the paper's formula, off-by-one fixed, detail clipped to [0, 10]),
+`OFFICIAL` (the released `reason_map.py`, parser included), `SPARSE` (format + correctness, weight 1) and `ROBUST`
+(the paper's shape with a detail term a policy cannot game, `rmlite.reward.robust`). Left out: the released,
+disabled Counting1 stop-list reward. Parsing lives in `rmlite.reward.parse`.
 
 >>> import json
 >>> md = json.dumps({"Line 1": ["A", "B", "C"], "Line 2": ["D", "B", "E"]})
@@ -32,6 +33,7 @@ from rmlite.reward.checks import check_route, detail_points, route_text, section
 from rmlite.reward.config import PAPER, RewardBreakdown, RewardConfig, get_config, make_breakdown
 from rmlite.reward.index import SampleIndex, index_sample, resolve_line, station_key
 from rmlite.reward.official import score_official_perception, score_official_planning
+from rmlite.reward.robust import robust_route
 
 
 # ----- scoring ------------------------------------------------------------------------------------------------------
@@ -101,5 +103,8 @@ def _planning(text: str, idx: SampleIndex, cfg: RewardConfig, w: float) -> Rewar
     ok, why, bad = check_route(resolved, m.lines, idx.s1, idx.s2)
     if bad is not None:
         why += f" ({section_text(sections[bad])})"
-    detail = detail_points(cfg, resolved, m.lines, idx.s1, idx.s2, idx.q, idx.direct) if cfg.detail else 0.0
+    if cfg.robust is not None:
+        ok, why, detail = robust_route(cfg, idx, resolved, sections, ok, why)
+    else:
+        detail = detail_points(cfg, resolved, m.lines, idx.s1, idx.s2, idx.q, idx.direct) if cfg.detail else 0.0
     return make_breakdown(cfg, w, fmt, ok, detail, route_text(sections), why)
