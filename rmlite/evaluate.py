@@ -2,12 +2,15 @@
 
 Every report carries the baselines that make its numbers mean something: chance and majority answer per
 type, and (optionally) the same model with the image masked — ReasonMap's check that a model reads the
-map rather than guessing from the question.
+map rather than guessing from the question. Accuracies come with standard errors, and answers the type's parser
+cannot read (a yes/no question answered `\\boxed{2}`) are counted as format errors apart from wrong answers, so a
+format swap shows as one. `pass_at_k` asks, before GRPO, whether sampled answers beat guessing at all.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -16,6 +19,7 @@ from pathlib import Path
 
 from rmlite.data.answers import boxed
 from rmlite.models.inference import answers_for
+from rmlite.models.probe import ProbeReport, probe
 from rmlite.reward import metrics
 from rmlite.reward.config import PAPER, RewardConfig
 from rmlite.reward.score import score
@@ -48,9 +52,46 @@ def score_answers(samples: Sequence[Mapping], answers: Sequence[str], *, name: s
     for s, a in zip(samples, answers, strict=True):
         rec = metrics.judge(a, s)
         b = score(a, s, reward)
-        rec.update(answer=a, key=s["answer"], reward=b.total, reason=b.reason)
+        rec.update(answer=a, key=s["answer"], reward=b.total, reason=b.reason, format_error=int(b.parsed is None))
         records.append(rec)
     return EvalReport(name, records, metrics.summarize(records))
+
+
+def mean_se(values: Sequence[float]) -> tuple[float, float]:
+    """The mean and its standard error (sample standard deviation, n - 1, over sqrt(n)); SE 0 for one value.
+
+    >>> mean_se([1, 0, 1, 1])
+    (0.75, 0.25)
+    """
+    n = len(values)
+    if not n:
+        return float("nan"), float("nan")
+    m = sum(values) / n
+    return m, math.sqrt(sum((v - m) ** 2 for v in values) / (n - 1) / n) if n > 1 else 0.0
+
+
+def paired_change(before: EvalReport, after: EvalReport, qtype: str | None = None) -> tuple[float, float, int]:
+    """(after - before accuracy, its standard error, n) on the questions both reports share (paired by id), for one
+    type or all: the SE of the mean per-question difference, tighter than two independent SEs."""
+    old = {r["id"]: r["correct"] for r in before.records if qtype is None or r["type"] == qtype}
+    diffs = [r["correct"] - old[r["id"]] for r in after.records if r["id"] in old]
+    m, se = mean_se(diffs)
+    return m, se, len(diffs)
+
+
+def type_table(report: EvalReport) -> dict[str, dict]:
+    """Per type (and "all"): n, accuracy, its SE, and the shares of format errors and of readable wrong answers."""
+    by: dict[str, list[dict]] = {}
+    for r in report.records:
+        by.setdefault(r["type"], []).append(r)
+    by["all"] = list(report.records)
+    out = {}
+    for t, recs in by.items():
+        acc, se = mean_se([r["correct"] for r in recs])
+        fmt = sum(r.get("format_error", 0) for r in recs) / len(recs)
+        wrong = sum(not r["correct"] and not r.get("format_error", 0) for r in recs) / len(recs)
+        out[t] = {"n": len(recs), "accuracy": acc, "se": se, "format_errors": fmt, "wrong": wrong}
+    return out
 
 
 CHANCE_MAX_COUNT = 12  # a chance guess for a count is uniform in 1..12 (ReasonMap-Plus counts are small)
@@ -109,6 +150,38 @@ def evaluate(model, processor, dataset, *, name: str = "model", image_masked: bo
     if out is not None:
         write_reports(list(reports.values()), out)
     return reports
+
+
+def pass_at_k(model, processor, dataset, *, k: int = 8, temperature: float = 1.0, max_new_tokens: int | None = None,
+              batch_size: int = 8, seed: int = 0, warn: bool = True) -> ProbeReport:
+    """Before GRPO: greedy accuracy and pass@k at the training temperature per type against a guesser's pass@k
+    (`rmlite.models.probe`), on rows with an `image`; prints one warning line per type where pass@k is at chance."""
+    rows = [dataset[i] for i in range(len(dataset))]
+    samples = [{key: v for key, v in r.items() if key != "image"} for r in rows]
+    report = probe(model, processor, samples, [r["image"] for r in rows], k=k, temperature=temperature,
+                   max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed)
+    if warn:
+        for line in report.warnings():
+            print(line)
+    return report
+
+
+def change_table(before: EvalReport, after: EvalReport, baselines: Sequence[EvalReport] = ()) -> str:
+    """Markdown: per type, accuracy ± SE before and after, the paired change ± SE, format errors before → after,
+    and the baselines' accuracy."""
+    tb, ta = type_table(before), type_table(after)
+    bl = [(b.name, type_table(b)) for b in baselines]
+    head = ("| type | n | " + f"{before.name} | {after.name} | change | format errors | "
+            + "".join(f"{name} | " for name, _ in bl))
+    lines = [head.rstrip(), "|---" * (5 + len(bl)) + "|---|"]
+    for t in sorted(ta, key=lambda x: (x == "all", x)):
+        d, se, _ = paired_change(before, after, None if t == "all" else t)
+        cells = [t, str(ta[t]["n"]), f"{tb[t]['accuracy']:.3f} ± {tb[t]['se']:.3f}",
+                 f"{ta[t]['accuracy']:.3f} ± {ta[t]['se']:.3f}", f"{d:+.3f} ± {se:.3f}",
+                 f"{tb[t]['format_errors']:.2f} → {ta[t]['format_errors']:.2f}"]
+        cells += [f"{b[t]['accuracy']:.3f}" if t in b else "–" for _, b in bl]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def markdown_table(reports: Sequence[EvalReport]) -> str:

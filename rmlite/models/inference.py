@@ -6,7 +6,8 @@ exactly as training does (the sample's conversational `prompt`, the processor's 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 
 def chat_text(processor, question: str) -> str:
@@ -33,6 +34,21 @@ def stop_ids(model, tok) -> list[int] | None:
         if isinstance(extra, int) and extra != getattr(tok, "unk_token_id", None) and extra not in ids:
             ids.append(extra)
     return ids or None
+
+
+@contextmanager
+def keep_4bit_layout(model) -> Iterator[None]:
+    """Generation without bitsandbytes' CPU repacking. A CPU 4-bit layer run in eval mode without grad repacks its
+    weight for AVX512-BF16 once and for all, and the repacked weight breaks the next training backward pass ("a
+    view of a leaf Variable ... in-place operation"): evaluating during training, or before it, would end the run."""
+    layers = [m for m in model.modules() if getattr(m, "support_avx512bf16_for_cpu", False)]
+    for m in layers:
+        m.support_avx512bf16_for_cpu = False
+    try:
+        yield
+    finally:
+        for m in layers:
+            m.support_avx512bf16_for_cpu = True
 
 
 def generate_answers(model, processor, questions: Sequence[str], images: Sequence, *, max_new_tokens: int = 256,
@@ -72,7 +88,7 @@ def generate_answers(model, processor, questions: Sequence[str], images: Sequenc
             ims = [im.convert("RGB") for im in images[i:i + batch_size]]
             texts = [chat_text(processor, q) for q in qs]
             inputs = processor(text=texts, images=ims, return_tensors="pt", padding=True).to(device)
-            with torch.inference_mode():
+            with torch.inference_mode(), keep_4bit_layout(model):
                 seq = model.generate(**inputs, **gen_kwargs)
             new = seq[:, inputs["input_ids"].shape[1]:]
             out += [t.strip() for t in tok.batch_decode(new, skip_special_tokens=True)]

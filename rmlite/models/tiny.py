@@ -90,7 +90,7 @@ def tiny_vocab_texts(n_station_names: int = 1500, seed: int = 0) -> list[str]:
             except RuntimeError:
                 break
     colours = ["Blue", "Orange", "Green", "Red", "Purple", "Sky", "Pink", "Indigo", "Olive", "Teal", "Gold", "Maroon",
-               "Yellow", "Brown", "Grey", "Black", "White", "Violet", "Lime", "Navy"]
+               "Yellow", "Brown", "Grey", "Coral", "Black", "White", "Violet", "Lime", "Navy"]
     lines = [f"Line {i}" for i in range(1, 31)] + [f"{c} Line" for c in colours]
     texts: list[str] = []
     for _ in range(3000):

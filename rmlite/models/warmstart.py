@@ -21,6 +21,7 @@ from typing import Any
 from rmlite.data.answers import reference_completion
 from rmlite.models.inference import generate_answers
 from rmlite.models.load import load_model
+from rmlite.models.probe import probe
 from rmlite.models.tiny import MARKER, is_tiny_model_dir, tiny_info
 from rmlite.reward.functions import as_total, load_reward
 from rmlite.schema import answer_kind
@@ -127,6 +128,8 @@ class WarmStartStats:
     n_train: int = 0
     n_heldout: int = 0
     examples: list[dict] = field(default_factory=list)  # a few held-out (type, reference, answer)
+    probe: dict | None = None  # pass@k per type against guessing (`rmlite.models.probe.ProbeReport.as_dict`)
+    warnings: list[str] = field(default_factory=list)  # one line per type where pass@k is at chance
     saved_to: str | None = None
 
     def as_dict(self) -> dict:
@@ -193,8 +196,8 @@ def evaluate_exact(model, processor, samples: Sequence[Mapping], images=None, *,
 def warm_start(model_dir_or_model, processor=None, samples: Sequence[Mapping] = (), images=None, *,
                steps: int = 300, lr: float = 2e-3, batch_size: int = 16, seed: int = 0, progress: bool = True,
                heldout: int | float = 0.15, max_heldout: int = 96, types: Sequence[str] | None = None,
-               max_sections: int = 2, warmup_steps: int = 10, eval_before: bool = False,
-               save: bool | str | os.PathLike = True) -> WarmStartStats:
+               max_sections: int = 2, warmup_steps: int = 10, eval_before: bool = False, pass_k: int = 0,
+               temperature: float = 1.0, save: bool | str | os.PathLike = True) -> WarmStartStats:
     """A short supervised warm start: cross-entropy on the reference answer tokens only (prompt masked).
 
     Args:
@@ -205,6 +208,8 @@ def warm_start(model_dir_or_model, processor=None, samples: Sequence[Mapping] = 
             answers of ≤ `max_sections` sections.
         images: `{map_id: PIL image}`, a sequence parallel to `samples`, or None to read `sample["image"]`.
         heldout: share (float) or number (int) of samples held out (by map) for the greedy exact-answer check.
+        pass_k, temperature: with pass_k > 0, also pass@k at `temperature` per type on the held-out slice against a
+            guesser (`rmlite.models.probe`); a type where it is at chance is warned about in one printed line.
         save: True saves back into the model folder; a path saves there; False does not save.
     Returns a `WarmStartStats` (loss curve, held-out exact accuracy, timing); also printed when `progress`.
     """
@@ -217,7 +222,6 @@ def warm_start(model_dir_or_model, processor=None, samples: Sequence[Mapping] = 
     pool_images = [_image_of(i, s, images) for i, s in chosen]
     train_idx, held_idx = _split(pool, heldout, seed)
     held_idx = held_idx[:max_heldout]
-
     enc = SampleEncoder(processor)
     t_enc = time.perf_counter()
     encoded = [enc.encode(pool[i], pool_images[i]) for i in train_idx]
@@ -234,6 +238,9 @@ def warm_start(model_dir_or_model, processor=None, samples: Sequence[Mapping] = 
         stats.accuracy, stats.accuracy_by_type, detail = evaluate_exact(model, processor, held, held_images,
                                                                         encoder=enc)
         stats.examples = detail[:6]
+        if pass_k > 0:
+            _probe(model, processor, stats, held, held_images, [pool[i] for i in train_idx], pass_k, temperature,
+                   seed)
     k = min(10, len(stats.losses))
     if k:
         stats.loss_first = sum(stats.losses[:k]) / k
@@ -246,6 +253,15 @@ def warm_start(model_dir_or_model, processor=None, samples: Sequence[Mapping] = 
     if progress:
         print(stats.summary())
     return stats
+
+
+def _probe(model, processor, stats: WarmStartStats, held: list[dict], images: list, pool: list[dict], k: int,
+           temperature: float, seed: int) -> None:
+    """Is there anything for GRPO to amplify? pass@k per type on the held-out slice, warnings printed."""
+    report = probe(model, processor, held, images, k=k, temperature=temperature, pool=pool, seed=seed)
+    stats.probe, stats.warnings = report.as_dict(), report.warnings()
+    for line in stats.warnings:
+        print(line)
 
 
 def _model_and_processor(model_dir_or_model, processor) -> tuple[Any, Any, Path | None]:

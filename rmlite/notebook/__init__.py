@@ -6,6 +6,7 @@ tables and the lab for notebooks 02 and 06), `runs` (models, training and evalua
 matplotlib are imported inside the functions that draw, so this package imports without them.
 """
 
+from rmlite.lab.report import probe_summary
 from rmlite.notebook.env import (
     BRANCH,
     CORE_DISTS,
@@ -45,6 +46,7 @@ from rmlite.notebook.playground import (
 from rmlite.notebook.runs import (
     STAGE2_MODES,
     adapters,
+    amplifiable,
     base_model,
     comparison,
     curves,
@@ -52,6 +54,9 @@ from rmlite.notebook.runs import (
     failures,
     free_memory,
     has_checkpoint,
+    heldout_change,
+    heldout_eval,
+    heldout_set,
     live_curves,
     load,
     require_gpu_for,
@@ -66,7 +71,8 @@ __all__ = [
     "install_report", "is_smoke", "knobs", "missing_distributions", "on_colab", "output_dir", "setting",
     "stale_modules",
     "answer_choices", "card", "lab_rewards", "logged_lab", "reward_rows", "reward_table", "signal_density_plot",
-    "STAGE2_MODES", "adapters", "base_model", "comparison", "curves", "eval_sets", "failures", "free_memory",
-    "has_checkpoint", "live_curves", "load", "require_gpu_for", "stage2_curriculum", "stage_data",
-    "ask_widget", "map_browser", "reward_widget", "rollout_browser",
+    "STAGE2_MODES", "adapters", "amplifiable", "base_model", "comparison", "curves", "eval_sets", "failures",
+    "free_memory", "has_checkpoint", "heldout_change", "heldout_eval", "heldout_set", "live_curves",
+    "load", "require_gpu_for", "stage2_curriculum", "stage_data",
+    "ask_widget", "map_browser", "reward_widget", "rollout_browser", "probe_summary",
 ]

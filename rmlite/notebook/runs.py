@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from rmlite.curriculum import get_curriculum
 from rmlite.data.cards import answer_card
 from rmlite.data.store import MapImages, load_maps, load_questions, load_split, map_row
-from rmlite.evaluate import markdown_table
+from rmlite.evaluate import markdown_table, pass_at_k
 from rmlite.models import gpu
 from rmlite.models.load import load_model
 from rmlite.models.tiny import build_tiny_vlm
@@ -81,6 +81,43 @@ def stage_data(data_dir: str | Path, types: tuple[str, ...], n: int | None):
     ds = load_split(data_dir, "train", lazy=False)
     keep = [i for i, t in enumerate(ds["type"]) if t in types]
     return ds.select(keep[:n] if n else keep)
+
+
+def heldout_set(data_dir: str | Path, types: tuple[str, ...], n: int):
+    """A small fixed held-out set: the first `n` test questions of `types` on synthetic (unseen) maps, with images."""
+    test = load_split(data_dir, "test", lazy=False)
+    keep = [i for i, (t, src) in enumerate(zip(test["type"], test["source"], strict=True))
+            if t in types and not src.startswith("reasonmap")]
+    return test.select(keep[:n])
+
+
+def amplifiable(model, processor, held, k: SimpleNamespace) -> str:
+    """Before GRPO: greedy accuracy and pass@`k.pass_k` per type on the held-out set against guessing (a Markdown
+    table); one printed warning line per type where GRPO has nothing to amplify."""
+    report = pass_at_k(model, processor, held, k=k.pass_k, max_new_tokens=k.max_completion_length)
+    return report.table()
+
+
+def heldout_eval(held, k: SimpleNamespace):
+    """The held-out evaluation callback for `train(heldout=...)`: greedy, every `k.eval_every` steps (None when the
+    `heldout` knob is 0)."""
+    from rmlite.train.heldout import HeldOutEval  # deferred: torch / transformers (unsloth must come first)
+
+    if not k.heldout or len(held) == 0:
+        return None
+    return HeldOutEval(held, every=k.eval_every, max_new_tokens=k.max_completion_length)
+
+
+def heldout_change(cb) -> str:
+    """"held-out accuracy changed by +0.021 ± 0.010 (n=48)", overall and per type, from the first evaluation to
+    the last (paired standard errors)."""
+    if cb is None or len(cb.reports) < 2:
+        return "no held-out evaluation (set the heldout knob)"
+    lines = []
+    for t in [None, *sorted({s["type"] for s in cb.samples})]:
+        d, se, n = cb.change(t)
+        lines.append(f"{t or 'all'}: held-out accuracy changed by {d:+.3f} ± {se:.3f} (n={n})")
+    return "\n".join(lines)
 
 
 def live_curves(run_dir: str | Path, stage_names: tuple[str, ...] = ()):

@@ -8,7 +8,10 @@
   gradient-accumulation group), so a chunk previewed before a switch is replaced there: the first generation
   batch after a switch is always from the new stage. Single process only (the kit's one-GPU target).
 
-Private TRL hooks overridden (same signatures in trl 1.15 and 1.16): `_get_train_sampler`, `_prepare_inputs`.
+It also logs rmlite's zero-spread metrics (`rmlite.train.spread`) from the rewards TRL gathered across processes.
+
+Private TRL hooks overridden (same signatures in trl 1.15 and 1.16): `_get_train_sampler`, `_prepare_inputs`,
+`_calculate_rewards`.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from rmlite.curriculum import (
     stage_at_step,
 )
 from rmlite.schema import STATE_FILE
+from rmlite.train.spread import spread_metrics
 
 METRIC = "curriculum/stage"
 
@@ -300,6 +304,21 @@ class CurriculumGRPOTrainer(GRPOTrainer):
                 generation_batch = [self.train_dataset[i] for i in indices for _ in range(self.num_generations)]
             cb.trained_stage = stage
         return super()._prepare_inputs(generation_batch)
+
+    def _calculate_rewards(self, inputs: Any, prompts: Any, completions: Any, completion_ids_list: Any) -> Any:
+        """TRL's rewards (gathered over processes), plus rmlite's zero-spread metrics computed from them per group."""
+        from accelerate.utils import gather_object
+
+        rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        types = gather_object([x.get("type") for x in inputs])
+        if self.model.training and len(types) == rewards_per_func.shape[0]:
+            weights = self.reward_weights.to(rewards_per_func.device)
+            totals = (rewards_per_func * weights.unsqueeze(0)).nansum(dim=1)
+            totals[rewards_per_func.isnan().all(dim=1)] = float("nan")  # unscorable, as TRL treats them
+            per_function = {name: rewards_per_func[:, i].tolist() for i, name in enumerate(self.reward_func_names)}
+            for key, value in spread_metrics(per_function, totals.tolist(), types, self.num_generations).items():
+                self._metrics["train"][key].append(value)
+        return rewards_per_func
 
     def train(self, resume_from_checkpoint: str | bool | None = None, **kwargs: Any) -> Any:
         """As Trainer.train; on resume the curriculum state is restored from the checkpoint first.

@@ -8,23 +8,26 @@ One trainer and one LoRA adapter for all stages. What this module adds to TRL:
 * advantage scaling `"batch"` by default: W is constant within a GRPO group, so TRL's default per-group
   std scaling cancels it exactly (see `rmlite.lab.advantages`); batch scaling keeps the paper's difficulty weighting;
 * the data set is validated before step 1, so a malformed sample stops training at once, never mid-run;
+* rmlite's zero-spread metrics (`zero_spread/...`, `rmlite.train.spread`), computed per group from the rewards;
+  TRL's `frac_reward_zero_std` is kept under its own name (it tests the batch's spread under batch scaling);
+* an optional held-out evaluation during training (`heldout=`, `rmlite.train.heldout`);
 * per-step metrics to `metrics.jsonl` (+ CSV and a plot with stage boundaries), checkpoints with the curriculum
   state, and `resume=True` to continue after an interruption.
+
+Under several processes (torchrun, accelerate) the run files (`metrics.*`, `curriculum.json`, `run.json`) are written
+by the main process only; every process appends its own rollouts to `completions.jsonl`, each row with its `rank`.
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
+import os
 import sys
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from transformers import TrainerCallback
 
 from rmlite.curriculum import DEFAULT_CURRICULUM, Curriculum, get_curriculum
 from rmlite.models.gpu import is_oom, native_bf16, oom_advice
@@ -36,6 +39,11 @@ from rmlite.schema import (
     METRICS_FILE,
     validate_samples,
 )
+from rmlite.train.heldout import HELDOUT_FILE, HeldOutEval
+from rmlite.train.runlog import RunLogger, plot_metrics, read_metrics  # noqa: F401  (plot_metrics: public here too)
+
+RUN_FILE = "run.json"  # what ran: reward, curriculum, settings, number of processes
+CURRICULUM_FILE = "curriculum.json"
 
 
 @dataclass(frozen=True)
@@ -204,11 +212,12 @@ class AccuracyRecorder:
 
     __name__ = "accuracy"
 
-    def __init__(self, reward: Any, path: Path | None, stage_of_step=None):
+    def __init__(self, reward: Any, path: Path | None, stage_of_step=None, rank: int = 0):
         self.reward = reward
         self.reward_is_preset = getattr(getattr(reward, "config", None), "name", None) == PAPER.name
         self.path = path
         self.stage_of_step = stage_of_step
+        self.rank = rank  # this process's index: every process appends its own rollouts
 
     def __call__(self, prompts: Any = None, completions: list | None = None, completion_ids: Any = None,
                  **columns: Any) -> list[float]:
@@ -232,49 +241,25 @@ class AccuracyRecorder:
             per_type.setdefault(r.get("type", "?"), []).append(correct)
             if self.path is not None:
                 bd = dataclasses.asdict(b) if isinstance(b, RewardBreakdown) else {"total": as_total(b)}
-                lines.append(json.dumps({"step": step, "stage": stage, "id": r.get("id"), "type": r.get("type"),
-                                         "completion": text, "reward": bd}, ensure_ascii=False))
+                lines.append(json.dumps({"step": step, "stage": stage, "rank": self.rank, "id": r.get("id"),
+                                         "type": r.get("type"), "completion": text, "reward": bd},
+                                        ensure_ascii=False))
         log_metric = columns.get("log_metric")
         if callable(log_metric):
             for t, v in per_type.items():
                 log_metric(f"accuracy/{t}", sum(v) / len(v))
         if lines:
-            with open(self.path, "a", encoding="utf-8") as f:
-                f.write("\n".join(lines) + "\n")
+            append_lines(self.path, lines)
         return out
 
 
-class RunLogger(TrainerCallback):
-    """Per-step metrics to JSONL/CSV (reward and each component, frac_reward_zero_std, accuracy per type, stage,
-    completion length, TRL's `step_time`, peak GPU memory), and a CSV and a plot at the end."""
-
-    def __init__(self, out: Path, stage_names: tuple[str, ...]):
-        self.out = out
-        self.stage_names = stage_names
-
-    def on_log(self, args, state, control, logs=None, **kw):
-        if not logs or "loss" not in logs and "reward" not in logs:
-            return
-        row = {"step": state.global_step, **{k: v for k, v in logs.items() if isinstance(v, (int, float))}}
-        try:
-            import torch
-
-            if torch.cuda.is_available():
-                row["peak_gpu_mem_gb"] = round(torch.cuda.max_memory_allocated() / 2**30, 3)
-        except ImportError:
-            pass
-        with open(self.out / METRICS_FILE, "a", encoding="utf-8") as f:
-            f.write(json.dumps(row) + "\n")
-
-    def on_train_end(self, args, state, control, **kw):
-        rows = read_metrics(self.out)
-        if rows:
-            keys = sorted({k for r in rows for k in r})
-            with open(self.out / "metrics.csv", "w", newline="") as f:
-                w = csv.DictWriter(f, fieldnames=keys)
-                w.writeheader()
-                w.writerows(rows)
-            plot_metrics(rows, self.out / "metrics.png", self.stage_names)
+def append_lines(path: Path, lines: list[str]) -> None:
+    """Append lines with one write() on an O_APPEND descriptor, so processes appending at once never interleave."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, ("\n".join(lines) + "\n").encode("utf-8"))
+    finally:
+        os.close(fd)
 
 
 @dataclass
@@ -293,7 +278,7 @@ def _validate(dataset) -> int:
 
 def train(model, processor, dataset, *, reward: str | RewardConfig | Any = PAPER.name,
           curriculum: str | Curriculum = DEFAULT_CURRICULUM, settings: GRPOSettings | None = None, resume: bool = False,
-          callbacks: tuple = (), log_completions: bool = True) -> TrainResult:
+          callbacks: tuple = (), log_completions: bool = True, heldout: Any = None) -> TrainResult:
     """GRPO on `dataset` (rows in rmlite's schema with an `image` column) following `curriculum`.
 
     Args:
@@ -303,19 +288,17 @@ def train(model, processor, dataset, *, reward: str | RewardConfig | Any = PAPER
         curriculum: a name in `rmlite.curriculum.CURRICULA` or a Curriculum (schedule or adaptive).
         settings: GRPOSettings (defaults fit a T4 with the 3B model).
         resume: continue from the last checkpoint in `settings.output_dir`.
+        heldout: a small held-out data set (rows with `image`) evaluated greedily at the start, every
+            `rmlite.train.heldout.EVAL_EVERY` steps and at the end, or a `HeldOutEval` (its own `every`); None: off.
     """
     from rmlite.train.curriculum_trainer import CurriculumGRPOTrainer  # deferred: torch / trl (unsloth must come first)
 
     settings = settings or GRPOSettings()
-    n = _validate(dataset)
-    if n == 0:
+    if _validate(dataset) == 0:
         raise ValueError("the training data set is empty")
     cur = get_curriculum(curriculum) if isinstance(curriculum, str) else curriculum
     out = Path(settings.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    if not resume:
-        for name in (METRICS_FILE, COMPLETIONS_FILE):
-            (out / name).unlink(missing_ok=True)
+    main = _start_run_folder(out, resume)
     reward_fn = load_reward(reward)
     funcs = list(trl_reward_funcs(reward if not callable(reward) or isinstance(reward, str) else reward_fn))
     recorder = AccuracyRecorder(reward_fn, out / COMPLETIONS_FILE if log_completions else None)
@@ -324,11 +307,14 @@ def train(model, processor, dataset, *, reward: str | RewardConfig | Any = PAPER
     extra = with_suppressed_image_tokens(model, extra)
     _check_unsloth_model(model)
     args = grpo_config(settings.replace(extra=extra), model)
-    logger = RunLogger(out, cur.names)
+    held = _heldout_callback(heldout, out)
     trainer = CurriculumGRPOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=dataset,
                                     processing_class=processor, curriculum=cur, score_reward="accuracy",
-                                    callbacks=[logger, *callbacks])
+                                    callbacks=[*held, RunLogger(out, cur.names), *callbacks])
     recorder.stage_of_step = lambda step: trainer.current_stage
+    recorder.rank = trainer.accelerator.process_index
+    if main:
+        _write_run_file(out, reward, cur, settings, trainer.accelerator.num_processes)
     try:
         trainer.train(resume_from_checkpoint=True if resume else None)
     except Exception as e:
@@ -338,44 +324,40 @@ def train(model, processor, dataset, *, reward: str | RewardConfig | Any = PAPER
         raise
     trainer.save_model(str(out / "adapter"))
     cb = trainer.curriculum_callback
-    (out / "curriculum.json").write_text(json.dumps(cb.state_dict(trainer.state.global_step), default=str, indent=2))
+    if trainer.accelerator.is_main_process:
+        state = {**cb.state_dict(trainer.state.global_step), "num_processes": trainer.accelerator.num_processes}
+        (out / CURRICULUM_FILE).write_text(json.dumps(state, default=str, indent=2))
+    trainer.accelerator.wait_for_everyone()  # every process returns with the run files complete
     return TrainResult(out, read_metrics(out), list(cb.transitions), trainer)
 
 
-def read_metrics(out: str | Path) -> list[dict]:
-    p = Path(out) / METRICS_FILE
-    if not p.is_file():
+def _start_run_folder(out: Path, resume: bool) -> bool:
+    """Create the run folder; a fresh run (main process) clears the previous run's logs. True on the main process.
+
+    The rank comes from the launcher's environment (torchrun and accelerate set RANK): accelerate's state is not
+    touched before the trainer sets it up. No process appends before this: rollouts start after the trainer's
+    first collective step, which the main process reaches only after clearing."""
+    main = int(os.environ.get("RANK", "0")) == 0
+    out.mkdir(parents=True, exist_ok=True)
+    if main and not resume:
+        for name in (METRICS_FILE, COMPLETIONS_FILE, HELDOUT_FILE):
+            (out / name).unlink(missing_ok=True)
+    return main
+
+
+def _heldout_callback(heldout: Any, out: Path) -> list:
+    """[] for None, else one HeldOutEval writing into the run folder."""
+    if heldout is None:
         return []
-    return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+    cb = heldout if isinstance(heldout, HeldOutEval) else HeldOutEval(heldout)
+    if cb.out is None:
+        cb.out = out
+    return [cb]
 
 
-def plot_metrics(rows: list[Mapping], path: str | Path, stage_names: tuple[str, ...] = ()) -> Path:
-    """Reward, components, zero-spread share and accuracy per step, with stage boundaries marked."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    steps = [r["step"] for r in rows]
-    panels = [("reward", [k for k in ("reward",) if any(k in r for r in rows)] +
-               sorted({k for r in rows for k in r if k.startswith("rewards/") and k.endswith("/mean")})),
-              ("zero-spread groups", ["frac_reward_zero_std"]),
-              ("accuracy", sorted({k for r in rows for k in r if k.startswith("accuracy/")}))]
-    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
-    for ax, (title, keys) in zip(axes, panels, strict=True):
-        for k in keys:
-            ax.plot(steps, [r.get(k, float("nan")) for r in rows], label=k.replace("rewards/", "").replace("/mean", ""))
-        stage = [r.get("curriculum/stage") for r in rows]
-        for i in range(1, len(stage)):
-            if stage[i] is not None and stage[i] != stage[i - 1]:
-                ax.axvline(steps[i], color="grey", ls="--", lw=1)
-                name = stage_names[int(stage[i])] if stage_names and int(stage[i]) < len(stage_names) else stage[i]
-                ax.text(steps[i], ax.get_ylim()[1], f" {name}", fontsize=7, va="top", color="grey")
-        ax.set_title(title)
-        ax.set_xlabel("step")
-        if keys:
-            ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+def _write_run_file(out: Path, reward: Any, cur: Curriculum, settings: GRPOSettings, num_processes: int) -> None:
+    reward_name = reward if isinstance(reward, str) else getattr(reward, "name", None) or getattr(
+        reward, "__name__", type(reward).__name__)
+    (out / RUN_FILE).write_text(json.dumps({"reward": reward_name, "curriculum": cur.name, "mode": cur.mode,
+                                            "num_processes": num_processes,
+                                            "settings": dataclasses.asdict(settings)}, indent=1, default=str))
