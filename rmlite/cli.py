@@ -1,4 +1,4 @@
-"""Command line: `python -m rmlite generate | show | export | train | eval | lab | demo`.
+"""Command line: `python -m rmlite generate | show | audit | export | train | eval | lab | demo | doctor`.
 
 User mistakes (bad arguments, missing folders, unreadable JSON) print one line and exit with status 2;
 they never end in a traceback (set RMLITE_DEBUG=1 to see one). Every default and list of choices is read from
@@ -18,18 +18,21 @@ from pathlib import Path
 from typing import Any
 
 from rmlite.curriculum import CURRICULA, DEFAULT_CURRICULUM
+from rmlite.data.audit import audit_dataset, format_audit
 from rmlite.data.build import SIZES, DatasetConfig, generate_dataset
 from rmlite.data.cards import sample_card
-from rmlite.data.export import FORMATS, export
+from rmlite.data.export import FORMATS, IMAGE_MODES, export
 from rmlite.data.questions import QuestionConfig
 from rmlite.data.store import load_maps, load_questions, load_split, map_row, read_manifest
 from rmlite.demo import run_demo
+from rmlite.doctor import fit_check
+from rmlite.doctor import main_lines as doctor_main
 from rmlite.evaluate import evaluate, markdown_table
-from rmlite.lab.measure import lab_logged, load_samples, read_completions, run_lab
-from rmlite.lab.probes import hack_probes
-from rmlite.lab.report import format_table, write_outputs
+from rmlite.lab.measure import add_probes, lab_logged, load_samples, read_completions, run_lab
+from rmlite.lab.report import format_table, probe_summary, write_outputs
 from rmlite.lab.stats import ALL
 from rmlite.maps.generate import LINE_NAMINGS
+from rmlite.models.gpu import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, gpu_preset
 from rmlite.models.load import load_model
 from rmlite.reward.config import PAPER, PRESETS
 from rmlite.schema import DIFFICULTIES, QUESTION_TYPES
@@ -107,11 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="cmd", required=True)
     _add_generate(sub)
     _add_show(sub)
+    _add_audit(sub)
     _add_export(sub)
     _add_train(sub)
     _add_eval(sub)
     add_lab_parser(sub)
     _add_demo(sub)
+    _add_doctor(sub)
     return p
 
 
@@ -155,11 +160,24 @@ def _add_show(sub: Any) -> None:
     s.add_argument("--out", default=None, help="PNG path (default: DATA/show-<split>-<index>.png)")
 
 
+def _add_audit(sub: Any) -> None:
+    u = sub.add_parser("audit", help="check a data set for shortcuts, unreadable questions, colour clashes, leaks")
+    u.add_argument("data", help="a folder written by `rmlite generate`")
+    u.add_argument("--picture", default=None, help="PNG of the closest-call labels (default: DATA/audit-labels.png)")
+    u.add_argument("--check", action="store_true", help="exit with status 1 when a target is missed")
+
+
 def _add_export(sub: Any) -> None:
     e = sub.add_parser("export", help="write parquet in the layout verl or EasyR1 reads")
     e.add_argument("--format", choices=FORMATS, default=param_default(export, "fmt"), help="default: %(default)s")
     e.add_argument("--data", required=True, help="a folder written by `rmlite generate`")
     e.add_argument("--out", required=True)
+    e.add_argument("--images", choices=IMAGE_MODES, default=param_default(export, "images"),
+                   help="files: each map's PNG once under OUT/images/; embedded: its bytes in every row "
+                        "(default: %(default)s)")
+    e.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+                   help="pixel budget per image, carried in verl's rows (default: %(default)s, rmlite's own)")
+    e.add_argument("--min-pixels", type=int, default=DEFAULT_MIN_PIXELS, help="default: %(default)s")
 
 
 def _add_train(sub: Any) -> None:
@@ -224,6 +242,18 @@ def _add_demo(sub: Any) -> None:
     d.add_argument("--seed", type=int, default=param_default(run_demo, "seed"))
 
 
+def _add_doctor(sub: Any) -> None:
+    d = sub.add_parser("doctor", help="what this runtime will run; --fit: does the preset fit (a few real steps)")
+    d.add_argument("--fit", action="store_true", help="load the preset's model and run worst-case GRPO steps")
+    d.add_argument("--model", help="hub name or folder (default: the preset's model; the tiny one on a CPU)")
+    d.add_argument("--card", help="check the preset of this card (e.g. 'Tesla T4') instead of the detected one")
+    d.add_argument("--memory-cap", type=float, help="cap this process at GB of GPU memory (15 for a T4)")
+    d.add_argument("--random-weights", action="store_true",
+                   help="no download: the real Qwen2.5-VL-3B/7B architecture with random weights")
+    d.add_argument("--steps", type=_positive, default=param_default(fit_check, "steps"), help="default: %(default)s")
+    d.add_argument("--out", help="also write doctor.json here")
+
+
 # ----- the commands ---------------------------------------------------------------------------------------------------
 def dataset_config(a: argparse.Namespace) -> DatasetConfig:
     """The DatasetConfig of `rmlite generate` (with no options given: `DatasetConfig()` itself)."""
@@ -239,6 +269,9 @@ def cmd_generate(a: argparse.Namespace) -> int:
     m = read_manifest(out)
     for split, c in m["counts"].items():
         print(f"{split}: {c['maps']} maps, {c['questions']} questions {c['by_type']}")
+    if m.get("short"):
+        print(f"{len(m['short'])} map(s) gave fewer questions of some type than asked (see 'short' in "
+              f"{out / 'manifest.json'}); `rmlite audit {out}` checks the set")
     print(f"wrote {out} in {m['generation_seconds']} s")
     return 0
 
@@ -256,8 +289,16 @@ def cmd_show(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(a: argparse.Namespace) -> int:
+    picture = Path(a.picture or Path(a.data) / "audit-labels.png")
+    report = audit_dataset(a.data, picture=picture)
+    print(format_audit(report))
+    print(f"wrote {picture}")
+    return 1 if a.check and report.failures() else 0
+
+
 def cmd_export(a: argparse.Namespace) -> int:
-    for p in export(a.data, a.out, a.format):
+    for p in export(a.data, a.out, a.format, images=a.images, max_pixels=a.max_pixels, min_pixels=a.min_pixels):
         print(f"wrote {p}")
     return 0
 
@@ -302,16 +343,13 @@ def cmd_lab(a: argparse.Namespace) -> int:
     if a.completions:
         samples = {s["id"]: s for s in load_samples(a.data, None)}
         res = lab_logged(read_completions(a.completions), samples, rewards, a.group_size)
-        res.probes = hack_probes(list(samples.values()), rewards)
+        add_probes(res, list(samples.values()), rewards)
     else:
         samples = load_samples(a.data, a.split)[: a.limit]
         if not samples:
             raise ValueError(f"split {a.split!r} of {a.data} has no questions")
         res = run_lab(samples, rewards, a.error_rates, a.group_size, seed=a.seed, probes=True)
-    print(format_table([r for r in res.rows if r["difficulty"] == ALL]))
-    print()
-    print(format_table(res.probes, ("reward", "kind", "probe", "reward_mean", "reference_mean", "ratio",
-                                    "beats_reference", "correct")))
+    print(format_table([r for r in res.rows if r["difficulty"] == ALL]) + "\n\n" + probe_summary(res))
     for p in write_outputs(res, a.out, plots=not a.no_plots):
         print(f"wrote {p}")
     return 0
@@ -322,8 +360,19 @@ def cmd_demo(a: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"generate": cmd_generate, "show": cmd_show, "export": cmd_export, "train": cmd_train, "eval": cmd_eval,
-            "lab": cmd_lab, "demo": cmd_demo}
+def cmd_doctor(a: argparse.Namespace) -> int:
+    if (a.random_weights or a.memory_cap or a.card or a.model) and not a.fit:
+        raise UserError("--model, --card, --memory-cap and --random-weights describe a fit check: add --fit")
+    preset = None
+    if a.card or a.memory_cap:  # the preset of that card (or of that much memory), not the detected one
+        detected = gpu_preset()
+        preset = gpu_preset(a.card or detected["device"], a.memory_cap or detected["total_mem_gb"])
+    return doctor_main(fit=a.fit, preset=preset, model=a.model, steps=a.steps, random_weights=a.random_weights,
+                       memory_cap_gb=a.memory_cap, out=a.out)
+
+
+COMMANDS = {"generate": cmd_generate, "show": cmd_show, "audit": cmd_audit, "export": cmd_export, "train": cmd_train,
+            "eval": cmd_eval, "lab": cmd_lab, "demo": cmd_demo, "doctor": cmd_doctor}
 
 
 def main(argv: list[str] | None = None) -> int:

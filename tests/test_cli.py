@@ -21,13 +21,15 @@ from PIL import Image
 from rmlite.cli import build_parser, dataset_config, main, train_settings
 from rmlite.curriculum import CURRICULA, DEFAULT_CURRICULUM
 from rmlite.data.build import SIZES, DatasetConfig, generate_dataset
-from rmlite.data.export import FORMATS, export
+from rmlite.data.export import FORMATS, IMAGE_MODES, export
 from rmlite.data.questions import QuestionConfig
 from rmlite.data.store import load_maps, load_questions, read_manifest
 from rmlite.demo import run_demo
+from rmlite.doctor import fit_check
 from rmlite.evaluate import evaluate
 from rmlite.lab.measure import run_lab
 from rmlite.maps.generate import LINE_NAMINGS
+from rmlite.models.gpu import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
 from rmlite.reward.config import PAPER
 from rmlite.schema import DIFFICULTIES, QUESTION_TYPES
 
@@ -68,7 +70,13 @@ def test_generate_tiny(tiny, capsys):
     per_map = {"counting1": 2, "counting2": 2, "counting3": 2, "torf1": 2, "torf2": 2, "planning": 2}
     assert m["config"]["questions"]["per_map"] == per_map
     by_type = {t: sum(m["counts"][s]["by_type"].get(t, 0) for s in ("train", "test")) for t in per_map}
-    assert by_type == {**{t: 8 for t in per_map}, "counting3": 4}, "--per-type 2 for all types, one counting3 a map"
+    asked = {**{t: 8 for t in per_map}, "counting3": 4}  # --per-type 2 for all types, one counting3 a map
+    missing = {t: asked[t] - by_type[t] for t in per_map}
+    assert all(n >= 0 for n in missing.values()), by_type
+    short = m.get("short", {})  # what a map could not ask (e.g. no readable pair), as the manifest reports it
+    reported = {t: sum(int(v[t].split("/")[1]) - int(v[t].split("/")[0]) for v in short.values() if t in v)
+                for t in per_map}
+    assert missing == reported, (missing, short)
     assert m["config"]["questions"]["long_template_share"] == 0.5
     assert "real-oslo" in load_maps(tiny)["map_id"]
 
@@ -299,6 +307,9 @@ OWNERS = [
     ("generate", "--test-fraction", Field(DatasetConfig, "test_fraction"), None),
     ("generate", "--workers", Param(generate_dataset, "workers"), None),
     ("export", "--format", Param(export, "fmt"), FORMATS),
+    ("export", "--images", Param(export, "images"), IMAGE_MODES),
+    ("export", "--max-pixels", Const(DEFAULT_MAX_PIXELS), None),
+    ("export", "--min-pixels", Const(DEFAULT_MIN_PIXELS), None),
     ("train", "--curriculum", Const(DEFAULT_CURRICULUM), CURRICULA),
     ("train", "--reward", Const(PAPER.name), None),
     ("eval", "--max-new-tokens", Param(evaluate, "max_new_tokens"), None),
@@ -309,6 +320,7 @@ OWNERS = [
     ("demo", "--out", Param(run_demo, "out"), None),
     ("demo", "--maps", Param(run_demo, "n_maps"), None),
     ("demo", "--seed", Param(run_demo, "seed"), None),
+    ("doctor", "--steps", Param(fit_check, "steps"), None),
 ]
 # Defaults that are the command line's own choice: which split a command reads, which sample `show` draws.
 CLI_OWN = {("show", "--index"), ("show", "--split"), ("eval", "--split"), ("lab", "--split")}
