@@ -232,7 +232,8 @@ def _write_report(out_dir: Path, stats: Any, spread: dict, res: Any, reports: di
                   timings: dict[str, float], total: float) -> None:
     """6b. REPORT.md: what the demo can and cannot show, then its numbers, each with its standard error."""
     parts = ["# rmlite demo report\n", LIMITS, _warm_section(stats), _spread_section(spread), _grpo_section(res),
-             _heldout_section(reports), f"## Timings\n\nSeconds per step: {json.dumps(timings)}; total {total} s.\n"]
+             _heldout_section(reports),
+             f"## Timings\n\nSeconds per part of the demo: {json.dumps(timings)}; total {total} s.\n"]
     (out_dir / "REPORT.md").write_text("\n".join(parts))
 
 
