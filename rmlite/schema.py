@@ -43,7 +43,9 @@ line a type's question names, so `validate_sample` checks them against the map.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 ANSWER_KINDS = ("letter", "integer", "yes_no", "route")
@@ -186,10 +188,33 @@ def validate_samples(samples: Iterable[Mapping[str, Any]]) -> int:
     for n, s in enumerate(samples, 1):  # noqa: B007 - n is the count returned
         validate_sample(s)
     return n
+# ----- run folders -----------------------------------------------------------------------------------------------
+# The files `rmlite.train` writes into a run folder; named here so that a command can tell, before loading a model,
+# whether a folder already holds a run (and refuse to replace it without --resume or --overwrite).
 COMPLETIONS_FILE = "completions.jsonl"  # what rmlite.train logs per completion and `lab_logged` reads
-
 METRICS_FILE = "metrics.jsonl"
+HELDOUT_FILE = "heldout.jsonl"  # the held-out evaluation callback's rows
+RUN_FILE = "run.json"  # what ran: reward, curriculum, settings, number of processes
+CURRICULUM_FILE = "curriculum.json"  # the curriculum's final state and transitions
+STATE_FILE = "curriculum_state.json"  # the curriculum state saved in each checkpoint
+ADAPTER_DIR = "adapter"
+RUN_MARKERS = (METRICS_FILE, COMPLETIONS_FILE, HELDOUT_FILE, RUN_FILE, CURRICULUM_FILE, ADAPTER_DIR)
 
-STATE_FILE = "curriculum_state.json"
+MANIFEST = "manifest.json"  # a data set's description (rmlite.data.store)
 
-MANIFEST = "manifest.json"
+
+def run_contents(folder: str | os.PathLike) -> list[str]:
+    """The names in `folder` that show it holds a training run (run files, the adapter, checkpoints); [] if none.
+
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> run_contents(d)
+    []
+    >>> (d / "checkpoint-4").mkdir(); (d / "metrics.jsonl").touch()
+    >>> run_contents(d)
+    ['checkpoint-4', 'metrics.jsonl']
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if p.name in RUN_MARKERS or p.name.startswith("checkpoint-"))

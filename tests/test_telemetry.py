@@ -107,8 +107,9 @@ def test_spread_metrics_by_hand():
 def test_heldout_callback_logs_per_type_with_baselines(data_dir, tmp_path):
     from rmlite.evaluate import score_answers, type_table
     from rmlite.models.inference import answers_for
+    from rmlite.schema import HELDOUT_FILE
     from rmlite.train.grpo import cpu_tiny_settings, read_metrics, train
-    from rmlite.train.heldout import HELDOUT_FILE, HeldOutEval
+    from rmlite.train.heldout import HeldOutEval
 
     model, proc = _model(tmp_path)
     ds = load_split(data_dir, "train")

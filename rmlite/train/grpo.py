@@ -34,16 +34,9 @@ from rmlite.models.gpu import is_oom, native_bf16, oom_advice
 from rmlite.reward.config import PAPER, RewardBreakdown, RewardConfig
 from rmlite.reward.functions import as_total, completion_text, load_reward, trl_reward_funcs
 from rmlite.reward.score import score
-from rmlite.schema import (
-    COMPLETIONS_FILE,  # noqa: E402  (defined with its reader, in a module without torch)
-    METRICS_FILE,
-    validate_samples,
-)
-from rmlite.train.heldout import HELDOUT_FILE, HeldOutEval
+from rmlite.schema import COMPLETIONS_FILE, CURRICULUM_FILE, HELDOUT_FILE, METRICS_FILE, RUN_FILE, validate_samples
+from rmlite.train.heldout import HeldOutEval
 from rmlite.train.runlog import RunLogger, plot_metrics, read_metrics  # noqa: F401  (plot_metrics: public here too)
-
-RUN_FILE = "run.json"  # what ran: reward, curriculum, settings, number of processes
-CURRICULUM_FILE = "curriculum.json"
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,8 @@ from rmlite.evaluate import (
     type_table,
 )
 from rmlite.models.inference import answers_for
+from rmlite.schema import HELDOUT_FILE
 
-HELDOUT_FILE = "heldout.jsonl"
 EVAL_EVERY = 50  # optimizer steps between held-out evaluations
 PREFIX = "heldout"
 
