@@ -198,7 +198,9 @@ RUN_FILE = "run.json"  # what ran: reward, curriculum, settings, number of proce
 CURRICULUM_FILE = "curriculum.json"  # the curriculum's final state and transitions
 STATE_FILE = "curriculum_state.json"  # the curriculum state saved in each checkpoint
 ADAPTER_DIR = "adapter"
-RUN_MARKERS = (METRICS_FILE, COMPLETIONS_FILE, HELDOUT_FILE, RUN_FILE, CURRICULUM_FILE, ADAPTER_DIR)
+RUN_MARKERS = (METRICS_FILE, COMPLETIONS_FILE, HELDOUT_FILE, RUN_FILE, CURRICULUM_FILE, ADAPTER_DIR,
+               "metrics.csv", "metrics.png")
+RUN_CARD = "README.md"  # the run's description; counted as part of a run only beside another run file
 
 MANIFEST = "manifest.json"  # a data set's description (rmlite.data.store)
 
@@ -210,11 +212,14 @@ def run_contents(folder: str | os.PathLike) -> list[str]:
     >>> d = pathlib.Path(tempfile.mkdtemp())
     >>> run_contents(d)
     []
+    >>> (d / "README.md").touch(); run_contents(d)  # a README alone is the user's, not a run's
+    []
     >>> (d / "checkpoint-4").mkdir(); (d / "metrics.jsonl").touch()
     >>> run_contents(d)
-    ['checkpoint-4', 'metrics.jsonl']
+    ['README.md', 'checkpoint-4', 'metrics.jsonl']
     """
     root = Path(folder)
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if p.name in RUN_MARKERS or p.name.startswith("checkpoint-"))
+    found = sorted(p.name for p in root.iterdir() if p.name in RUN_MARKERS or p.name.startswith("checkpoint-"))
+    return sorted([*found, RUN_CARD]) if found and (root / RUN_CARD).is_file() else found

@@ -127,18 +127,49 @@ def test_show_planning_on_a_synthetic_map_draws_the_route(tiny, tmp_path, capsys
     assert (np.abs(top.astype(int) - plain.astype(int)).max(axis=2) > 60).mean() > 0.002, "gold route drawn"
 
 
-def test_show_real_map_and_default_path(tiny, capsys):
+@pytest.mark.regression
+def test_show_real_map_and_default_path(tiny, tmp_path, monkeypatch, capsys):
+    # The default picture goes under runs/show/, never into the data set (it dirtied data/mini in the checkout).
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.relative_to(tiny) for p in tiny.rglob("*"))
     i = _index_of(tiny, "train", lambda r: r["map_id"] == "real-oslo" and r["type"] == "planning")
     code, out, err = run(capsys, "show", str(tiny), "--index", str(i))
     assert code == 0, err
-    png = tiny / f"show-train-{i}.png"
-    assert png.is_file()
+    png = tmp_path / "runs" / "show" / f"tiny-train-{i}.png"
+    assert png.is_file() and f"wrote {png.relative_to(tmp_path)}" in out
+    assert sorted(p.relative_to(tiny) for p in tiny.rglob("*")) == before
     card = Image.open(png).convert("RGB")
     real = _map_image(tiny, "real-oslo")
     h = round(real.height * 1024 / real.width)
     assert card.width == 1024 and card.height > h
     assert np.array_equal(np.asarray(card.crop((0, 0, 1024, h))), np.asarray(real.resize((1024, h))))
-    png.unlink()
+
+
+@pytest.mark.regression
+def test_show_prints_the_question_itself(tiny, tmp_path, capsys):
+    # The console preview used to stop at 100 characters, inside the shared answer-format sentence.
+    rows = load_questions(tiny, "train").to_list()
+    for qtype in ("counting1", "torf2", "planning"):
+        i = next(k for k, r in enumerate(rows) if r["type"] == qtype)
+        code, out, err = run(capsys, "show", str(tiny), "--index", str(i), "--out", str(tmp_path / "c.png"))
+        assert code == 0, err
+        lines = out.splitlines()
+        preview = lines[1:lines.index(next(ln for ln in lines if ln.startswith("answer: ")))]
+        assert 1 <= len(preview) <= 3 and all(len(ln) <= 122 for ln in preview), preview
+        assert preview[0].strip().startswith("According to the subway map"), preview
+        assert "boxed" not in " ".join(preview)
+        station = rows[i]["station1"]
+        assert station in " ".join(preview), (station, preview)
+
+
+@pytest.mark.regression
+def test_audit_picture_defaults_under_runs(tiny, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.relative_to(tiny) for p in tiny.rglob("*"))
+    code, out, err = run(capsys, "audit", str(tiny))
+    assert code == 0, err
+    assert (tmp_path / "runs" / "audit" / "tiny-labels.png").is_file()
+    assert sorted(p.relative_to(tiny) for p in tiny.rglob("*")) == before
 
 
 def test_show_test_split(tiny, tmp_path, capsys):
@@ -218,8 +249,12 @@ def test_show_user_mistakes(tiny, tmp_path, capsys):
     assert_user_error(code, err, "show", "out of range", str(n))
     code, _, err = run(capsys, "show", str(tiny), "--split", "validation")
     assert_user_error(code, err, "show", "validation")
-    code, _, err = run(capsys, "show", str(tiny), "--out", str(tmp_path / "no" / "such" / "dir" / "x.png"))
-    assert_user_error(code, err, "show")
+    (tmp_path / "afile").write_text("mine")
+    code, _, err = run(capsys, "show", str(tiny), "--out", str(tmp_path / "afile" / "x.png"))
+    assert_user_error(code, err, "show", "afile", "is a file")
+    assert (tmp_path / "afile").read_text() == "mine"
+    code, _, err = run(capsys, "show", str(tiny), "--out", str(tmp_path / "new" / "dir" / "x.png"))
+    assert code == 0 and (tmp_path / "new" / "dir" / "x.png").is_file(), "missing folders are made"
 
 
 def test_unknown_command(capsys):
@@ -376,3 +411,27 @@ def test_train_settings_are_grpo_settings_plus_what_was_given():
     assert train_settings(parse(base)) == GRPOSettings(output_dir="o")
     assert train_settings(parse([*base, "--cpu-tiny"])) == cpu_tiny_settings("o")
     assert train_settings(parse([*base, "--steps", "7"])).max_steps == 7
+
+
+def test_train_passes_resume_and_overwrite_to_train(tiny, tmp_path, monkeypatch, capsys):
+    """--overwrite reaches `train` (which removes the earlier run's entries after the model loads); checks first."""
+    pytest.importorskip("transformers")
+    import rmlite.cli.model_commands as model_commands
+    import rmlite.train.grpo as grpo
+
+    calls = []
+    monkeypatch.setattr(model_commands, "load_model", lambda *a, **k: ("model", "processor"))
+    monkeypatch.setattr(grpo, "train", lambda *a, **k: calls.append(k) or grpo.TrainResult(tmp_path, [], []))
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "config.json").write_text("{}")
+    run_dir = tmp_path / "run"
+    (run_dir / "checkpoint-2").mkdir(parents=True)
+    base = ["train", "--data", str(tiny), "--model", str(tmp_path / "model"), "--steps", "3", "--out", str(run_dir)]
+    code, _, err = run(capsys, *base)
+    assert_user_error(code, err, "train", "checkpoint-2", "--resume", "--overwrite")
+    assert not calls
+    for flag in ("--overwrite", "--resume"):
+        code, out, err = run(capsys, *base, flag)
+        assert code == 0, err
+    assert [(k["overwrite"], k["resume"], k["settings"].max_steps) for k in calls] == [(True, False, 3),
+                                                                                        (False, True, 3)]

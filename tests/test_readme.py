@@ -81,7 +81,8 @@ def test_quick_start_runs_as_typed(tmp_path):
         proc = subprocess.run(["bash", "-c", run], cwd=tmp_path, env=env, capture_output=True, text=True,
                               timeout=900)
         timings.append(f"{time.perf_counter() - t0:6.1f} s  {cmd}")
-        assert proc.returncode == 0, f"`{cmd}` failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        out = f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        assert proc.returncode == 0, f"`{cmd}` failed ({proc.returncode}):\n{out}"
         assert "Traceback" not in proc.stderr, f"`{cmd}` printed a traceback:\n{proc.stderr[-3000:]}"
     print("\n".join(timings))
     for made in ("runs/demo/REPORT.md", "data/my-maps/manifest.json", "runs/show/my-maps-train-3.png",
@@ -115,3 +116,13 @@ def test_every_documented_command_parses(doc, cmd):
         build_parser().parse_args(argv)
     except SystemExit as e:
         pytest.fail(f"{doc}: `{cmd}` is rejected by the parser (exit {e.code})")
+
+
+def test_python_without_the_environment_gets_one_line():
+    """`python -m rmlite` from the repository folder with a Python that lacks the dependencies (as after `make demo`
+    without activating): one line that says how to use the environment, not a ModuleNotFoundError traceback."""
+    proc = subprocess.run([sys.executable, "-S", "-m", "rmlite", "generate", "--out", "x"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "source .venv/bin/activate" in proc.stderr

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,24 +28,25 @@ from rmlite.schema import MANIFEST
 
 def save_dataset(out: Path, maps: list[dict], rows: dict[str, list[dict]], manifest: dict,
                  overwrite: bool = False) -> None:
-    """Write everything to a temporary sibling folder, then rename it into place (atomic on one file system)."""
-    from datasets import Dataset, DatasetDict
+    """Write everything to a temporary sibling folder, then rename it into place (atomic on one file system).
 
+    Never renames or replaces anything but an rmlite data set (`check_save_target`); temporary folders that a
+    killed run left beside `out` are cleaned first (`clean_stale_temporaries`). Saving is quiet: the caller shows
+    the progress.
+    """
     out = Path(out)
+    check_save_target(out, overwrite)
+    clean_stale_temporaries(out.parent)
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     try:
-        maps_ds = Dataset.from_list(maps, features=_map_features())
-        maps_ds.save_to_disk(str(tmp / "maps"))
-        q = DatasetDict({split: _questions_dataset(r) for split, r in rows.items()})
-        # One shard per split: datasets writes zero shards for an empty split and then cannot load it back.
-        q.save_to_disk(str(tmp / "questions"), num_shards={k: 1 for k in q})
+        with _quiet_datasets():
+            _write_tables(tmp, maps, rows)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+        check_save_target(out, overwrite)  # again: the folder may have changed while the maps were built
         if out.exists():
-            if not overwrite:
-                raise FileExistsError(f"{out} exists")
             old = out.with_name(f".{out.name}.old-{os.getpid()}")
             out.rename(old)
             tmp.rename(out)
@@ -53,6 +56,86 @@ def save_dataset(out: Path, maps: list[dict], rows: dict[str, list[dict]], manif
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _write_tables(folder: Path, maps: list[dict], rows: dict[str, list[dict]]) -> None:
+    from datasets import Dataset, DatasetDict
+
+    Dataset.from_list(maps, features=_map_features()).save_to_disk(str(folder / "maps"))
+    q = DatasetDict({split: _questions_dataset(r) for split, r in rows.items()})
+    # One shard per split: datasets writes zero shards for an empty split and then cannot load it back.
+    q.save_to_disk(str(folder / "questions"), num_shards={k: 1 for k in q})
+
+
+@contextmanager
+def _quiet_datasets():
+    """datasets' own "Saving the dataset" / "Map" bars off (three per split otherwise), restored afterwards."""
+    from datasets.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+
+    was_off = are_progress_bars_disabled()
+    disable_progress_bars()
+    try:
+        yield
+    finally:
+        if not was_off:
+            enable_progress_bars()
+
+
+def check_save_target(out: str | os.PathLike, overwrite: bool) -> None:
+    """Refuse, before any work, to save where a user's file or folder would be lost.
+
+    `out` may be missing, or (with `overwrite`) an rmlite data set or an empty folder. A file is never renamed or
+    replaced, nor is a folder without a manifest (it is not a data set, so --overwrite does not cover it).
+    """
+    out = Path(out)
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise FileExistsError(f"{out} is a file, not a data set folder; choose another --out (the file is "
+                              "left as it is)")
+    if not overwrite:
+        raise FileExistsError(f"{out} exists; pass overwrite=True (CLI: --overwrite) to replace it")
+    if any(out.iterdir()) and not (out / MANIFEST).is_file():
+        raise FileExistsError(f"{out} is a folder but not an rmlite data set (no {MANIFEST}); --overwrite only "
+                              "replaces a data set: choose another --out")
+
+
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|old)-(?P<pid>\d+)$")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def clean_stale_temporaries(parent: str | os.PathLike) -> list[Path]:
+    """Remove the `.NAME.tmp-PID` / `.NAME.old-PID` folders that a killed save left in `parent` (PID gone).
+
+    An `.old` folder whose data set NAME is missing (killed between the two renames) is the previous data set: it is
+    renamed back to NAME instead. Each action is printed as one line. Returns the paths removed or restored.
+    """
+    parent = Path(parent)
+    done = []
+    for p in sorted(parent.iterdir()) if parent.is_dir() else []:
+        m = _TEMPORARY.match(p.name)
+        if not m or not p.is_dir() or p.is_symlink() or _alive(int(m["pid"])):
+            continue
+        target = parent / m["name"]
+        if m["kind"] == "old" and not target.exists():
+            p.rename(target)
+            print(f"restored {target} from a save that was killed while replacing it")
+        else:
+            shutil.rmtree(p)
+            print(f"removed a temporary folder left by a killed run: {p}")
+        done.append(p)
+    return done
 
 
 def _map_features():
@@ -93,36 +176,66 @@ def _questions_dataset(rows: list[dict]):
 
 # ----- loading ------------------------------------------------------------------------------------------------------
 def read_manifest(path: str | os.PathLike) -> dict:
-    """The manifest of a complete data set; a clear error for anything else."""
+    """The manifest of a complete data set; a clear one-line error naming the file for anything else."""
     p = Path(path)
     m = p / MANIFEST
     if not p.is_dir():
         raise FileNotFoundError(f"no rmlite data set at {p} (not a folder)")
     if not m.is_file():
         raise ValueError(f"{p} is not a complete rmlite data set (no {MANIFEST}; was generation interrupted?)")
-    manifest = json.loads(m.read_text())
+    try:
+        manifest = json.loads(m.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ValueError(f"{m} is not valid JSON ({e}); generate the data set again") from None
+    if not isinstance(manifest, dict):
+        raise ValueError(f"{m} holds a JSON {type(manifest).__name__}, not an object; generate the data set again")
     if not manifest.get("complete"):
         raise ValueError(f"{p}: manifest says the data set is incomplete")
     return manifest
 
 
-def load_questions(path: str | os.PathLike, split: str = "train"):
-    """The question rows of one split (no images)."""
+def _load_table(folder: Path):
+    """`datasets.load_from_disk`, with a damaged or truncated Arrow file (or its JSON) as one line naming it."""
+    import pyarrow as pa
     from datasets import load_from_disk
 
+    try:
+        return load_from_disk(str(folder))
+    except (OSError, ValueError, pa.ArrowException) as e:
+        reason = " ".join(str(e).split())[:200]
+        raise ValueError(f"{_damaged_file(folder) or folder} is damaged and cannot be read ({type(e).__name__}: "
+                         f"{reason}); generate the data set again") from None
+
+
+def _damaged_file(folder: Path) -> Path | None:
+    """The first Arrow or JSON file under `folder` that does not read back whole (None if each one does)."""
+    import pyarrow as pa
+
+    for f in sorted(folder.rglob("*")):
+        try:
+            if f.suffix == ".arrow":
+                with pa.memory_map(str(f)) as source:
+                    pa.ipc.open_stream(source).read_all()
+            elif f.suffix == ".json":
+                json.loads(f.read_text(encoding="utf-8"))
+        except (OSError, ValueError, pa.ArrowException):
+            return f
+    return None
+
+
+def load_questions(path: str | os.PathLike, split: str = "train"):
+    """The question rows of one split (no images)."""
     read_manifest(path)
-    dd = load_from_disk(str(Path(path) / "questions"))
+    dd = _load_table(Path(path) / "questions")
     if split not in dd:
-        raise ValueError(f"unknown split {split!r}; this data set has {list(dd)}")
+        raise ValueError(f"unknown split {split!r}; this data set has {', '.join(dd)}")
     return dd[split]
 
 
 def load_maps(path: str | os.PathLike):
     """The maps table (one row per map, with its image)."""
-    from datasets import load_from_disk
-
     read_manifest(path)
-    return load_from_disk(str(Path(path) / "maps"))
+    return _load_table(Path(path) / "maps")
 
 
 def map_row(maps, map_id: str) -> dict:
@@ -197,10 +310,8 @@ def export_parquet(path: str | os.PathLike, out: str | os.PathLike) -> list[Path
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    from datasets import load_from_disk
-
     read_manifest(path)
-    for split, ds in load_from_disk(str(Path(path) / "questions")).items():
+    for split, ds in _load_table(Path(path) / "questions").items():
         ds.to_parquet(str(out / f"questions-{split}.parquet"))
         written.append(out / f"questions-{split}.parquet")
     load_maps(path).to_parquet(str(out / "maps.parquet"))

@@ -29,12 +29,14 @@ The paper's RL updated all parameters; to train the vision tower here, pass `fin
 generate without vLLM (`fast_inference=False`; slower).
 
 Nothing in this module imports torch / transformers at import time, so importing it never spoils unsloth's
-import order.
+import order. Before loading, `rmlite.models.source.model_source` checks that the model can load at all, so a typo
+or an offline machine is one line, not a minute of retries and a traceback.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import sys
 import warnings
@@ -43,6 +45,7 @@ from typing import Any
 
 from rmlite.models import gpu
 from rmlite.models.gpu import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, DEFAULT_MODEL, native_bf16
+from rmlite.models.source import model_source
 
 # Module-name fragments that mark a vision tower or the vision→language projector in HF VLMs
 # (Qwen2/2.5/3-VL: visual, incl. its merger; LLaVA / Gemma3: vision_tower + multi_modal_projector; Idefics/SmolVLM:
@@ -55,6 +58,33 @@ _IMPORT_ORDER_SENSITIVE = ("transformers", "trl", "peft")
 
 class BackendUnavailable(RuntimeError):
     """The requested backend cannot run here (no GPU, a package missing); the message says what to do."""
+
+
+class AdapterUnusable(RuntimeError):
+    """A saved adapter does not match the loaded model, or was never trained (`verify_adapter`): one sentence."""
+
+
+# ----- known-harmless noise when loading ----------------------------------------------------------------------------
+class _DropKernelsHint(logging.Filter):
+    """bitsandbytes' CPU backend logs, on import, that the optional `kernels` package (a faster CPU 4-bit matmul)
+    is missing; its own fallback is used and rmlite needs nothing from it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Failed to load CPU gemm_4bit_forward from kernels-community")
+
+
+def quiet_known_warnings() -> None:
+    """Silence, by exact source and message, the warnings every load prints that rmlite cannot act on. Idempotent.
+
+    * bitsandbytes (backends/cpu/ops.py): the `kernels` hint above (a logging record, filtered on its logger).
+    * transformers (modeling_utils.py): FutureWarning "`is_gradient_checkpointing` is deprecated", raised when PEFT
+      (peft_model.py) reads the old property while wrapping the model; PEFT has to change, not rmlite.
+    """
+    logger = logging.getLogger("bitsandbytes.backends.cpu.ops")
+    if not any(isinstance(f, _DropKernelsHint) for f in logger.filters):
+        logger.addFilter(_DropKernelsHint())
+    warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning,
+                            module="transformers.modeling_utils")
 
 
 def set_max_pixels(processor, max_pixels: int, min_pixels: int | None = None) -> None:
@@ -146,8 +176,13 @@ def load_model(name: str = DEFAULT_MODEL, *, load_in_4bit: bool = True, lora_ran
         trainable: False loads for evaluation: the adapter frozen (or, without one, no LoRA at all), eval mode.
     Raises:
         BackendUnavailable: the backend (or bitsandbytes for 4-bit) cannot run here; one sentence says why.
+        ModelUnavailable: (transformers backend) `name` cannot load from here (`model_source`); raised before any
+            heavy import.
     """
     chosen = choose_backend(backend)
+    if chosen == "transformers":  # (unsloth resolves names its own way; `rmlite train/eval` check them first)
+        model_source(name)
+    quiet_known_warnings()
     if adapter is not None:
         adapter = check_adapter_base(adapter, name, chosen)
     elif not trainable:
@@ -165,6 +200,15 @@ def load_model(name: str = DEFAULT_MODEL, *, load_in_4bit: bool = True, lora_ran
             gradient_checkpointing=gradient_checkpointing, seed=seed, adapter=adapter, trainable=trainable)
     if adapter is not None:
         print(verify_adapter(model, adapter))
+    _cap_pixels(processor, max_pixels, min_pixels)
+    tok = getattr(processor, "tokenizer", processor)
+    if hasattr(tok, "padding_side"):
+        tok.padding_side = "left"  # generation (GRPO rollouts, evaluation) needs left padding
+    return model, processor
+
+
+def _cap_pixels(processor, max_pixels: int | str | None, min_pixels: int | None) -> None:
+    """`load_model`'s `max_pixels`: "auto" keeps the processor's cap but at most `DEFAULT_MAX_PIXELS`."""
     if max_pixels == "auto":
         current = get_max_pixels(processor)
         if current is None or current > DEFAULT_MAX_PIXELS:
@@ -173,10 +217,6 @@ def load_model(name: str = DEFAULT_MODEL, *, load_in_4bit: bool = True, lora_ran
             set_max_pixels(processor, current, min_pixels)
     elif max_pixels is not None:
         set_max_pixels(processor, int(max_pixels), min_pixels)
-    tok = getattr(processor, "tokenizer", processor)
-    if hasattr(tok, "padding_side"):
-        tok.padding_side = "left"  # generation (GRPO rollouts, evaluation) needs left padding
-    return model, processor
 
 
 def _load_unsloth(name, *, load_in_4bit, lora_rank, lora_alpha, lora_dropout, finetune_vision_layers, dtype,
@@ -320,9 +360,9 @@ def check_adapter_base(adapter: str | os.PathLike, name: str, backend: str = "tr
 
 
 def verify_adapter(model, adapter: str | os.PathLike) -> str:
-    """Compare the model's LoRA weights with the saved adapter file (rounded to the loaded dtype); raise when a
-    tensor is missing, differs, or
-    every LoRA B is zero (an untrained adapter: the model would behave exactly as the base). Returns a summary."""
+    """Compare the model's LoRA weights with the saved adapter file (rounded to the loaded dtype); raise
+    `AdapterUnusable` when a tensor is missing, differs, or every LoRA B is zero (an untrained adapter: the model
+    would behave exactly as the base). Returns a summary."""
     from safetensors.torch import load_file
 
     saved = load_file(str(Path(adapter) / "adapter_model.safetensors"))
@@ -334,16 +374,17 @@ def verify_adapter(model, adapter: str | os.PathLike) -> str:
         suffix = key.removeprefix("base_model.model.")
         hits = [p for n, p in params.items() if n == key or n.endswith("." + suffix)]
         if len(hits) != 1:
-            raise RuntimeError(f"adapter tensor {key} is not in the loaded model once (found {len(hits)}): "
+            raise AdapterUnusable(f"adapter tensor {key} is not in the loaded model once (found {len(hits)}): "
                                "was the adapter trained on another base model?")
         loaded = hits[0].detach().cpu()
         # the file rounded the way loading rounds it (fp32 file → fp16 LoRA, fp16 file → bf16 LoRA, ...)
         if not loaded.float().allclose(tensor.to(loaded.dtype).float(), atol=1e-6, rtol=1e-3):
-            raise RuntimeError(f"adapter tensor {key} differs from the file in {adapter}")
+            raise AdapterUnusable(f"adapter tensor {key} differs from the file in {adapter}")
         matched += 1
         trained += int("lora_B" in key and bool(tensor.abs().sum() > 0))
     if matched == 0 or trained == 0:
-        raise RuntimeError(f"{adapter} holds an untrained adapter (every LoRA B is zero)")
+        raise AdapterUnusable(f"{adapter} holds an untrained adapter (every LoRA B is zero: no step changed it, "
+                              "e.g. every group had zero reward spread); train more steps")
     return f"adapter loaded from {adapter}: {matched} LoRA tensors match the file, {trained} trained LoRA B"
 
 

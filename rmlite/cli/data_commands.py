@@ -1,0 +1,106 @@
+"""`generate`, `show`, `audit` and `export`: the data commands. Each checks its inputs before its work
+(`rmlite.cli.checks`) and writes only where it is told or under `runs/`, never into a data set folder."""
+
+from __future__ import annotations
+
+import argparse
+import textwrap
+from pathlib import Path
+
+from rmlite.cli import checks
+from rmlite.cli.args import UserError, field_default
+from rmlite.cli.parser import AUDIT_DIR, SHOW_DIR
+from rmlite.data.audit import audit_dataset, format_audit
+from rmlite.data.build import DatasetConfig, generate_dataset
+from rmlite.data.cards import sample_card
+from rmlite.data.export import export
+from rmlite.data.questions import BOXED_INT, BOXED_MC, BOXED_YN, QuestionConfig
+from rmlite.data.store import load_maps, load_questions, map_row, read_manifest
+from rmlite.schema import QUESTION_TYPES
+
+PREAMBLES = tuple(t.format() for t in (BOXED_MC, BOXED_INT, BOXED_YN))  # the answer-format sentence of a question
+PREVIEW_LINES, PREVIEW_WIDTH = 3, 120
+
+
+def dataset_config(a: argparse.Namespace) -> DatasetConfig:
+    """The DatasetConfig of `rmlite generate` (with no options given: `DatasetConfig()` itself)."""
+    default = field_default(QuestionConfig, "per_map")
+    per_map = {t: (default[t] if a.per_type is None else a.per_type) if t in a.types else 0 for t in QUESTION_TYPES}
+    qcfg = QuestionConfig(per_map=per_map, planning_mix=a.planning_mix, long_template_share=a.long_templates)
+    return DatasetConfig(n_maps=a.maps, seed=a.seed, size=a.size, difficulties=a.difficulty,
+                         test_fraction=a.test_fraction, line_naming=a.line_names, real_maps=a.real, questions=qcfg)
+
+
+def cmd_generate(a: argparse.Namespace) -> int:
+    cfg = dataset_config(a)  # validates every number (a ValueError names the field)
+    checks.generate_out(a.out, a.overwrite)
+    checks.real_cities(cfg.real_maps)
+    out = generate_dataset(a.out, cfg, workers=a.workers, overwrite=a.overwrite)
+    m = read_manifest(out)
+    for split, c in m["counts"].items():
+        print(f"{split}: {c['maps']} maps, {c['questions']} questions {c['by_type']}")
+    if m.get("short"):
+        print(f"{len(m['short'])} map(s) gave fewer questions of some type than asked (see 'short' in "
+              f"{out / 'manifest.json'}); `rmlite audit {out}` checks the set")
+    print(f"wrote {out} in {m['generation_seconds']} s")
+    return 0
+
+
+def question_preview(question: str) -> list[str]:
+    """The question itself for the console: the shared answer-format sentence dropped, at most `PREVIEW_LINES` lines
+    of at most `PREVIEW_WIDTH` characters ("…" marks a cut).
+
+    >>> question_preview('Please solve the problem and put your answer in one "\\\\boxed{}". How many lines?')
+    ['How many lines?']
+    """
+    for pre in PREAMBLES:
+        question = question.removeprefix(pre)
+    lines = [w for ln in question.strip().splitlines() for w in textwrap.wrap(ln, PREVIEW_WIDTH - 1) or [""]]
+    if len(lines) > PREVIEW_LINES:
+        lines = lines[:PREVIEW_LINES]
+        lines[-1] += " …"
+    return lines
+
+
+def _data_name(data: str) -> str:
+    return Path(data).resolve().name or "data"
+
+
+def cmd_show(a: argparse.Namespace) -> int:
+    out = Path(a.out or Path(SHOW_DIR) / f"{_data_name(a.data)}-{a.split}-{a.index}.png")
+    checks.writable_out(out, folder=False)
+    checks.data_split(a.data, a.split, maps=False)
+    q = load_questions(a.data, a.split)
+    if a.index >= len(q):
+        raise UserError(f"--index {a.index} is out of range: split {a.split!r} has {len(q)} questions "
+                        f"(0 to {len(q) - 1})")
+    sample = q[a.index]
+    card = sample_card(sample, map_row(load_maps(a.data), sample["map_id"]))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    card.save(out)
+    print(f"{sample['type']} ({sample['id']}):")
+    for line in question_preview(sample["question"]):
+        print(f"  {line}")
+    print(f"answer: {sample['answer'].splitlines()[0]}")
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_audit(a: argparse.Namespace) -> int:
+    picture = Path(a.picture or Path(AUDIT_DIR) / f"{_data_name(a.data)}-labels.png")
+    checks.writable_out(picture, flag="--picture", folder=False)
+    read_manifest(a.data)
+    picture.parent.mkdir(parents=True, exist_ok=True)
+    report = audit_dataset(a.data, picture=picture)
+    print(format_audit(report))
+    print(f"wrote {picture}")
+    return 1 if a.check and report.failures() else 0
+
+
+def cmd_export(a: argparse.Namespace) -> int:
+    checks.pixels(a.min_pixels, a.max_pixels)
+    checks.writable_out(a.out)
+    read_manifest(a.data)
+    for p in export(a.data, a.out, a.format, images=a.images, max_pixels=a.max_pixels, min_pixels=a.min_pixels):
+        print(f"wrote {p}")
+    return 0

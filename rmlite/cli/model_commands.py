@@ -1,0 +1,89 @@
+"""`train`, `eval`, `demo` and `doctor`: the commands that load a model. Every input (data, split, reward, run
+folder, model availability, adapter) is checked before the model loads, so a mistake costs seconds, not a load.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from rmlite.cli import checks
+from rmlite.cli.args import UserError
+from rmlite.data.store import load_split
+from rmlite.demo import run_demo
+from rmlite.doctor import main_lines as doctor_main
+from rmlite.evaluate import evaluate, markdown_table
+from rmlite.models.gpu import cuda_available, gpu_preset
+from rmlite.models.load import load_model
+
+CPU_STEPS_HINT = 8  # what the CPU refusal suggests for --steps (a few minutes with the tiny model)
+
+
+def train_settings(a: argparse.Namespace):
+    """The GRPOSettings of `rmlite train`: the settings' own defaults with only what the user passed on top."""
+    from rmlite.train.grpo import GRPOSettings, cpu_tiny_settings  # deferred: torch / trl (unsloth must come first)
+
+    given = {} if a.steps is None else {"max_steps": a.steps}
+    return cpu_tiny_settings(a.out, **given) if a.cpu_tiny else GRPOSettings(output_dir=a.out, **given)
+
+
+def check_train(a: argparse.Namespace) -> None:
+    """Everything `train` needs, before the model loads (--overwrite's removal is `train`'s, after the load)."""
+    checks.run_folder(a.out, resume=a.resume, overwrite=a.overwrite)
+    checks.rewards([a.reward])
+    checks.model(a.model, local_only=a.cpu_tiny)
+    checks.adapter(a.adapter, a.model)
+    n = checks.data_split(a.data, "train")
+    if a.steps is None and not cuda_available():
+        raise UserError(f"no GPU here: pass --steps (e.g. --steps {CPU_STEPS_HINT}); without it train makes one "
+                        f"pass over all {n} training questions")
+
+
+def cmd_train(a: argparse.Namespace) -> int:
+    check_train(a)
+    # The model first: unsloth must be imported before trl/transformers (rmlite.train imports them).
+    model, processor = load_model(a.model, load_in_4bit=not a.no_4bit, adapter=a.adapter)
+    from rmlite.train.grpo import train  # deferred: torch / trl (unsloth must come first)
+
+    ds = load_split(a.data, "train")
+    res = train(model, processor, ds, reward=a.reward, curriculum=a.curriculum, settings=train_settings(a),
+                resume=a.resume, overwrite=a.overwrite)
+    print(f"trained {len(res.metrics)} logged steps; adapter and logs in {res.output_dir}")
+    return 0
+
+
+def cmd_eval(a: argparse.Namespace) -> int:
+    checks.writable_out(a.out)
+    checks.model(a.model)
+    checks.adapter(a.adapter, a.model)
+    checks.data_split(a.data, a.split)
+    model, processor = load_model(a.model, load_in_4bit=not a.no_4bit, lora_rank=0, adapter=a.adapter,
+                                  trainable=False)
+    ds = load_split(a.data, a.split)
+    if a.limit is not None:
+        ds = ds.select(range(min(a.limit, len(ds))))
+    reports = evaluate(model, processor, ds, out=a.out, max_new_tokens=a.max_new_tokens)
+    print(markdown_table(list(reports.values())))
+    print(f"wrote {a.out}")
+    return 0
+
+
+def cmd_demo(a: argparse.Namespace) -> int:
+    checks.writable_out(a.out)
+    checks.demo_maps(a.maps, a.seed)
+    run_demo(out=a.out, n_maps=a.maps, seed=a.seed)
+    return 0
+
+
+def cmd_doctor(a: argparse.Namespace) -> int:
+    if (a.random_weights or a.memory_cap or a.card or a.model) and not a.fit:
+        raise UserError("--model, --card, --memory-cap and --random-weights describe a fit check: add --fit")
+    if a.out is not None:
+        checks.writable_out(a.out)
+    if a.model is not None and not a.random_weights:
+        checks.model(a.model)
+    preset = None
+    if a.card or a.memory_cap:  # the preset of that card (or of that much memory), not the detected one
+        detected = gpu_preset()
+        preset = gpu_preset(a.card or detected["device"], a.memory_cap or detected["total_mem_gb"])
+    return doctor_main(fit=a.fit, preset=preset, model=a.model, steps=a.steps, random_weights=a.random_weights,
+                       memory_cap_gb=a.memory_cap, out=a.out)
