@@ -14,6 +14,7 @@ from fixtures.reward_robust import robust_correct, robust_detail, vias_of
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rmlite.lab.ladders import error_ladders, ladder
 from rmlite.lab.probes import near_misses, probe_answers
 from rmlite.maps.network import Network, route_to_json
 from rmlite.reward.config import PAPER, ROBUST, RewardConfig, RobustRules, get_config
@@ -187,3 +188,103 @@ def test_line_numbers_never_join_and_brackets_stay():
 def test_sections_of_reference_are_rides():
     for s in SAMPLES:
         assert robust_correct(sections_of(s), s, vias_of(sections_of(s), s))
+
+
+# ----- monotone on the error ladders (issue 12: adding an error never raises the reward) ----------------------------
+CHAIN = {"Red": ["A", "B", "C", "D"], "Blue": ["B", "C", "D"], "Green": ["D", "E"], "Yellow": ["E", "F"]}
+
+
+def test_a_split_ride_earns_nothing_in_the_slot_a_missing_transfer_freed():
+    """Reversal class 1: a ride split on its own line (an unneeded change) used to earn a section's credit when a
+    missing transfer had left the route a section short (the extra-section take-back did not apply)."""
+    s = planning_sample("toy", "Alna", "Jar")  # Line 1 → Dal → Line 2 → Grorud → Line 3, q = 2
+    missing = [["Line 1", "Alna", "Dal"], ["Line 2", "Dal", "Jar"]]  # the change at Grorud skipped
+    split = [["Line 1", "Alna", "Brekke"], ["Line 1", "Brekke", "Dal"], ["Line 2", "Dal", "Jar"]]
+    before, after = score(text(missing), s, ROBUST), score(text(split), s, ROBUST)
+    assert after.detail < before.detail and after.total < before.total
+    assert after.detail == pytest.approx(robust_detail(split, s), abs=1e-9)
+
+
+def test_a_change_onto_another_line_the_first_line_could_have_ridden_earns_nothing():
+    """Reversal class 2: an unneeded change onto another line (Red serves D, so Blue B→D is needless) used to
+    earn a section and a transfer; it now earns neither, and no more than the answer without it."""
+    s = custom_sample(CHAIN, "A", "F")  # Red → D → Green → E → Yellow, q = 2
+    assert s["question_transfer_count"] == 2
+    missing = [["Red", "A", "D"], ["Green", "D", "F"]]
+    needless = [["Red", "A", "B"], ["Blue", "B", "D"], ["Green", "D", "F"]]
+    assert score(text(needless), s, ROBUST).total <= score(text(missing), s, ROBUST).total
+    assert score(text(needless), s, ROBUST).detail == pytest.approx(robust_detail(needless, s), abs=1e-9)
+
+
+def test_a_detour_earns_less_than_the_ride_it_overshoots():
+    """Reversal class 3: overshooting by one stop and riding back used to earn a second section's credit when a
+    missing transfer had left the route a section short."""
+    s = custom_sample({**CHAIN, "Red": ["Z", "A", "B", "C", "D"]}, "A", "F")
+    assert s["question_transfer_count"] == 2
+    backwards = [["Green", "F", "D"], ["Red", "D", "A"]]  # reversed, the change at E skipped
+    detour = [["Green", "F", "D"], ["Red", "D", "Z"], ["Red", "Z", "A"]]  # and past A to Z and back
+    assert score(text(detour), s, ROBUST).total < score(text(backwards), s, ROBUST).total
+    assert score(text(detour), s, ROBUST).detail == pytest.approx(robust_detail(detour, s), abs=1e-9)
+
+
+def test_a_long_via_list_is_read_whole():
+    """The reference of a long ride (a via list of more than 256 characters) is correct on the long2 template."""
+    s = planning_sample("oslo", "Munkelia Station", "Økern Station", template="long2")
+    ref = reference(s)
+    assert len(ref.split("Via Stops: ")[1]) > 256
+    b = score(ref, s, ROBUST)
+    assert b.correct and b.detail == 10.0
+
+
+def test_no_error_ladder_step_raises_robust():
+    rows = error_ladders(SAMPLES, ("robust",), ladders=4)
+    assert rows[0]["steps"] > 300 and rows[0]["reversed"] == 0.0
+
+
+def _sections(completion: str) -> list[tuple[str, str, str]]:
+    """Sections of a rendered route, read with plain string operations (independent of rmlite's parser)."""
+    out = []
+    for part in completion.split("\n--\n"):
+        f = dict(line.split(": ", 1) for line in part.splitlines() if ": " in line)
+        out.append((f["Route Name"], f["Departure Stop"], f["Arrival Stop"]))
+    return out
+
+
+def _broken(secs, metro) -> list[tuple[str, str, str]]:
+    """Sections that no longer ride their line from one stop to another (an error has touched them)."""
+    return [s for s in secs if not (s[1] != s[2] and s[0] in metro and {s[1], s[2]} <= set(metro[s[0]]))]
+
+
+def test_every_ladder_step_adds_a_new_error_and_undoes_none():
+    """Each rung keeps every broken section of the rung before (written backwards after a reversal), never puts
+    back a question's stop as the first departure or last arrival, and adds an error: a later operator never
+    overwrites or repairs an earlier one."""
+    steps = 0
+    for s in SAMPLES:
+        metro = json.loads(s["metro_data"])
+
+        def ends(r, s=s):
+            return (r[0][1] == s["station1"]) + (r[-1][2] == s["station2"])
+
+        for k in range(6):
+            rungs = [_sections(t) for t in ladder(s, 3, k)]
+            for before, after in zip(rungs, rungs[1:], strict=False):
+                steps += 1
+                old, new = _broken(before, metro), _broken(after, metro)
+                flipped = [(ln, b, a) for ln, a, b in old]
+                assert all(new.count(x) >= old.count(x) for x in old) or \
+                    all(new.count(x) >= flipped.count(x) for x in flipped), (before, after)
+                assert after != before and after != before[::-1] and ends(after) <= ends(before), (before, after)
+    assert steps > 300
+
+
+def test_an_endpoint_counts_on_a_line_that_serves_it():
+    """Issue 12: endpoints are credited when the section holding them is on a line serving them. A missing
+    transfer (the right first line, ridden on to the destination) keeps its departure's credit; a line not
+    serving the origin, or an invented one, earns none."""
+    missing = score(text([["Line 1", "Alna", "Frogner"]]), TOY_Q1, ROBUST)  # Line 1 serves Alna, not Frogner
+    wrong = score(text([["Line 3", "Alna", "Frogner"]]), TOY_Q1, ROBUST)  # Line 3 serves neither
+    invented = score(text([["Line 77", "Alna", "Frogner"]]), TOY_Q1, ROBUST)
+    assert missing.detail > wrong.detail > invented.detail == -2.0
+    assert missing.detail == pytest.approx(robust_detail([["Line 1", "Alna", "Frogner"]], TOY_Q1), abs=1e-9)
+    assert missing.detail < score(text([["Line 1", "Alna", "Dal"]]), TOY_Q1, ROBUST).detail  # a real ride earns more

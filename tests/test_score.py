@@ -7,6 +7,7 @@ import statistics
 import time
 
 import pytest
+from fixtures import score_corpus
 from fixtures.reward import perception_sample, planning_sample, reference
 
 from rmlite.reward.config import OFFICIAL, PAPER, PRESETS, SPARSE, RewardBreakdown, RewardConfig, get_config
@@ -291,3 +292,30 @@ def test_load_reward(tmp_path, monkeypatch):
             load_reward(bad)
     with pytest.raises(TypeError):
         as_total("1.0")
+
+
+def test_scores_match_the_stored_corpus():
+    """Over 2,000 completions (3,057 when written, 2,175 of them planning) scored under every preset equal the
+    scores stored when the corpus was written (tests/fixtures/score_corpus.py): a speed-up must change no score."""
+    samples, pairs, stored = score_corpus.load()
+    assert len(pairs) >= 2000 and set(stored) == set(PRESETS)
+    for preset, rows in stored.items():
+        now = score_corpus.rescore(samples, pairs, preset)
+        bad = [(pairs[i][1][:80], a, b) for i, (a, b) in enumerate(zip(rows, now, strict=True))
+               if any(abs(x - y) > 1e-12 for x, y in zip(a, b, strict=True))]
+        assert not bad, (preset, len(bad), bad[:3])
+
+
+def test_paper_deliberate_deviations():
+    """The three deviations of `paper` from the paper's text (RewardConfig's docstring, †1–†3), one case each."""
+    lower = R1.replace("Route Name:", "route name:").replace("Departure Stop:", "departure stop:") \
+        .replace("Arrival Stop:", "arrival stop:")
+    b = score(lower, DIRECT, PAPER)  # †1: lenient parsing, strict format (the paper: 0)
+    assert (b.format, b.correct, b.detail) == (0, True, 6) and b.total == pytest.approx(15.6)
+    assert score(R2, ONE, PAPER).detail == 3  # †2: +4 only when q = 0 (the text's reading gives 7)
+    hops = route(("Line 1", "Majorstuen Station", "Holmenkollen Station"),
+                 ("Line 1", "Holmenkollen Station", "Besserud Station"),
+                 ("Line 1", "Besserud Station", "Holmenkollen Station"),
+                 ("Line 1", "Holmenkollen Station", "Besserud Station"))
+    assert score(hops, DIRECT, PAPER).detail == 0  # †3: floored at 0
+    assert score(hops, DIRECT, get_config(PAPER, detail_min=None)).detail == 2 + 4 + 3 - 15

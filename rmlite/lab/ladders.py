@@ -1,8 +1,9 @@
 """Error ladders: is a reward monotone in the number of errors?
 
 A ladder starts at a planning question's reference answer and adds one error at a time (route operators of
-`rmlite.lab.mistakes`, a seeded random choice taken in the operators' composing order `ORDER`, so that no error
-undoes an earlier one), so rung k + 1 is rung k with one more error. A monotone reward
+`rmlite.lab.mistakes`, a seeded random choice taken in the operators' composing order `ORDER`; each operator edits
+only a section no earlier error has touched, so none undoes or overwrites another), so rung k + 1 is rung k with
+one more error. A monotone reward
 never scores a rung above the one before it. `error_ladders` reports, per reward, the share of reversed steps
 (worse scored higher than better), ties, and the rank correlation between errors and reward within a question
 (`spearman_within`, good: near −1) and pooled over all questions.

@@ -98,9 +98,25 @@ def draft_of(sample: Mapping) -> Draft:
 
 
 # ----- route operators: each edits the draft in place and returns False when it does not apply -----------------------
+# An operator edits only an intact part of the route (a section whose line serves both of its stops, which differ),
+# so a later error never undoes or overwrites an earlier one: k operators make k errors (`rmlite.lab.ladders`).
+def _intact(m: _Map, sec: list) -> bool:
+    """The section still rides its line from one of its stops to another (no error has touched it)."""
+    st = m.sets.get(sec[0])
+    return st is not None and sec[1] != sec[2] and sec[1] in st and sec[2] in st
+
+
+def _pick(d: Draft, m: _Map, rng: random.Random, ok: Callable[[int], bool] | None = None) -> int | None:
+    """A random index of an intact section (that also passes `ok`), or None when there is none."""
+    cand = [i for i, s in enumerate(d.sections) if _intact(m, s) and (ok is None or ok(i))]
+    return rng.choice(cand) if cand else None
+
+
 def _wrong_line(d: Draft, m: _Map, rng: random.Random) -> bool:
     """Visual confusion: one section names a real line that does not serve both of its stops (a crossing one first)."""
-    i = rng.randrange(len(d.sections))
+    i = _pick(d, m, rng)
+    if i is None:
+        return False
     line, a, b, _ = d.sections[i]
     bad = [ln for ln in m.lines if ln != line and not (a in m.sets[ln] and b in m.sets[ln])]
     crossing = [ln for ln in bad if a in m.sets[ln] or b in m.sets[ln]]
@@ -116,14 +132,15 @@ def _endpoint(d: Draft, rng: random.Random) -> tuple[int, int]:
 
 
 def _neighbour_station(d: Draft, m: _Map, rng: random.Random) -> bool:
-    """Misplaced by one: the first departure or last arrival becomes the next stop along the same line."""
+    """Misplaced by one: the first departure or last arrival becomes the next stop along the same line (never the
+    section's other stop: that would be a section from a stop to itself, another error)."""
     i, k = _endpoint(d, rng)
     sec = d.sections[i]
-    st = m.lines.get(sec[0], [])
-    if sec[k] not in st:
+    if not _intact(m, sec):
         return False
+    st = m.lines[sec[0]]
     j = st.index(sec[k])
-    near = [st[x] for x in (j - 1, j + 1) if 0 <= x < len(st) and st[x] != sec[k]]
+    near = [st[x] for x in (j - 1, j + 1) if 0 <= x < len(st) and st[x] not in (sec[1], sec[2])]
     if not near:
         return False
     sec[k] = rng.choice(near)
@@ -158,7 +175,10 @@ def _stop_slots(d: Draft) -> list[list[tuple[int, int]]]:
 
 def _misread_station(d: Draft, m: _Map, rng: random.Random) -> bool:
     """A stop's name is misread (spelling), so it names no station of the map."""
-    slots = rng.choice(_stop_slots(d))
+    cand = [sl for sl in _stop_slots(d) if all(_intact(m, d.sections[i]) for i, _ in sl)]
+    if not cand:
+        return False
+    slots = rng.choice(cand)
     i, k = slots[0]
     new = garble(d.sections[i][k], m, rng)
     if new is None:
@@ -170,10 +190,17 @@ def _misread_station(d: Draft, m: _Map, rng: random.Random) -> bool:
 
 
 def _other_line_stop(d: Draft, m: _Map, rng: random.Random) -> bool:
-    """A section's arrival (the next departure too) is a stop of another line, not on the line ridden."""
-    i = rng.randrange(len(d.sections))
+    """A section's arrival (the next departure too) is a stop of another line, not on the line ridden (nor the
+    section's departure or the next section's arrival, which would make a section from a stop to itself, nor one
+    of the question's stops, which could put back an endpoint an earlier error moved)."""
+    n = len(d.sections)
+    i = _pick(d, m, rng, lambda i: i + 1 == n or _intact(m, d.sections[i + 1]))
+    if i is None:
+        return False
     line = d.sections[i][0]
-    pool = [s for s in m.stations if s not in m.sets.get(line, ())]
+    keep = {d.sections[i][1], d.sections[i + 1][2] if i + 1 < n else None, d.sample["station1"],
+            d.sample["station2"]}
+    pool = [s for s in m.stations if s not in m.sets[line] and s not in keep]
     if not pool:
         return False
     x = rng.choice(pool)
@@ -185,9 +212,9 @@ def _other_line_stop(d: Draft, m: _Map, rng: random.Random) -> bool:
 
 def _missing_transfer(d: Draft, m: _Map, rng: random.Random) -> bool:
     """Two rides merged into one: the change of line is skipped, so the arrival is not on the line ridden."""
-    if len(d.sections) < 2:
+    i = _pick(d, m, rng, lambda i: i + 1 < len(d.sections) and _intact(m, d.sections[i + 1]))
+    if i is None:
         return False
-    i = rng.randrange(len(d.sections) - 1)
     line, a = d.sections[i][0], d.sections[i][1]
     b = d.sections[i + 1][2]
     d.sections[i:i + 2] = [[line, a, b, m.via(line, a, b)]]
@@ -210,7 +237,9 @@ def _extra_transfer(d: Draft, m: _Map, rng: random.Random) -> bool:
 
 def _detour(d: Draft, m: _Map, rng: random.Random) -> bool:
     """Overshoot by one stop and ride back: a valid but longer route with an extra section."""
-    i = rng.randrange(len(d.sections))
+    i = _pick(d, m, rng)
+    if i is None:
+        return False
     line, a, b, _ = d.sections[i]
     st = m.lines.get(line, [])
     if st.count(a) != 1 or st.count(b) != 1:

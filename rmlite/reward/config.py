@@ -65,13 +65,13 @@ class RewardConfig:
     |---|---|---|---|
     | parser | lenient (†1) | released | lenient |
     | correct | Alg. 1 (†4) | Alg. 1, exact-case keys | Alg. 1 + sensible route (a) |
-    | first departure / last arrival right | +2 if either | +2 if both | +2 each (b) |
+    | first departure / last arrival right | +2 if either | +2 if both | +2 each (e) |
     | per-section credit given | always | only if both ends right | always |
     | section i (0-based) over the q transfers | −5 if i > q | −5 if i + 1 > q | (c) |
     | q = 0, section on a line serving both stops | +4, first only (†2) | +4 each | - |
     | q > 0, section on any line of the map | 0 | +3 | - |
-    | section on a line serving its two stops | - | - | +2 each, last included |
-    | transfer consistent (arrival = next departure) | +1 | +1 while i + 1 ≤ q | +1 on both lines |
+    | section on a line serving its two stops | - | - | +2 each valid one (b), last included |
+    | transfer consistent (arrival = next departure) | +1 | +1 while i + 1 ≤ q | +1 on both lines (d) |
     | via count / list right (long templates) | 0 | 0 | +1 per valid section |
     | invented line, X→X, broken chain | 0 | 0 | −2, −0.5, −8 |
     | same line twice, line not serving its stops | 0 | 0 | −1, −0.5 |
@@ -81,8 +81,11 @@ class RewardConfig:
 
     (a) also no X→X section, no two consecutive sections on one line, no stop ridden twice (a detour), exactly q
     transfers, at most best stops + `max_extra_stops`; long templates: each section's via count exact, via list
-    equal as a set. (b) only on a valid section (its line serves both of its stops, which differ). (c) each
-    section beyond q + 1 takes back what one section can earn (section, transfer and via credit), and −1.
+    equal as a set. (b) only on a valid section: its line serves both of its stops, which differ, and it is no
+    needless change (the section before ends where it starts, on a line that serves its own stops and this
+    arrival too: staying on would have done, as after a detour's overshoot). (c) each section beyond q + 1 takes
+    back what one section can earn (section, transfer and via credit), and −1. (d) not onto a needless change.
+    (e) on a section whose line serves that endpoint, whose two stops differ and which is no needless change.
     Deliberate deviations of `paper` from the paper's text: (†1) the paper scores 0 when parsing fails; the
     preset reads messy answers leniently (lowercase keys: 15.6 instead of 0 on a middle map), format credit is
     strict. (†2) the paper's "current transfer times = 0" gives +4 to the first section of *every* route (a

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from rmlite.names import normalize_line, normalize_station, official_clean_string
@@ -124,6 +125,7 @@ def _map_index(metro_json: str) -> MapIndex:
 
 
 _INDEX_CACHE: dict[tuple, SampleIndex] = {}
+_scored = itemgetter(*SCORED_FIELDS)  # the cache key (faster than a loop of `get`: scoring calls this each time)
 _INDEX_CACHE_SIZE = 16384
 
 
@@ -131,8 +133,11 @@ def index_sample(sample: Mapping[str, Any]) -> SampleIndex:
     """The sample validated and indexed for scoring, cached by its scored fields (raises ValueError if malformed)."""
     if not isinstance(sample, Mapping):
         raise ValueError(f"a sample must be a mapping, got {type(sample).__name__}")
-    get = sample.get
-    key = tuple([get(f) for f in SCORED_FIELDS])
+    try:
+        key = _scored(sample)
+    except KeyError:  # an optional field left out: None, as `get` gives
+        get = sample.get
+        key = tuple([get(f) for f in SCORED_FIELDS])
     try:
         idx = _INDEX_CACHE.get(key)
     except TypeError:  # an unhashable field (metro_data as a dict): index it without caching
