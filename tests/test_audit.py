@@ -45,6 +45,7 @@ def test_audit_on_fresh_data_meets_the_label_colour_and_split_targets(audited):
                                                                        ("hard", 512, 3)]
     for g in report.groups:
         assert g.misplaced == 0 and g.naming_unreadable == 0
+        assert g.labels > 0 and g.over_mark == 0 and g.order_flips == 0 and g.hairpins == 0 and g.lines > 0
         assert g.min_delta_e >= TARGETS["min_delta_e"]
         assert g.stations > 0 and g.questions > 0
     assert report.duplicates == 0 and report.maps_in_two_splits == 0 and report.networks_in_two_splits == 0
@@ -120,13 +121,15 @@ def test_answer_balance_and_failures():
     rows = [{"type": "counting2", "answer": "1"}] * 6 + [{"type": "counting2", "answer": "2"}] * 4
     bal = answer_balance(rows)
     assert bal["counting2"]["majority"] == "1" and bal["counting2"]["majority_share"] == 0.6
-    g = GroupStats("hard", 512, maps=5, stations=100, misplaced=2, questions=50, naming_unreadable=1, min_delta_e=5.3)
+    g = GroupStats("hard", 512, maps=5, stations=100, misplaced=2, questions=50, naming_unreadable=1, min_delta_e=5.3,
+                   labels=90, over_mark=3, order_pairs=40, order_flips=2, lines=40, hairpins=1)
     g.line_counts[8] = 5
     report = AuditReport([g], {"smallest": 0.44}, 10, bal, 1, 1, 0)
     fails = "\n".join(report.failures())
     for needle in ("misplaced labels 2.00%", "1 question(s) name", "5.3 CIEDE2000", "every hard map has 8 lines",
                    "choices-only accuracy 44.0%", "counting2 majority answer 60.0%", "1 duplicate",
-                   "1 map(s)"):
+                   "1 map(s)", "labels over a station mark 3.33%", "neighbour labels in swapped order 5.00%",
+                   "hairpin lines 2.50%"):
         assert needle in fails, needle
 
 
@@ -135,5 +138,6 @@ def test_audit_command(audited, capsys, tmp_path):
     assert main(["audit", str(ds), "--picture", str(tmp_path / "w.png")]) == 0
     out = capsys.readouterr().out
     assert "| easy | 512 | 3 |" in out and "counting1 choices-only accuracy" in out and "duplicate questions: 0" in out
+    assert "| over a mark | swapped neighbours | hairpin lines |" in out
     assert (tmp_path / "w.png").is_file()
     assert main(["audit", str(tmp_path / "nowhere")]) == 2

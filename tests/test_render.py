@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rmlite.data.legibility import label_cover, order_flips
 from rmlite.maps.fonts import (
     CAP_RATIO,
     MIN_CAP_PX,
@@ -24,6 +25,7 @@ from rmlite.maps.fonts import (
     min_font_px,
 )
 from rmlite.maps.generate import GeneratorConfig, generate_network
+from rmlite.maps.layout import cached_plan
 from rmlite.maps.namer import StationNamer
 from rmlite.maps.network import Network
 from rmlite.maps.render import render_map
@@ -59,6 +61,10 @@ def check_render(net, size, res) -> None:
         assert not _overlap(a, b), (a, b)
     for x, y in res.station_xy.values():
         assert 0 <= x < size and 0 <= y < size
+    # Independent geometry (rmlite.data.legibility): no label hides a mark, neighbours keep their order.
+    plan = cached_plan(net, size, False, None)
+    assert label_cover(plan, net)[2] == set(), "a label covers a station mark"
+    assert order_flips(plan, net)[1] == 0, "two neighbours' labels read in swapped order"
 
 
 @given(seed=st.integers(0, 10**9), difficulty=st.sampled_from(["easy", "middle", "hard"]),

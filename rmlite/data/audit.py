@@ -2,7 +2,9 @@
 
 Per map difficulty and image size: the share of station labels that sit nearer another station's mark than their
 own (misplaced) and of stations with no label, the share of questions naming such a station, the smallest
-CIEDE2000 distance between two line colours on any map, and the line counts hard maps take. Over the whole set:
+CIEDE2000 distance between two line colours on any map, the line counts hard maps take, and what the picture hides
+(`rmlite.data.legibility`: labels over track or station marks, neighbours' labels in swapped order, hairpin
+lines). Over the whole set:
 the best accuracy on counting1 from the four option values alone (guessers: smallest, largest, median,
 out-of-order, and a model of the generator: the most frequent key letter for the same option values, fitted on
 the other half), the answer balance per type, duplicate questions, and any map or network in two splits. The
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rmlite.data.legibility import hairpin_lines, label_cover, order_flips
 from rmlite.data.store import load_maps, load_questions, map_row, read_manifest
 from rmlite.maps.colors import min_delta_e
 from rmlite.maps.labels import label_margins
@@ -31,7 +34,7 @@ from rmlite.schema import CHOICE_LETTERS, NAMED_FIELDS
 
 # Targets from issue 11; `AuditReport.failures` names every one that is missed.
 TARGETS = {"misplaced": 0.005, "naming_unreadable": 0.0, "min_delta_e": 12.0, "choices_only": 0.30,
-           "counting2_majority": 0.45}
+           "counting2_majority": 0.45, "over_mark": 0.0, "order_flips": 0.0, "hairpins": 0.0}
 GUESSERS = ("smallest", "largest", "median", "out_of_order", "generator_model")
 
 
@@ -49,9 +52,20 @@ class GroupStats:
     naming_unreadable: int = 0
     min_delta_e: float = math.inf
     line_counts: Counter = field(default_factory=Counter)
+    labels: int = 0  # labelled stations
+    over_other_stroke: int = 0  # labels over a line that does not serve their station
+    over_stroke: int = 0  # labels over any line's stroke (their own included)
+    over_mark: int = 0  # labels over a tick, terminus bar or transfer pill
+    order_pairs: int = 0  # neighbours on a straight run, both labelled
+    order_flips: int = 0  # of those, pairs whose labels read in the opposite order
+    lines: int = 0
+    hairpins: int = 0  # lines that turn back HAIRPIN_TURN octants within HAIRPIN_HOPS hops
+
+    _TOTALS = {"naming_unreadable": "questions", "over_other_stroke": "labels", "over_stroke": "labels",
+               "over_mark": "labels", "order_flips": "order_pairs", "hairpins": "lines"}
 
     def share(self, what: str) -> float:
-        total = self.questions if what == "naming_unreadable" else self.stations
+        total = getattr(self, self._TOTALS.get(what, "stations"))
         return getattr(self, what) / total if total else 0.0
 
 
@@ -79,6 +93,10 @@ class AuditReport:
                 out.append(f"{tag}: {g.naming_unreadable} question(s) name a station a reader cannot find")
             if g.min_delta_e < TARGETS["min_delta_e"]:
                 out.append(f"{tag}: two line colours {g.min_delta_e:.1f} CIEDE2000 apart (< 12)")
+            for what, name in (("over_mark", "labels over a station mark"),
+                               ("order_flips", "neighbour labels in swapped order"), ("hairpins", "hairpin lines")):
+                if g.share(what) > TARGETS[what]:
+                    out.append(f"{tag}: {name} {g.share(what):.2%} > {TARGETS[what]:.0%}")
             if g.difficulty == "hard" and g.maps > 1 and len(g.line_counts) < 2:
                 out.append(f"{tag}: every hard map has {next(iter(g.line_counts))} lines")
         best = max(self.choices_only.values(), default=0.0)
@@ -192,11 +210,26 @@ def _map_stats(rec: dict, questions: list[dict], group: GroupStats, worst: list)
     group.unlabelled += len(unlabelled)
     group.min_delta_e = min(group.min_delta_e, min_delta_e([ln.color for ln in net.lines]))
     group.line_counts[len(net.lines)] += 1
+    _geometry_stats(plan, net, group)
     hidden = misplaced | unlabelled
     for q in questions:
         group.questions += 1
         group.naming_unreadable += any(q[f] in hidden for f in NAMED_FIELDS.get(q["type"], ()) if f != "line")
     worst.extend((m, rec["map_id"], s) for s, m in margins.items())
+
+
+def _geometry_stats(plan, net: Network, group: GroupStats) -> None:
+    """What labels cover, whether neighbours' labels keep their order, and hairpin lines, for one map."""
+    other, stroke, mark = label_cover(plan, net)
+    pairs, flips = order_flips(plan, net)
+    group.labels += len(plan.label_boxes)
+    group.over_other_stroke += len(other)
+    group.over_stroke += len(stroke)
+    group.over_mark += len(mark)
+    group.order_pairs += pairs
+    group.order_flips += flips
+    group.lines += len(net.lines)
+    group.hairpins += hairpin_lines(net)
 
 
 def audit_rows(maps: Iterable[dict], rows_by_split: dict[str, list[dict]]) -> AuditReport:
@@ -266,12 +299,14 @@ def worst_labels_png(maps, worst: list[tuple[float, str, str]], out: str | os.Pa
 def format_audit(report: AuditReport) -> str:
     """The audit as a plain-text report (tables in Markdown)."""
     lines = ["| difficulty | size | maps | misplaced labels | unlabelled | questions naming one | min ΔE00 "
-             "| line counts |", "|---|---|---|---|---|---|---|---|"]
+             "| line counts | labels over another line | over any line | over a mark | swapped neighbours "
+             "| hairpin lines |", "|---" * 13 + "|"]
     for g in report.groups:
         counts = ",".join(str(k) for k in sorted(g.line_counts))
         lines.append(f"| {g.difficulty} | {g.size} | {g.maps} | {g.share('misplaced'):.2%} | "
                      f"{g.share('unlabelled'):.2%} | {g.naming_unreadable} / {g.questions} | {g.min_delta_e:.1f} | "
-                     f"{counts} |")
+                     f"{counts} | {g.share('over_other_stroke'):.2%} | {g.share('over_stroke'):.2%} | "
+                     f"{g.share('over_mark'):.2%} | {g.order_flips} / {g.order_pairs} | {g.hairpins} / {g.lines} |")
     lines += ["", f"counting1 choices-only accuracy ({report.counting1} questions, chance 25%): "
               + ", ".join(f"{k} {v:.1%}" for k, v in report.choices_only.items())]
     for typ, b in report.balance.items():

@@ -3,8 +3,10 @@
 Each line is grown as one or two random walks ("arms") from an anchor station of the network built so far,
 in 45° steps with gentle turns, so the network is connected by construction and the layout needs no solver.
 A walk that reaches another line's station stops there (a transfer); a walk may follow another line's
-track for a while (a shared corridor, drawn as parallel strokes). Map difficulty, as in ReasonMap, is set by
-the number of lines and of transfer stations. Left out: loops/rings, rivers and other map furniture.
+track for a while (a shared corridor, drawn as parallel strokes). No line turns back by 135° or more within
+three hops (a hairpin: bundled lines knot there); the walker refuses such hops, also across a line's start.
+Map difficulty, as in ReasonMap, is set by the number of lines and of transfer stations. Left out:
+loops/rings, rivers and other map furniture.
 
 One module on purpose: the grid, the line walker and the retry loop are one algorithm, and its tuning constants
 (hop lengths, turn weights, corridor width, line and transfer ranges) only make sense read side by side.
@@ -50,6 +52,10 @@ DIRS: tuple[tuple[int, int], ...] = ((1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0), (
 _HOPS = {0: (2, 3, 3), 1: (1, 2, 2), 2: (1, 1, 2)}  # 0 horizontal, 1 diagonal, 2 vertical
 _MAX_CORRIDOR = 3  # at most this many parallel strokes in one corridor
 _TURN_WEIGHTS = {0: 6.0, 1: 1.4, -1: 1.4, 2: 0.25, -2: 0.25}
+# A line may not turn back by HAIRPIN_TURN octants (135°) or more within HAIRPIN_HOPS consecutive hops: such
+# hairpins bundle several lines into a knot no reader can follow (`rmlite.data.legibility` measures them).
+HAIRPIN_TURN = 3
+HAIRPIN_HOPS = 3
 
 
 @dataclass(frozen=True)
@@ -151,6 +157,15 @@ def _dir_index(a: tuple[int, int], b: tuple[int, int]) -> int:
     return DIRS.index((b[0] - a[0], b[1] - a[1]))
 
 
+def _turning_back(recent: frozenset) -> frozenset:
+    """The step directions HAIRPIN_TURN octants or more from one of `recent`: taking one makes a hairpin.
+
+    >>> sorted(_turning_back(frozenset({0}))), sorted(_turning_back(frozenset({0, 1})))
+    ([3, 4, 5], [3, 4, 5, 6])
+    """
+    return frozenset(b for b in range(8) for a in recent if min((a - b) % 8, (b - a) % 8) >= HAIRPIN_TURN)
+
+
 class _LineWalker:
     """Grows one line's arm from a node, hop by hop (a hop ends at the next station)."""
 
@@ -160,21 +175,28 @@ class _LineWalker:
         self.own_edges: set[frozenset] = set()
         self.shared_hops = 0  # hops ridden on another line's track so far (corridors are spice, not the meal)
 
-    def hop(self, cur: tuple[int, int], d: int, turned: int, shared_run: int) -> tuple | None:
-        """Pick the next hop: (unit nodes after cur, new direction, new cumulative turn, shared flag) or None."""
+    def hop(self, cur: tuple[int, int], d: int, turned: int, shared_run: int, recent: frozenset = frozenset()
+            ) -> tuple | None:
+        """Pick the next hop: (unit nodes after cur, new direction, new cumulative turn, shared flag) or None.
+
+        `recent`: the octants of the line's last HAIRPIN_HOPS - 1 hops; a hop turning back on them is refused."""
         g, rng = self.g, self.rng
+        back = _turning_back(recent)
         best, best_score = None, -math.inf
+        traced: dict[tuple, tuple | None] = {}  # hop lengths repeat (3, 3): trace each step list once
         for t, w in _TURN_WEIGHTS.items():
             if abs(turned + t) > 2:  # keep an arm heading roughly one way: no spirals
                 continue
             nd = (d + t) % 8
             for straight in ((0,) if t == 0 else (0, 1)):
                 for n in _HOPS[0 if nd % 4 == 0 else (2 if nd % 4 == 2 else 1)]:
-                    steps = [d] * straight + [nd] * n
-                    res = self._trace(cur, steps)
+                    steps = (d,) * straight + (nd,) * n
+                    res = traced[steps] if steps in traced else traced.setdefault(steps, self._trace(cur, steps))
                     if res is None:
                         continue
                     nodes, shared = res
+                    if back and not back.isdisjoint(steps[:len(nodes)]):
+                        continue
                     end = nodes[-1]
                     score = math.log(w) - rng.expovariate(1.0) * 1.2  # Gumbel-ish noise: a weighted random pick
                     if not shared:  # track squeezed past other lines leaves no room for labels
@@ -191,16 +213,16 @@ class _LineWalker:
                         best, best_score = (nodes, nd, turned + t, shared), score
         return best
 
-    def _trace(self, cur: tuple[int, int], steps: list[int]) -> tuple[list, bool] | None:
+    def _trace(self, cur: tuple[int, int], steps: tuple[int, ...]) -> tuple[list, bool] | None:
         """Unit nodes visited by `steps` from cur, cut at the first station reached; None if not allowed."""
-        g = self.g
+        g, own = self.g, self.own_nodes
         nodes: list[tuple[int, int]] = []
         p = cur
         shared_any = False
         seen: set[tuple[int, int]] = set()
         for k in steps:
             q = (p[0] + DIRS[k][0], p[1] + DIRS[k][1])
-            if not g.inside(q) or q in self.own_nodes or q in seen:
+            if not (0 <= q[0] <= g.w and 0 <= q[1] <= g.h) or q in own or q in seen:
                 return None
             e = frozenset((p, q))
             shared = e in g.edges
@@ -230,17 +252,23 @@ class _LineWalker:
             return None
         return nodes, shared_any
 
-    def grow(self, start: tuple[int, int], d: int, n_stations: int) -> tuple[list, list]:
-        """Walk up to n_stations hops from start; returns (unit nodes after start, indices of station nodes)."""
+    def grow(self, start: tuple[int, int], d: int, n_stations: int, behind: list[frozenset] | None = None
+             ) -> tuple[list, list, list]:
+        """Walk up to n_stations hops from start; returns (unit nodes after start, indices of station nodes, the
+        octants of each hop). `behind`: octants of the hops the line already has before start, nearest first, as
+        travelled towards start (the other arm's, reversed), so no hairpin forms across the start either."""
         nodes: list[tuple[int, int]] = []
         stations: list[int] = []
+        hops: list[frozenset] = []
         cur, turned, run = start, 0, 0
         self.own_nodes.add(start)
         while len(stations) < n_stations:
-            h = self.hop(cur, d, turned, run)
+            recent = frozenset().union(*(hops[::-1] + (behind or []))[:HAIRPIN_HOPS - 1])
+            h = self.hop(cur, d, turned, run, recent)
             if h is None:
                 break
             hop_nodes, d, turned, shared = h
+            hops.append(frozenset(_dir_index(a, b) for a, b in zip([cur] + hop_nodes, hop_nodes, strict=False)))
             run = run + 1 if shared else 0
             self.shared_hops += shared
             prev = cur
@@ -251,7 +279,7 @@ class _LineWalker:
             nodes.extend(hop_nodes)
             stations.append(len(nodes) - 1)
             cur = hop_nodes[-1]
-        return nodes, stations
+        return nodes, stations, hops
 
 
 def _commit(g: _Grid, lid: int, nodes: list[tuple[int, int]], station_flags: list[bool], next_id: list[int]) -> list:
@@ -314,8 +342,9 @@ def _layout(cfg: GeneratorConfig, rng: random.Random, n_lines: int, sizes: list[
                 _, start, d = cands[min(len(cands) - 1, int(rng.expovariate(0.7)))]
             one_arm = lid > 0 and rng.random() < 0.3  # the line ends at the transfer (a terminus there)
             n1 = n - 1 if one_arm else max(1, round((n - 1) * rng.uniform(0.35, 0.65)))
-            a_nodes, a_st = walker.grow(start, d, n1)
-            b_nodes, b_st = walker.grow(start, (d + 4) % 8, n - 1 - len(a_st)) if not one_arm else ([], [])
+            a_nodes, a_st, a_hops = walker.grow(start, d, n1)
+            back = [frozenset((o + 4) % 8 for o in h) for h in a_hops]
+            b_nodes, b_st, _ = walker.grow(start, (d + 4) % 8, n - 1 - len(a_st), back) if not one_arm else ([], [], [])
             if len(a_st) + len(b_st) + 1 < min(n, cfg.stations_per_line[0]) or len(a_st) + len(b_st) + 1 < 2:
                 continue
             # Trim arm tails after their last station (a walk only ever ends on a station, but be safe).

@@ -1,45 +1,60 @@
 """Station-label placement for `rmlite.maps.layout`: greedy, against an obstacle raster, with no label over another.
 
-Each label tries directions around its station (right first, as most printed maps do), at growing clearances and
-shrinking font sizes down to the legible minimum; the cheapest free spot wins, where cost counts the track and
-marks it would cover (a summed-area table of the obstacle raster) plus a preference for each direction. Stations
-that only get an overlapping spot are retried first in a new round. Written by hand: map-label placement libraries
-either need a GIS stack or do not guarantee zero label-label overlap.
+Each label tries spots around its station (right first, as most printed maps do) at growing clearances and
+shrinking font sizes down to the legible minimum, all scored at once. Costs are tiered so that a reader never
+loses what a label would hide: a spot over a station mark (tick, terminus bar, transfer pill), one that reads as
+another station's label, or one that swaps the order of two neighbours along a straight run is never taken (the
+station stays unlabelled and gets no question); a spot over track is taken only when every free spot covers
+some, and then the one covering least; among clean spots, small preferences (direction, clearance, font size,
+the side the line's previous label took) decide. Stations that found no free spot, or none at all, go first in a
+new round. Written by hand: map-label placement libraries either need a GIS stack or do not guarantee zero
+label-label overlap.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
 from rmlite.maps.fonts import get_font
 from rmlite.maps.network import Network
 
+MARK_WEIGHT = 1 << 20  # obstacle raster value of a station-mark pixel; track pixels are 1 (see `Placer.split`)
+
 
 class Placer:
-    """Greedy label placement against an obstacle raster (summed-area table) and an exact occupancy mask."""
+    """Greedy placement state: an obstacle raster as a summed-area table and an exact occupancy mask.
 
-    def __init__(self, size: int, obstacles: np.ndarray, down: int):
+    The raster holds track pixels as 1 and station-mark pixels as MARK_WEIGHT, so one box sum tells both counts.
+    """
+
+    def __init__(self, size: int, obstacles: np.ndarray, down: int = 1):
         self.size, self.down = size, down
         sat = np.zeros((obstacles.shape[0] + 1, obstacles.shape[1] + 1), dtype=np.int64)
-        sat[1:, 1:] = obstacles.astype(np.int64).cumsum(0).cumsum(1)
+        np.cumsum(obstacles, axis=1, dtype=np.int64, out=sat[1:, 1:])
+        for y in range(2, sat.shape[0]):  # row by row: numpy's cumsum down axis 0 is ~5x slower here
+            sat[y] += sat[y - 1]
         self.sat = sat
         self.taken = np.zeros((size, size), dtype=bool)
 
     def cost(self, box: tuple[int, int, int, int]) -> int:
-        d = self.down
-        x0, y0, x1, y1 = box[0] // d, box[1] // d, -(-box[2] // d), -(-box[3] // d)
-        s = self.sat
-        return int(s[y1, x1] - s[y0, x1] - s[y1, x0] + s[y0, x0])
+        return int(self.costs(np.array([box]))[0])
 
     def costs(self, boxes: np.ndarray) -> np.ndarray:
-        """Vectorised `cost` for an (n, 4) array of boxes."""
-        d = self.down
-        x0, y0 = boxes[:, 0] // d, boxes[:, 1] // d
-        x1, y1 = -(-boxes[:, 2] // d), -(-boxes[:, 3] // d)
+        """Obstacle sum under each box of an (n, 4) array (boxes reaching past the raster are clipped)."""
+        d, lim = self.down, self.sat.shape[1] - 1
+        b = np.minimum(np.maximum(np.concatenate([boxes[:, :2] // d, -(-boxes[:, 2:] // d)], axis=1), 0), lim)
+        x0, y0, x1, y1 = b.T
         s = self.sat
         return s[y1, x1] - s[y0, x1] - s[y1, x0] + s[y0, x0]
+
+    @staticmethod
+    def split(costs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Raster sums → (track pixels, mark pixels)."""
+        return costs % MARK_WEIGHT, costs // MARK_WEIGHT
 
     def free(self, box: tuple[int, int, int, int]) -> bool:
         x0, y0, x1, y1 = box
@@ -50,34 +65,55 @@ class Placer:
         self.taken[max(0, y0):y1, max(0, x0):x1] = True
 
 
-# Candidate directions for a label, with a small preference (right first, as most printed maps do).
-_LABEL_DIRS = (("E", 0.0), ("W", 0.6), ("NE", 1.0), ("SE", 1.0), ("N", 1.2), ("S", 1.2), ("NW", 1.4), ("SW", 1.4))
-# Extra spots tried only when all of the above are taken: labels above/below but shifted sideways.
-_MORE_DIRS = (("N>", 2.0), ("N<", 2.0), ("S>", 2.0), ("S<", 2.0))
-_UNIT = {"E": (1, 0), "W": (-1, 0), "N": (0, -1), "S": (0, 1), "NE": (0.7071, -0.7071), "SE": (0.7071, 0.7071),
-         "NW": (-0.7071, -0.7071), "SW": (-0.7071, 0.7071)}
+@dataclass(frozen=True)
+class LabelStyle:
+    """The sizes placement needs from the plan: label font range (px), mark radius and tick length (px)."""
+
+    fpx: int
+    fmin: int
+    r_mark: float
+    tick: float
 
 
-def _label_box(d: str, cx: float, cy: float, r: float, w: float, h: float) -> tuple[float, float]:
-    """Top-left corner of a w×h label placed in direction d at clearance r from (cx, cy)."""
-    ux, uy = _UNIT[d[0]]
-    ax = cx + ux * r
-    ay = cy + uy * r
-    x0 = ax if ux > 0.1 else (ax - w if ux < -0.1 else ax - w / 2)
-    y0 = ay if uy > 0.1 else (ay - h if uy < -0.1 else ay - h / 2)
-    if len(d) == 2 and d[1] in "<>":
-        x0 = cx - w * 0.1 if d[1] == ">" else cx - w * 0.9
-    return x0, y0
+# Candidate directions (name, unit vector, preference, box anchor as a fraction of its width and height), right
+# first as most printed maps do; the last four sit above or below but shifted sideways.
+_DIRS = (("E", (1, 0), 0.0, (0, -.5)), ("W", (-1, 0), 0.6, (-1, -.5)), ("NE", (.7071, -.7071), 1.0, (0, -1)),
+         ("SE", (.7071, .7071), 1.0, (0, 0)), ("N", (0, -1), 1.2, (-.5, -1)), ("S", (0, 1), 1.2, (-.5, 0)),
+         ("NW", (-.7071, -.7071), 1.4, (-1, -1)), ("SW", (-.7071, .7071), 1.4, (-1, 0)),
+         ("N>", (0, -1), 2.0, (-.1, -1)), ("N<", (0, -1), 2.0, (-.9, -1)), ("S>", (0, 1), 2.0, (-.1, 0)),
+         ("S<", (0, 1), 2.0, (-.9, 0)))  # fmt: skip
+_RADII = (0.0, 0.45, 1.0, 1.8, 2.6, 3.5)  # extra clearance, in font sizes
+_DIR_UNIT = np.array([d[1] for d in _DIRS], dtype=float)
+_DIR_PREF = np.array([d[2] for d in _DIRS], dtype=float)
+_DIR_ANCHOR = np.array([d[3] for d in _DIRS], dtype=float)
+_DIR_NAMES = np.array([d[0] for d in _DIRS])
+# Cost tiers. Clean spots cost < _COVER; a spot over track costs _COVER plus its track pixels; a spot over a
+# station mark, one nearer another station's mark than its own, or one that swaps neighbours' order costs inf.
+_COVER = 1000.0
+_FONT_STEP = 14.0  # cost of each font size below the largest
+# Placement rounds spent on unlabelled stations (each round is a full pass; overlaps get up to six).
+_UNLABELLED_ROUNDS = 2
+_AMBIGUITY_BATCH = 6  # free spots checked for ambiguity at once (`_first_readable`)
 
 
-def place_labels(net: Network, placer: Placer, station_xy: dict, marks: dict, st_pts: dict, r_mark: float,
-                  tick: float, fpx: int, fmin: int) -> tuple[dict, dict, int]:
+@lru_cache(maxsize=8192)
+def _text_box(text: str, px: int) -> tuple[float, float, float, float]:
+    """(width, height, left bearing, top) of `text` drawn at `px` with anchor "ls", with room for accents."""
+    f = get_font(px)
+    asc, desc = f.getmetrics()
+    bl, bt, br, bb = f.getbbox(text, anchor="ls")
+    top, bottom = min(bt, -round(asc * 0.80)), max(bb, round(desc * 0.6))
+    return max(f.getlength(text), br) - min(0, bl), bottom - top, min(0, bl), top
+
+
+def place_labels(net: Network, placer: Placer, station_xy: dict, marks: dict, st_pts: dict, paths: dict,
+                 style: LabelStyle) -> tuple[dict, dict, int]:
     """Greedy placement: transfers first, then each line's stations in order (favouring the previous side).
 
-    A label is only drawn where its own mark is the nearest one (`_nearer_other`); a station with no such free
-    spot stays unlabelled (and gets no question). If some label finds no free spot, or stays unlabelled,
-    placement restarts with those stations first (a few rounds, the best kept): the neighbour that took their
-    room usually has other options.
+    A label is only drawn where its own mark is the nearest one (`_nearer_other`), it covers no station mark and
+    it keeps its straight-run neighbours' order; a station with no such free spot stays unlabelled (and gets no
+    question). If some label finds no free spot, or stays unlabelled, placement restarts with those stations
+    first (a few rounds, the best kept): the neighbour that took their room usually has other options.
     """
     order = sorted(net.transfer_stations, key=lambda s: (-len(net.station_lines[s]), net.stations.index(s)))
     seen = set(order)
@@ -87,10 +123,11 @@ def place_labels(net: Network, placer: Placer, station_xy: dict, marks: dict, st
                 seen.add(s)
                 order.append(s)
     taken0 = placer.taken.copy()
+    ctx = _Context(net, placer, station_xy, marks, st_pts, _run_neighbours(net, st_pts, paths, station_xy),
+                   _marks_own_first(station_xy), style)
     best = None
     for _round in range(6):
-        boxes, draw_at, failed = _place_in_order(net, placer, order, station_xy, marks, st_pts, r_mark, tick, fpx,
-                                                 fmin)
+        boxes, draw_at, failed = _place_in_order(ctx, order)
         unlabelled = [s for s in order if s not in boxes and s not in failed]
         score = (len(failed), len(unlabelled))
         if best is None or score < best[0]:
@@ -103,37 +140,63 @@ def place_labels(net: Network, placer: Placer, station_xy: dict, marks: dict, st
     return boxes, draw_at, len(failed)
 
 
-_PASSES = ((_LABEL_DIRS, (0.0, 0.45, 1.0, 1.8)), (_LABEL_DIRS + _MORE_DIRS, (0.0, 0.45, 1.0, 1.8, 2.6, 3.5)))
-# Cost of a spot nearer another station's mark than its own: taken only when nothing else is free, and then the
-# station counts as misplaced (`misplaced_labels`) and gets no question.
-_AMBIGUOUS = 5000.0
-# Placement rounds spent on unlabelled stations (each round is a full pass; overlaps get up to six).
-_UNLABELLED_ROUNDS = 2
-# Marks checked per candidate spot during placement: the station's own and its nearest others.
-_NEAR_MARKS = 16
+@dataclass
+class _Context:
+    """What one placement pass reads (fixed for the map)."""
+
+    net: Network
+    placer: Placer
+    station_xy: dict
+    marks: dict
+    st_pts: dict
+    neighbours: dict  # station → [(neighbour, unit vector from the neighbour's mark to this one)]
+    marks_xy: dict  # station → positions of every station mark, its own first
+    style: LabelStyle
+    spots: dict = field(default_factory=dict)  # station → its candidate spots (`_spot_geometry`), made on demand
 
 
-def _reading_margin(boxes: np.ndarray, xy: np.ndarray, own: int) -> np.ndarray:
-    """For each (n, 4) box: how much nearer (px) its own mark is than the nearest other mark; ≤ 0 reads as another
-    station's label. Distance is to the box's edge, ties broken by the distance to its centre, as a reader would."""
+def _run_neighbours(net: Network, st_pts: dict, paths: dict, station_xy: dict) -> dict[str, list]:
+    """Station → the line neighbours it shares a straight run with, each with the unit vector neighbour → station.
+
+    Their labels must keep that order along the run (a reader walking the line reads labels in tick order).
+    """
+    out: dict[str, list] = {s: [] for s in station_xy}
+    index = {(ln, s): i for s, items in st_pts.items() for ln, _, _, i in items}
+    for ln in net.lines:
+        path = paths[ln.name]
+        for s, t in zip(ln.stations, ln.stations[1:], strict=False):
+            i, j = sorted((index[(ln.name, s)], index[(ln.name, t)]))
+            steps = {(b[0] - a[0], b[1] - a[1]) for a, b in zip(path[i:j], path[i + 1:j + 1], strict=False)}
+            (ax, ay), (bx, by) = station_xy[s], station_xy[t]
+            n = math.hypot(bx - ax, by - ay)
+            if len(steps) != 1 or n == 0:
+                continue
+            u = ((bx - ax) / n, (by - ay) / n)
+            out[t].append((s, u))
+            out[s].append((t, (-u[0], -u[1])))
+    return out
+
+
+def _reading_margin(boxes: np.ndarray, xy: np.ndarray, own: int | np.ndarray) -> np.ndarray:
+    """For each (n, 4) box: how much nearer (px) its own mark (row `own` of xy: one index, or one per box) is than
+    the nearest other mark; ≤ 0 reads as another station's label. Distance is to the box's edge, ties broken by
+    the distance to its centre, as a reader would."""
     b = boxes[:, None, :].astype(float)
     dx = np.maximum(np.maximum(b[..., 0] - xy[None, :, 0], 0.0), xy[None, :, 0] - b[..., 2])
     dy = np.maximum(np.maximum(b[..., 1] - xy[None, :, 1], 0.0), xy[None, :, 1] - b[..., 3])
     cx, cy = (b[..., 0] + b[..., 2]) / 2, (b[..., 1] + b[..., 3]) / 2
     key = np.hypot(dx, dy) + 1e-3 * np.hypot(cx - xy[None, :, 0], cy - xy[None, :, 1])
-    mine = key[:, own].copy()
-    key[:, own] = np.inf
+    rows = np.arange(len(boxes))
+    mine = key[rows, own].copy()
+    key[rows, own] = np.inf
     return key.min(axis=1) - mine if xy.shape[0] > 1 else np.full(len(boxes), np.inf)
 
 
-def _nearest_marks(station_xy: dict, k: int = _NEAR_MARKS) -> dict[str, np.ndarray]:
-    """Station → the (k, 2) positions of its own mark (first) and its nearest other marks: the only ones a label
-    placed around it can come near (the final check, `misplaced_labels`, still looks at every mark)."""
+def _marks_own_first(station_xy: dict) -> dict[str, np.ndarray]:
+    """Station → the (n, 2) positions of every mark, its own first: what `_nearer_other` compares a spot against
+    (all of them, as `misplaced_labels` does, so a label the placer takes never reads as another station's)."""
     xy = np.array(list(station_xy.values()), dtype=float).reshape(-1, 2)
-    d = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
-    np.fill_diagonal(d, -1.0)  # own mark first
-    order = np.argsort(d, axis=1, kind="stable")[:, :k]
-    return {s: xy[order[i]] for i, s in enumerate(station_xy)}
+    return {s: np.concatenate([xy[i:i + 1], xy[:i], xy[i + 1:]]) for i, s in enumerate(station_xy)}
 
 
 def _nearer_other(boxes: np.ndarray, xy: np.ndarray, own: int) -> np.ndarray:
@@ -141,63 +204,113 @@ def _nearer_other(boxes: np.ndarray, xy: np.ndarray, own: int) -> np.ndarray:
     return _reading_margin(boxes, xy, own) <= 0
 
 
-def _place_in_order(net: Network, placer: Placer, order: list, station_xy: dict, marks: dict, st_pts: dict,
-                    r_mark: float, tick: float, fpx: int, fmin: int) -> tuple[dict, dict, list]:
-    """One greedy pass; returns (boxes, draw positions, stations that only got an overlapping spot)."""
-    fonts = [get_font(f) for f in range(fpx, fmin - 1, -1)]
-    near = _nearest_marks(station_xy)
+def _candidates(ctx: _Context, s: str, fi: int, prev: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The spots tried for station s in its fi-th font size (largest first): (penalties, int boxes (n, 4), text
+    origins (n, 2)), clearance by clearance, direction by direction (index k → `_DIRS[k % len(_DIRS)]`).
+
+    The geometry is worked out once per station, font and map (`_Context.spots`); only the penalty for leaving
+    the side the line's previous label took changes between calls."""
+    if (s, fi) not in ctx.spots:
+        ctx.spots[(s, fi)] = _spot_geometry(ctx, s, fi)
+    pens, boxes, origins = ctx.spots[(s, fi)]
+    if prev is not None:
+        pens = pens - np.where(_DIR_NAMES[np.arange(len(pens)) % len(_DIRS)] == prev, 6.0, 0.0)
+    return pens, boxes, origins
+
+
+def _spot_geometry(ctx: _Context, s: str, fi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`_candidates` before the previous-side penalty."""
+    st = ctx.style
+    cx, cy = ctx.station_xy[s]
+    kind, a, b = ctx.marks[s]
+    base_r = (st.r_mark + math.dist(a, b) / 2 if kind == "pill" else st.tick + 2) + st.fpx * 0.3
+    radii = (base_r + np.array(_RADII) * st.fpx)[:, None]
+    w, h, left, top = _text_box(s, st.fpx - fi)
+    x0 = (cx + radii * _DIR_UNIT[:, 0] + _DIR_ANCHOR[:, 0] * w).ravel()
+    y0 = (cy + radii * _DIR_UNIT[:, 1] + _DIR_ANCHOR[:, 1] * h).ravel()
+    boxes = np.stack([np.floor(x0) - 1, np.floor(y0) - 1, np.ceil(x0 + w) + 1, np.ceil(y0 + h) + 1], -1)
+    pens = (np.arange(len(_RADII))[:, None] * 10.0 + _DIR_PREF[None, :] * 4).ravel() + fi * _FONT_STEP
+    return pens, boxes.astype(np.int64), np.stack([x0 - left, y0 - top], -1)
+
+
+def _spot_costs(ctx: _Context, s: str, pens: np.ndarray, boxes: np.ndarray, labelled: dict) -> np.ndarray:
+    """Tiered cost of each candidate box (see the module docstring); inf: never to be taken. Whether a spot reads
+    as another station's label is checked later, only for the cheapest free spots (`_first_readable`)."""
+    track, mark = Placer.split(ctx.placer.costs(boxes))
+    size = ctx.placer.size
+    never = (boxes[:, 0] < 0) | (boxes[:, 1] < 0) | (boxes[:, 2] > size) | (boxes[:, 3] > size) | (mark > 0)
+    cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
+    for nb, (ux, uy) in ctx.neighbours[s]:
+        nbox = labelled.get(nb)
+        if nbox is not None:  # this label must come after the neighbour's along the run
+            never |= (cx - (nbox[0] + nbox[2]) / 2) * ux + (cy - (nbox[1] + nbox[3]) / 2) * uy <= 0
+    return np.where(never, np.inf, pens + np.where(track > 0, _COVER + track, 0.0))
+
+
+def _first_readable(ctx: _Context, s: str, costs: np.ndarray, cand: np.ndarray, spots: list) -> int | None:
+    """Index of the cheapest finite-cost spot that is free and reads as s's own label, else None.
+
+    Free spots are collected in cost order and checked for ambiguity a few at a time (the check is the costly
+    part, and the first few free spots nearly always pass)."""
+    ranked = np.argsort(costs, kind="stable")
+    batch: list[int] = []
+    for k in ranked[np.isfinite(costs[ranked])].tolist():
+        if ctx.placer.free(spots[k]):
+            batch.append(k)
+        if len(batch) == _AMBIGUITY_BATCH:
+            hit = _readable_in(ctx, s, cand, batch)
+            if hit is not None:
+                return hit
+            batch = []
+    return _readable_in(ctx, s, cand, batch) if batch else None
+
+
+def _readable_in(ctx: _Context, s: str, cand: np.ndarray, batch: list[int]) -> int | None:
+    """The first spot of `batch` (candidate indices) that does not read as another station's label."""
+    ok = np.flatnonzero(~_nearer_other(cand[batch], ctx.marks_xy[s], 0))
+    return batch[int(ok[0])] if len(ok) else None
+
+
+def _best_spot(ctx: _Context, s: str, prev: str | None, labelled: dict) -> tuple | None:
+    """(font index, candidate index, cost) of the cheapest free, readable spot over every font size, or None.
+
+    Fonts are tried largest first and a smaller one only while it could still win: its spots cost at least
+    fi·_FONT_STEP − 6 (the previous-side bonus), so measuring its text is skipped once a cheaper spot is found.
+    Ties go to the larger font, as one sorted list of every spot would give."""
+    best = None
+    for fi in range(ctx.style.fpx - ctx.style.fmin + 1):
+        if best is not None and best[2] <= fi * _FONT_STEP - 6:
+            break
+        pens, cand, _ = _candidates(ctx, s, fi, prev)
+        costs = _spot_costs(ctx, s, pens, cand, labelled)
+        k = _first_readable(ctx, s, costs, cand, cand.tolist())
+        if k is not None and (best is None or costs[k] < best[2]):
+            best = (fi, k, float(costs[k]))
+    return best
+
+
+def _place_in_order(ctx: _Context, order: list) -> tuple[dict, dict, list]:
+    """One greedy pass; returns (boxes, draw positions, stations that found no free spot at all)."""
+    placer, gap = ctx.placer, max(3, round(ctx.style.fpx * 0.4))  # gap: two labels in a row must not read as one
     boxes: dict[str, tuple[int, int, int, int]] = {}
     draw_at: dict[str, tuple] = {}
     last_side: dict[str, str] = {}
     failed = []
     for s in order:
-        cx, cy = station_xy[s]
-        kind, a, b = marks[s]
-        base_r = (r_mark + math.dist(a, b) / 2 if kind == "pill" else tick + 2) + fpx * 0.3
-        prev = last_side.get(st_pts[s][0][0])
-        best = fallback = None
-        for (dirs, radii), (fi, f) in ((pr, ff) for pr in _PASSES for ff in enumerate(fonts)):
-            adv = f.getlength(s)
-            asc, desc = f.getmetrics()
-            bl, bt, br, bb = f.getbbox(s, anchor="ls")
-            top, bottom = min(bt, -round(asc * 0.80)), max(bb, round(desc * 0.6))
-            h, w, left = bottom - top, max(adv, br) - min(0, bl), min(0, bl)
-            cands = []
-            for ri, rmul in enumerate(radii):
-                r = base_r + rmul * fpx
-                for dname, pref in dirs:
-                    x0, y0 = _label_box(dname, cx, cy, r, w, h)
-                    box = (math.floor(x0) - 1, math.floor(y0) - 1, math.ceil(x0 + w) + 1, math.ceil(y0 + h) + 1)
-                    if 0 <= box[0] and 0 <= box[1] and box[2] <= placer.size and box[3] <= placer.size:
-                        pen = pref * 4 + ri * 10 + fi * 14 - (6.0 if dname == prev else 0.0)
-                        cands.append((pen, box, dname, (x0 - left, y0 - top, f)))
-            if not cands:
-                continue
-            arr = np.array([c[1] for c in cands])
-            raw = placer.costs(arr)
-            ambiguous = _nearer_other(arr, near[s], 0).astype(float)
-            costs = raw * 6.0 + np.array([c[0] for c in cands]) + _AMBIGUOUS * ambiguous
-            for k in np.argsort(costs, kind="stable"):  # cheapest first; the first free one wins
-                if placer.free(cands[k][1]):
-                    best = (float(costs[k]),) + cands[k][1:3] + (cands[k][3] + (bool(raw[k]),),)
-                    break
-            if fallback is None:
-                k = int(np.argmin(costs))
-                fallback = (float(costs[k]),) + cands[k][1:3] + (cands[k][3] + (True,),)
-            if best is not None and (best[0] < 100 or fi == len(fonts) - 1):
-                break
+        best = _best_spot(ctx, s, last_side.get(ctx.st_pts[s][0][0]), boxes)
         if best is None:
-            best = fallback
-            failed.append(s)
-        if best is None or best[0] >= _AMBIGUOUS:
-            continue  # no label rather than one that reads as a neighbour's: the station gets no question
-        _, box, dname, at = best
-        gap = max(3, round(fpx * 0.4))  # keep neighbours apart, or two labels in a row read as one name
+            fonts = range(ctx.style.fpx - ctx.style.fmin + 1)
+            if not any(placer.free(b) for fi in fonts for b in _candidates(ctx, s, fi, None)[1].tolist()):
+                failed.append(s)  # crowded out by other labels: a new round, or the generator redraws the map
+            continue  # no label rather than one that hides a mark or reads wrong: the station gets no question
+        fi, k, cost = best
+        _, cand, origins = _candidates(ctx, s, fi, None)
+        box = tuple(cand[k].tolist())
         placer.take((box[0] - gap, box[1] - 1, box[2] + gap, box[3] + 1))
         boxes[s] = box
-        draw_at[s] = at
-        for ln_name in net.station_lines[s]:
-            last_side[ln_name] = dname
+        draw_at[s] = (float(origins[k, 0]), float(origins[k, 1]), get_font(ctx.style.fpx - fi), cost >= _COVER)
+        for ln_name in ctx.net.station_lines[s]:
+            last_side[ln_name] = _DIRS[k % len(_DIRS)][0]
     return boxes, draw_at, failed
 
 
@@ -205,8 +318,11 @@ def label_margins(label_boxes: dict, station_xy: dict) -> dict[str, float]:
     """Labelled station → how much nearer (px) its label is to its own mark than to any other (≤ 0: misplaced)."""
     names = list(station_xy)
     xy = np.array([station_xy[n] for n in names], dtype=float).reshape(-1, 2)
-    return {s: float(_reading_margin(np.array([label_boxes[s]]), xy, i)[0])
-            for i, s in enumerate(names) if s in label_boxes}
+    own = [i for i, s in enumerate(names) if s in label_boxes]
+    if not own:
+        return {}
+    margins = _reading_margin(np.array([label_boxes[names[i]] for i in own]), xy, np.array(own))
+    return {names[i]: float(m) for i, m in zip(own, margins, strict=True)}
 
 
 def misplaced_labels(label_boxes: dict, station_xy: dict) -> frozenset[str]:

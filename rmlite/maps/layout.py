@@ -16,10 +16,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from rmlite.maps.fonts import get_font, legible_font_px, min_font_px
-from rmlite.maps.labels import Placer, place_labels
+from rmlite.maps.labels import MARK_WEIGHT, LabelStyle, Placer, place_labels
 from rmlite.maps.network import Network
 
-OBSTACLE_DOWN = 2  # the obstacle raster for label placement is drawn at half resolution
 CORNER_RADIUS = 0.45  # rounded bends, in grid units
 BADGE_DISTANCES = (1.0, 1.6, 2.4)  # how far past a terminus a badge may sit (in badge clearances)
 BADGE_SIDES = (0, 1, -1, 2, -2)  # sideways shifts tried at each distance, straight ahead first
@@ -185,13 +184,14 @@ def plan_map(net: Network, size: int, legend: bool, max_pixels: int | None) -> M
     r_mark = lay.lw * 0.95  # transfer marker radius
     tick = lay.lw * 1.05
     station_xy, marks = _station_marks(st_pts, net.transfer_stations)
-    placer = Placer(size, _obstacle_raster(size, line_pts, marks, lay.lw, r_mark, tick), OBSTACLE_DOWN)
+    placer = Placer(size, _obstacle_raster(size, line_pts, marks, lay.lw, r_mark, tick))
     bfont = get_font(max(fmin, round(fpx * 0.9)), bold=True)
     badges = _place_badges(net, placer, line_pts, bfont, fpx, r_mark)
     legend_boxes = _legend_layout(legend_items, size, fmin) if legend else []
     for box, *_ in legend_boxes:
         placer.take(box)
-    label_boxes, label_draw, failed = place_labels(net, placer, station_xy, marks, st_pts, r_mark, tick, fpx, fmin)
+    label_boxes, label_draw, failed = place_labels(net, placer, station_xy, marks, st_pts, lay.paths,
+                                                   LabelStyle(fpx, fmin, r_mark, tick))
     return MapPlan(lay, fpx, fmin, line_pts, marks, st_pts, station_xy, badges, bfont, legend_boxes, label_boxes,
                    label_draw, failed, r_mark, tick)
 
@@ -239,21 +239,24 @@ def _station_marks(st_pts: dict, transfers) -> tuple[dict, dict]:
 
 
 def _obstacle_raster(size: int, line_pts: dict, marks: dict, lw: float, r_mark: float, tick: float) -> np.ndarray:
-    """Track (weight 1) and station marks (weight 20) at 1/OBSTACLE_DOWN resolution: what a label should not cover."""
-    down = OBSTACLE_DOWN
-    obs = Image.new("L", (size // down + 1, size // down + 1), 0)
+    """What a label should not cover, at full resolution: track pixels 1, station-mark pixels MARK_WEIGHT.
+
+    Track is drawn 2 px wider than on the map; marks a little larger than the renderer draws them (a tick as a
+    disc reaching its far corners, on both sides of the track), so a box that misses them here misses them on
+    the map. One 32-bit image: a mark drawn over track replaces it (such a spot is never taken anyway)."""
+    obs = Image.new("I", (size + 1, size + 1), 0)
     od = ImageDraw.Draw(obs)
     for pts in line_pts.values():
-        od.line([(x / down, y / down) for x, y in pts], fill=1, width=max(1, round((lw + 4) / down)))
+        od.line(pts, fill=1, width=round(lw) + 2)
+    r_tick = math.hypot(lw / 2 + tick, lw * 0.375) + 1.0
+    r_pill = r_mark + max(1.5, lw * 0.3) + 1.0
     for kind, a, b in marks.values():
         if kind == "pill":
-            rr = (r_mark + lw * 0.6) / down
-            od.line([(a[0] / down, a[1] / down), (b[0] / down, b[1] / down)], fill=20, width=max(1, round(2 * rr)))
+            od.line([a, b], fill=MARK_WEIGHT, width=round(2 * r_pill))
             for p in (a, b):
-                od.ellipse([p[0] / down - rr, p[1] / down - rr, p[0] / down + rr, p[1] / down + rr], fill=20)
+                od.ellipse([p[0] - r_pill, p[1] - r_pill, p[0] + r_pill, p[1] + r_pill], fill=MARK_WEIGHT)
         else:
-            rr = (tick + lw * 0.8) / down
-            od.ellipse([a[0] / down - rr, a[1] / down - rr, a[0] / down + rr, a[1] / down + rr], fill=20)
+            od.ellipse([a[0] - r_tick, a[1] - r_tick, a[0] + r_tick, a[1] + r_tick], fill=MARK_WEIGHT)
     return np.asarray(obs)
 
 

@@ -37,7 +37,7 @@ class RenderResult:
     origin: tuple[float, float]  # pixel position of grid (0, 0)
     font_px: int
     badge_boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
-    overlaps: int = 0  # label-label overlaps left by the last-resort fallback (0 for generated maps)
+    overlaps: int = 0  # stations crowded out of every free spot (unlabelled; labels never overlap; 0 when generated)
     # Stations a reader cannot find by name: no label, or a label nearer another station's mark. Questions never
     # name them (`rmlite.data.questions.generate_questions(unreadable=...)`).
     unreadable: frozenset[str] = frozenset()
