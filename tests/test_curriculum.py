@@ -263,8 +263,8 @@ def test_plot_stages_marks_transitions_and_spans():
     ax.plot(range(12), range(12))
     lines = plot_stages(ax, [Transition(3, 0, 1, "threshold", 0.8), Transition(6, 1, 2, "max_steps", 0.1)],
                         names=get_curriculum("paper").names)
-    assert [ln.get_xdata()[0] for ln in lines] == [4, 7]
+    assert [ln.get_xdata()[0] for ln in lines] == [5, 8]
     assert [t.get_text().strip() for t in ax.texts] == ["counting23", "counting1"]
     _, spans = order_samples(rows({"torf1": 4, "planning": 4}), get_curriculum("coarse"), prompts_per_batch=2)
-    assert [ln.get_xdata()[0] for ln in plot_stages(ax, spans)] == [2]
+    assert [ln.get_xdata()[0] for ln in plot_stages(ax, spans)] == [3]
     plt.close(fig)

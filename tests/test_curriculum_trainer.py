@@ -116,6 +116,8 @@ def test_schedule_first_batch_after_each_boundary_is_new_stage(tmp_path, tokeniz
     logged = {h["step"]: h[METRIC] for h in trainer.state.log_history if METRIC in h}
     assert logged == {s: cb.stage_at(s - 1) for s in range(1, steps + 1)}
     assert logged[spans[1].start_step + 1] == 1 and logged[spans[1].start_step] == 0
+    if via == "trainer":
+        _check_stage_starts(trainer, logged)
 
 
 def adaptive_trainer(tmp_path, tok, rec, max_steps, **kw) -> CurriculumGRPOTrainer:
@@ -150,6 +152,28 @@ def test_adaptive_switch_is_exact_despite_prefetch(tmp_path, tokenizer, geom):
     assert trainer.curriculum_redraws == 3
     logged = {h["step"]: h[METRIC] for h in trainer.state.log_history if METRIC in h}
     assert [logged[s + 1] for s in range(12)] == EXPECTED_STAGE
+    _check_stage_starts(trainer, logged)
+
+
+def _check_stage_starts(trainer, logged: dict[int, int]) -> None:
+    """The first logged step of each new stage (what the console prints and the curves mark) equals the step where
+    the logged `curriculum/stage` changes, and `plot_stages` draws its line there."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rmlite.curriculum import plot_stages
+
+    first: dict[int, int] = {}
+    for step in sorted(logged):
+        first.setdefault(logged[step], step)
+    starts = trainer.curriculum_callback.stage_starts()
+    assert starts == [(first[k], k) for k in sorted(first) if k > 0]
+    fig, ax = plt.subplots()
+    lines = plot_stages(ax, trainer.curriculum_callback.transitions, offset=trainer.curriculum_steps_per_batch)
+    assert [ln.get_xdata()[0] for ln in lines] == [step for step, _ in starts]
+    plt.close(fig)
 
 
 def test_adaptive_state_survives_save_and_resume(tmp_path, tokenizer):

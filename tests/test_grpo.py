@@ -81,6 +81,7 @@ def test_two_stages_train_one_adapter_and_switch_exactly(data_dir, tmp_path):
                 "frac_reward_zero_std", "curriculum/stage"):
         assert all(key in m for m in metrics), key
     assert [m["curriculum/stage"] for m in metrics][-1] == 1
+    assert res.stage_starts == [(n_perception + 1, 1)]  # the first logged step trained on planning
     assert (res.output_dir / "metrics.png").is_file() and (res.output_dir / "metrics.csv").is_file()
     # rollouts cannot sample the image placeholder (trl 1.15, the unsloth pin, does not block it by itself)
     from rmlite.train.grpo import image_token_ids
@@ -164,6 +165,19 @@ def test_settings_pin_what_unsloth_would_change(tmp_path):
     assert (args.weight_decay, args.warmup_steps, args.epsilon_high, args.mask_truncated_completions) == \
         (0.0, 0.0, 0.2, False)
     assert (args.bf16, args.fp16) == (False, False)
+    # checkpointing under the name the installed transformers has (5.24 warns on the old one; 5.17 lacks the new)
+    import dataclasses
+    import warnings
+
+    from trl import GRPOConfig
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        args = grpo_config(GRPOSettings(output_dir=str(tmp_path), use_cpu=True, gradient_checkpointing=True))
+    assert args.gradient_checkpointing is True
+    if "activation_checkpointing" in {f.name for f in dataclasses.fields(GRPOConfig)}:
+        assert args.activation_checkpointing is True
+    assert not [w for w in caught if "checkpointing" in str(w.message)], [str(w.message) for w in caught]
     # epsilon_high follows a changed lower clip (TRL's None), but is passed as a number (unsloth turns None into 0.28)
     args = grpo_config(GRPOSettings(output_dir=str(tmp_path), use_cpu=True, extra={"epsilon": 0.1}))
     assert (args.epsilon, args.epsilon_high) == (0.1, 0.1)

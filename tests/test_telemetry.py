@@ -82,7 +82,11 @@ def test_zero_spread_share_equals_recomputation_from_completions(data_dir, tmp_p
         if "torf1" in exp:
             assert m["zero_spread/type/torf1"] == 1.0
         mixed_steps += 0 < exp["total"] < 1
-        assert m["frac_reward_zero_std"] == 0.0  # TRL's batch-std reading, whatever the groups do
+        # TRL's batch-std reading: 1 only when the whole batch has one reward, whatever the groups do
+        batch = {r["reward"]["total"] for r in rows if r["step"] == m["step"] - 1}
+        assert m["frac_reward_zero_std"] == float(len(batch) == 1)
+        if 0 < exp["total"] < 1:
+            assert m["frac_reward_zero_std"] == 0.0
     assert mixed_steps >= 1, "no step mixed zero-spread and spread groups: the check would be vacuous"
     assert (res.output_dir / "metrics.png").is_file()
     run = json.loads((res.output_dir / "run.json").read_text())

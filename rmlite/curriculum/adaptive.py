@@ -202,11 +202,20 @@ class StageSampler:
 
 def plot_stages(ax: Any, transitions: Sequence[Transition | StageSpan], names: Sequence[str] | None = None,
                 offset: int = 1, **line_kw: Any) -> list[Any]:
-    """Mark stage boundaries on a matplotlib axis whose x is the optimizer step; returns the lines drawn.
+    """Mark stage boundaries on a matplotlib axis whose x is the logged step; returns the lines drawn.
 
-    Takes the switcher's `Transition`s (adaptive) or the `StageSpan`s of a scheduled pass. A switch decided
-    by the batch scored at step t takes effect with the next generation batch, at t + steps per generation batch:
-    pass that as `offset` (1 with TRL's defaults), so the line sits where the new stage's data starts.
+    The x of a training curve is metrics.jsonl's `step`: 1-based, row s holds the s-th optimizer step, trained on
+    the batch generated at global_step s - 1. A line sits at the first such step trained on the new stage, where
+    `rmlite.train.runlog.stage_starts` finds the change in the logged `curriculum/stage`. Takes the switcher's
+    `Transition`s (adaptive: `step` is the global_step whose scored batch decided the switch; it takes effect with the
+    next generation batch, `offset` = optimizer steps per generation batch later, 1 with TRL's defaults) or the
+    `StageSpan`s of a scheduled pass (`start_step`: the global_step of the stage's first batch).
+
+    >>> import matplotlib; matplotlib.use("Agg"); import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> [ln.get_xdata()[0] for ln in plot_stages(ax, [Transition(2, 0, 1, "threshold", 0.75)])]  # decided at 2
+    [4]
+    >>> plt.close(fig)
     """
     import matplotlib.transforms as mtransforms  # lazily: the core never needs matplotlib at import
 
@@ -217,9 +226,9 @@ def plot_stages(ax: Any, transitions: Sequence[Transition | StageSpan], names: S
         if isinstance(t, StageSpan):
             if t.index == 0 or not t.num_batches:
                 continue
-            x, label = t.start_step, t.name
+            x, label = t.start_step + 1, t.name
         else:
-            x, label = t.step + offset, (names[t.to_stage] if names else f"stage {t.to_stage}")
+            x, label = t.step + offset + 1, (names[t.to_stage] if names else f"stage {t.to_stage}")
         lines.append(ax.axvline(x, **kw))
         ax.text(x, 0.98, f" {label}", transform=trans, va="top", ha="left", fontsize="small", color=kw["color"])
     return lines

@@ -40,9 +40,9 @@ from rmlite.curriculum import (
     stage_at_step,
 )
 from rmlite.schema import STATE_FILE
+from rmlite.train.console import quiet_known_warnings
+from rmlite.train.runlog import STAGE as METRIC
 from rmlite.train.spread import spread_metrics
-
-METRIC = "curriculum/stage"
 
 
 def trl_geometry(args: Any) -> tuple[int, int]:
@@ -97,13 +97,21 @@ class CurriculumCallback(TrainerCallback):
     @property
     def transitions(self) -> list[Transition]:
         """Switches so far (adaptive) or all planned ones (schedule), both with `step` = the global_step of the
-        old stage's last generation batch, so `plot_stages(ax, t, offset=steps_per_batch)` marks where data changes.
+        old stage's last generation batch (0-based, as `trainer_state.global_step` in the reward functions). The new
+        stage's first logged step (metrics.jsonl's 1-based `step`) is `step + steps_per_batch + 1`: `stage_starts`;
+        `plot_stages(ax, t, offset=steps_per_batch)` marks it there.
         """
         if self.switcher is not None:
             return list(self.switcher.transitions)
         live = [s for s in self.spans if s.num_batches]
         return [Transition(b.start_step - self.steps_per_batch, a.index, b.index, "schedule", None)
                 for a, b in zip(live, live[1:], strict=False)]
+
+    def stage_starts(self, until: int | None = None) -> list[tuple[int, int]]:
+        """(first logged step, stage) of each stage switched to (schedule: planned), up to logged step `until`:
+        where the console and the plot mark it."""
+        starts = [(t.step + self.steps_per_batch + 1, t.to_stage) for t in self.transitions]
+        return [s for s in starts if until is None or s[0] <= until]
 
     def stage_at(self, step: int) -> int:
         """The stage trained at global_step `step` (adaptive: the latest generation batch)."""
@@ -271,6 +279,10 @@ class CurriculumGRPOTrainer(GRPOTrainer):
         # First in the list, so reporting callbacks (wandb, tensorboard, the printer) see `curriculum/stage`.
         self.callback_handler.callbacks.insert(0, callback)
 
+    def create_model_card(self, *args: Any, **kwargs: Any) -> None:
+        """Off: TRL would write its boilerplate card ("a fine-tuned version of [None]") into the run folder at every
+        checkpoint; `rmlite.train.train` writes a README.md that describes the run (`rmlite.train.runfolder`)."""
+
     @property
     def current_stage(self) -> int:
         """The stage of the data trained at the current step (what to label completions and metrics with).
@@ -336,4 +348,5 @@ class CurriculumGRPOTrainer(GRPOTrainer):
             if self.curriculum.mode == "adaptive":
                 self.args.ignore_data_skip = True
             resume_from_checkpoint = path
-        return super().train(resume_from_checkpoint=resume_from_checkpoint, **kwargs)
+        with quiet_known_warnings():  # TRL calls transformers' deprecated checkpointing names around each rollout
+            return super().train(resume_from_checkpoint=resume_from_checkpoint, **kwargs)

@@ -12,7 +12,10 @@ One trainer and one LoRA adapter for all stages. What this module adds to TRL:
   TRL's `frac_reward_zero_std` is kept under its own name (it tests the batch's spread under batch scaling);
 * an optional held-out evaluation during training (`heldout=`, `rmlite.train.heldout`);
 * per-step metrics to `metrics.jsonl` (+ CSV and a plot with stage boundaries), checkpoints with the curriculum
-  state, and `resume=True` to continue after an interruption.
+  state, and `resume=True` to continue after an interruption;
+* a console a person can read (`rmlite.train.console`: one progress bar instead of TRL's metrics dicts, known-harmless
+  warnings silenced) and a run folder that describes the run (`rmlite.train.runfolder`: never replaced without
+  `overwrite=True`, a README.md instead of TRL's model card).
 
 Under several processes (torchrun, accelerate) the run files (`metrics.*`, `curriculum.json`, `run.json`) are written
 by the main process only; every process appends its own rollouts to `completions.jsonl`, each row with its `rank`.
@@ -34,9 +37,10 @@ from rmlite.models.gpu import is_oom, native_bf16, oom_advice
 from rmlite.reward.config import PAPER, RewardBreakdown, RewardConfig
 from rmlite.reward.functions import as_total, completion_text, load_reward, trl_reward_funcs
 from rmlite.reward.score import score
-from rmlite.schema import COMPLETIONS_FILE, CURRICULUM_FILE, HELDOUT_FILE, METRICS_FILE, RUN_FILE, validate_samples
+from rmlite.schema import ADAPTER_DIR, COMPLETIONS_FILE, CURRICULUM_FILE, validate_samples
+from rmlite.train import console, runfolder
 from rmlite.train.heldout import HeldOutEval
-from rmlite.train.runlog import RunLogger, plot_metrics, read_metrics  # noqa: F401  (plot_metrics: public here too)
+from rmlite.train.runlog import ACCURACY_REWARD, RunLogger, plot_metrics, read_metrics  # noqa: F401  (plot_metrics: public here too)
 
 
 @dataclass(frozen=True)
@@ -151,7 +155,7 @@ def grpo_config(settings: GRPOSettings, model=None):
               loss_type=settings.loss_type, beta=settings.beta, scale_rewards=settings.scale_rewards,
               temperature=settings.temperature, logging_steps=settings.logging_steps, save_steps=settings.save_steps,
               seed=settings.seed, bf16=bool(bf16), fp16=bool(fp16), use_cpu=use_cpu,
-              gradient_checkpointing=settings.gradient_checkpointing, optim=settings.optim,
+              **_checkpointing(GRPOConfig, settings.gradient_checkpointing), optim=settings.optim,
               weight_decay=settings.weight_decay, warmup_steps=settings.warmup_steps,
               epsilon_high=settings.epsilon_high if settings.epsilon_high is not None else
               settings.extra.get("epsilon", 0.2),  # a number: unsloth turns None into 0.28 for "dapo"
@@ -160,6 +164,13 @@ def grpo_config(settings: GRPOSettings, model=None):
               remove_unused_columns=False, save_strategy="steps", disable_tqdm=False)
     kw.update(settings.extra)
     return GRPOConfig(**kw)
+
+
+def _checkpointing(config_class: type, on: bool) -> dict:
+    """transformers 5.24 renamed `gradient_checkpointing` to `activation_checkpointing` (the old name warns); 5.17,
+    the unsloth pin, has only the old one."""
+    names = {f.name for f in dataclasses.fields(config_class)}
+    return {"activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing": on}
 
 
 def image_token_ids(model) -> list[int]:
@@ -203,7 +214,7 @@ class AccuracyRecorder:
     """Weight-0 TRL reward `accuracy`: returns correctness (0/1) per completion, logs accuracy per question type,
     and appends one JSONL row per completion. Also the score the adaptive curriculum reads."""
 
-    __name__ = "accuracy"
+    __name__ = ACCURACY_REWARD
 
     def __init__(self, reward: Any, path: Path | None, stage_of_step=None, rank: int = 0):
         self.reward = reward
@@ -257,10 +268,14 @@ def append_lines(path: Path, lines: list[str]) -> None:
 
 @dataclass
 class TrainResult:
+    """What `train` returns. `transitions`: the curriculum's switches (`step`: the 0-based global_step that decided
+    each); `stage_starts`: (first logged step, stage) of each stage switched to, as the console and the plot show."""
+
     output_dir: Path
     metrics: list[dict]
     transitions: list
     trainer: Any = None
+    stage_starts: list[tuple[int, int]] = field(default_factory=list)
 
 
 def _validate(dataset) -> int:
@@ -271,7 +286,8 @@ def _validate(dataset) -> int:
 
 def train(model, processor, dataset, *, reward: str | RewardConfig | Any = PAPER.name,
           curriculum: str | Curriculum = DEFAULT_CURRICULUM, settings: GRPOSettings | None = None, resume: bool = False,
-          callbacks: tuple = (), log_completions: bool = True, heldout: Any = None) -> TrainResult:
+          overwrite: bool = False, callbacks: tuple = (), log_completions: bool = True, heldout: Any = None,
+          progress: bool = True) -> TrainResult:
     """GRPO on `dataset` (rows in rmlite's schema with an `image` column) following `curriculum`.
 
     Args:
@@ -281,17 +297,42 @@ def train(model, processor, dataset, *, reward: str | RewardConfig | Any = PAPER
         curriculum: a name in `rmlite.curriculum.CURRICULA` or a Curriculum (schedule or adaptive).
         settings: GRPOSettings (defaults fit a T4 with the 3B model).
         resume: continue from the last checkpoint in `settings.output_dir`.
+        overwrite: replace the run already in `settings.output_dir` (without it, or `resume`, such a folder raises
+            FileExistsError; see `rmlite.train.runfolder.start`).
         heldout: a small held-out data set (rows with `image`) evaluated greedily at the start, every
             `rmlite.train.heldout.EVAL_EVERY` steps and at the end, or a `HeldOutEval` (its own `every`); None: off.
+        progress: show the progress bar (`rmlite.train.console`); False: nothing per step (tests, scripts).
     """
-    from rmlite.train.curriculum_trainer import CurriculumGRPOTrainer  # deferred: torch / trl (unsloth must come first)
-
     settings = settings or GRPOSettings()
     if _validate(dataset) == 0:
         raise ValueError("the training data set is empty")
     cur = get_curriculum(curriculum) if isinstance(curriculum, str) else curriculum
     out = Path(settings.output_dir)
-    main = _start_run_folder(out, resume)
+    main = runfolder.start(out, resume, overwrite)
+    with console.quiet_known_warnings():
+        trainer, held = _trainer(model, processor, dataset, reward, cur, settings, out, callbacks, log_completions,
+                                 heldout)
+        console.install(trainer, cur.names, progress)
+        if main:
+            runfolder.write_run_file(out, reward, cur, settings, trainer.accelerator.num_processes)
+        _run(trainer, settings, resume)
+        trainer.save_model(str(out / ADAPTER_DIR))
+    cb = trainer.curriculum_callback
+    rows = read_metrics(out)
+    if trainer.accelerator.is_main_process:
+        state = {**cb.state_dict(trainer.state.global_step), "num_processes": trainer.accelerator.num_processes}
+        (out / CURRICULUM_FILE).write_text(json.dumps(state, default=str, indent=2))
+        runfolder.write_cards(out, runfolder.facts_of(out, model, dataset, reward, cur, rows,
+                                                      trainer.state.max_steps, held))
+    trainer.accelerator.wait_for_everyone()  # every process returns with the run files complete
+    return TrainResult(out, rows, list(cb.transitions), trainer, cb.stage_starts(trainer.state.global_step))
+
+
+def _trainer(model, processor, dataset, reward: Any, cur: Curriculum, settings: GRPOSettings, out: Path,
+             callbacks: tuple, log_completions: bool, heldout: Any) -> tuple[Any, HeldOutEval | None]:
+    """The CurriculumGRPOTrainer with rmlite's reward functions, the accuracy recorder and the run-file callbacks."""
+    from rmlite.train.curriculum_trainer import CurriculumGRPOTrainer  # deferred: torch / trl (unsloth must come first)
+
     reward_fn = load_reward(reward)
     funcs = list(trl_reward_funcs(reward if not callable(reward) or isinstance(reward, str) else reward_fn))
     recorder = AccuracyRecorder(reward_fn, out / COMPLETIONS_FILE if log_completions else None)
@@ -302,12 +343,14 @@ def train(model, processor, dataset, *, reward: str | RewardConfig | Any = PAPER
     args = grpo_config(settings.replace(extra=extra), model)
     held = _heldout_callback(heldout, out)
     trainer = CurriculumGRPOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=dataset,
-                                    processing_class=processor, curriculum=cur, score_reward="accuracy",
+                                    processing_class=processor, curriculum=cur, score_reward=ACCURACY_REWARD,
                                     callbacks=[*held, RunLogger(out, cur.names), *callbacks])
     recorder.stage_of_step = lambda step: trainer.current_stage
     recorder.rank = trainer.accelerator.process_index
-    if main:
-        _write_run_file(out, reward, cur, settings, trainer.accelerator.num_processes)
+    return trainer, (held[0] if held else None)
+
+
+def _run(trainer: Any, settings: GRPOSettings, resume: bool) -> None:
     try:
         trainer.train(resume_from_checkpoint=True if resume else None)
     except Exception as e:
@@ -315,27 +358,6 @@ def train(model, processor, dataset, *, reward: str | RewardConfig | Any = PAPER
             print(oom_advice({"num_generations": settings.num_generations,
                               "max_completion_length": settings.max_completion_length}))
         raise
-    trainer.save_model(str(out / "adapter"))
-    cb = trainer.curriculum_callback
-    if trainer.accelerator.is_main_process:
-        state = {**cb.state_dict(trainer.state.global_step), "num_processes": trainer.accelerator.num_processes}
-        (out / CURRICULUM_FILE).write_text(json.dumps(state, default=str, indent=2))
-    trainer.accelerator.wait_for_everyone()  # every process returns with the run files complete
-    return TrainResult(out, read_metrics(out), list(cb.transitions), trainer)
-
-
-def _start_run_folder(out: Path, resume: bool) -> bool:
-    """Create the run folder; a fresh run (main process) clears the previous run's logs. True on the main process.
-
-    The rank comes from the launcher's environment (torchrun and accelerate set RANK): accelerate's state is not
-    touched before the trainer sets it up. No process appends before this: rollouts start after the trainer's
-    first collective step, which the main process reaches only after clearing."""
-    main = int(os.environ.get("RANK", "0")) == 0
-    out.mkdir(parents=True, exist_ok=True)
-    if main and not resume:
-        for name in (METRICS_FILE, COMPLETIONS_FILE, HELDOUT_FILE):
-            (out / name).unlink(missing_ok=True)
-    return main
 
 
 def _heldout_callback(heldout: Any, out: Path) -> list:
@@ -346,11 +368,3 @@ def _heldout_callback(heldout: Any, out: Path) -> list:
     if cb.out is None:
         cb.out = out
     return [cb]
-
-
-def _write_run_file(out: Path, reward: Any, cur: Curriculum, settings: GRPOSettings, num_processes: int) -> None:
-    reward_name = reward if isinstance(reward, str) else getattr(reward, "name", None) or getattr(
-        reward, "__name__", type(reward).__name__)
-    (out / RUN_FILE).write_text(json.dumps({"reward": reward_name, "curriculum": cur.name, "mode": cur.mode,
-                                            "num_processes": num_processes,
-                                            "settings": dataclasses.asdict(settings)}, indent=1, default=str))

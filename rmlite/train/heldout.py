@@ -5,9 +5,10 @@ samples, or swaps one answer format for another, while greedy answers on unseen 
 puts the honest number in the live curves: at the start, every `every` steps and at the end it answers the fixed
 held-out questions greedily, scores them with ReasonMap's metrics (`rmlite.evaluate`) and logs
 
-* `heldout/step` (the step evaluated: the start's evaluation lands in step 1's row), `heldout/accuracy`,
-  `heldout/accuracy_se`, `heldout/accuracy/<type>`, `heldout/format_errors/<type>` (answers
-  the type's parser cannot read, apart from wrong ones), `heldout/chance` and `heldout/majority` (constant);
+* `heldout/step` (the step evaluated: the start's evaluation lands in step 1's row), `heldout/n` (questions),
+  `heldout/accuracy`, `heldout/accuracy_se`, `heldout/accuracy/<type>`, `heldout/accuracy_se/<type>`,
+  `heldout/format_errors/<type>` (answers the type's parser cannot read, apart from wrong ones), `heldout/chance`
+  and `heldout/majority` (constant);
 
 and writes one row per evaluation to `heldout.jsonl` (per type and per difficulty, with standard errors).
 `change()` gives the paired change from the first to the last evaluation, with its standard error. Runs in the
@@ -85,10 +86,12 @@ class HeldOutEval(TrainerCallback):
     def metrics(self, report: EvalReport) -> dict[str, float]:
         """The flat metrics logged beside the training metrics."""
         table = type_table(report)
-        out = {f"{PREFIX}/accuracy": table["all"]["accuracy"], f"{PREFIX}/accuracy_se": table["all"]["se"]}
+        out = {f"{PREFIX}/n": table["all"]["n"], f"{PREFIX}/accuracy": table["all"]["accuracy"],
+               f"{PREFIX}/accuracy_se": table["all"]["se"]}
         for t, v in table.items():
             if t != "all":
                 out[f"{PREFIX}/accuracy/{t}"] = v["accuracy"]
+                out[f"{PREFIX}/accuracy_se/{t}"] = v["se"]
                 out[f"{PREFIX}/format_errors/{t}"] = v["format_errors"]
         for name, base in self.baselines.items():
             out[f"{PREFIX}/{name}"] = type_table(base)["all"]["accuracy"]

@@ -1,26 +1,35 @@
 """Run files for people: per-step metrics to `metrics.jsonl` (main process only), then a CSV and a plot.
 
-The plot has four panels: reward and its components; zero-spread groups (rmlite's `zero_spread/*`, with TRL's
-`frac_reward_zero_std` grey and dashed for reference: under `scale_rewards="batch"` it tests the batch's spread,
-not the group's); sampled accuracy on the training rollouts per type; held-out greedy accuracy (± SE, beside
-chance and majority) when a held-out set is evaluated. Stage boundaries are marked on every panel.
+The plot has four panels, each with its own axis and legend: reward and its components (0 to the reward's
+maximum); zero-spread groups (rmlite's `zero_spread/*`, 0–1, with TRL's `frac_reward_zero_std` grey and dashed for
+reference: under `scale_rewards="batch"` it tests the batch's spread, not the group's); sampled accuracy on the
+training rollouts per type (0–1); held-out greedy accuracy per type (± SE, beside chance and majority) when a
+held-out set is evaluated. Each training series is drawn as its raw points (small markers, so a single point shows)
+and a running mean over a window that grows with the run (`smooth_window`). Stage boundaries sit at the first
+logged step trained on the new stage (`stage_starts`), the `step` of metrics.jsonl's rows (1-based: row s holds
+the s-th optimizer step, trained on the batch generated at global_step s - 1).
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from transformers import TrainerCallback
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from rmlite.schema import METRICS_FILE
+from rmlite.train.heldout import PREFIX as HELDOUT
 from rmlite.train.spread import PREFIX as ZERO_SPREAD
 from rmlite.train.spread import TOTAL as ZERO_SPREAD_TOTAL
 
 TRL_ZERO_STD = "frac_reward_zero_std"  # TRL's: under scale_rewards="batch" it tests the batch's std, not the group's
+STAGE = "curriculum/stage"  # the stage of the data trained at the logged step (CurriculumCallback logs it)
+ACCURACY_REWARD = "accuracy"  # the weight-0 reward that logs sampled correctness (rmlite.train.grpo.AccuracyRecorder)
 
 
 class RunLogger(TrainerCallback):
@@ -47,6 +56,14 @@ class RunLogger(TrainerCallback):
         with open(self.out / METRICS_FILE, "a", encoding="utf-8") as f:
             f.write(json.dumps(row) + "\n")
 
+    def on_save(self, args, state, control, **kw):
+        """Replace the template card PEFT writes into each checkpoint folder by two lines that say what it is."""
+        card = self.out / f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}" / "README.md"
+        if state.is_world_process_zero and card.is_file():
+            card.write_text(f"# Checkpoint at step {state.global_step} of the rmlite GRPO run {self.out.name}\n\n"
+                            f"`--resume` continues the run from its last checkpoint; the run is described in "
+                            f"`../README.md` once it ends.\n", encoding="utf-8")
+
     def on_train_end(self, args, state, control, **kw):
         if not state.is_world_process_zero:
             return
@@ -67,83 +84,154 @@ def read_metrics(out: str | Path) -> list[dict]:
     return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
 
 
-def plot_metrics(rows: list[Mapping], path: str | Path, stage_names: tuple[str, ...] = ()) -> Path:
-    """Reward and components, zero-spread groups (rmlite's per-group share; TRL's `frac_reward_zero_std` dashed, for
-    reference), sampled training accuracy per type and held-out greedy accuracy (± SE, beside chance and majority)
-    per step, with stage boundaries marked."""
-    import matplotlib
+def stage_starts(rows: Sequence[Mapping]) -> list[tuple[int, int]]:
+    """(step, stage) of the first row and of every row whose `curriculum/stage` differs from the row before.
 
-    matplotlib.use("Agg")
+    >>> stage_starts([{"step": 1, "curriculum/stage": 0}, {"step": 2, "curriculum/stage": 0},
+    ...               {"step": 3, "curriculum/stage": 1}])
+    [(1, 0), (3, 1)]
+    """
+    out: list[tuple[int, int]] = []
+    for r in rows:
+        stage = r.get(STAGE)
+        if stage is not None and (not out or int(stage) != out[-1][1]):
+            out.append((int(r["step"]), int(stage)))
+    return out
+
+
+def smooth_window(n: int) -> int:
+    """The running mean's window for a series of n points: a tenth of the run, at least 1, at most 50.
+
+    >>> smooth_window(8), smooth_window(200), smooth_window(5000)
+    (1, 20, 50)
+    """
+    return max(1, min(50, round(n / 10)))
+
+
+def running_mean(values: Sequence[float], window: int) -> list[float]:
+    """The mean of each value and the `window - 1` before it (fewer at the start).
+
+    >>> running_mean([0.0, 1.0, 0.0, 1.0], 2)
+    [0.0, 0.5, 0.5, 0.5]
+    """
+    out, total = [], 0.0
+    for i, v in enumerate(values):
+        total += v - (values[i - window] if i >= window else 0.0)
+        out.append(total / min(i + 1, window))
+    return out
+
+
+def plot_metrics(rows: list[Mapping], path: str | Path, stage_names: tuple[str, ...] = ()) -> Path:
+    """Reward and components, zero-spread groups, sampled training accuracy per type and held-out greedy accuracy
+    per type (± SE, beside chance and majority), per logged step, with stage boundaries; written to `path`."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 4, figsize=(19, 3.8))
-    for ax, (title, draw) in zip(axes, _PANELS, strict=True):
-        draw(ax, rows)
-        _mark_stages(ax, rows, stage_names)
-        ax.set_title(title)
-        ax.set_xlabel("step")
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7)
-    fig.tight_layout()
+    fig = metrics_figure(rows, stage_names)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return Path(path)
 
 
-def _series(ax, rows: list[Mapping], keys: list[str], strip: str = "", **style: Any) -> None:
-    steps = [r["step"] for r in rows]
-    for k in keys:
-        ax.plot(steps, [r.get(k, float("nan")) for r in rows], label=k.replace(strip, "", 1) or k, **style)
+def metrics_figure(rows: list[Mapping], stage_names: tuple[str, ...] = ()) -> Any:
+    """The figure `plot_metrics` writes: four panels (reward, zero-spread, sampled accuracy, held-out accuracy)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 2, figsize=(13, 8))
+    window = smooth_window(len(rows))
+    steps = [r["step"] for r in rows] + [r[f"{HELDOUT}/step"] for r in rows if f"{HELDOUT}/step" in r]
+    for ax, (title, draw) in zip(axes.flat, _PANELS, strict=True):
+        note = draw(ax, rows, window)
+        if steps:  # the same steps on every panel (held-out evaluations may start at step 0, before training)
+            ax.set_xlim(min(steps) - 0.5, max(steps) + 0.5)
+        _mark_stages(ax, rows, stage_names)
+        ax.set_title(f"{title} ({note})" if note else title, fontsize=10)
+        ax.set_xlabel("step")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    return fig
 
 
-def _keys(rows: list[Mapping], prefix: str, suffix: str = "") -> list[str]:
+def _series(ax, rows: Sequence[Mapping], key: str, label: str, window: int, **style: Any) -> None:
+    """One metric: its raw points as small markers and its running mean as a line, in one colour, one legend entry."""
+    pts = [(r["step"], float(r[key])) for r in rows if isinstance(r.get(key), (int, float))
+           and not math.isnan(float(r[key]))]
+    if not pts:
+        return
+    x, y = zip(*pts, strict=True)
+    line, = ax.plot(x, running_mean(y, window), label=label, lw=style.pop("lw", 1.6), **style)
+    ax.plot(x, y, ls="none", marker="o", ms=3, alpha=0.45, color=line.get_color())
+
+
+def _keys(rows: Sequence[Mapping], prefix: str, suffix: str = "") -> list[str]:
     return sorted({k for r in rows for k in r if k.startswith(prefix) and k.endswith(suffix)})
 
 
-def _reward_panel(ax, rows: list[Mapping]) -> None:
-    keys = [k for k in ("reward",) if any(k in r for r in rows)] + _keys(rows, "rewards/", "/mean")
-    steps = [r["step"] for r in rows]
-    for k in keys:
-        ax.plot(steps, [r.get(k, float("nan")) for r in rows], label=k.replace("rewards/", "").replace("/mean", ""))
+def _reward_panel(ax, rows: Sequence[Mapping], window: int) -> str:
+    for k in [k for k in ("reward",) if any(k in r for r in rows)] + _keys(rows, "rewards/", "/mean"):
+        if k != f"rewards/{ACCURACY_REWARD}/mean":  # a 0–1 diagnostic: the sampled accuracy panel shows it
+            _series(ax, rows, k, k.removeprefix("rewards/").removesuffix("/mean"), window)
+    low, high = ax.get_ylim()
+    ax.set_ylim(min(0.0, low), max(1.0, high))  # from 0; a flat run at 0 still gets a readable axis
+    return _note(rows, window)
 
 
-def _spread_panel(ax, rows: list[Mapping]) -> None:
-    _series(ax, rows, [ZERO_SPREAD_TOTAL, *_keys(rows, f"{ZERO_SPREAD}/type/")], f"{ZERO_SPREAD}/")
-    if any(TRL_ZERO_STD in r for r in rows):
-        _series(ax, rows, [TRL_ZERO_STD], ls="--", color="grey", lw=1)
+def _spread_panel(ax, rows: Sequence[Mapping], window: int) -> str:
+    for k in [ZERO_SPREAD_TOTAL, *_keys(rows, f"{ZERO_SPREAD}/type/")]:
+        _series(ax, rows, k, k.removeprefix(f"{ZERO_SPREAD}/"), window)
+    _series(ax, rows, TRL_ZERO_STD, f"{TRL_ZERO_STD} (TRL, batch std)", window, ls="--", color="grey", lw=1)
     ax.set_ylim(-0.02, 1.02)
+    ax.set_ylabel("share of groups")
+    return _note(rows, window)
 
 
-def _sampled_panel(ax, rows: list[Mapping]) -> None:
-    _series(ax, rows, _keys(rows, "accuracy/"), "accuracy/")
+def _sampled_panel(ax, rows: Sequence[Mapping], window: int) -> str:
+    for k in _keys(rows, "accuracy/"):
+        _series(ax, rows, k, k.removeprefix("accuracy/"), window)
     ax.set_ylim(-0.02, 1.02)
+    ax.set_ylabel("accuracy")
+    return _note(rows, window)
 
 
-def _heldout_panel(ax, rows: list[Mapping]) -> None:
-    ev = [r for r in rows if "heldout/accuracy" in r]
+def _heldout_panel(ax, rows: Sequence[Mapping], window: int) -> str:
+    ev = [r for r in rows if f"{HELDOUT}/accuracy" in r]
     if not ev:
-        return
-    x = [r.get("heldout/step", r["step"]) for r in ev]
-    acc = [r["heldout/accuracy"] for r in ev]
-    se = [r.get("heldout/accuracy_se", 0.0) for r in ev]
-    ax.errorbar(x, acc, yerr=se, marker="o", lw=2, capsize=3, label="all (± SE)")
-    for k in _keys(ev, "heldout/accuracy/"):
-        ax.plot(x, [r.get(k, float("nan")) for r in ev], marker=".", lw=1, label=k.removeprefix("heldout/accuracy/"))
-    for k, ls in (("heldout/chance", ":"), ("heldout/majority", "-.")):
+        ax.text(0.5, 0.5, "no held-out evaluation", transform=ax.transAxes, ha="center", color="grey")
+        return ""
+    x = [r.get(f"{HELDOUT}/step", r["step"]) for r in ev]
+    ax.errorbar(x, [r[f"{HELDOUT}/accuracy"] for r in ev], yerr=[r.get(f"{HELDOUT}/accuracy_se", 0.0) for r in ev],
+                marker="o", lw=2, capsize=3, color="black", label="all")
+    for k in _keys(ev, f"{HELDOUT}/accuracy/"):
+        t = k.removeprefix(f"{HELDOUT}/accuracy/")
+        pts = [(xi, r[k], r.get(f"{HELDOUT}/accuracy_se/{t}", 0.0)) for xi, r in zip(x, ev, strict=True) if k in r]
+        xs, ys, ses = zip(*pts, strict=True)
+        ax.errorbar(xs, ys, yerr=ses, marker=".", ms=6, lw=1, capsize=2, label=t)
+    for k, ls in ((f"{HELDOUT}/chance", ":"), (f"{HELDOUT}/majority", "-.")):
         if k in ev[-1]:
-            ax.axhline(ev[-1][k], color="grey", ls=ls, lw=1, label=k.removeprefix("heldout/"))
+            ax.axhline(ev[-1][k], color="grey", ls=ls, lw=1, label=k.removeprefix(f"{HELDOUT}/"))
     ax.set_ylim(-0.02, 1.02)
+    ax.set_ylabel("accuracy (± SE)")
+    n = ev[-1].get(f"{HELDOUT}/n")
+    return f"{len(ev)} evaluations" + (f" of {n} questions" if n else "")
+
+
+def _note(rows: Sequence[Mapping], window: int) -> str:
+    return f"{len(rows)} steps" + (f", line: running mean over {window}" if window > 1 else "")
 
 
 _PANELS = (("reward", _reward_panel), ("zero-spread groups", _spread_panel),
            ("sampled accuracy (training rollouts)", _sampled_panel), ("held-out accuracy (greedy)", _heldout_panel))
 
 
-def _mark_stages(ax, rows: list[Mapping], stage_names: tuple[str, ...]) -> None:
-    steps = [r["step"] for r in rows]
-    stage = [r.get("curriculum/stage") for r in rows]
-    for i in range(1, len(stage)):
-        if stage[i] is not None and stage[i] != stage[i - 1]:
-            ax.axvline(steps[i], color="grey", ls="--", lw=1)
-            name = stage_names[int(stage[i])] if stage_names and int(stage[i]) < len(stage_names) else stage[i]
-            ax.text(steps[i], ax.get_ylim()[1], f" {name}", fontsize=7, va="top", color="grey")
+def _mark_stages(ax, rows: Sequence[Mapping], stage_names: tuple[str, ...]) -> None:
+    """A dashed line at each stage's first logged step (not the first stage's), labelled with the stage's name."""
+    import matplotlib.transforms as mtransforms
+
+    trans = mtransforms.blended_transform_factory(ax.transData, ax.transAxes)
+    for step, stage in stage_starts(rows)[1:]:
+        ax.axvline(step, color="0.4", ls="--", lw=1)
+        name = stage_names[stage] if stage < len(stage_names) else f"stage {stage}"
+        ax.text(step, 0.98, f" {name}", transform=trans, fontsize=7, va="top", color="0.4")
