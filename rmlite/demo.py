@@ -1,39 +1,49 @@
 """`python -m rmlite demo`: the README's main job, end to end on a CPU in a few minutes.
 
+0. check every argument and the report folder before any work (a `ValueError` naming the smallest value that works);
 1. generate a small data set (synthetic maps of every difficulty plus the real Oslo map);
 2. build the tiny Qwen2.5-VL (random weights, local tokenizer), warm-start it on rmlite's answer formats (its
    learning curve), and ask whether GRPO has anything to amplify: pass@8 per type against guessing;
-3. sample GRPO groups on planning questions once and score the same completions under the sparse reward and every
-   dense preset: the share of zero-spread groups with standard errors, and each dense-minus-sparse difference
-   with its 95 % interval (paired: the same groups);
+3. sample GRPO groups on planning questions (several groups per question, as GRPO draws them over a run) and score
+   the same completions under the sparse reward and every dense preset: the share of zero-spread groups, in total
+   and on the route terms alone (format credit left out), with standard errors clustered by question, and each
+   dense-minus-sparse difference with its 95 % interval (paired: the same groups);
 4. train two curriculum stages (perception, then planning) with GRPO, 4-bit base + LoRA, the paper reward, with a
    held-out greedy evaluation at the start, every few steps and at the end;
 5. report held-out accuracy per type before and after GRPO (± SE, the paired change ± SE, format errors apart)
-   beside chance, majority and the image-masked model;
+   beside chance (its expected value), majority and the image-masked model, and one line per type where the model
+   scores below the majority baseline;
 6. write a report folder (metrics, plots, a sample card with the model's answer and its reward breakdown).
 
-What a tiny CPU model can show, and what it cannot, is `LIMITS`.
+The report folder is the demo's own: it refuses a folder holding anything else, and re-running replaces its own
+files (it deletes nothing itself; the data set is replaced only if it is an rmlite data set). What a tiny CPU model
+can show, and what it cannot, is `LIMITS`.
+
+One module on purpose: the demo's steps and the report section each one writes, in the order the demo runs them.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Hashable, Sequence
 from pathlib import Path
 from typing import Any
 
-from rmlite.data.build import DatasetConfig, generate_dataset
+from rmlite import __version__
+from rmlite.data.build import DatasetConfig, generate_dataset, map_specs
 from rmlite.data.cards import answer_card
 from rmlite.data.store import MapImages, load_maps, load_questions, load_split, map_row
 from rmlite.evaluate import (
     EvalReport,
-    chance_answers,
+    chance_report,
     change_table,
     majority_answers,
     markdown_table,
     mean_se,
     paired_change,
     score_answers,
+    type_table,
     write_reports,
 )
 from rmlite.models.inference import answers_for
@@ -41,25 +51,33 @@ from rmlite.models.load import load_model
 from rmlite.models.probe import ProbeReport, sample_groups
 from rmlite.models.tiny import build_tiny_vlm
 from rmlite.models.warmstart import warm_start
-from rmlite.reward.config import PRESETS
-from rmlite.reward.functions import as_total, load_reward
+from rmlite.reward.config import PRESETS, RewardBreakdown
+from rmlite.reward.functions import load_reward
 from rmlite.schema import answer_kind
 
 LIMITS = """## What this demo can and cannot show
 
-A model of about a million parameters that sees maps at 112 px on a CPU shows that every part runs and how much
-more often a dense reward gives a GRPO group a learning signal; it cannot show that GRPO raises accuracy (it cannot
-read station labels at 112 px, and a few dozen CPU steps move little: the held-out change below says what this run
-did), which is what a real VLM on a GPU is for (notebooks 03–05, or `python -m rmlite train --model <hub name>`).
+A model of about a million parameters that sees maps at 112 px on a CPU shows that every part runs and how often
+each reward gives a GRPO group a learning signal (the zero-spread section says on which terms); it cannot show that
+GRPO raises accuracy (it cannot read station labels at 112 px, and a few dozen CPU steps move little: the held-out
+change below says what this run did), which is what a real VLM on a GPU is for (notebooks 03–05, or
+`python -m rmlite train --model <hub name>`).
 """
 
 MODEL_NAME = "tiny+GRPO"  # the trained model's name in the evaluation reports
 BEFORE_NAME = "before GRPO"  # the warm-started model as GRPO starts from it (4-bit, fresh LoRA)
 SPARSE = "sparse"
 GROUP_SIZE = 4  # completions per GRPO group, as the demo's GRPO samples them (cpu_tiny_settings)
+COMPLETION_TOKENS = 48  # the demo GRPO's max_completion_length; its spread groups are sampled with the same limit
+SPREAD_BATCH = 16  # planning questions per generation batch when sampling the spread groups (64 sequences)
 PASS_K = 8
 EVAL_EVERY = 8  # GRPO steps between held-out evaluations
 Z95 = 1.96
+MARKER = "demo.json"  # written first into the report folder: what ran; marks the folder as the demo's own
+REPORT = "REPORT.md"
+REPORT_TITLE = "# rmlite demo report"
+PARTS = {"total": "the total reward (what GRPO's advantage sees)",
+         "route": "the route terms alone (correctness + α·detail, weighted; format credit left out)"}
 
 
 def spread_rewards() -> tuple[str, ...]:
@@ -68,21 +86,29 @@ def spread_rewards() -> tuple[str, ...]:
 
 
 def run_demo(out: str = "runs/demo", n_maps: int = 12, seed: int = 0, size: int = 512, warm_steps: int = 300,
-             stage_prompts: int = 8, eval_limit: int = 48, spread_prompts: int = 64, pass_k: int = PASS_K) -> Path:
-    """The six steps of the module docstring, each timed; returns the report folder."""
+             stage_prompts: int = 8, eval_limit: int = 48, spread_prompts: int = 80, spread_repeats: int = 4,
+             pass_k: int = PASS_K) -> Path:
+    """The steps of the module docstring, each timed; returns the report folder.
+
+    Raises ValueError, before any work, for an argument below the smallest value that works or a report folder
+    that is not the demo's (or cannot be written).
+    """
+    args = dict(out=str(out), n_maps=n_maps, seed=seed, size=size, warm_steps=warm_steps, stage_prompts=stage_prompts,
+                eval_limit=eval_limit, spread_prompts=spread_prompts, spread_repeats=spread_repeats, pass_k=pass_k)
+    check_arguments(**args)
+    out_dir = Path(out)
+    claim_folder(out_dir, args)
     import torch
 
     torch.manual_seed(seed)
     t0 = time.perf_counter()
-    out_dir = Path(out)
-    out_dir.mkdir(parents=True, exist_ok=True)
     laps = _Laps()
     data_dir = out_dir / "data"
     maps, images, train_rows = _make_data(data_dir, n_maps, seed, size)
     laps.lap("data")
     model_dir, stats = _warm_start(out_dir, train_rows, images, warm_steps, seed, pass_k)
     laps.lap("warm start")
-    spread = _zero_spread(out_dir, model_dir, train_rows, images, spread_prompts, seed)
+    spread = _zero_spread(out_dir, model_dir, train_rows, images, spread_prompts, spread_repeats, seed)
     laps.lap("zero-spread groups")
     model, processor, res, held = _train_two_stages(out_dir, model_dir, data_dir, stage_prompts, eval_limit)
     laps.lap("GRPO (2 stages)")
@@ -92,8 +118,73 @@ def run_demo(out: str = "runs/demo", n_maps: int = 12, seed: int = 0, size: int 
     total = round(time.perf_counter() - t0, 1)
     _write_report(out_dir, stats, spread, res, reports, laps.seconds, total)
     print(change_table(reports[BEFORE_NAME], reports[MODEL_NAME], [reports["chance"], reports["majority"]]))
-    print(f"[demo] finished in {total} s; report: {out_dir / 'REPORT.md'}")
+    for line in below_majority(reports[MODEL_NAME], reports["majority"]):
+        print(line)
+    print(f"[demo] finished in {total} s; report: {out_dir / REPORT}")
     return out_dir
+
+
+# ----- 0. checks before any work ---------------------------------------------------------------------------------
+MINIMA = {"warm_steps": (1, ""), "stage_prompts": (1, "one GRPO step per curriculum stage"), "eval_limit": (1, ""),
+          "spread_prompts": (1, ""), "spread_repeats": (1, ""), "pass_k": (1, ""), "seed": (0, "--seed")}
+MAPS_CAP = 50  # how far `smallest_n_maps` looks
+
+
+def smallest_n_maps(seed: int) -> int:
+    """The fewest synthetic maps whose data set has a test map (the demo evaluates on held-out maps), by the data
+    set's own split rule.
+
+    >>> smallest_n_maps(0)
+    2
+    """
+    return next((n for n in range(1, MAPS_CAP + 1)
+                 if any(s.split == "test" for s in map_specs(DatasetConfig(n_maps=n, seed=seed)))), MAPS_CAP)
+
+
+def check_arguments(**args: Any) -> None:
+    """One ValueError for the first argument that cannot work, naming the smallest value that does.
+
+    >>> check_arguments(n_maps=0)
+    Traceback (most recent call last):
+    ValueError: the demo needs n_maps >= 2 (--maps: one map to train on and one held out for the test split), got 0
+    """
+    for name, (least, why) in MINIMA.items():
+        v = args.get(name, least)
+        if isinstance(v, bool) or not isinstance(v, int) or v < least:
+            raise ValueError(f"the demo needs {name} >= {least}{f' ({why})' if why else ''}, got {v!r}")
+    if "n_maps" in args:
+        n, least = args["n_maps"], smallest_n_maps(args.get("seed", 0))
+        if isinstance(n, bool) or not isinstance(n, int) or n < least:
+            raise ValueError(f"the demo needs n_maps >= {least} (--maps: one map to train on and one held out for "
+                             f"the test split), got {n!r}")
+    if "size" in args:
+        DatasetConfig(n_maps=args.get("n_maps", 2), size=args["size"])  # its own ValueError names the sizes
+
+
+def is_demo_folder(folder: Path) -> bool:
+    """True when `folder` holds an earlier demo report: its marker, or (older reports) its REPORT.md title."""
+    marker, report = folder / MARKER, folder / REPORT
+    try:
+        if marker.is_file() and "rmlite_demo" in json.loads(marker.read_text()):
+            return True
+        return report.is_file() and report.read_text().startswith(REPORT_TITLE)
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def claim_folder(out_dir: Path, args: dict) -> None:
+    """Refuse a report folder that holds anything the demo did not write, or that cannot be written; else write
+    the marker (what runs) into it."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"{out_dir} is a file; the demo writes its report into a folder: pass a new folder as --out")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not is_demo_folder(out_dir):
+        raise ValueError(f"{out_dir} holds files the demo did not write; pass a new or empty folder as --out "
+                         "(the demo replaces only an earlier demo report)")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / MARKER).write_text(json.dumps({"rmlite_demo": args, "rmlite_version": __version__}, indent=1))
+    except OSError as e:
+        raise ValueError(f"cannot write the demo report into {out_dir}: {e.strerror or e}") from None
 
 
 class _Laps:
@@ -109,6 +200,7 @@ class _Laps:
         self._since = time.perf_counter()
 
 
+# ----- 1.–3. data, warm start, zero-spread groups ----------------------------------------------------------------
 def _make_data(data_dir: Path, n_maps: int, seed: int, size: int) -> tuple[Any, MapImages, list[dict]]:
     """1. A small data set (synthetic maps of every difficulty plus Oslo): (maps table, images, train rows)."""
     generate_dataset(data_dir, DatasetConfig(n_maps=n_maps, seed=seed, size=size, real_maps=("oslo",)),
@@ -128,54 +220,115 @@ def _warm_start(out_dir: Path, train_rows: list[dict], images: MapImages, steps:
 
 
 def _plot_curve(losses: list[float], path: Path) -> None:
+    """The warm start's loss per step: raw points, and their running mean as a line (the training plots' window)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from rmlite.train.runlog import running_mean, smooth_window  # deferred: rmlite.train imports transformers
+
+    steps, window = range(1, len(losses) + 1), smooth_window(len(losses))
     fig, ax = plt.subplots(figsize=(5, 3))
-    ax.plot(range(1, len(losses) + 1), losses)
+    ax.plot(steps, losses, ls="none", marker="o", ms=2, alpha=0.35, color="C0", label="per step")
+    ax.plot(steps, running_mean(losses, window), color="C0", lw=1.8, label=f"running mean of {window}")
     ax.set(xlabel="warm-start step", ylabel="cross-entropy on the answer", yscale="log", title="warm start")
+    ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
 def _zero_spread(out_dir: Path, model_dir: Path, train_rows: list[dict], images: MapImages, n_prompts: int,
-                 seed: int) -> dict:
-    """3. Planning groups sampled once from the warm-started model, scored under each of `spread_rewards()`.
+                 repeats: int, seed: int) -> dict:
+    """3. `repeats` groups on each of the first `n_prompts` planning questions, sampled from the warm-started model
+    as the demo's GRPO samples them, scored under each of `spread_rewards()`; the groups go to `spread_groups.jsonl`.
 
     In float32: GRPO samples from the same weights; the 4-bit model is built again for training.
     """
-    from rmlite.train.spread import has_spread  # deferred: rmlite.train imports transformers
-
     model, processor = load_model(str(model_dir), load_in_4bit=False, lora_rank=0, dtype="float32")
     plan = [r for r in train_rows if answer_kind(r["type"]) == "route"][:n_prompts]
-    groups = sample_groups(model, processor, plan, [images[r["map_id"]] for r in plan], group_size=GROUP_SIZE,
-                           seed=seed)
-    zero = {}
-    for name in spread_rewards():
-        fn = load_reward(name)
-        zero[name] = [float(not has_spread([as_total(fn(c, s)) for c in g])) for s, g in zip(plan, groups,
-                                                                                            strict=True)]
-    result = _spread_stats(zero)
-    result["groups"], result["group_size"] = len(plan), GROUP_SIZE
+    if not plan:
+        raise ValueError("the training split has no planning question to sample groups on")
+    asked = plan * repeats  # question i's groups are i, i + len(plan), ...
+    t0 = time.perf_counter()
+    groups = sample_groups(model, processor, asked, [images[r["map_id"]] for r in asked], group_size=GROUP_SIZE,
+                           max_new_tokens=COMPLETION_TOKENS, batch_size=SPREAD_BATCH, seed=seed)
+    seconds = time.perf_counter() - t0
+    scored = score_groups(asked, groups)
+    flags = zero_flags(scored)
+    result = spread_stats(flags, [s["id"] for s in asked])
+    result.update(questions=len(plan), repeats=repeats, groups=len(asked), group_size=GROUP_SIZE,
+                  max_new_tokens=COMPLETION_TOKENS, seconds=round(seconds, 1),
+                  seconds_per_group=round(seconds / len(asked), 3), **why_spread(scored, flags))
     (out_dir / "spread.json").write_text(json.dumps(result, indent=1))
-    print(f"[demo] zero-spread planning groups: {_shares(result)}")
+    with open(out_dir / "spread_groups.jsonl", "w") as f:
+        f.writelines(json.dumps({"id": s["id"], "completions": g}, ensure_ascii=False) + "\n"
+                     for s, g in zip(asked, groups, strict=True))
+    print(f"[demo] zero-spread planning groups ({len(asked)}): {_shares(result)}")
     return result
 
 
-def _spread_stats(zero: dict[str, list[float]]) -> dict:
-    """Share ± SE per reward, and each dense reward minus sparse (paired per group) ± SE with its 95 % interval."""
-    out: dict[str, Any] = {"zero_spread": {}, "difference_vs_sparse": {}}
-    for name, flags in zero.items():
-        m, se = mean_se(flags)
-        out["zero_spread"][name] = {"share": m, "se": se}
-        if name != SPARSE:
-            d, dse = mean_se([a - b for a, b in zip(flags, zero[SPARSE], strict=True)])
-            out["difference_vs_sparse"][name] = {"difference": d, "se": dse,
-                                                 "interval95": [d - Z95 * dse, d + Z95 * dse]}
+def score_groups(samples: Sequence[dict], groups: Sequence[Sequence[str]]) -> dict[str, list[list[RewardBreakdown]]]:
+    """Each group's completions scored under each of `spread_rewards()`: {reward: [[breakdown per completion]]}."""
+    fns = {name: load_reward(name) for name in spread_rewards()}
+    return {name: [[fn(c, s) for c in g] for s, g in zip(samples, groups, strict=True)] for name, fn in fns.items()}
+
+
+def route_terms(b: RewardBreakdown) -> float:
+    """The weighted route terms of a score: correctness + α·detail, without the format credit."""
+    c = b.components()
+    return c["correctness"] + c["detail"]
+
+
+def zero_flags(scored: dict[str, list[list[RewardBreakdown]]]) -> dict[str, dict[str, list[float]]]:
+    """{part: {reward: [1.0 for a group without spread, else 0.0]}} for each part of `PARTS`."""
+    from rmlite.train.spread import has_spread  # deferred: rmlite.train imports transformers
+
+    value = {"total": lambda b: b.total, "route": route_terms}
+    return {part: {name: [float(not has_spread([value[part](b) for b in g])) for g in groups]
+                   for name, groups in scored.items()} for part in PARTS}
+
+
+def cluster_mean_se(values: Sequence[float], clusters: Sequence[Hashable]) -> tuple[float, float]:
+    """The mean of the per-cluster means and its standard error across clusters: the groups drawn on one question
+    are not independent of each other, the questions are.
+
+    >>> cluster_mean_se([1, 1, 0, 0], ["a", "a", "b", "b"])
+    (0.5, 0.5)
+    """
+    by: dict[Hashable, list[float]] = {}
+    for v, c in zip(values, clusters, strict=True):
+        by.setdefault(c, []).append(v)
+    return mean_se([sum(v) / len(v) for v in by.values()])
+
+
+def spread_stats(flags: dict[str, dict[str, list[float]]], clusters: Sequence[Hashable]) -> dict:
+    """Per part of `PARTS`: the zero-spread share ± SE per reward and each dense reward minus sparse (paired per
+    group) ± SE with its 95 % interval, SEs clustered by question. The "total" part is also at the top level."""
+    out: dict[str, Any] = {}
+    for part, zero in flags.items():
+        res: dict[str, Any] = {"zero_spread": {}, "difference_vs_sparse": {}}
+        for name, f in zero.items():
+            m, se = cluster_mean_se(f, clusters)
+            res["zero_spread"][name] = {"share": m, "se": se}
+            if name != SPARSE:
+                d, dse = cluster_mean_se([a - b for a, b in zip(f, zero[SPARSE], strict=True)], clusters)
+                res["difference_vs_sparse"][name] = {"difference": d, "se": dse,
+                                                     "interval95": [d - Z95 * dse, d + Z95 * dse]}
+        out[part] = res
+    out.update(out["total"])
     return out
+
+
+def why_spread(scored: dict[str, list[list[RewardBreakdown]]], flags: dict[str, dict[str, list[float]]]) -> dict:
+    """Where sparse's spread comes from: the share of answers with format credit, the number of groups holding a
+    right route, and the share of groups whose sparse rewards differ in format credit only."""
+    groups = scored[SPARSE]
+    total, route = flags["total"][SPARSE], flags["route"][SPARSE]
+    return {"format_pass": sum(b.format > 0 for g in groups for b in g) / sum(len(g) for g in groups),
+            "groups_with_a_right_route": sum(any(b.correct for b in g) for g in groups),
+            "format_only_spread": sum(t == 0 and r == 1 for t, r in zip(total, route, strict=True)) / len(groups)}
 
 
 def _shares(spread: dict) -> str:
@@ -183,6 +336,7 @@ def _shares(spread: dict) -> str:
     return ", ".join(f"{name} {v['share']:.2f} ± {v['se']:.2f}" for name, v in spread["zero_spread"].items())
 
 
+# ----- 4.–6. GRPO, evaluation, report ----------------------------------------------------------------------------
 def _train_two_stages(out_dir: Path, model_dir: Path, data_dir: Path, stage_prompts: int,
                       eval_limit: int) -> tuple[Any, Any, Any, Any]:
     """4. GRPO on a few prompts per stage, perception then planning (the coarse curriculum), 4-bit base + LoRA, with
@@ -196,8 +350,9 @@ def _train_two_stages(out_dir: Path, model_dir: Path, data_dir: Path, stage_prom
     pick = ([i for i, r in enumerate(routes) if not r][:stage_prompts]
             + [i for i, r in enumerate(routes) if r][:stage_prompts])
     test = load_split(data_dir, "test")
-    held = HeldOutEval(test.select(range(min(eval_limit, len(test)))), every=EVAL_EVERY, max_new_tokens=48)
-    settings = cpu_tiny_settings(str(out_dir / "grpo"), max_steps=len(pick), max_completion_length=48)
+    held = HeldOutEval(test.select(range(min(eval_limit, len(test)))), every=EVAL_EVERY,
+                       max_new_tokens=COMPLETION_TOKENS)
+    settings = cpu_tiny_settings(str(out_dir / "grpo"), max_steps=len(pick), max_completion_length=COMPLETION_TOKENS)
     res = train(model, processor, ds.select(pick), reward="paper", curriculum="coarse", settings=settings,
                 heldout=held)
     return model, processor, res, held
@@ -209,11 +364,11 @@ def _evaluate(out_dir: Path, model: Any, processor: Any, held: Any) -> dict[str,
     steps = sorted(held.reports)
     before, after = held.reports[steps[0]], held.reports[steps[-1]]
     before.name, after.name = BEFORE_NAME, MODEL_NAME
-    masked = answers_for(model, processor, held.rows, mask_image=True, max_new_tokens=48, batch_size=8,
+    masked = answers_for(model, processor, held.rows, mask_image=True, max_new_tokens=COMPLETION_TOKENS, batch_size=8,
                          progress=False)
     reports = {BEFORE_NAME: before, MODEL_NAME: after,
                f"{MODEL_NAME} (image masked)": score_answers(held.samples, masked, name=f"{MODEL_NAME} (image masked)"),
-               "chance": score_answers(held.samples, chance_answers(held.samples), name="chance"),
+               "chance": chance_report(held.samples),
                "majority": score_answers(held.samples, majority_answers(held.samples), name="majority")}
     write_reports(list(reports.values()), out_dir / "eval")
     return reports
@@ -231,10 +386,10 @@ def _answer_card(out_dir: Path, data_dir: Path, maps: Any, reports: dict) -> Non
 def _write_report(out_dir: Path, stats: Any, spread: dict, res: Any, reports: dict[str, EvalReport],
                   timings: dict[str, float], total: float) -> None:
     """6b. REPORT.md: what the demo can and cannot show, then its numbers, each with its standard error."""
-    parts = ["# rmlite demo report\n", LIMITS, _warm_section(stats), _spread_section(spread), _grpo_section(res),
-             _heldout_section(reports),
-             f"## Timings\n\nSeconds per part of the demo: {json.dumps(timings)}; total {total} s.\n"]
-    (out_dir / "REPORT.md").write_text("\n".join(parts))
+    laps = ", ".join(f"{name} {sec} s" for name, sec in timings.items())
+    parts = [f"{REPORT_TITLE}\n", LIMITS, _warm_section(stats), spread_section(spread), _grpo_section(res),
+             _heldout_section(reports), f"## Timings\n\n{laps}; total {total} s.\n"]
+    (out_dir / REPORT).write_text("\n".join(parts))
 
 
 def _warm_section(stats: Any) -> str:
@@ -243,23 +398,52 @@ def _warm_section(stats: Any) -> str:
                                                                               len(stats.losses) // 2,
                                                                               len(stats.losses) - 1}))
     warn = "\n".join(f"- {line}" for line in stats.warnings) or f"- pass@{probe.k} beats guessing on every type."
-    return (f"## Warm start\n\n{stats.summary()}\n\nLearning curve (`warm_start.png`): {curve}.\n\n"
+    return (f"## Warm start\n\n{stats.summary()}\n\nLearning curve (`warm_start.png`, raw points and their running "
+            f"mean): {curve}.\n\n"
             f"Is there anything for GRPO to amplify? Greedy accuracy and pass@{probe.k} at the training temperature "
             f"on the warm start's held-out questions, against a guesser who knows each type's answer distribution "
             f"(± standard errors):\n\n{probe.table()}\n\n{warn}\n")
 
 
-def _spread_section(spread: dict) -> str:
-    lines = ["| reward | zero-spread share ± SE | minus sparse ± SE | 95 % interval |", "|---|---|---|---|"]
-    for name, v in spread["zero_spread"].items():
-        d = spread["difference_vs_sparse"].get(name)
-        diff = (f"{d['difference']:+.3f} ± {d['se']:.3f} | [{d['interval95'][0]:+.3f}, {d['interval95'][1]:+.3f}]"
-                if d else "– | –")
-        lines.append(f"| {name} | {v['share']:.3f} ± {v['se']:.3f} | {diff} |")
-    return (f"## Zero-spread planning groups\n\n{spread['groups']} planning questions, {spread['group_size']} "
-            "completions each, sampled once from the warm-started model at temperature 1 and scored under every "
-            "reward (the same groups, so the differences are paired). A zero-spread group gives GRPO no gradient.\n\n"
-            + "\n".join(lines) + "\n")
+def _interval(d: dict) -> str:
+    """"-0.031 ± 0.022 [-0.074, +0.012]"."""
+    return f"{d['difference']:+.3f} ± {d['se']:.3f} [{d['interval95'][0]:+.3f}, {d['interval95'][1]:+.3f}]"
+
+
+def beyond_noise(d: dict) -> bool:
+    """True when the 95 % interval of a difference excludes zero."""
+    lo, hi = d["interval95"]
+    return lo > 0 or hi < 0
+
+
+def spread_section(spread: dict) -> str:
+    """The zero-spread table (total and route terms) and one verdict line per dense reward."""
+    tot, route = spread["total"], spread["route"]
+    lines = ["| reward | zero-spread (total) ± SE | minus sparse ± SE [95 %] | zero-spread (route terms) ± SE | "
+             "minus sparse ± SE [95 %] |", "|---|---|---|---|---|"]
+    for name, v in tot["zero_spread"].items():
+        r = route["zero_spread"][name]
+        dt, dr = tot["difference_vs_sparse"].get(name), route["difference_vs_sparse"].get(name)
+        lines.append(f"| {name} | {v['share']:.3f} ± {v['se']:.3f} | {_interval(dt) if dt else '–'} | "
+                     f"{r['share']:.3f} ± {r['se']:.3f} | {_interval(dr) if dr else '–'} |")
+    verdicts = [f"- {name} − sparse: total {_interval(d)}, {'beyond' if beyond_noise(d) else 'not beyond'} noise; "
+                f"route terms {_interval(route['difference_vs_sparse'][name])}, "
+                f"{'beyond' if beyond_noise(route['difference_vs_sparse'][name]) else 'not beyond'} noise."
+                for name, d in tot["difference_vs_sparse"].items()]
+    sparse = tot["zero_spread"][SPARSE]["share"]
+    return (f"## Zero-spread planning groups\n\n{spread['questions']} planning questions × {spread['repeats']} "
+            f"groups of {spread['group_size']} completions ({spread['groups']} groups, {spread['seconds']} s: "
+            f"{spread['seconds_per_group']} s per group), sampled from the warm-started model as the demo's GRPO "
+            f"samples them (temperature 1, at most {spread['max_new_tokens']} tokens) and scored under every reward: "
+            f"the same completions, so the differences are paired; standard errors and 95 % intervals treat a "
+            f"question's groups as one cluster. A group whose rewards are all equal gives GRPO no gradient. "
+            f"\"Total\" is {PARTS['total']}; \"route terms\" is {PARTS['route']}.\n\n"
+            + "\n".join(lines) + "\n\n" + "\n".join(verdicts) + "\n\n"
+            f"Where sparse's spread comes from: {spread['format_pass']:.0%} of the sampled answers pass the strict "
+            f"format check and {spread['groups_with_a_right_route']} of the {spread['groups']} groups hold a right "
+            f"route, so {1 - sparse:.0%} of sparse's groups have spread and {spread['format_only_spread']:.0%} have it "
+            f"from format credit alone: a signal about the answer's format, not its route. Without the format credit "
+            f"(route terms), a dense reward's detail credit is what gives a group spread.\n")
 
 
 def _grpo_section(res: Any) -> str:
@@ -273,13 +457,25 @@ def _grpo_section(res: Any) -> str:
             f"group, under `scale_rewards=\"batch\"`.\n")
 
 
+def below_majority(model: EvalReport, majority: EvalReport) -> list[str]:
+    """One line per question type where the model's accuracy is below the majority baseline's."""
+    tm, tb = type_table(model), type_table(majority)
+    return [f"{t}: {model.name} {tm[t]['accuracy']:.3f} ± {tm[t]['se']:.3f} is below the majority baseline "
+            f"{tb[t]['accuracy']:.3f} (n={tm[t]['n']})" for t in sorted(tm)
+            if t != "all" and t in tb and tm[t]["accuracy"] < tb[t]["accuracy"]]
+
+
 def _heldout_section(reports: dict[str, EvalReport]) -> str:
     before, after = reports[BEFORE_NAME], reports[MODEL_NAME]
     d, se, n = paired_change(before, after)
     verdict = "within" if abs(d) <= 2 * se else "beyond"
     base = [r for k, r in reports.items() if k not in (BEFORE_NAME, MODEL_NAME)]
+    below = "\n".join(f"- {line}" for line in below_majority(after, reports["majority"])) or (
+        f"- {MODEL_NAME} scores at or above the majority baseline on every type.")
     return (f"## Held-out accuracy before and after GRPO\n\n{n} held-out questions (unseen maps), greedy, ReasonMap's "
             f"strict check; accuracy ± SE, the paired change ± SE, and format errors (answers the type's parser cannot "
-            f"read) apart from wrong answers:\n\n{change_table(before, after, base)}\n\n"
+            f"read) apart from wrong answers; chance is a guesser's expected accuracy:\n\n"
+            f"{change_table(before, after, base)}\n\n"
             f"Held-out accuracy changed by {d:+.3f} ± {se:.3f} over GRPO: {verdict} two standard errors of zero.\n\n"
+            f"Below the majority baseline (always answering a type's most frequent key):\n\n{below}\n\n"
             f"All runs side by side:\n\n{markdown_table(list(reports.values()))}\n")

@@ -1,10 +1,11 @@
 """Evaluation: greedy answers on held-out maps, ReasonMap's metrics by type and difficulty, and baselines.
 
-Every report carries the baselines that make its numbers mean something: chance and majority answer per
-type, and (optionally) the same model with the image masked — ReasonMap's check that a model reads the
-map rather than guessing from the question. Accuracies come with standard errors, and answers the type's parser
-cannot read (a yes/no question answered `\\boxed{2}`) are counted as format errors apart from wrong answers, so a
-format swap shows as one. `pass_at_k` asks, before GRPO, whether sampled answers beat guessing at all.
+Every report carries the baselines that make its numbers mean something: chance (the expected accuracy of a
+uniform guess, not one random draw) and majority answer per type, and (optionally) the same model with the image
+masked — ReasonMap's check that a model reads the map rather than guessing from the question. Accuracies come with
+standard errors, and answers the type's parser cannot read (a yes/no question answered `\\boxed{2}`) are counted as
+format errors apart from wrong answers, so a format swap shows as one. `pass_at_k` asks, before GRPO, whether
+sampled answers beat guessing at all.
 """
 
 from __future__ import annotations
@@ -80,27 +81,42 @@ def paired_change(before: EvalReport, after: EvalReport, qtype: str | None = Non
 
 
 def type_table(report: EvalReport) -> dict[str, dict]:
-    """Per type (and "all"): n, accuracy, its SE, and the shares of format errors and of readable wrong answers."""
+    """Per type (and "all"): n, accuracy, its SE (`accuracy_se`), and the shares of format errors and of readable
+    wrong answers."""
     by: dict[str, list[dict]] = {}
     for r in report.records:
         by.setdefault(r["type"], []).append(r)
     by["all"] = list(report.records)
     out = {}
     for t, recs in by.items():
-        acc, se = mean_se([r["correct"] for r in recs])
+        acc, se = accuracy_se(recs)
         fmt = sum(r.get("format_error", 0) for r in recs) / len(recs)
         wrong = sum(not r["correct"] and not r.get("format_error", 0) for r in recs) / len(recs)
         out[t] = {"n": len(recs), "accuracy": acc, "se": se, "format_errors": fmt, "wrong": wrong}
     return out
 
 
+def accuracy_se(records: Sequence[Mapping]) -> tuple[float, float]:
+    """Accuracy and its SE over records. Records of an expected-value baseline (`chance_report`) carry `variance`,
+    the Bernoulli variance p(1 - p) of each question: the SE is then that of a guesser's accuracy on these n
+    questions, sqrt(sum p(1 - p)) / n, not the (zero) spread of equal expectations.
+
+    >>> accuracy_se([{"correct": 0.5, "variance": 0.25}] * 4)
+    (0.5, 0.25)
+    """
+    if records and all("variance" in r for r in records):
+        n = len(records)
+        return sum(r["correct"] for r in records) / n, math.sqrt(sum(r["variance"] for r in records)) / n
+    return mean_se([r["correct"] for r in records])
+
+
 CHANCE_MAX_COUNT = 12  # a chance guess for a count is uniform in 1..12 (ReasonMap-Plus counts are small)
 
 
 def chance_answers(samples: Sequence[Mapping], seed: int = 0) -> list[str]:
-    """A uniform guess per question, by answer kind: a letter A–D, yes or no, a count in 1..`CHANCE_MAX_COUNT`,
-    and no route (there is no sensible random route: chance accuracy on route questions is ~0). The map is not
-    read: a guess that never saw it."""
+    """One draw of a uniform guess per question, by answer kind: a letter A–D, yes or no, a count in
+    1..`CHANCE_MAX_COUNT`, and no route (there is no sensible random route: chance accuracy on route questions is
+    ~0). The map is not read: a guess that never saw it. Reports use the expectation (`chance_report`)."""
     rng = random.Random(seed)
     out = []
     for s in samples:
@@ -114,6 +130,37 @@ def chance_answers(samples: Sequence[Mapping], seed: int = 0) -> list[str]:
         else:
             out.append("")
     return out
+
+
+def chance_probability(sample: Mapping) -> float:
+    """The probability that `chance_answers`' uniform guess is right: 1/4 for a letter, 1/2 for yes/no, for a count
+    1/`CHANCE_MAX_COUNT` when the key lies in 1..`CHANCE_MAX_COUNT` (else 0), and 0 for a route.
+
+    >>> chance_probability({"type": "torf1", "answer": "no"}), chance_probability({"type": "counting1", "answer": "13"})
+    (0.5, 0.0)
+    """
+    kind, key = answer_kind(sample["type"]), str(sample["answer"]).strip()
+    if kind == "letter":
+        return 1 / len(CHOICE_LETTERS) if key.upper() in CHOICE_LETTERS else 0.0
+    if kind == "yes_no":
+        return 0.5 if key.lower() in ("yes", "no") else 0.0
+    if kind == "integer":
+        return 1 / CHANCE_MAX_COUNT if key.isdigit() and 1 <= int(key) <= CHANCE_MAX_COUNT else 0.0
+    return 0.0
+
+
+def chance_report(samples: Sequence[Mapping], name: str = "chance") -> EvalReport:
+    """The chance baseline as its expectation: each record's `correct` is `chance_probability` (with its variance,
+    so `type_table` gives the SE a guesser's accuracy has on these questions), not one random draw (which can read
+    0.0 on a small count set). Routes are answered empty, as `chance_answers` does."""
+    records = []
+    for s in samples:
+        rec = metrics.judge("", s)  # ids, types, difficulties, weight; a route's map score for no answer
+        p = chance_probability(s)
+        rec.update(correct=p, variance=p * (1 - p), answer="", key=s["answer"],
+                   format_error=int(answer_kind(s["type"]) == "route"))
+        records.append(rec)
+    return EvalReport(name, records, metrics.summarize(records))
 
 
 def majority_answers(samples: Sequence[Mapping], train: Iterable[Mapping] | None = None) -> list[str]:
@@ -144,8 +191,8 @@ def evaluate(model, processor, dataset, *, name: str = "model", image_masked: bo
     if image_masked:
         masked = answers_for(model, processor, rows, mask_image=True, max_new_tokens=max_new_tokens,
                              batch_size=batch_size, progress=progress, desc="image masked")
-        reports[f"{name} (image masked)"] = score_answers(samples, masked, name=f"{name} (image masked)")
-    reports["chance"] = score_answers(samples, chance_answers(samples), name="chance")
+        reports[name + MASKED] = score_answers(samples, masked, name=name + MASKED)
+    reports["chance"] = chance_report(samples)
     reports["majority"] = score_answers(samples, majority_answers(samples), name="majority")
     if out is not None:
         write_reports(list(reports.values()), out)
@@ -212,24 +259,68 @@ def write_reports(reports: Sequence[EvalReport], out: str | Path) -> Path:
     return out
 
 
-def plot_reports(reports: Sequence[EvalReport], path: str | Path) -> Path:
-    """Grouped bars: accuracy per question type for each run."""
+BASELINES = ("chance", "majority")  # report names drawn as reference marks, not bars
+MASKED = " (image masked)"  # the suffix `evaluate` gives a model's image-masked run
+BASELINE_STYLE = {"chance": ("0.25", ":"), "majority": ("tab:red", "--")}  # colour, line style
+
+
+def plot_reports(reports: Sequence[EvalReport], path: str | Path, title: str = "") -> Path:
+    """`accuracy_figure` saved as a PNG."""
+    fig = accuracy_figure(reports, title)
+    import matplotlib.pyplot as plt  # after the figure: it chose the Agg backend
+
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return Path(path)
+
+
+def accuracy_figure(reports: Sequence[EvalReport], title: str = ""):
+    """Accuracy per question type (and overall): a bar ± SE per model (image-masked runs hatched), the baselines
+    (`BASELINES`) as reference lines across each group, n in every tick label, accuracy on 0–1."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    types = sorted({t for r in reports for t in r.summary.get("by_type", {})})
-    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(types) + 2), 3.6))
-    width = 0.8 / max(1, len(reports))
-    for i, r in enumerate(reports):
-        ys = [r.summary["by_type"].get(t, {}).get("accuracy", 0.0) for t in types]
-        ax.bar([x + i * width for x in range(len(types))], ys, width, label=r.name)
-    ax.set_xticks([x + width * (len(reports) - 1) / 2 for x in range(len(types))], types)
-    ax.set_ylabel("accuracy")
+    tables = {r.name: type_table(r) for r in reports if r.records}
+    models = [n for n in tables if n not in BASELINES]
+    types = sorted({t for tb in tables.values() for t in tb} - {"all"}) + ["all"]
+    fig, ax = plt.subplots(figsize=(max(6.5, 1.1 * len(types) * max(1, len(models)) ** 0.5 + 2), 4.2))
+    width = 0.8 / max(1, len(models))
+    bases = list(dict.fromkeys(n.removesuffix(MASKED) for n in models))  # a model and its masked run share a colour
+    for i, name in enumerate(models):
+        _bars(ax, tables[name], types, i - (len(models) - 1) / 2, width, name,
+              f"C{bases.index(name.removesuffix(MASKED)) % 10}")
+    for name in [n for n in BASELINES if n in tables]:
+        _baseline_marks(ax, tables[name], types, name)
+    ax.set_xticks(range(len(types)), [f"{t}\n{_n_label(tables, models or list(tables), t)}" for t in types],
+                  fontsize=8)
+    ax.set_ylabel("accuracy (± SE)")
     ax.set_ylim(0, 1)
-    ax.legend(fontsize=7)
+    ax.set_title(title or "accuracy per question type", fontsize=10)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return fig
+
+
+def _bars(ax, table: Mapping[str, Mapping], types: Sequence[str], slot: float, width: float, name: str,
+          color: str) -> None:
+    xs = [k + slot * width for k, t in enumerate(types) if t in table]
+    ys = [table[t]["accuracy"] for t in types if t in table]
+    se = [table[t]["se"] for t in types if t in table]
+    masked = name.endswith(MASKED)
+    ax.bar(xs, ys, width * 0.92, yerr=se, capsize=2, label=name, hatch="//" if masked else None, color=color,
+           alpha=0.55 if masked else 1.0, edgecolor="0.3", linewidth=0.5, error_kw={"elinewidth": 0.8})
+
+
+def _baseline_marks(ax, table: Mapping[str, Mapping], types: Sequence[str], name: str) -> None:
+    color, style = BASELINE_STYLE.get(name, ("0.5", "-."))
+    drawn = [k for k, t in enumerate(types) if t in table]
+    ax.hlines([table[types[k]]["accuracy"] for k in drawn], [k - 0.45 for k in drawn], [k + 0.45 for k in drawn],
+              colors=color, linestyles=style, linewidth=1.6, label=name)
+
+
+def _n_label(tables: Mapping[str, Mapping], names: Sequence[str], qtype: str) -> str:
+    """"n=48" when every model answered the same number of questions of the type, else "n=48/30" in bar order."""
+    ns = [tables[n][qtype]["n"] for n in names if qtype in tables[n]]
+    return "n=" + ("/".join(map(str, ns)) if len(set(ns)) > 1 else str(ns[0]))

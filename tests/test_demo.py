@@ -1,36 +1,216 @@
-"""The README's main job (`python -m rmlite demo`) end to end, shrunk: every stage runs and writes its outputs."""
+"""The README's main job (`python -m rmlite demo`): its checks before any work, its zero-spread statistics (checked
+against independent recomputations), its report lines, and the whole demo end to end, shrunk."""
 
 import json
+import math
+import os
+import random
+import statistics
+from pathlib import Path
 
 import pytest
 
-pytest.importorskip("trl")
+from rmlite.data.store import load_questions
+from rmlite.demo import (
+    MARKER,
+    REPORT,
+    REPORT_TITLE,
+    SPARSE,
+    below_majority,
+    beyond_noise,
+    check_arguments,
+    claim_folder,
+    cluster_mean_se,
+    is_demo_folder,
+    run_demo,
+    score_groups,
+    spread_rewards,
+    spread_stats,
+    zero_flags,
+)
+from rmlite.evaluate import EvalReport
+from rmlite.reward.config import PRESETS
+from rmlite.reward.score import score
+
+MINI = Path(__file__).resolve().parent.parent / "data" / "mini"
 
 
-def test_demo_writes_a_complete_report(tmp_path):
-    from rmlite.demo import BEFORE_NAME, MODEL_NAME, run_demo, spread_rewards
-    from rmlite.reward.config import PRESETS
+# ----- checks before any work --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name, bad, least", [("n_maps", 0, 2), ("n_maps", 1, 2), ("warm_steps", 0, 1),
+                                              ("stage_prompts", 0, 1), ("eval_limit", 0, 1), ("spread_prompts", 0, 1),
+                                              ("spread_repeats", 0, 1), ("pass_k", 0, 1), ("seed", -1, 0)])
+def test_a_bad_argument_fails_before_any_work_naming_the_smallest_that_works(tmp_path, name, bad, least):
+    out = tmp_path / "demo"
+    with pytest.raises(ValueError, match=rf"{name} >= {least}\b") as e:
+        run_demo(str(out), **{name: bad})
+    assert "\n" not in str(e.value)
+    assert not out.exists()  # nothing was written: the check came first
+    check_arguments(**{name: least})  # the named value works
 
-    out = run_demo(str(tmp_path / "demo"), n_maps=3, warm_steps=10, stage_prompts=2, eval_limit=8, spread_prompts=6,
-                   pass_k=2)
-    for name in ("REPORT.md", "warm_start.json", "warm_start.png", "spread.json", "sample_answer.png",
-                 "grpo/metrics.jsonl", "grpo/metrics.png", "grpo/heldout.jsonl", "eval/report.json", "eval/report.md",
-                 "eval/accuracy.png"):
+
+def test_bad_size_and_non_integers_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="size"):
+        run_demo(str(tmp_path / "d"), size=100)
+    with pytest.raises(ValueError, match="n_maps"):
+        check_arguments(n_maps=2.5)
+    with pytest.raises(ValueError, match="pass_k"):
+        check_arguments(pass_k=True)
+    assert not (tmp_path / "d").exists()
+
+
+def test_a_folder_with_the_users_files_is_refused_and_left_alone(tmp_path):
+    out = tmp_path / "mine"
+    (out / "data").mkdir(parents=True)
+    (out / "notes.txt").write_text("mine")
+    (out / "data" / "x.csv").write_text("1,2")
+    with pytest.raises(ValueError, match="did not write"):
+        run_demo(str(out))
+    assert sorted(p.name for p in out.rglob("*")) == ["data", "notes.txt", "x.csv"]
+    assert (out / "notes.txt").read_text() == "mine"
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(ValueError, match="is a file"):
+        run_demo(str(afile))
+    assert afile.read_text() == "x"
+
+
+def test_new_empty_and_earlier_demo_folders_are_accepted_and_marked(tmp_path):
+    args = {"out": "x", "n_maps": 2}
+    for out in (tmp_path / "new" / "deeper", tmp_path / "empty"):
+        if out.name == "empty":
+            out.mkdir()
+        claim_folder(out, args)
+        assert is_demo_folder(out) and json.loads((out / MARKER).read_text())["rmlite_demo"] == args
+    old = tmp_path / "old"  # a report from before the marker existed
+    old.mkdir()
+    (old / REPORT).write_text(f"{REPORT_TITLE}\n\nold numbers\n")
+    (old / "spread.json").write_text("{}")
+    assert is_demo_folder(old)
+    claim_folder(old, args)
+    assert (old / "spread.json").read_text() == "{}"  # claiming deletes nothing
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / REPORT).write_text("# my report\n")
+    (other / MARKER).write_text("[1, 2]")  # valid JSON, not the demo's marker
+    assert not is_demo_folder(other)
+
+
+def test_an_unwritable_folder_is_one_value_error(tmp_path):
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    with pytest.raises(ValueError, match="cannot write the demo report into"):
+        claim_folder(blocker / "demo", {})  # its parent is a file: no one can create it, root included
+    assert blocker.read_text() == "x"
+    if os.name == "posix" and os.geteuid() != 0:  # root writes anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        locked.chmod(0o500)
+        try:
+            with pytest.raises(ValueError, match="cannot write"):
+                claim_folder(locked / "demo", {})
+        finally:
+            locked.chmod(0o700)
+
+
+# ----- zero-spread statistics --------------------------------------------------------------------------------------
+def test_cluster_mean_se_equals_a_recomputation_over_question_means():
+    rng = random.Random(3)
+    values = [float(rng.random() < 0.3) for _ in range(60)]
+    clusters = [i % 15 for i in range(60)]  # 15 questions, 4 groups each
+    means = [statistics.fmean(values[q::15]) for q in range(15)]
+    m, se = cluster_mean_se(values, clusters)
+    assert m == pytest.approx(statistics.fmean(values))  # equal cluster sizes: the plain mean
+    assert se == pytest.approx(statistics.stdev(means) / math.sqrt(15))
+    # one group per question: the plain standard error of the mean
+    assert cluster_mean_se(values, list(range(60)))[1] == pytest.approx(statistics.stdev(values) / math.sqrt(60))
+
+
+def test_spread_stats_by_hand():
+    flags = {"total": {SPARSE: [1, 1, 0, 0], "paper": [0, 1, 0, 0]},
+             "route": {SPARSE: [1, 1, 1, 1], "paper": [0, 0, 1, 1]}}
+    res = spread_stats(flags, ["a", "b", "c", "d"])
+    assert res["total"]["zero_spread"][SPARSE]["share"] == 0.5 and res["zero_spread"] == res["total"]["zero_spread"]
+    d = res["total"]["difference_vs_sparse"]["paper"]  # differences -1, 0, 0, 0
+    assert d["difference"] == -0.25 and d["se"] == pytest.approx(0.25)
+    assert d["interval95"] == pytest.approx([-0.25 - 1.96 * 0.25, -0.25 + 1.96 * 0.25]) and not beyond_noise(d)
+    r = res["route"]["difference_vs_sparse"]["paper"]  # differences -1, -1, 0, 0
+    assert r["difference"] == -0.5 and r["se"] == pytest.approx(math.sqrt(1 / 3) / 2)
+    assert beyond_noise({"interval95": [-0.3, -0.01]}) and beyond_noise({"interval95": [0.01, 0.3]})
+
+
+def _planning_sample() -> dict:
+    return next(dict(r) for r in load_questions(MINI, "train") if r["type"] == "planning"
+                and int(r["question_transfer_count"]) == 0)
+
+
+def test_zero_flags_match_an_independent_scoring():
+    """Three groups: one identical wrong answer four times; two formatted wrong answers and two unformatted; one
+    right route among wrong ones. Each flag is recomputed with `score` and the breakdown's own fields."""
+    s = _planning_sample()
+    right = s["answer"]
+    wrong = "Route Name: Line 1\nDeparture Stop: Nowhere Park\nArrival Stop: Elsewhere Square"
+    junk = "I cannot tell from the map."
+    assert score(right, s).correct and score(wrong, s, PRESETS[SPARSE]).format > 0
+    assert score(junk, s, PRESETS[SPARSE]).format == 0
+    groups = [[wrong] * 4, [wrong, junk, wrong, junk], [right, wrong, wrong, junk]]
+    flags = zero_flags(score_groups([s] * 3, groups))
+    assert flags["total"][SPARSE] == [1.0, 0.0, 0.0]  # spread from the format credit in the second group
+    assert flags["route"][SPARSE] == [1.0, 1.0, 0.0]  # but on the route terms only the right route gives spread
+    for name in spread_rewards():
+        cfg = PRESETS[name]
+        for part, value in (("total", lambda b: b.total),
+                            ("route", lambda b: b.weight * (b.correctness + b.alpha * b.detail))):
+            want = []
+            for g in groups:
+                vals = [value(score(c, s, cfg)) for c in g]
+                want.append(float(max(vals) - min(vals) <= 1e-9))
+            assert flags[part][name] == want, (name, part)
+
+
+def _report(name: str, rows: list[tuple[str, float]]) -> EvalReport:
+    return EvalReport(name, [{"id": f"q{i}", "type": t, "correct": c, "format_error": 0}
+                             for i, (t, c) in enumerate(rows)])
+
+
+def test_below_majority_names_each_type_once():
+    model = _report("tiny+GRPO", [("torf1", 0), ("torf1", 1), ("counting1", 1), ("counting1", 1), ("planning", 0)])
+    major = _report("majority", [("torf1", 1), ("torf1", 1), ("counting1", 1), ("counting1", 0), ("planning", 0)])
+    lines = below_majority(model, major)
+    assert len(lines) == 1 and lines[0].startswith("torf1: tiny+GRPO 0.500") and "majority baseline 1.000" in lines[0]
+    assert "(n=2)" in lines[0]
+    assert below_majority(major, major) == []
+
+
+# ----- end to end ----------------------------------------------------------------------------------------------------
+def test_demo_writes_a_complete_report(tmp_path, capsys):
+    pytest.importorskip("trl")
+    from rmlite.demo import BEFORE_NAME, MODEL_NAME
+
+    out = run_demo(str(tmp_path / "demo"), n_maps=2, warm_steps=10, stage_prompts=2, eval_limit=8, spread_prompts=5,
+                   spread_repeats=2, pass_k=2)
+    console = capsys.readouterr().out
+    for name in (REPORT, MARKER, "warm_start.json", "warm_start.png", "spread.json", "spread_groups.jsonl",
+                 "sample_answer.png", "grpo/metrics.jsonl", "grpo/metrics.png", "grpo/heldout.jsonl",
+                 "eval/report.json", "eval/report.md", "eval/accuracy.png"):
         assert (out / name).is_file(), name
-    report = (out / "REPORT.md").read_text()
-    for phrase in ("cannot", "image masked", "pass@2", "95 % interval", "Held-out accuracy changed by", "chance",
-                   "majority", "format errors"):
+    assert is_demo_folder(out)
+    report = (out / REPORT).read_text()
+    for phrase in ("cannot", "image masked", "pass@2", "[95 %]", "route terms", "format credit alone",
+                   "Held-out accuracy changed by", "chance", "Below the majority baseline", "format errors"):
         assert phrase in report, phrase
     # every dense preset is compared with sparse, read at run time (a preset added later is picked up)
     dense = {n for n, c in PRESETS.items() if c.detail and c.alpha > 0}
     assert set(spread_rewards()) == dense | {"sparse"} and "paper" in dense
     spread = json.loads((out / "spread.json").read_text())
-    assert set(spread["zero_spread"]) == set(spread_rewards()) and set(spread["difference_vs_sparse"]) == dense
-    for name, v in spread["difference_vs_sparse"].items():  # the paired difference equals the difference of shares
-        assert v["difference"] == pytest.approx(spread["zero_spread"][name]["share"]
-                                                - spread["zero_spread"]["sparse"]["share"])
-        assert v["interval95"][0] <= v["difference"] <= v["interval95"][1]
-    assert spread["groups"] <= 6 and all(0 <= v["share"] <= 1 for v in spread["zero_spread"].values())
+    assert spread["groups"] == spread["questions"] * 2 and spread["questions"] <= 5
+    for part in ("total", "route"):
+        assert set(spread[part]["zero_spread"]) == set(spread_rewards())
+        assert set(spread[part]["difference_vs_sparse"]) == dense
+        for name, v in spread[part]["difference_vs_sparse"].items():  # paired difference = difference of shares
+            assert v["difference"] == pytest.approx(spread[part]["zero_spread"][name]["share"]
+                                                    - spread[part]["zero_spread"]["sparse"]["share"])
+            assert v["interval95"][0] <= v["difference"] <= v["interval95"][1]
+    _check_shares_from_the_logged_groups(out, spread)
     steps = [json.loads(x)["step"] for x in (out / "grpo" / "metrics.jsonl").read_text().splitlines()]
     assert steps == [1, 2, 3, 4]  # two prompts per stage, one prompt per step
     held = json.loads((out / "eval" / "report.json").read_text())
@@ -38,3 +218,19 @@ def test_demo_writes_a_complete_report(tmp_path):
     assert held[BEFORE_NAME]["n"] == held[MODEL_NAME]["n"] == 8
     warm = json.loads((out / "warm_start.json").read_text())
     assert warm["probe"]["k"] == 2 and warm["probe"]["by_type"]
+    assert "[demo] finished in" in console
+    assert not [line for line in console.splitlines() if line.lstrip().startswith("{")], "a raw dict on the console"
+
+
+def _check_shares_from_the_logged_groups(out: Path, spread: dict) -> None:
+    """The zero-spread shares recomputed from `spread_groups.jsonl` with `score`, apart from the demo's code."""
+    rows = [json.loads(x) for x in (out / "spread_groups.jsonl").read_text().splitlines()]
+    assert len(rows) == spread["groups"] and all(len(r["completions"]) == spread["group_size"] for r in rows)
+    samples = {r["id"]: dict(r) for r in load_questions(out / "data", "train")}
+    assert len({r["id"] for r in rows}) == spread["questions"]
+    for name in spread_rewards():
+        flat = []
+        for r in rows:
+            totals = [score(c, samples[r["id"]], PRESETS[name]).total for c in r["completions"]]
+            flat.append(max(totals) - min(totals) <= 1e-6 * max(1.0, max(abs(t) for t in totals)))
+        assert spread["total"]["zero_spread"][name]["share"] == pytest.approx(sum(flat) / len(flat)), name

@@ -176,7 +176,7 @@ def test_no_error_is_the_reference(samples):
 
 
 def test_operators_compose(planning):
-    s = next(p for p in planning if p["question_transfer_count"] >= 1)
+    s = next(p for p in planning if p["question_transfer_count"] >= 2)
     text = apply_errors(s, ["missing_transfer", "misread_station"], seed=1)
     assert len(read_route(text)) == len(_reference_sections(s)) - 1 and not score(text, s, PAPER).correct
 
@@ -342,3 +342,59 @@ def test_import_is_light():
 def test_sparse_preset_is_format_plus_correctness(samples):
     s = samples[0]
     assert score(reference_completion(s), s, SPARSE).total == SPARSE.format_points + SPARSE.correct_points
+
+
+# ----- the lab's headline, console and figure -----------------------------------------------------------------------
+def _rows(table):
+    """Lab rows from {(reward, rate, type): (zero-spread share, groups)}."""
+    return [{"reward": r, "error_rate": e, "type": t, "difficulty": "all", "groups": n, "frac_reward_zero_std": p}
+            for (r, e, t), (p, n) in table.items()]
+
+
+def test_headline_names_the_fewest_zero_spread_reward_per_error_rate():
+    from rmlite.lab.report import headline, zero_spread
+
+    rows = _rows({("sparse", 0.2, "planning"): (0.30, 100), ("paper", 0.2, "planning"): (0.05, 100),
+                  ("robust", 0.2, "planning"): (0.08, 100), ("sparse", 0.8, "planning"): (0.70, 100),
+                  ("paper", 0.8, "planning"): (0.10, 100), ("robust", 0.8, "planning"): (0.01, 100),
+                  ("sparse", 0.2, "torf1"): (0.0, 50)})
+    se = {p: (p * (1 - p) / 100) ** 0.5 for p in (0.05, 0.08, 0.30, 0.01, 0.10, 0.70)}
+    assert zero_spread(rows)["paper"] == [(0.2, 0.05, round(se[0.05], 6), 100), (0.8, 0.10, round(se[0.10], 6), 100)]
+    text = headline(rows)
+    at02, at08 = text.split("At error rate 0.2, ")[1].split("At error rate 0.8, ")
+    # 0.2: paper fewest; robust is within 2 SE of it (0.03 < 2 * hypot(0.0218, 0.0271)); sparse is not
+    assert at02.startswith(f"fewest: paper 0.050 ± {se[0.05]:.3f} (100 groups); within 2 SE: robust 0.080")
+    assert "then sparse 0.300" in at02
+    assert at08.startswith("fewest: robust 0.010") and "within 2 SE" not in at08 and "then paper 0.100" in at08
+    assert "torf1" not in text  # the headline is about planning groups
+
+
+def test_console_tables_fit_a_terminal(samples):
+    from rmlite.lab.report import console_summary
+
+    res = run_lab(samples, ("sparse", "paper", "official", "robust"), error_rates=(0.2, 0.8), group_size=4)
+    for qtype in (None, "planning"):
+        text = console_summary(res, qtype)
+        assert text.startswith("Headline:") and max(map(len, text.splitlines())) <= 120
+    assert "counting1" not in console_summary(res, "planning").split("\n\n", 1)[1]
+
+
+def test_signal_density_figure_headline_first_every_reward_visible(samples):
+    from rmlite.lab.report import signal_density_figure
+
+    rewards = ("sparse", "paper", "official", "robust")
+    res = run_lab(samples, rewards, error_rates=(0.2, 0.5, 0.8), group_size=4)
+    fig = signal_density_figure(res.rows)
+    top, *small = fig.axes
+    area = lambda ax: ax.get_position().width * ax.get_position().height  # noqa: E731
+    assert all(area(top) > 4 * area(ax) for ax in small), "the headline panel is first and large"
+    n_plan = next(r["groups"] for r in res.rows if r["type"] == "planning" and r["difficulty"] == "all")
+    assert "planning" in top.get_title(loc="left") and f"n = {n_plan}" in top.get_title(loc="left")
+    assert all("(n = " in ax.get_title(loc="left") for ax in small)
+    assert [c.get_label() for c in top.containers] == list(rewards)  # one errorbar series (± SE) per reward
+    drawn = [c.lines[0] for c in top.containers]
+    assert len({ln.get_marker() for ln in drawn}) == 4 and len({ln.get_linestyle() for ln in drawn}) == 4
+    xs = [tuple(ln.get_xdata()) for ln in drawn]
+    assert len(set(xs)) == 4, "dodged: no two rewards share x positions (sparse cannot hide under paper)"
+    assert len(fig.legends) == 1 and [t.get_text() for t in fig.legends[0].get_texts()] == list(rewards)
+    assert all(ax.get_legend() is None for ax in fig.axes)

@@ -12,6 +12,7 @@ import dataclasses
 import doctest
 import importlib
 import inspect
+import json
 import re
 import sys
 from pathlib import Path
@@ -208,11 +209,12 @@ def test_widgets_build_without_a_display(tmp_path, monkeypatch):
     data = tmp_path / "data"
     generate_dataset(data, DatasetConfig(n_maps=2, size=512), overwrite=True)
     rows = [dict(r) for r in load_questions(data, "train")]
-    box = nbh.map_browser(data)
+    box = nbh.map_browser(data, static=False)
     assert box.children[2].value[:4] == b"\x89PNG"
     box.children[0].children[0].value = "planning"  # the browser re-renders on a change
-    plan = next(i for i, r in enumerate(rows) if r["type"] == "planning")
-    reward = nbh.reward_widget(rows[: plan + 1])
+    plan = next(i for i, r in enumerate(rows)  # a planning question with a line to confuse (not every map has one)
+                if r["type"] == "planning" and "error: wrong_line" in nbh.answer_choices(r))
+    reward = nbh.reward_widget(rows[: plan + 1], static=False)
     pick, _, answer, text, table = reward.children
     assert "paper" in table.value and "sparse" in table.value
     assert text.value == rows[0]["answer"] or rows[0]["answer"] in text.value  # the reference comes first
@@ -222,7 +224,7 @@ def test_widgets_build_without_a_display(tmp_path, monkeypatch):
     full = table.value
     answer.value = dict(answer.options)["error: wrong_line"]
     assert text.value == answer.value and table.value != full  # a wrong line scores differently
-    assert nbh.ask_widget(None, None).children[2].description == "ask"
+    assert nbh.ask_widget(None, None, static=False).children[2].description == "ask"
 
 
 def test_smoke_knobs_and_output_folder(tmp_path, monkeypatch):
@@ -235,6 +237,8 @@ def test_smoke_knobs_and_output_folder(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="do not exist"):
         nbh.knobs(steps=1, smoke=dict(step=2))
     assert nbh.output_dir("x") == tmp_path / "out" / "x" and (tmp_path / "out" / "x").is_dir()
+    monkeypatch.setenv(nbh.SMOKE_ENV, "1")
+    assert nbh.output_dir("x") == tmp_path / f"out{nbh.SMOKE_SUFFIX}" / "x"  # smoke runs live apart
 
 
 def test_boilerplate_matches_the_one_source():
@@ -355,7 +359,7 @@ def test_lab_rewards_and_rollout_browser():
         nbh.lab_rewards((), {"x": {"base": "dense"}})
     samples = [s for s in load_samples(MINI_DIR, "train") if s["type"] == "planning"][:6]
     res = run_lab(samples, rewards, error_rates=(0.5,), group_size=4)
-    box = nbh.rollout_browser(res)
+    box = nbh.rollout_browser(res, static=False)
     html = box.children[1].value
     assert "paper_alpha1" in html and "sparse" in html and html.count("<tr>") == 1 + 4
     import html as html_lib
@@ -380,9 +384,18 @@ def _stdout(nb) -> str:
                    if o.output_type == "stream")
 
 
+def _outputs(nb, needle: str) -> list[dict]:
+    """The outputs of the code cell whose source contains `needle`."""
+    cells = [c for c in nb.cells if c.cell_type == "code" and needle in c.source]
+    assert len(cells) == 1, needle
+    return cells[0].outputs
+
+
+@pytest.mark.timeout(1800)  # seven kernels in a row: 536-731 s on a busy 2-core machine
 def test_notebooks_run_in_order_in_smoke_mode(tmp_path, monkeypatch):
-    """00 → 06 with RMLITE_SMOKE=1 in one kernel per notebook; 04 and 05 must load the adapter 03 saved, 06 reads the
-    shipped data set and the completions 03/04 logged."""
+    """00 → 06 with RMLITE_SMOKE=1 in one kernel per notebook (nbclient: no widget frontend); 04 and 05 must load the
+    adapter 03 saved, 06 reads the shipped data set and the completions 03/04 logged. Smoke runs write beside the
+    real output folder (`<out>-smoke`), and the browsers show their static views."""
     pytest.importorskip("trl", reason="the `train` extra is not installed")
     NotebookClient = pytest.importorskip("nbclient", reason="the `notebooks` extra is not installed").NotebookClient
     from jupyter_client.kernelspec import KernelSpecManager
@@ -390,28 +403,79 @@ def test_notebooks_run_in_order_in_smoke_mode(tmp_path, monkeypatch):
     spec = KernelSpecManager().get_kernel_spec("python3")
     # jupyter_client replaces a bare "python" with sys.executable: the kernel runs this interpreter (.venv).
     assert spec.argv[0] in ("python", "python3", sys.executable), f"python3 kernel runs {spec.argv[0]}"
-    out = tmp_path / "out"
     monkeypatch.setenv(nbh.SMOKE_ENV, "1")
-    monkeypatch.setenv(nbh.OUT_ENV, str(out))
+    monkeypatch.setenv(nbh.OUT_ENV, str(tmp_path / "out"))
+    for var in (nbh.WIDGETS_ENV, "JPY_SESSION_NAME"):  # as nbconvert / jupyter execute run them
+        monkeypatch.delenv(var, raising=False)
+    out = tmp_path / f"out{nbh.SMOKE_SUFFIX}"
     executed = {}
     for path in PATHS:
         nb = read(path)
-        NotebookClient(nb, timeout=300, kernel_name="python3",
+        NotebookClient(nb, timeout=900, kernel_name="python3",  # a hang guard; a shared CPU is slow
                        resources={"metadata": {"path": str(tmp_path)}}).execute()  # raises on a failing cell
         executed[path.name] = nb
+    assert not (tmp_path / "out").exists(), "a smoke run wrote into the real output folder"
     assert str(ROOT / "rmlite") in _stdout(executed["00_setup.ipynb"])
+    _check_01(executed["01_maps_and_questions.ipynb"], out)
     stage1 = out / "stage1" / "adapter"
     assert (stage1 / "adapter_model.safetensors").is_file()
-    loaded = f"adapter loaded from {stage1}:"
-    assert loaded in _stdout(executed["04_stage2_route_planning_grpo.ipynb"]), "04 did not load 03's adapter"
+    nb04 = _stdout(executed["04_stage2_route_planning_grpo.ipynb"])
+    assert f"adapter loaded from {stage1}:" in nb04, "04 did not load 03's adapter"
     assert (out / "stage2" / "adapter" / "adapter_model.safetensors").is_file()
-    assert "to_stage=1" in _stdout(executed["04_stage2_route_planning_grpo.ipynb"]), "no switch into planning"
-    assert "adapters: ['stage1', 'stage2']" in _stdout(executed["05_evaluate.ipynb"])
+    _check_04_switch(nb04, out / "stage2")
+    nb05 = executed["05_evaluate.ipynb"]
+    assert "adapters: ['stage1', 'stage2']" in _stdout(nb05)
     assert (out / "eval" / "stage2" / "held-out_synthetic" / "report.json").is_file()
+    plots = [o for o in _outputs(nb05, "comparison_plot") if "image/png" in o.get("data", {})]
+    assert len(plots) == 2 and (out / "eval" / "accuracy_held-out_synthetic.png").is_file()  # one per set
     lab = _stdout(executed["06_reward_lab.ipynb"])
     assert f"questions from {ROOT / 'data' / 'mini'}" in lab, "06 in smoke mode reads the shipped data set"
     assert "runs with logged completions: ['stage1', 'stage2']" in lab, "06 did not measure 03/04's completions"
+    assert "Headline: the share of planning groups" in lab and max(map(len, lab.splitlines())) <= 120
     assert (out / "lab" / "signal_density.png").is_file()
+    for name, nb in executed.items():
+        assert "VBox(children" not in json.dumps([c.outputs for c in nb.cells if c.cell_type == "code"]), name
+
+
+def _check_01(nb, out: Path) -> None:
+    text = _stdout(nb)
+    assert "{}" not in text and f"{out / 'data'}: 4 synthetic maps + real oslo, geneva" in text
+    browser = _outputs(nb, "nb.map_browser(")
+    html = browser[0]["data"]["text/html"]
+    assert "data:image/png;base64," in html and "<table>" in html  # the static view: counts and the first card
+
+
+def _check_04_switch(printed: str, run_dir: Path) -> None:
+    """04 prints the switch at the step its curves mark: the first logged step trained on planning."""
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    first = next(r["step"] for r in rows if r.get("curriculum/stage") == 1)
+    assert f"stage switch: perception → planning at step {first} (decided at step " in printed, printed[-2000:]
+
+
+def test_smoke_and_real_runs_never_share_a_folder(tmp_path, monkeypatch):
+    """A smoke run's checkpoint, adapter and completions are invisible to a real run: 03 does not resume from them,
+    05 does not evaluate them, 06 does not list them as your runs."""
+    import shutil
+
+    from rmlite.data.build import MINI_DIR
+    from rmlite.lab.measure import load_samples
+
+    monkeypatch.setenv(nbh.OUT_ENV, str(tmp_path / "out"))
+    monkeypatch.setenv(nbh.SMOKE_ENV, "1")
+    smoke = nbh.output_dir("stage1")
+    (smoke / "checkpoint-4").mkdir()
+    (smoke / "adapter").mkdir()
+    (smoke / "adapter" / "adapter_config.json").write_text("{}")
+    sample = load_samples(MINI_DIR, "train")[0]
+    (smoke / "completions.jsonl").write_text(json.dumps({"step": 1, "id": sample["id"], "completion": "x"}) + "\n")
+    shutil.copytree(MINI_DIR, nbh.output_dir("data"), dirs_exist_ok=True)
+    assert nbh.has_checkpoint(smoke) and nbh.adapters(("stage1",)) == {"stage1": smoke / "adapter"}
+    assert list(nbh.logged_lab(("stage1",), ["sparse"])) == ["stage1"]
+    monkeypatch.delenv(nbh.SMOKE_ENV)  # the real notebooks
+    shutil.copytree(MINI_DIR, nbh.output_dir("data"), dirs_exist_ok=True)  # a real data set: only the runs differ
+    real = nbh.output_dir("stage1")
+    assert real != smoke and not nbh.has_checkpoint(real)  # 03's resume=nb.has_checkpoint(run_dir) is False
+    assert nbh.adapters(("stage1",)) == {} and nbh.logged_lab(("stage1",), ["sparse"]) == {}
 
 
 def test_answer_choices_are_judged_as_labelled():
@@ -517,3 +581,16 @@ def test_drive_is_mounted_once_on_colab(tmp_path, monkeypatch):
     assert nbh.output_dir("a") == drive_dir / "a"
     assert nbh.output_dir("b") == drive_dir / "b"
     assert mounts == [str(tmp_path / "drive")], "Drive is mounted once, where Colab expects it"
+
+
+def test_stage_switches_print_the_step_the_curves_mark():
+    """04 prints the first step trained on the new stage (the run's `curriculum/stage` column, which the curves'
+    boundary line reads), not the step whose batch decided the switch."""
+    from rmlite.curriculum.adaptive import Transition
+
+    rows = [{"step": s, "curriculum/stage": int(s >= 4)} for s in range(1, 7)]
+    decided = [Transition(2, 0, 1, "max_steps", 0.25)]
+    assert nbh.stage_switches(rows, decided, ("perception", "planning")) == (
+        "stage switch: perception → planning at step 4 (decided at step 2: max_steps, accuracy 0.25 over the window)")
+    assert nbh.stage_switches(rows[:3], [], ("perception", "planning")).startswith("no stage switch")
+    assert nbh.stage_switches([{"step": 1}, *rows[2:]]).startswith("stage switch: stage 0 → stage 1 at step 4")

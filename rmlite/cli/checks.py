@@ -11,15 +11,13 @@ import tempfile
 from pathlib import Path
 
 from rmlite.cli.args import UserError
-from rmlite.data.build import DatasetConfig, map_specs
 from rmlite.data.store import check_save_target, load_maps, load_questions, read_manifest
+from rmlite.demo import smallest_n_maps
 from rmlite.maps.real import find_city
 from rmlite.models.load import check_adapter_base
 from rmlite.models.source import model_source
 from rmlite.reward.functions import load_reward
 from rmlite.schema import run_contents
-
-DEMO_MAPS_CAP = 50  # how far `smallest_demo_maps` looks for a map count that gives a test split
 
 
 def _nearest_existing(path: Path) -> Path:
@@ -123,16 +121,9 @@ def run_folder(out: str, *, resume: bool, overwrite: bool) -> list[str]:
     return found
 
 
-def smallest_demo_maps(seed: int) -> int:
-    """The fewest synthetic maps for which the demo's data set has a test split (it evaluates on it)."""
-    for n in range(1, DEMO_MAPS_CAP + 1):
-        if any(s.split == "test" for s in map_specs(DatasetConfig(n_maps=n, seed=seed))):
-            return n
-    return DEMO_MAPS_CAP
-
-
 def demo_maps(n_maps: int, seed: int) -> None:
-    least = smallest_demo_maps(seed)
+    """`demo --maps`: the demo's own rule (`rmlite.demo.smallest_n_maps`), said with the flag's name."""
+    least = smallest_n_maps(seed)
     if n_maps < least:
         raise UserError(f"--maps {n_maps} is too few: the demo evaluates on held-out maps, and the smallest number "
                         f"that gives it some is --maps {least}")

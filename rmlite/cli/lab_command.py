@@ -9,8 +9,7 @@ from rmlite.cli.args import Parser, UserError
 from rmlite.cli.parser import add_lab_parser, lab_arguments
 from rmlite.data.store import read_manifest
 from rmlite.lab.measure import add_probes, lab_logged, load_samples, read_completions, run_lab
-from rmlite.lab.report import format_table, probe_summary, write_outputs
-from rmlite.lab.stats import ALL
+from rmlite.lab.report import console_summary, probe_summary, write_outputs
 
 
 def check_lab(a: argparse.Namespace) -> None:
@@ -40,7 +39,7 @@ def cmd_lab(a: argparse.Namespace) -> int:
     else:
         samples = load_samples(a.data, a.split)[: a.limit]
         res = run_lab(samples, rewards, a.error_rates, a.group_size, seed=a.seed, probes=True)
-    print(format_table([r for r in res.rows if r["difficulty"] == ALL]) + "\n\n" + probe_summary(res))
+    print(console_summary(res) + "\n\n" + probe_summary(res))
     for p in write_outputs(res, a.out, plots=not a.no_plots):
         print(f"wrote {p}")
     return 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -16,6 +15,36 @@ from rmlite.maps.network import Network, routes_from_json
 from rmlite.maps.real import find_city
 from rmlite.maps.render import BACKGROUND, render_map
 from rmlite.schema import answer_kind
+
+MARGIN = 12  # px of white on each side of the card's text
+
+
+def wrap_pixels(text: str, font, max_px: float) -> list[str]:
+    """`text` as lines no wider than `max_px` in `font` (measured, not counted: station names and the `·` separators
+    vary in width): greedy by word; a word wider than a line is split where it must be.
+
+    >>> from PIL import ImageFont
+    >>> f = ImageFont.truetype(font_path(), 18)
+    >>> all(f.getlength(ln) <= 200 for ln in wrap_pixels("Storo · Grorud · Ellingsrudåsen " * 4, f, 200))
+    True
+    """
+    lines: list[str] = []
+    line = ""
+    for word in text.split(" "):
+        trial = f"{line} {word}" if line else word
+        if font.getlength(trial) <= max_px:
+            line = trial
+            continue
+        if line:
+            lines.append(line)
+        while font.getlength(word) > max_px:  # one word wider than the line: cut it
+            cut = 1
+            while font.getlength(word[:cut + 1]) <= max_px:
+                cut += 1
+            lines.append(word[:cut])
+            word = word[cut:]
+        line = word
+    return [*lines, line]
 
 
 def answer_card(sample: Mapping, map_row: Mapping, record: Mapping, *, width: int = 768):
@@ -50,7 +79,6 @@ def sample_card(sample: Mapping, map_row: Mapping, *, width: int = 1024, complet
     img = img.resize((width, max(1, round(img.height * scale))))
     font = ImageFont.truetype(font_path(), 18)
     bold = ImageFont.truetype(font_path(bold=True), 18)
-    chars = max(40, int(width / 10.5))
     blocks = [("Question", sample["question"]), ("Answer key", sample["answer"])]
     if route_question:
         n = len(json.loads(sample["routes"]))
@@ -62,19 +90,19 @@ def sample_card(sample: Mapping, map_row: Mapping, *, width: int = 1024, complet
         blocks.append(("Reward", breakdown))
     meta = (f"{sample['id']} · type {sample['type']} · map {sample['difficulty_city']} · "
             f"question {sample['difficulty_question']} · {sample.get('source', '')}")
-    lines: list[tuple[str, object]] = [(meta, bold)]
+    room = width - 2 * MARGIN
+    lines: list[tuple[str, object]] = [(ln, bold) for ln in wrap_pixels(meta, bold, room)]
     for title, text in blocks:
         lines.append((title + ":", bold))
         for para in str(text).splitlines() or [""]:
-            for ln in textwrap.wrap(para, chars) or [""]:
-                lines.append((ln, font))
+            lines += [(ln, font) for ln in wrap_pixels(para, font, room)]
     panel_h = 16 + 24 * len(lines)
     card = Image.new("RGB", (width, img.height + panel_h), "white")
     card.paste(img, (0, 0))
     d = ImageDraw.Draw(card)
     y = img.height + 8
     for text, f in lines:
-        d.text((12, y), text, fill=(20, 20, 20), font=f)
+        d.text((MARGIN, y), text, fill=(20, 20, 20), font=f)
         y += 24
     return card
 

@@ -38,7 +38,7 @@ from rmlite.reward.config import PAPER
 from rmlite.reward.score import score
 
 
-def run_lab(samples: Sequence[Mapping], rewards: Iterable[Any] = ("sparse", "paper", "official"),
+def run_lab(samples: Sequence[Mapping], rewards: Iterable[Any] = ("sparse", "paper", "official", "robust"),
             error_rates: Iterable[float] = (0.2, 0.5, 0.8), group_size: int = 8, policy: Policy | None = None,
             seed: int = 0, probes: bool = False) -> LabResult:
     """Simulate `group_size` rollouts per question at each error rate and measure every reward on them.

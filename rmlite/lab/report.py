@@ -1,9 +1,12 @@
-"""The lab's result and how it is shown: `LabResult`, plain-text tables, the signal-density plot, the run files."""
+"""The lab's result and how it is shown: `LabResult`, the headline (which reward leaves the fewest zero-spread
+planning groups at each error rate), plain-text tables narrow enough for a console, the signal-density figure, the
+run files (the full tables stay in lab.txt / lab.jsonl)."""
 
 from __future__ import annotations
 
 import json
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,42 +60,126 @@ def format_table(rows: Sequence[Mapping], columns: Sequence[str] | None = None) 
     return "\n".join(line.rstrip() for line in lines)
 
 
+HEADLINE_TYPE = "planning"  # the questions the dense reward is for: the headline and the figure's first panel
+ZERO = "frac_reward_zero_std"  # the lab's column: share of groups whose rewards are all equal (no GRPO signal)
+CONSOLE_COLUMNS = ("reward", "error_rate", "type", "groups", "accuracy", "reward_mean", "reward_std", ZERO,
+                   "spearman")  # what a console shows (under 120 characters); lab.txt has every column
+MARKERS, LINESTYLES = ("o", "s", "^", "D", "v", "P", "X", "*"), ("-", "--", ":", "-.")
+
+
+def zero_spread(rows: Sequence[Mapping], qtype: str = HEADLINE_TYPE, difficulty: str = ALL) -> dict:
+    """{reward: [(error rate, zero-spread share, its SE, groups), …]} for one type and difficulty; the SE is the
+    binomial sqrt(p(1 − p) / groups).
+
+    >>> zero_spread([{"reward": "sparse", "error_rate": 0.5, "type": "planning", "difficulty": "all",
+    ...               "groups": 100, ZERO: 0.2}])
+    {'sparse': [(0.5, 0.2, 0.04, 100)]}
+    """
+    out: dict[str, list] = {}
+    for r in rows:
+        if r["type"] == qtype and r["difficulty"] == difficulty and isinstance(r["error_rate"], (int, float)):
+            p, n = r[ZERO], r["groups"]
+            out.setdefault(r["reward"], []).append((r["error_rate"], p, round(math.sqrt(p * (1 - p) / n), 6), n))
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def headline(rows: Sequence[Mapping], qtype: str = HEADLINE_TYPE) -> str:
+    """One paragraph: at each error rate, the reward(s) with the fewest zero-spread `qtype` groups (± SE), the ones
+    within two SEs of it, then the rest, fewest first."""
+    by_rate: dict[float, list] = {}
+    for name, pts in zero_spread(rows, qtype).items():
+        for rate, p, se, n in pts:
+            by_rate.setdefault(rate, []).append((p, se, n, name))
+    if not by_rate:
+        return f"(no {qtype} groups measured at a numeric error rate)"
+    parts = []
+    for rate in sorted(by_rate):
+        ranked = sorted(by_rate[rate])
+        p0, se0, n0, _ = ranked[0]
+        best = [x for x in ranked if x[0] == p0]
+        near = [x for x in ranked[len(best):] if x[0] - p0 <= 2 * math.hypot(x[1], se0)]
+        rest = ranked[len(best) + len(near):]
+        text = f"At error rate {rate:g}, fewest: {', '.join(x[3] for x in best)} {p0:.3f} ± {se0:.3f} ({n0} groups)"
+        if near:
+            text += "; within 2 SE: " + ", ".join(f"{x[3]} {x[0]:.3f} ± {x[1]:.3f}" for x in near)
+        if rest:
+            text += "; then " + ", ".join(f"{x[3]} {x[0]:.3f} ± {x[1]:.3f}" for x in rest)
+        parts.append(text + ".")
+    return (f"Headline: the share of {qtype} groups whose rollouts all get the same reward (zero spread: GRPO learns "
+            f"nothing from them; fewer is better), ± SE. " + " ".join(parts))
+
+
+def console_summary(res: LabResult, qtype: str | None = None) -> str:
+    """What a console shows: the headline, then the headline columns (`CONSOLE_COLUMNS`) over all difficulties, for
+    every type or only `qtype`; each line under 120 characters. lab.txt keeps every column and difficulty."""
+    rows = [r for r in res.rows if r["difficulty"] == ALL and qtype in (None, r["type"])]
+    cols = [c for c in CONSOLE_COLUMNS if c != "type" or qtype is None]
+    return textwrap.fill(headline(res.rows), 118) + "\n\n" + format_table(rows, cols)
+
+
 def plot_signal_density(rows: Sequence[Mapping], path: str | Path) -> Path:
-    """Signal density (1 − frac_reward_zero_std) against error rate, one line per reward; top row per question type,
-    bottom row per difficulty."""
+    """`signal_density_figure` saved as a PNG."""
+    fig = signal_density_figure(rows)
+    import matplotlib.pyplot as plt  # after the figure: it chose the Agg backend
+
+    path = Path(path)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def signal_density_figure(rows: Sequence[Mapping]):
+    """The lab figure: first and large, the zero-spread share of planning groups against the policy's error rate,
+    one line per reward (each its own marker and line style, slightly dodged so none hides another, ± SE); below,
+    smaller, the same per other question type. n (groups) in every title, one legend for the figure."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [r for r in rows if isinstance(r["error_rate"], (int, float))]
-    types = [ALL] + sorted({r["type"] for r in rows} - {ALL})
-    diffs = [d for d in ("easy", "middle", "hard") if any(r["difficulty"] == d for r in rows)]
-    ncol = max(len(types), len(diffs) + 1)
-    fig, axes = plt.subplots(2, ncol, figsize=(3.2 * ncol, 6.4), sharey=True, squeeze=False)
-    panels = [(0, i, {"type": t, "difficulty": ALL}, f"type: {t}") for i, t in enumerate(types)]
-    panels += [(1, i, {"type": ALL, "difficulty": d}, f"difficulty: {d}") for i, d in enumerate([ALL, *diffs])]
-    for ax in axes.ravel():
-        ax.set_visible(False)
-    for r_i, c_i, where, title in panels:
-        ax = axes[r_i][c_i]
-        ax.set_visible(True)
-        for name in dict.fromkeys(r["reward"] for r in rows):
-            pts = sorted((r["error_rate"], 1 - r["frac_reward_zero_std"]) for r in rows
-                         if r["reward"] == name and all(r[k] == v for k, v in where.items()))
-            if pts:
-                ax.plot(*zip(*pts, strict=True), marker="o", label=name)
-        ax.set_title(title, fontsize=9)
-        ax.set_ylim(-0.02, 1.02)
-        ax.set_xlabel("policy error rate")
-    axes[0][0].set_ylabel("signal density (1 − zero-spread share)")
-    axes[1][0].set_ylabel("signal density")
-    axes[0][0].legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    rewards = list(dict.fromkeys(r["reward"] for r in rows))
+    others = sorted({r["type"] for r in rows} - {ALL, HEADLINE_TYPE}) + [ALL]
+    ncol = max(3, len(others))
+    fig = plt.figure(figsize=(2.6 * ncol, 8.2))
+    grid = fig.add_gridspec(2, ncol, height_ratios=(2.3, 1), hspace=0.45, wspace=0.3)
+    top = fig.add_subplot(grid[0, :])
+    _zero_panel(top, rows, HEADLINE_TYPE, rewards, big=True)
+    for k, t in enumerate(others):
+        ax = fig.add_subplot(grid[1, k], sharey=top)
+        _zero_panel(ax, rows, t, rewards, big=False)
+        ax.set_ylabel("zero-spread share" if k == 0 else "", fontsize=7)
+    legend: dict = {}  # one entry per reward, from whichever panel drew it
+    for ax in fig.axes:
+        for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            legend.setdefault(label, h)
+    fig.legend(legend.values(), legend.keys(), loc="upper right", ncol=min(len(legend), 6), fontsize=9,
+               frameon=False, title="reward", title_fontsize=9)
+    return fig
+
+
+def _zero_panel(ax, rows: Sequence[Mapping], qtype: str, rewards: Sequence[str], big: bool) -> None:
+    pts = zero_spread(rows, qtype)
+    rates = sorted({x for v in pts.values() for x, *_ in v})
+    dodge = (0.012 if big else 0.03) * ((rates[-1] - rates[0]) or 1.0) if rates else 0.0
+    for i, name in enumerate(rewards):
+        if name not in pts:
+            continue
+        x, p, se, _ = zip(*pts[name], strict=True)
+        shift = (i - (len(rewards) - 1) / 2) * dodge
+        ax.errorbar([v + shift for v in x], p, yerr=se, marker=MARKERS[i % len(MARKERS)], capsize=2,
+                    linestyle=LINESTYLES[i % len(LINESTYLES)], markersize=7 if big else 4, label=name,
+                    linewidth=1.6 if big else 1.0, color=f"C{i}")
+    groups = sorted({n for v in pts.values() for *_, n in v})
+    n = "/".join(map(str, groups)) if groups else "0"
+    title = (f"zero-spread {qtype} groups (no learning signal; fewer is better), n = {n} groups per point"
+             if big else f"{qtype} (n = {n})")
+    ax.set_title(title, fontsize=11 if big else 8, loc="left")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xticks(rates)
+    ax.tick_params(labelsize=9 if big else 7)
+    ax.set_xlabel("policy error rate", fontsize=9 if big else 7)
+    ax.set_ylabel("zero-spread share", fontsize=9 if big else 7)
+    ax.grid(alpha=0.3)
 
 
 LADDER_COLUMNS = ("reward", "questions", "steps", "reversed", "tied", "spearman_within", "spearman_pooled")
@@ -110,12 +197,13 @@ def probe_summary(res: LabResult) -> str:
 
 
 def write_outputs(res: LabResult, out: str | Path, plots: bool = True) -> list[Path]:
-    """lab.jsonl (all rows), lab.txt (the tables), probes.jsonl, signal_density.png."""
+    """lab.jsonl (all rows), lab.txt (the headline and every table in full), probes.jsonl, signal_density.png."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "lab.jsonl", out / "lab.txt"]
     paths[0].write_text("".join(json.dumps(r) + "\n" for r in res.rows))
-    parts = [format_table(res.rows), format_table(res.probes, PROBE_COLUMNS) if res.probes else "",
+    parts = [textwrap.fill(headline(res.rows), 118), format_table(res.rows),
+             format_table(res.probes, PROBE_COLUMNS) if res.probes else "",
              format_table(res.ladders, LADDER_COLUMNS) if res.ladders else ""]
     paths[1].write_text("\n\n".join(p for p in parts if p) + "\n")
     if res.probes:

@@ -2,11 +2,12 @@
 
 Rooms: `env` (smoke mode, knobs, output folder, install and backend reports, data modes), `playground` (reward
 tables and the lab for notebooks 02 and 06), `runs` (models, training and evaluation helpers for 03-05), `widgets`
-(ipywidgets browsers), `sync` (the badges and install cell every notebook shares). ipywidgets, IPython and
-matplotlib are imported inside the functions that draw, so this package imports without them.
+(ipywidgets browsers, each with a static view where no widget can be drawn), `sync` (the badges and install cell
+every notebook shares). ipywidgets, IPython and matplotlib are imported inside the functions that draw, so this
+package imports without them.
 """
 
-from rmlite.lab.report import probe_summary
+from rmlite.lab.report import console_summary, probe_summary
 from rmlite.notebook.env import (
     BRANCH,
     CORE_DISTS,
@@ -20,7 +21,9 @@ from rmlite.notebook.env import (
     OUT_ENV,
     REPO,
     SMOKE_ENV,
+    SMOKE_SUFFIX,
     WATCHED,
+    WIDGETS_ENV,
     backend_report,
     badge,
     colab_url,
@@ -49,7 +52,9 @@ from rmlite.notebook.runs import (
     amplifiable,
     base_model,
     comparison,
+    comparison_plot,
     curves,
+    data_summary,
     eval_sets,
     failures,
     free_memory,
@@ -62,17 +67,18 @@ from rmlite.notebook.runs import (
     require_gpu_for,
     stage2_curriculum,
     stage_data,
+    stage_switches,
 )
-from rmlite.notebook.widgets import ask_widget, map_browser, reward_widget, rollout_browser
+from rmlite.notebook.widgets import StaticView, ask_widget, live_frontend, map_browser, reward_widget, rollout_browser
 
 __all__ = [
     "BRANCH", "CORE_DISTS", "CPU_TRACK", "CPU_TRACK_NUMBERS", "DATA_MODES", "DEFAULTS", "DRIVE_DIR", "GPU_DISTS",
-    "NOTEBOOKS", "OUT_ENV", "REPO", "SMOKE_ENV", "WATCHED", "backend_report", "badge", "colab_url", "ensure_data",
-    "install_report", "is_smoke", "knobs", "missing_distributions", "on_colab", "output_dir", "setting",
-    "stale_modules",
-    "answer_choices", "card", "lab_rewards", "logged_lab", "reward_rows", "reward_table", "signal_density_plot",
-    "STAGE2_MODES", "adapters", "amplifiable", "base_model", "comparison", "curves", "eval_sets", "failures",
-    "free_memory", "has_checkpoint", "heldout_change", "heldout_eval", "heldout_set", "live_curves",
-    "load", "require_gpu_for", "stage2_curriculum", "stage_data",
-    "ask_widget", "map_browser", "reward_widget", "rollout_browser", "probe_summary",
+    "NOTEBOOKS", "OUT_ENV", "REPO", "SMOKE_ENV", "SMOKE_SUFFIX", "WATCHED", "WIDGETS_ENV", "backend_report",
+    "badge", "colab_url", "ensure_data", "install_report", "is_smoke", "knobs", "missing_distributions",
+    "on_colab", "output_dir", "setting", "stale_modules", "answer_choices", "card", "lab_rewards", "logged_lab",
+    "reward_rows", "reward_table", "signal_density_plot", "STAGE2_MODES", "adapters", "amplifiable", "base_model",
+    "comparison", "comparison_plot", "curves", "data_summary", "eval_sets", "failures", "free_memory",
+    "has_checkpoint", "heldout_change", "heldout_eval", "heldout_set", "live_curves", "load", "require_gpu_for",
+    "stage2_curriculum", "stage_data", "stage_switches", "StaticView", "ask_widget", "live_frontend",
+    "map_browser", "reward_widget", "rollout_browser", "probe_summary", "console_summary",
 ]

@@ -31,6 +31,8 @@ CPU_TRACK_NUMBERS = ", ".join(n[:2] for n in CPU_TRACK)  # "00, 01, 02, 06", as 
 SMOKE_ENV = "RMLITE_SMOKE"  # "1": tiny CPU model, a handful of steps, tiny data (what CI runs)
 OUT_ENV = "RMLITE_NB_OUT"  # the folder the notebooks share (data, models, adapters, reports)
 DRIVE_DIR = "/content/drive/MyDrive/rmlite"  # on Colab: survives a disconnect
+SMOKE_SUFFIX = "-smoke"  # smoke runs write to <output folder>-smoke, never into the real runs' folder
+WIDGETS_ENV = "RMLITE_WIDGETS"  # "static" or "live": overrides how the browsers decide (rmlite.notebook.widgets)
 
 
 def colab_url(notebook: str) -> str:
@@ -70,11 +72,22 @@ def knobs(smoke: dict | None = None, **full: Any) -> SimpleNamespace:
 
 
 def output_dir(sub: str = "") -> Path:
-    """The folder the notebooks share: $RMLITE_NB_OUT, else Google Drive on Colab, else `runs/notebooks`."""
+    """The folder the notebooks share: $RMLITE_NB_OUT, else Google Drive on Colab, else `runs/notebooks`. In smoke
+    mode the same path with `SMOKE_SUFFIX` (`runs/notebooks-smoke`): smoke runs never mix with real ones (06 lists
+    only real runs, 05 finds only real adapters, a real 03 never resumes from a smoke checkpoint)."""
+    root = _root()
+    if is_smoke():
+        root = root.with_name(root.name + SMOKE_SUFFIX)
+    path = root / sub if sub else root
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _root() -> Path:
     env = os.environ.get(OUT_ENV)
     if env:
-        root = Path(env)
-    elif on_colab():
+        return Path(env)
+    if on_colab():
         try:
             mounted = Path(DRIVE_DIR).parent.is_dir()
         except OSError:  # a dropped FUSE mount ("Transport endpoint is not connected")
@@ -83,12 +96,8 @@ def output_dir(sub: str = "") -> Path:
             from google.colab import drive  # noqa: PLC0415  (only exists on Colab)
 
             drive.mount(str(Path(DRIVE_DIR).parent.parent), force_remount=True)
-        root = Path(DRIVE_DIR)
-    else:
-        root = Path(__file__).resolve().parents[2] / "runs" / "notebooks"
-    path = root / sub if sub else root
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+        return Path(DRIVE_DIR)
+    return Path(__file__).resolve().parents[2] / "runs" / "notebooks"
 
 
 # Modules a Colab kernel may have imported before the install cell, with their distributions: if pip replaced one,

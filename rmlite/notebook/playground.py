@@ -19,12 +19,14 @@ from rmlite.reward.config import PRESETS, get_config
 from rmlite.reward.score import score
 from rmlite.schema import COMPLETIONS_FILE, MANIFEST
 
+CARD_WIDTH = 640  # px: the sample card the notebooks show (01's card and its browser alike)
+
 
 def card(data_dir: str | Path, index: int = 0, split: str = "train", **kw: Any):
     """The sample card (map, gold route, question, answer) of question `index` of a split."""
     q = load_questions(data_dir, split)
     sample = q[index % len(q)]
-    return sample_card(sample, map_row(load_maps(data_dir), sample["map_id"]), width=640, **kw)
+    return sample_card(sample, map_row(load_maps(data_dir), sample["map_id"]), width=CARD_WIDTH, **kw)
 
 
 # ----- reward --------------------------------------------------------------------------------------------------------

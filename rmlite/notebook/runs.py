@@ -12,8 +12,8 @@ from types import SimpleNamespace
 
 from rmlite.curriculum import get_curriculum
 from rmlite.data.cards import answer_card
-from rmlite.data.store import MapImages, load_maps, load_questions, load_split, map_row
-from rmlite.evaluate import markdown_table, pass_at_k
+from rmlite.data.store import MapImages, load_maps, load_questions, load_split, map_row, read_manifest
+from rmlite.evaluate import markdown_table, pass_at_k, plot_reports
 from rmlite.models import gpu
 from rmlite.models.load import load_model
 from rmlite.models.tiny import build_tiny_vlm
@@ -160,6 +160,40 @@ def has_checkpoint(run_dir: str | Path) -> bool:
     return any(Path(run_dir).glob("checkpoint-*"))
 
 
+STAGE_METRIC = "curriculum/stage"  # the stage trained at each logged step (what the curves' boundary lines read)
+
+
+def stage_switches(metrics: list[dict], transitions: list = (), names: tuple[str, ...] = ()) -> str:
+    """The stage switches as the curves mark them: the first logged step trained on a new stage (the run's
+    `curriculum/stage` column), with the switcher's decision beside it. The switcher decides on the batch scored at
+    step t; the new stage's data starts with the next generation batch, so the two steps differ.
+
+    >>> stage_switches([{"step": 1, STAGE_METRIC: 0}, {"step": 2, STAGE_METRIC: 0}, {"step": 3, STAGE_METRIC: 1}],
+    ...                names=("perception", "planning"))
+    'stage switch: perception → planning at step 3'
+    """
+    lines, prev = [], None
+    decided = {t.to_stage: t for t in transitions}
+    for row in metrics:
+        stage = row.get(STAGE_METRIC)
+        if stage is None:
+            continue
+        stage = int(stage)
+        if prev is not None and stage != prev:
+            line = f"stage switch: {_stage_name(prev, names)} → {_stage_name(stage, names)} at step {row['step']}"
+            t = decided.get(stage)
+            if t is not None:
+                mean = "" if t.mean is None else f", accuracy {t.mean:.2f} over the window"
+                line += f" (decided at step {t.step}: {t.reason}{mean})"
+            lines.append(line)
+        prev = stage
+    return "\n".join(lines) or "no stage switch (the run stayed in its first stage)"
+
+
+def _stage_name(k: int, names: tuple[str, ...]) -> str:
+    return names[k] if k < len(names) else f"stage {k}"
+
+
 def curves(run_dir: str | Path, stage_names: tuple[str, ...] = ()):
     """The final training curves of a run, with stage boundaries, as an image."""
     from PIL import Image
@@ -179,15 +213,42 @@ def eval_sets(data_dir: str | Path, limit: int) -> dict:
     return {name: test.select(ix[:limit]) for name, ix in sets.items() if ix}
 
 
-def comparison(reports: dict, set_name: str) -> str:
-    """One Markdown table per evaluation set: every model (and its image-masked run), chance and majority once."""
+def data_summary(data_dir: str | Path) -> str:
+    """One line about a data set from its manifest: maps, questions per split, image size.
+
+    >>> from rmlite.data.build import MINI_DIR
+    >>> data_summary(MINI_DIR)  # doctest: +ELLIPSIS
+    '.../data/mini: 24 synthetic maps + real oslo, geneva, miami at 512 px; train ... questions on ... maps; test ...'
+    """
+    m = read_manifest(data_dir)
+    cfg = m.get("config", {})
+    real = f" + real {', '.join(cfg['real_maps'])}" if cfg.get("real_maps") else ""
+    splits = "; ".join(f"{name} {c['questions']} questions on {c['maps']} maps" for name, c in m["counts"].items())
+    return f"{data_dir}: {cfg.get('n_maps', '?')} synthetic maps{real} at {cfg.get('size', '?')} px; {splits}"
+
+
+def _reports_for(reports: dict, set_name: str) -> list:
+    """Every model's report on one set (its image-masked run too), then chance and majority once."""
     rows, seen = [], set()
     for (_, s), by_name in reports.items():
         for name, rep in by_name.items():
             if s == set_name and name not in seen:
                 seen.add(name)
                 rows.append(rep)
-    return markdown_table(rows)
+    return rows
+
+
+def comparison_plot(reports: dict, set_name: str):
+    """Base vs every adapter vs the baselines on one evaluation set (`rmlite.evaluate.plot_reports`), as an image."""
+    from PIL import Image
+
+    path = output_dir("eval") / f"accuracy_{set_name.replace(' ', '_')}.png"
+    return Image.open(plot_reports(_reports_for(reports, set_name), path, title=f"{set_name}: accuracy per type"))
+
+
+def comparison(reports: dict, set_name: str) -> str:
+    """One Markdown table per evaluation set: every model (and its image-masked run), chance and majority once."""
+    return markdown_table(_reports_for(reports, set_name))
 
 
 def adapters(run_names: tuple[str, ...]) -> dict[str, Path]:

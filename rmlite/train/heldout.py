@@ -25,7 +25,7 @@ from transformers import TrainerCallback
 
 from rmlite.evaluate import (
     EvalReport,
-    chance_answers,
+    chance_report,
     majority_answers,
     mean_se,
     paired_change,
@@ -66,7 +66,7 @@ class HeldOutEval(TrainerCallback):
         self.samples = [{k: v for k, v in r.items() if k != "image"} for r in self.rows]
         self.every, self.out = every, None if out is None else Path(out)
         self.max_new_tokens, self.batch_size = max_new_tokens, batch_size
-        self.baselines = {"chance": score_answers(self.samples, chance_answers(self.samples), name="chance"),
+        self.baselines = {"chance": chance_report(self.samples),  # a guesser's expected accuracy, not one draw
                           "majority": score_answers(self.samples, majority_answers(self.samples), name="majority")}
         self.reports: dict[int, EvalReport] = {}  # step -> report
         self.pending: dict[str, float] = {}
