@@ -28,7 +28,7 @@ from rmlite.maps.generate import GeneratorConfig, generate_network
 from rmlite.maps.layout import cached_plan
 from rmlite.maps.namer import StationNamer
 from rmlite.maps.network import Network
-from rmlite.maps.render import render_map
+from rmlite.maps.render import on_track_labels, render_map
 from rmlite.names import strip_tags
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,10 +43,15 @@ def _overlap(a, b) -> bool:
 def check_render(net, size, res) -> None:
     assert res.image.size == (size, size) and res.image.mode == "RGB"
     assert set(res.label_boxes) <= set(net.stations) == set(res.station_xy)
-    # A station without a label is unreadable, and so is one whose label sits nearer another station's mark:
-    # the independent check below recomputes the distances from the boxes and marks.
-    assert set(net.stations) - set(res.label_boxes) <= res.unreadable
-    assert res.unreadable == set(net.stations) - set(res.label_boxes), "every drawn label is its own mark's"
+    # A station without a label is unreadable, and so is one whose label sits nearer another station's mark or had
+    # to sit on track: the independent checks below recompute the distances from the boxes and marks, and what
+    # each label covers from the map's geometry (`rmlite.data.legibility`, not the placer's raster).
+    unlabelled = set(net.stations) - set(res.label_boxes)
+    assert unlabelled <= res.unreadable
+    assert res.unreadable - unlabelled == on_track_labels(cached_plan(net, size, False, None)), \
+        "every drawn label is its own mark's; only labels on track are unreadable besides the unlabelled"
+    over_other, over_any, _ = label_cover(cached_plan(net, size, False, None), net)
+    assert over_other <= res.unreadable, "a label over another line's stroke: no question may name its station"
     for s, (x0, y0, x1, y1) in res.label_boxes.items():
         def dist(p, box=(x0, y0, x1, y1)):
             return float(np.hypot(max(box[0] - p[0], 0, p[0] - box[2]), max(box[1] - p[1], 0, p[1] - box[3])))

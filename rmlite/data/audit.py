@@ -1,7 +1,8 @@
 """Audit a data set for what a policy could learn besides reading the map: `python -m rmlite audit DIR`.
 
 Per map difficulty and image size: the share of station labels that sit nearer another station's mark than their
-own (misplaced) and of stations with no label, the share of questions naming such a station, the smallest
+own (misplaced) and of stations with no label, the share of questions naming such a station or one whose label
+covers another line's stroke (`rmlite.data.legibility.label_cover`, measured apart from the placer), the smallest
 CIEDE2000 distance between two line colours on any map, the line counts hard maps take, and what the picture hides
 (`rmlite.data.legibility`: labels over track or station marks, neighbours' labels in swapped order, hairpin
 lines). Over the whole set:
@@ -210,16 +211,17 @@ def _map_stats(rec: dict, questions: list[dict], group: GroupStats, worst: list)
     group.unlabelled += len(unlabelled)
     group.min_delta_e = min(group.min_delta_e, min_delta_e([ln.color for ln in net.lines]))
     group.line_counts[len(net.lines)] += 1
-    _geometry_stats(plan, net, group)
-    hidden = misplaced | unlabelled
+    over_other = _geometry_stats(plan, net, group)
+    hidden = misplaced | unlabelled | over_other
     for q in questions:
         group.questions += 1
         group.naming_unreadable += any(q[f] in hidden for f in NAMED_FIELDS.get(q["type"], ()) if f != "line")
     worst.extend((m, rec["map_id"], s) for s, m in margins.items())
 
 
-def _geometry_stats(plan, net: Network, group: GroupStats) -> None:
-    """What labels cover, whether neighbours' labels keep their order, and hairpin lines, for one map."""
+def _geometry_stats(plan, net: Network, group: GroupStats) -> set[str]:
+    """What labels cover, whether neighbours' labels keep their order, and hairpin lines, for one map; returns the
+    stations whose label covers another line's stroke (a question must not name them)."""
     other, stroke, mark = label_cover(plan, net)
     pairs, flips = order_flips(plan, net)
     group.labels += len(plan.label_boxes)
@@ -230,6 +232,7 @@ def _geometry_stats(plan, net: Network, group: GroupStats) -> None:
     group.order_flips += flips
     group.lines += len(net.lines)
     group.hairpins += hairpin_lines(net)
+    return other
 
 
 def audit_rows(maps: Iterable[dict], rows_by_split: dict[str, list[dict]]) -> AuditReport:

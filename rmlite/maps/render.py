@@ -38,8 +38,9 @@ class RenderResult:
     font_px: int
     badge_boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
     overlaps: int = 0  # stations crowded out of every free spot (unlabelled; labels never overlap; 0 when generated)
-    # Stations a reader cannot find by name: no label, or a label nearer another station's mark. Questions never
-    # name them (`rmlite.data.questions.generate_questions(unreadable=...)`).
+    # Stations a reader cannot find by name: no label, a label nearer another station's mark, or a label that had
+    # to sit on track (it may hide a stroke or a link). Questions never name them
+    # (`rmlite.data.questions.generate_questions(unreadable=...)`).
     unreadable: frozenset[str] = frozenset()
 
 
@@ -68,7 +69,12 @@ def render_map(network: Network, size: int = 1024, *, legend: bool = False,
     lay = plan.layout
     return RenderResult(img, plan.label_boxes, dict(plan.station_xy), lay.scale, (lay.ox, lay.oy), plan.fpx,
                         [b for b, _, _ in plan.badges], plan.failed,
-                        misplaced_labels(plan.label_boxes, plan.station_xy))
+                        misplaced_labels(plan.label_boxes, plan.station_xy) | on_track_labels(plan))
+
+
+def on_track_labels(plan: MapPlan) -> frozenset[str]:
+    """Stations whose label had to sit on track (every free spot covered some): drawn with a halo, never asked about."""
+    return frozenset(s for s, (_x, _y, _font, on_track) in plan.label_draw.items() if on_track)
 
 
 def _draw_geometry(net: Network, plan: MapPlan, size: int, highlight_route) -> Image.Image:
