@@ -7,7 +7,8 @@ prints the audit tables, the time taken, and whether every target is met (exit s
 
 Targets: misplaced labels <= 0.5 %, 0 questions naming an unreadable station, minimum colour distance >= 12
 CIEDE2000, counting1 choices-only accuracy <= 30 %, counting2 majority <= 45 %, hard maps with varying line counts,
-no label over a station mark, no neighbours' labels in swapped order, no hairpin lines. Labels over another
+no label over a station mark, no neighbours' labels in swapped order, no hairpin lines, and no question naming a station
+whose label covers another line's stroke (such stations get no question). Labels over another
 line's track are reported, not targeted: the placer takes such a spot only when every free spot covers track.
 """
 

@@ -435,6 +435,8 @@ def test_notebooks_run_in_order_in_smoke_mode(tmp_path, monkeypatch):
     assert (out / "lab" / "signal_density.png").is_file()
     for name, nb in executed.items():
         assert "VBox(children" not in json.dumps([c.outputs for c in nb.cells if c.cell_type == "code"]), name
+        text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+        assert "{'loss':" not in text and "'grad_norm':" not in text, f"{name}: TRL's raw metrics dict on the console"
 
 
 def _check_01(nb, out: Path) -> None:

@@ -18,9 +18,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rmlite import __version__
+from rmlite.data.legibility import label_cover
 from rmlite.data.questions import QuestionConfig, generate_questions
 from rmlite.data.store import save_dataset
 from rmlite.maps.generate import LINE_NAMINGS, GeneratorConfig, generate_network
+from rmlite.maps.layout import cached_plan
 from rmlite.maps.real import TEST_CITIES, find_city, load_city
 from rmlite.maps.render import render_map
 from rmlite.schema import DIFFICULTIES, MANIFEST
@@ -102,8 +104,16 @@ def build_synthetic_map(spec: MapSpec, cfg: DatasetConfig) -> tuple[dict, list[d
     res = render_map(net, size=cfg.size)
     img = res.image
     qs = generate_questions(net, map_id=spec.map_id, seed=spec.seed, config=cfg.questions,
-                            unreadable=res.unreadable)
+                            unreadable=unreadable_stations(net, res, cfg.size))
     return map_record(spec.map_id, net, img, spec.seed, "synthetic", spec.split), qs
+
+
+def unreadable_stations(net, res, size: int) -> frozenset[str]:
+    """Stations no question may name: the renderer's (no label, a label nearer another mark, a label on track) and,
+    measured from the drawn geometry, any whose label touches another line's stroke (the placer's pixel raster can
+    miss a sub-pixel touch; ~4 of 13,000 questions at 768 px did before this check)."""
+    over_other, _, _ = label_cover(cached_plan(net, size, False, None), net)
+    return res.unreadable | over_other
 
 
 def map_record(map_id: str, net, image, seed: int, source: str, split: str) -> dict:
