@@ -19,12 +19,15 @@ from rmlite.curriculum.stages import (
     DIFFICULTY_FIELDS,
     FITS,
     MODES,
+    STAGE_METRIC,
     Curriculum,
     Stage,
     get_curriculum,
     group_by_stage,
+    stage_starts,
 )
 
 __all__ = ["STATE_VERSION", "StageSampler", "StageSwitcher", "Transition", "plot_stages", "StageSpan",
            "generation_geometry", "order_samples", "stage_at_step", "CURRICULA", "DEFAULT_CURRICULUM",
-           "DIFFICULTY_FIELDS", "FITS", "MODES", "Curriculum", "Stage", "get_curriculum", "group_by_stage"]
+           "DIFFICULTY_FIELDS", "FITS", "MODES", "Curriculum", "Stage", "get_curriculum", "group_by_stage",
+           "STAGE_METRIC", "stage_starts"]

@@ -206,7 +206,7 @@ def plot_stages(ax: Any, transitions: Sequence[Transition | StageSpan], names: S
 
     The x of a training curve is metrics.jsonl's `step`: 1-based, row s holds the s-th optimizer step, trained on
     the batch generated at global_step s - 1. A line sits at the first such step trained on the new stage, where
-    `rmlite.train.runlog.stage_starts` finds the change in the logged `curriculum/stage`. Takes the switcher's
+    `rmlite.curriculum.stages.stage_starts` finds the change in the logged `curriculum/stage`. Takes the switcher's
     `Transition`s (adaptive: `step` is the global_step whose scored batch decided the switch; it takes effect with the
     next generation batch, `offset` = optimizer steps per generation batch later, 1 with TRL's defaults) or the
     `StageSpan`s of a scheduled pass (`start_step`: the global_step of the stage's first batch).

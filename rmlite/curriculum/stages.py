@@ -15,6 +15,24 @@ from typing import Any
 
 from rmlite.schema import ANSWER_KIND, DIFFICULTIES, PERCEPTION_TYPES
 
+STAGE_METRIC = "curriculum/stage"  # the stage of the data trained at a logged step (the training callback logs it)
+
+
+def stage_starts(rows: Iterable[Mapping]) -> list[tuple[int, int]]:
+    """(step, stage) of the first logged row and of every row whose `curriculum/stage` differs from the row before:
+    where the curves, the console and the notebooks mark a stage switch.
+
+    >>> stage_starts([{"step": 1, "curriculum/stage": 0}, {"step": 2, "curriculum/stage": 0},
+    ...               {"step": 3, "curriculum/stage": 1}])
+    [(1, 0), (3, 1)]
+    """
+    out: list[tuple[int, int]] = []
+    for r in rows:
+        stage = r.get(STAGE_METRIC)
+        if stage is not None and (not out or int(stage) != out[-1][1]):
+            out.append((int(r["step"]), int(stage)))
+    return out
+
 MODES = ("schedule", "adaptive")
 FITS = ("none", "truncate", "pad")
 DIFFICULTY_FIELDS = ("difficulty_question", "difficulty_city")

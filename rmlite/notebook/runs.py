@@ -11,6 +11,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from rmlite.curriculum import get_curriculum
+from rmlite.curriculum.stages import stage_starts
 from rmlite.data.cards import answer_card
 from rmlite.data.store import MapImages, load_maps, load_questions, load_split, map_row, read_manifest
 from rmlite.evaluate import markdown_table, pass_at_k, plot_reports
@@ -160,7 +161,6 @@ def has_checkpoint(run_dir: str | Path) -> bool:
     return any(Path(run_dir).glob("checkpoint-*"))
 
 
-STAGE_METRIC = "curriculum/stage"  # the stage trained at each logged step (what the curves' boundary lines read)
 
 
 def stage_switches(metrics: list[dict], transitions: list = (), names: tuple[str, ...] = ()) -> str:
@@ -168,25 +168,20 @@ def stage_switches(metrics: list[dict], transitions: list = (), names: tuple[str
     `curriculum/stage` column), with the switcher's decision beside it. The switcher decides on the batch scored at
     step t; the new stage's data starts with the next generation batch, so the two steps differ.
 
-    >>> stage_switches([{"step": 1, STAGE_METRIC: 0}, {"step": 2, STAGE_METRIC: 0}, {"step": 3, STAGE_METRIC: 1}],
-    ...                names=("perception", "planning"))
+    >>> rows = [{"step": s, "curriculum/stage": int(s >= 3)} for s in (1, 2, 3)]
+    >>> stage_switches(rows, names=("perception", "planning"))
     'stage switch: perception → planning at step 3'
     """
-    lines, prev = [], None
+    lines = []
     decided = {t.to_stage: t for t in transitions}
-    for row in metrics:
-        stage = row.get(STAGE_METRIC)
-        if stage is None:
-            continue
-        stage = int(stage)
-        if prev is not None and stage != prev:
-            line = f"stage switch: {_stage_name(prev, names)} → {_stage_name(stage, names)} at step {row['step']}"
-            t = decided.get(stage)
-            if t is not None:
-                mean = "" if t.mean is None else f", accuracy {t.mean:.2f} over the window"
-                line += f" (decided at step {t.step}: {t.reason}{mean})"
-            lines.append(line)
-        prev = stage
+    starts = stage_starts(metrics)
+    for (_, prev), (step, stage) in zip(starts, starts[1:], strict=False):
+        line = f"stage switch: {_stage_name(prev, names)} → {_stage_name(stage, names)} at step {step}"
+        t = decided.get(stage)
+        if t is not None:
+            mean = "" if t.mean is None else f", accuracy {t.mean:.2f} over the window"
+            line += f" (decided at step {t.step}: {t.reason}{mean})"
+        lines.append(line)
     return "\n".join(lines) or "no stage switch (the run stayed in its first stage)"
 
 

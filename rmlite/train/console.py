@@ -27,7 +27,8 @@ from typing import Any
 from transformers import TrainerCallback
 from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
-STAGE = "curriculum/stage"
+from rmlite.curriculum.stages import STAGE_METRIC
+
 REWARD = "reward"  # TRL: the mean total reward of the step's completions
 ACCURACY = "rewards/accuracy/mean"  # rmlite's weight-0 `accuracy` reward: sampled correctness on the step's rollouts
 ZERO_SPREAD = "zero_spread/total"  # rmlite's, not TRL's frac_reward_zero_std (see rmlite.train.spread)
@@ -121,7 +122,7 @@ class TrainingConsole(TrainerCallback):
             return  # the end-of-training summary (train_runtime, ...) has no reward: nothing to show
         if HELDOUT in logs:
             self.heldout = float(logs[HELDOUT])
-        stage = logs.get(STAGE)
+        stage = logs.get(STAGE_METRIC)
         if stage is not None and stage != self.stage:
             line = f"{self.stage_label(int(stage))} from step {state.global_step}"
             if self.stage is not None and self.stage_label(int(stage)):

@@ -39,9 +39,9 @@ from rmlite.curriculum import (
     order_samples,
     stage_at_step,
 )
+from rmlite.curriculum.stages import STAGE_METRIC as METRIC
 from rmlite.schema import STATE_FILE
 from rmlite.train.console import quiet_known_warnings
-from rmlite.train.runlog import STAGE as METRIC
 from rmlite.train.spread import spread_metrics
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from rmlite import __version__
+from rmlite.curriculum.stages import stage_starts
 from rmlite.evaluate import type_table
 from rmlite.reward.config import PRESETS, RewardConfig
 from rmlite.schema import (
@@ -38,7 +39,6 @@ from rmlite.schema import (
     RUN_FILE,
     run_contents,
 )
-from rmlite.train.runlog import stage_starts
 
 
 def start(out: Path, resume: bool = False, overwrite: bool = False) -> bool:

@@ -22,13 +22,13 @@ from typing import Any
 from transformers import TrainerCallback
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
+from rmlite.curriculum.stages import stage_starts
 from rmlite.schema import METRICS_FILE
 from rmlite.train.heldout import PREFIX as HELDOUT
 from rmlite.train.spread import PREFIX as ZERO_SPREAD
 from rmlite.train.spread import TOTAL as ZERO_SPREAD_TOTAL
 
 TRL_ZERO_STD = "frac_reward_zero_std"  # TRL's: under scale_rewards="batch" it tests the batch's std, not the group's
-STAGE = "curriculum/stage"  # the stage of the data trained at the logged step (CurriculumCallback logs it)
 ACCURACY_REWARD = "accuracy"  # the weight-0 reward that logs sampled correctness (rmlite.train.grpo.AccuracyRecorder)
 
 
@@ -82,21 +82,6 @@ def read_metrics(out: str | Path) -> list[dict]:
     if not p.is_file():
         return []
     return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
-
-
-def stage_starts(rows: Sequence[Mapping]) -> list[tuple[int, int]]:
-    """(step, stage) of the first row and of every row whose `curriculum/stage` differs from the row before.
-
-    >>> stage_starts([{"step": 1, "curriculum/stage": 0}, {"step": 2, "curriculum/stage": 0},
-    ...               {"step": 3, "curriculum/stage": 1}])
-    [(1, 0), (3, 1)]
-    """
-    out: list[tuple[int, int]] = []
-    for r in rows:
-        stage = r.get(STAGE)
-        if stage is not None and (not out or int(stage) != out[-1][1]):
-            out.append((int(r["step"]), int(stage)))
-    return out
 
 
 def smooth_window(n: int) -> int:
