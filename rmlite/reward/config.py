@@ -22,13 +22,17 @@ from rmlite.schema import DIFFICULTY_LEVEL, answer_kind
 class RobustRules:
     """The `robust` preset's route rules (`rmlite.reward.robust`): what correctness demands and what detail pays.
 
-    Credits are raw points, normalised so that a perfect route's detail is `detail_max` (10) on every question;
-    penalties are subtracted on that 0–10 scale afterwards, and the sum is clipped to [`detail_min`, `detail_max`].
+    A wrong route's detail decays by `edit_decay` per edit to the nearest reference route (above the floor
+    `detail_min`); its credits, as a share of a perfect route's less penalties on a 0–10 scale, take back up to
+    `partial_credit` of one edit. The rule table is in `RewardConfig`'s docstring.
     """
 
+    edit_decay: float = 0.7  # each edit to the nearest right route keeps this share of the detail above the floor
+    partial_credit: float = 0.5  # how far the route's credits (a share in [0, 1]) take back one edit; < 1
+    max_extra_stops: int | None = 2  # correct needs no more stops than the best route plus this; None: no check
+    # The credits behind the share (raw points, scaled by a perfect route's) and their penalties (0–10 scale):
     section_points: float = 2.0  # a section whose line serves both of its (different) stops, at most q + 1 of them
     via_points: float = 1.0  # long templates: a valid section whose via count / via set is the ride's
-    max_extra_stops: int | None = 2  # correct needs no more stops than the best route plus this; None: no check
     unknown_line_penalty: float = 2.0  # a section on a line the map does not have
     zero_length_penalty: float = 0.5  # a section from a stop to itself
     break_penalty: float = 8.0  # an arrival that is not the next departure
@@ -46,6 +50,10 @@ class RobustRules:
         if self.max_extra_stops is not None and not (isinstance(self.max_extra_stops, int)
                                                      and self.max_extra_stops >= 0):
             raise ValueError(f"RobustRules: max_extra_stops must be an int >= 0 or None, got {self.max_extra_stops!r}")
+        if not (_finite(self.edit_decay) and 0 < self.edit_decay < 1):
+            raise ValueError(f"RobustRules: edit_decay must be in (0, 1), got {self.edit_decay!r}")
+        if not (_finite(self.partial_credit) and 0 <= self.partial_credit < 1):
+            raise ValueError(f"RobustRules: partial_credit must be in [0, 1), got {self.partial_credit!r}")
 
 
 @dataclass(frozen=True)
@@ -65,19 +73,20 @@ class RewardConfig:
     |---|---|---|---|
     | parser | lenient (†1) | released | lenient |
     | correct | Alg. 1 (†4) | Alg. 1, exact-case keys | Alg. 1 + sensible route (a) |
-    | first departure / last arrival right | +2 if either | +2 if both | +2 each (e) |
-    | per-section credit given | always | only if both ends right | always |
-    | section i (0-based) over the q transfers | −5 if i > q | −5 if i + 1 > q | (c) |
+    | first departure / last arrival right | +2 if either | +2 if both | share: +2 each (e) |
+    | per-section credit given | always | only if both ends right | share: always |
+    | section i (0-based) over the q transfers | −5 if i > q | −5 if i + 1 > q | share: (c) |
     | q = 0, section on a line serving both stops | +4, first only (†2) | +4 each | - |
     | q > 0, section on any line of the map | 0 | +3 | - |
-    | section on a line serving its two stops | - | - | +2 each valid one (b), last included |
-    | transfer consistent (arrival = next departure) | +1 | +1 while i + 1 ≤ q | +1 on both lines (d) |
-    | via count / list right (long templates) | 0 | 0 | +1 per valid section |
-    | invented line, X→X, broken chain | 0 | 0 | −2, −0.5, −8 |
-    | same line twice, line not serving its stops | 0 | 0 | −1, −0.5 |
-    | stops of an earlier section on another line | 0 | 0 | −2 |
+    | section on a line serving its two stops | - | - | share: +2 each valid one (b), last included |
+    | transfer consistent (arrival = next departure) | +1 | +1 while i + 1 ≤ q | share: +1 on both lines (d) |
+    | via count / list right (long templates) | 0 | 0 | share: +1 per valid section; wrong: +1 edit |
+    | invented line, X→X, broken chain | 0 | 0 | share: −2, −0.5, −8 (on 0–10) |
+    | same line twice, line not serving its stops | 0 | 0 | share: −1, −0.5 |
+    | stops of an earlier section on another line (a hedge) | 0 | 0 | share: −2; +1 edit |
     | rides no real line from one stop to another | 0 | 0 | the floor, −2 |
-    | clip | [0, 10] (†3) | (−∞, 10] | credits scaled to 10, minus penalties, [−2, 10] |
+    | edits to the nearest reference route (f) | - | - | E, at least 1 |
+    | R_detail | clip to [0, 10] (†3) | (−∞, 10] | 10 if correct, else −2 + 12 · 0.7 ^ (E − 0.5 · share) (g) |
 
     (a) also no X→X section, no two consecutive sections on one line, no stop ridden twice (a detour), exactly q
     transfers, at most best stops + `max_extra_stops`; long templates: each section's via count exact, via list
@@ -86,6 +95,12 @@ class RewardConfig:
     arrival too: staying on would have done, as after a detour's overshoot). (c) each section beyond q + 1 takes
     back what one section can earn (section, transfer and via credit), and −1. (d) not onto a needless change.
     (e) on a section whose line serves that endpoint, whose two stops differ and which is no needless change.
+    (f) `rmlite.reward.robust.route_edits`: one edit per wrong line, wrong stop (a transfer stop once, though written
+    twice), dropped or added section, skipped change (two rides merged), needless change or detour (one ride
+    split), broken chain, and one for reading the whole route backwards; the fewest over every reference route.
+    So each error costs one edit whatever its kind and wherever it lands. (g) share = credits ÷ a perfect
+    route's − penalties ÷ 10, clipped to [0, 1]: it orders answers with the same number of edits and never
+    outweighs one (`RobustRules.partial_credit` < 1); every route that rides something scores above the floor −2.
     Deliberate deviations of `paper` from the paper's text: (†1) the paper scores 0 when parsing fails; the
     preset reads messy answers leniently (lowercase keys: 15.6 instead of 0 on a middle map), format credit is
     strict. (†2) the paper's "current transfer times = 0" gives +4 to the first section of *every* route (a

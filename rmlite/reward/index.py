@@ -49,7 +49,7 @@ class SampleIndex:
     """One sample, resolved: type and answer kind, key, weight inputs and (route kind) stops and map index."""
 
     __slots__ = ("qtype", "kind", "answer", "level", "q", "template", "map", "s1", "s2", "direct", "off_s1", "off_s2",
-                 "off_direct", "sid", "best_stops", "memo")
+                 "off_direct", "sid", "best_stops", "refs", "memo")
 
     def __init__(self, sample: Mapping[str, Any]):
         validate_sample(sample)
@@ -72,7 +72,18 @@ class SampleIndex:
             self.off_s2 = official_clean_string(sample["station2"])
             self.off_direct = frozenset(ln for ln, st in self.map.off_lines.items()
                                         if self.off_s1 in st and self.off_s2 in st)
+            self.refs = _reference_rides(sample.get("routes"))
             self.best_stops = _reference_stops(self.map, sample.get("routes"))
+
+
+def _reference_rides(routes: Any) -> tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]:
+    """Each reference route as (first departure key, its lines, its arrival keys); () when there is none."""
+    try:
+        listed = json.loads(routes) if isinstance(routes, str) else routes
+        return tuple((normalize_station(r[0]["departure_stop"]), tuple(s["route_name"] for s in r),
+                      tuple(normalize_station(s["arrival_stop"]) for s in r)) for r in listed if r)
+    except (TypeError, ValueError, KeyError, IndexError):
+        return ()
 
 
 def _reference_stops(m: MapIndex, routes: Any) -> int | None:

@@ -7,10 +7,10 @@ longer routes. Here, on resolved sections `(line or None, departure key, arrival
 * `robust_check`: Algorithm 1 plus no X→X section, no two consecutive sections on one line, no stop ridden twice,
   exactly q transfers, at most the best route's stops plus a tolerance, and right via counts / lists.
 * `robust_detail`: the floor for an answer that rides no real line from one stop to another (stay-put, prompt
-  copy, invented lines); else credits for valid sections (the last one too; not a needless change, where the line
-  before would have done), right transfer stops, endpoints on sections whose line serves them and right via
-  stops, scaled so a perfect route has `detail_max`; then penalties for invented lines, X→X sections, broken
-  chains, extra sections, repeated lines, lines not serving their stops and hedges.
+  copy, invented lines); full detail for a correct route; else a detail that decays by a fixed factor per edit
+  to the nearest reference route (`route_edits`), so every error costs the same wherever it lands and k errors
+  always score below k − 1; the old credits (`_tally`, `_credits`: valid sections, right transfers, endpoints
+  and via stops, less penalties) only order answers with the same number of edits.
 
 The rule table is in `RewardConfig`'s docstring; the numbers are `RobustRules`.
 """
@@ -48,7 +48,8 @@ def robust_route(cfg: RewardConfig, idx: SampleIndex, secs: Sequence[Resolved], 
         rules = cfg.robust or RobustRules()
         vias = None if short else [via_ok(idx, s, p, cfg.max_name_chars) for s, p in zip(secs, parsed, strict=True)]
         verdict = robust_check(idx, secs, vias, rules) if ok else None
-        hit = verdict, robust_detail(cfg, idx, secs, vias) if cfg.detail else 0.0
+        correct = ok if verdict is None else verdict[0]
+        hit = verdict, robust_detail(cfg, idx, secs, vias, correct) if cfg.detail else 0.0
         if len(memo) >= MEMO_SIZE:
             memo.clear()
         memo[key] = hit
@@ -108,40 +109,128 @@ def robust_check(idx: SampleIndex, secs: Sequence[Resolved], vias: Sequence[bool
 
 
 def robust_detail(cfg: RewardConfig, idx: SampleIndex, secs: Sequence[Resolved],
-                  vias: Sequence[bool | None] | None) -> float:
-    """R_detail under the robust rules: scaled credits minus penalties, clipped to [detail_min, detail_max].
-    `vias`: each section's `via_ok` (None on the short template)."""
+                  vias: Sequence[bool | None] | None, correct: bool = False) -> float:
+    """R_detail under the robust rules: `detail_max` for a correct route, the floor (`detail_min`) for one that rides
+    no real line from one stop to another, else
+
+        floor + (detail_max − floor) · edit_decay ** (edits − partial_credit · share)
+
+    with `edits` the fewest edits to a right route (`route_edits`, at least 1; a wrong via count or list on a right
+    ride, and a hedge, one ride written again on another line, are one more each) and `share` ∈ [0, 1] the route's
+    credits (`_tally`, `_credits`) less its penalties. Each error costs one edit wherever it lands and whatever its
+    kind, so k errors always score below k − 1; the credits only order answers with the same number of edits,
+    and every attempt scores above the floor, so a useless answer never gets a positive advantage in a group of
+    failed attempts. `vias`: each section's `via_ok` (None on the short template).
+    """
     rules = cfg.robust or RobustRules()
     top = cfg.detail_max if cfg.detail_max is not None else 10.0
+    floor = cfg.detail_min if cfg.detail_min is not None else 0.0
     tally = _tally(rules, idx, secs)
     if tally is None:
-        total = -top  # no ride on a real line from one stop to another: useless (stay-put, prompt copy, …)
-    else:
-        valid, ends, transfers, penalty = tally
-        earned, best = _credits(cfg, rules, idx, secs, vias, valid, ends, transfers)
-        total = top * earned / best - penalty
-    if total > top:
-        total = top
-    if cfg.detail_min is not None and total < cfg.detail_min:
-        total = cfg.detail_min
-    return total
+        return floor  # no ride on a real line from one stop to another: useless (stay-put, prompt copy, …)
+    if correct:
+        return top
+    valid, ends, transfers, penalty, hedges = tally
+    lines, extra = idx.map.lines, hedges  # listing a ride on a second line is one more edit
+    if vias is not None:  # so is a wrong via count / list on a right ride
+        extra += sum(1 for (ln, a, b), v in zip(secs, vias, strict=True)
+                     if v is False and ln is not None and a != b and a in lines[ln] and b in lines[ln])
+    edits = route_edits(idx, secs, enough=max(0, 1 - extra)) + extra  # exact wherever max(1, ·) can tell
+    earned, best = _credits(cfg, rules, idx, secs, vias, valid, ends, transfers)
+    share = min(1.0, max(0.0, earned / best - penalty / 10.0))
+    return floor + (top - floor) * rules.edit_decay ** (max(1, edits) - rules.partial_credit * share)
+
+
+def route_edits(idx: SampleIndex, secs: Sequence[Resolved], enough: int = 0) -> int:
+    """The fewest edits that turn a route into one of the sample's reference routes (all equally good ones), or any
+    count up to `enough` once one reference is within it (the scorer passes 1: it counts every wrong route as at
+    least one edit away).
+
+    One edit: change a section's line; change a stop (a transfer stop is one stop, though written twice); drop a
+    section or add a missing one; merge two rides into one (a skipped change of line) or split one into two (a
+    needless change, a detour); reconnect a broken chain (a departure that is not the last arrival); read the
+    whole route backwards (tried when it neither starts at the origin nor ends at the destination). A dynamic
+    programme over the route's rides, (line, arrival) pairs, against each reference's.
+
+    >>> import json
+    >>> md = json.dumps({"L1": ["A", "B", "C"], "L2": ["B", "D"]})
+    >>> s = {"id": "m-planning-0", "type": "planning", "answer": "", "metro_data": md, "difficulty_city": "easy",
+    ...      "station1": "A", "station2": "D", "question_transfer_count": 1, "template": "short",
+    ...      "routes": json.dumps([[{"route_name": "L1", "departure_stop": "A", "arrival_stop": "B"},
+    ...                             {"route_name": "L2", "departure_stop": "B", "arrival_stop": "D"}]])}
+    >>> idx = SampleIndex(s)
+    >>> route_edits(idx, [("L1", "a", "b"), ("L2", "b", "d")]), route_edits(idx, [("L1", "a", "d")])
+    (0, 1)
+    >>> route_edits(idx, [("L2", "d", "b"), ("L1", "b", "a")]), route_edits(idx, [("L1", "a", "c"), ("L9", "c", "d")])
+    (1, 2)
+    """
+    best = _nearest(secs, idx.refs, enough)
+    if best > max(1, enough) and secs[0][1] != idx.s1 and secs[-1][2] != idx.s2:
+        back = [(ln, b, a) for ln, a, b in reversed(secs)]
+        best = min(best, 1 + _nearest(back, idx.refs, enough - 1))
+    return best
+
+
+def _nearest(secs: Sequence[Resolved], refs: Sequence[tuple], enough: int) -> int:
+    """The fewest edits to any of `refs`, stopping at the first within `enough` (faster, and enough for the scorer)."""
+    best = len(secs) + 64
+    for start, lines, stops in refs:
+        if len(lines) == len(secs):  # no section added or dropped: the edits are at most the mismatches in place
+            d, prev = int(secs[0][1] != start), secs[0][1]
+            for (ln, a, b), r, t in zip(secs, lines, stops, strict=True):
+                d += (ln != r) + (b != t) + (a != prev)
+                prev = b
+            if d <= enough:
+                return d
+        d = _edits(secs, start, lines, stops)
+        if d < best:
+            best = d
+            if d <= enough:
+                break
+    return best
+
+
+def _edits(secs: Sequence[Resolved], start: str, lines: tuple[str, ...], stops: tuple[str, ...]) -> int:
+    """`route_edits` against one reference: its first departure, then its rides' lines and arrivals.
+
+    Row i, column j: the fewest edits that turn the route's first i rides into the reference's first j (row 0
+    starts with whether the first departure is the reference's).
+    """
+    n, m = len(secs), len(lines)
+    jump = [0] + [int(secs[i][1] != secs[i - 1][2]) for i in range(1, n)]
+    rows = [[int(secs[0][1] != start) + j for j in range(m + 1)]]
+    for i in range(1, n + 1):
+        ln, _, b = secs[i - 1]
+        up, jmp = rows[i - 1], jump[i - 1]
+        row = [up[0] + 1]
+        for j in range(1, m + 1):
+            r, t = lines[j - 1], stops[j - 1]
+            c = min(up[j] + 1, row[j - 1] + 1, up[j - 1] + (ln != r) + (b != t) + jmp)
+            if j > 1:  # one ride for two of the reference's (a skipped change)
+                c = min(c, up[j - 2] + 1 + (ln != r and ln != lines[j - 2]) + (b != t) + jmp)
+            if i > 1:  # two rides for one (a needless change or a detour)
+                c = min(c, rows[i - 2][j - 1] + 1 + (r != ln and r != secs[i - 2][0]) + (b != t) + jmp + jump[i - 2])
+            row.append(c)
+        rows.append(row)
+    return rows[n][m]
 
 
 def _tally(rules: RobustRules, idx: SampleIndex,
-           secs: Sequence[Resolved]) -> tuple[list[bool], int, int, float] | None:
-    """One pass over the sections: (valid flags, right endpoints, right transfers, penalty points); None when
-    nothing rides.
+           secs: Sequence[Resolved]) -> tuple[list[bool], int, int, float, int] | None:
+    """One pass over the sections: (valid flags, right endpoints, right transfers, penalty points, hedges); None
+    when nothing rides.
 
     A section is valid when its line serves both of its stops, which differ, unless it is a needless change: the
     section before it ends where it starts, on a line that serves its own stops and this arrival too (staying on
-    would have done, as after a detour's overshoot or an unneeded transfer). Only a valid section earns, and a
-    change onto a needless section is no right transfer. The first departure and the last arrival are right when
-    they are the question's stops on a section whose line serves them, whose two stops differ and which is no
-    needless change (a wrong line or stop at the other end loses that section's credit, not the endpoint's).
+    would have done, as after a detour's overshoot or an unneeded transfer). Only a valid section earns, and only a
+    change onto a valid section is a right transfer (so misreading its arrival never adds one). The first
+    departure and the last arrival are right when they are the question's stops on a section whose line serves
+    them, whose two stops differ and which is no needless change (a wrong line or stop at the other end loses
+    that section's credit, not the endpoint's).
     Penalties: invented lines, lines not serving their stops, X→X sections, broken chains, one line twice in a row,
     hedges (one ride written again on another line) and sections beyond q + 1.
     """
-    lines, valid, transfers, penalty, rides = idx.map.lines, [], 0, 0.0, False
+    lines, valid, transfers, penalty, rides, hedges = idx.map.lines, [], 0, 0.0, False, 0
     seen: dict[tuple, str | None] = {}
     first, prev_line, prev_a, prev_b, prev_st, prev_serves = True, None, None, None, None, False
     ends, needless, st, a, b = 0, False, None, None, None
@@ -162,11 +251,12 @@ def _tally(rules: RobustRules, idx: SampleIndex,
             penalty += rules.zero_length_penalty
         if seen.setdefault((a, b), line) != line:
             penalty += rules.hedge_penalty
+            hedges += 1
         if not first:
             if prev_b != a:
                 penalty += rules.break_penalty
-            elif prev_line != line and prev_a != a and a != b and prev_st is not None and st is not None \
-                    and a in prev_st and a in st and not needless:
+            elif prev_line != line and prev_a != a and serves and prev_st is not None and a in prev_st \
+                    and not needless:
                 transfers += 1
             if line is not None and line == prev_line:
                 penalty += rules.same_line_penalty
@@ -175,7 +265,7 @@ def _tally(rules: RobustRules, idx: SampleIndex,
         return None
     if b == idx.s2 and a != b and st is not None and b in st and not needless:
         ends += 1
-    return valid, ends, transfers, penalty + rules.extra_section_penalty * max(0, len(secs) - idx.q - 1)
+    return valid, ends, transfers, penalty + rules.extra_section_penalty * max(0, len(secs) - idx.q - 1), hedges
 
 
 def _credits(cfg: RewardConfig, rules: RobustRules, idx: SampleIndex, secs: Sequence[Resolved],
