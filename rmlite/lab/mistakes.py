@@ -205,8 +205,9 @@ def _other_line_stop(d: Draft, m: _Map, rng: random.Random) -> bool:
         return False
     x = rng.choice(pool)
     d.sections[i][2], d.sections[i][3] = x, ()
-    if i + 1 < len(d.sections):
-        d.sections[i + 1][1], d.sections[i + 1][3] = x, ()
+    if i + 1 < len(d.sections):  # the next ride starts at x too (its via stops are its own, if it still rides)
+        nxt = d.sections[i + 1]
+        nxt[1], nxt[3] = x, m.via(nxt[0], x, nxt[2])
     return True
 
 
