@@ -6,18 +6,33 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 from fixtures.reward import planning_sample, reference
 from fixtures.reward_edits import SAMPLES, edited_route, render, sections_of
-from fixtures.reward_robust import robust_correct, robust_detail, vias_of
+from fixtures.reward_robust import (
+    FLOOR,
+    closed_form,
+    credit_share,
+    robust_correct,
+    robust_detail,
+    route_edits,
+    total_edits,
+    vias_of,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rmlite.lab.ladders import error_ladders, ladder
+from rmlite.lab.ladders import LADDER_OPERATORS, error_ladders, ladder
+from rmlite.lab.measure import load_samples
+from rmlite.lab.mistakes import apply_errors
 from rmlite.lab.probes import near_misses, probe_answers
 from rmlite.maps.network import Network, route_to_json
+from rmlite.names import normalize_station
+from rmlite.reward import robust as rm_robust
 from rmlite.reward.config import PAPER, ROBUST, RewardConfig, RobustRules, get_config
+from rmlite.reward.index import index_sample
 from rmlite.reward.score import score
 
 
@@ -79,6 +94,14 @@ def test_config_validates():
     with pytest.raises(ValueError, match="lenient parser"):
         RewardConfig(parser="official", robust=RobustRules())
     assert get_config("robust") is ROBUST
+
+
+@pytest.mark.parametrize("field, value", [("edit_decay", 1.0), ("edit_decay", 0), ("partial_credit", 1.0),
+                                          ("partial_credit", -0.1)])
+def test_edit_rules_validate(field, value):
+    """edit_decay must lie in (0, 1) and partial_credit in [0, 1): else an edit could cost nothing (or gain)."""
+    with pytest.raises(ValueError, match=field):
+        RobustRules(**{field: value})
 
 
 # ----- the exploits, as regression tests ----------------------------------------------------------------------------
@@ -288,3 +311,139 @@ def test_an_endpoint_counts_on_a_line_that_serves_it():
     assert missing.detail > wrong.detail > invented.detail == -2.0
     assert missing.detail == pytest.approx(robust_detail([["Line 1", "Alna", "Frogner"]], TOY_Q1), abs=1e-9)
     assert missing.detail < score(text([["Line 1", "Alna", "Dal"]]), TOY_Q1, ROBUST).detail  # a real ride earns more
+
+
+# ----- issue 12: every error is one edit to the nearest reference route, wherever it lands --------------------------
+EDITS = [  # CHAIN from A to F: Red A→D, Green D→E, Yellow E→F (its only reference route); (route, edits)
+    ([["Red", "A", "D"], ["Green", "D", "E"], ["Yellow", "E", "F"]], 0),  # the reference
+    ([["Blue", "A", "D"], ["Green", "D", "E"], ["Yellow", "E", "F"]], 1),  # wrong line
+    ([["Red", "B", "D"], ["Green", "D", "E"], ["Yellow", "E", "F"]], 1),  # misplaced origin
+    ([["Red", "A", "Dx"], ["Green", "Dx", "E"], ["Yellow", "E", "F"]], 1),  # a transfer stop misread, written twice
+    ([["Red", "A", "D"], ["Green", "D", "F"]], 1),  # skipped change (Green ridden on to F)
+    ([["Red", "A", "B"], ["Blue", "B", "D"], ["Green", "D", "E"], ["Yellow", "E", "F"]], 1),  # needless change
+    ([["Red", "A", "C"], ["Red", "C", "D"], ["Green", "D", "E"], ["Yellow", "E", "F"]], 1),  # a ride split in two
+    ([["Red", "A", "D"], ["Green", "D", "E"]], 1),  # dropped section
+    ([["Red", "A", "D"], ["Line 9", "D", "D"], ["Green", "D", "E"], ["Yellow", "E", "F"]], 1),  # added section
+    ([["Red", "A", "D"], ["Green", "C", "E"], ["Yellow", "E", "F"]], 1),  # broken chain
+    ([["Yellow", "F", "E"], ["Green", "E", "D"], ["Red", "D", "A"]], 1),  # reversed route
+    ([["Blue", "A", "D"], ["Green", "C", "E"], ["Yellow", "E", "F"]], 2),  # wrong line and broken chain
+    ([["Red", "B", "D"], ["Green", "D", "E"]], 2),  # misplaced origin and dropped section
+    ([["Yellow", "F", "E"], ["Green", "E", "D"], ["Red", "D", "B"]], 2),  # reversed, and misplaced there
+]
+DETOUR_CHAIN = {**CHAIN, "Red": ["A", "B", "C", "D", "P"]}
+DETOUR = [["Red", "A", "P"], ["Red", "P", "D"], ["Green", "D", "E"], ["Yellow", "E", "F"]]  # past D to P and back
+
+
+def _resolved(secs, metro) -> list:
+    """Sections as the scorer resolves them: (line or None, station key, station key)."""
+    return [(ln if ln in metro else None, normalize_station(a), normalize_station(b)) for ln, a, b in secs]
+
+
+@pytest.mark.parametrize("secs, edits", EDITS + [(DETOUR, 1)],
+                         ids=["reference", "wrong_line", "misplaced_origin", "misread_transfer_stop",
+                              "skipped_change", "needless_change", "split_ride", "dropped_section", "added_section",
+                              "broken_chain", "reversed", "two_edits", "two_edits_dropped", "reversed_misplaced",
+                              "detour"])
+def test_each_edit_kind_costs_one(secs, edits):
+    """The oracle's and rmlite's edit counts agree with the hand count, and the detail is the closed form in it."""
+    metro = DETOUR_CHAIN if secs is DETOUR else CHAIN
+    s = custom_sample(metro, "A", "F")
+    assert len(json.loads(s["routes"])) == 1 and s["question_transfer_count"] == 2
+    assert route_edits(secs, s) == edits
+    assert rm_robust.route_edits(index_sample(s), _resolved(secs, metro)) == edits
+    b = score(text(secs), s, ROBUST)
+    if edits == 0:
+        assert b.correct and b.detail == 10.0
+    else:
+        assert not b.correct
+        assert b.detail == pytest.approx(closed_form(edits, credit_share(secs, s)), abs=1e-9)
+        assert b.detail == pytest.approx(robust_detail(secs, s), abs=1e-9)
+
+
+def test_the_nearest_of_several_references_counts():
+    """Every reference route is a target: a route one edit from the second reference is one edit away."""
+    metro = {"Red": ["A", "B", "C"], "Blue": ["A", "X", "C"]}
+    s = custom_sample(metro, "A", "C")
+    assert len(json.loads(s["routes"])) == 2
+    for line in ("Red", "Blue"):
+        secs = [[line, "A", "Cx"]]
+        assert route_edits(secs, s) == 1
+        assert rm_robust.route_edits(index_sample(s), _resolved(secs, metro)) == 1
+
+
+def test_a_hedge_is_one_more_edit():
+    """Listing a ride again on another line is an edit of its own (beyond dropping the extra section), so hedging
+    scores below writing the same ride twice."""
+    s = custom_sample(CHAIN, "A", "F")
+    ref = [["Red", "A", "D"], ["Green", "D", "E"], ["Yellow", "E", "F"]]
+    hedge, repeat = [ref[0], ["Blue", "A", "D"], *ref[1:]], [ref[0], *ref]
+    assert route_edits(hedge, s) == route_edits(repeat, s) == 1
+    assert total_edits(hedge, s) == 2 and total_edits(repeat, s) == 1
+    h, r = score(text(hedge), s, ROBUST), score(text(repeat), s, ROBUST)
+    assert h.detail == pytest.approx(robust_detail(hedge, s), abs=1e-9)
+    assert h.detail < r.detail
+
+
+def _sections_and_vias(completion: str, template: str) -> tuple[list, list | None]:
+    """Sections and (long1) written via counts of a rendered route, read with plain string operations."""
+    secs, vias = [], []
+    for part in completion.split("\n--\n"):
+        f = dict(line.split(": ", 1) for line in part.splitlines() if ": " in line)
+        secs.append([f["Route Name"], f["Departure Stop"], f["Arrival Stop"]])
+        vias.append(int(f["Number of Via Stops"]) if template == "long1" else None)
+    return secs, (vias if template == "long1" else None)
+
+
+def test_every_route_operator_alone_is_one_edit():
+    """Each error operator of the lab, applied once to a reference, is exactly one edit under the oracle (wherever
+    it lands), and the scorer's detail is the closed form with E = 1."""
+    applied = dict.fromkeys(LADDER_OPERATORS, 0)
+    for s in SAMPLES:
+        for op in LADDER_OPERATORS:
+            for seed in range(3):
+                t = apply_errors(s, [op], seed)
+                if t is None:
+                    continue
+                applied[op] += 1
+                secs, vias = _sections_and_vias(t, s["template"])
+                assert total_edits(secs, s, vias) == 1, (op, s["id"], s["template"], secs)
+                b = score(t, s, ROBUST)
+                assert not b.correct, (op, s["id"], secs)
+                want = closed_form(1, credit_share(secs, s, vias))
+                assert b.detail == pytest.approx(want, abs=1e-9), (op, s["id"], secs)
+                assert b.detail == pytest.approx(robust_detail(secs, s, vias), abs=1e-9), (op, s["id"], secs)
+    assert all(applied.values()), applied
+
+
+def test_every_ladder_rung_scores_strictly_below_the_one_before():
+    steps = 0
+    for s in SAMPLES:
+        for k in range(8):
+            totals = [score(t, s, ROBUST).total for t in ladder(s, 3, k)]
+            steps += len(totals) - 1
+            assert all(b < a - 1e-9 for a, b in zip(totals, totals[1:], strict=False)), (s["id"], k, totals)
+    assert steps > 300
+    row = error_ladders(SAMPLES, ("robust",), ladders=8)[0]
+    assert row["reversed"] == 0.0 and row["tied"] == 0.0
+
+
+def test_errors_and_reward_rank_together_on_the_shipped_data():
+    """Issue 12's target: within a question, rank correlation of injected errors and reward ≤ −0.95."""
+    samples = load_samples(Path(__file__).resolve().parent.parent / "data" / "mini", "train")
+    row = error_ladders(samples, ("robust",), ladders=8)[0]
+    assert row["questions"] > 50 and row["spearman_within"] <= -0.95, row
+
+
+
+@given(st.data())
+def test_every_attempt_that_rides_scores_above_the_floor(data):
+    """Only an answer riding no known line between two different stops sits at the floor, so a useless answer never
+    gets a positive advantage in a group of failed attempts."""
+    sample = data.draw(st.sampled_from(SAMPLES))
+    secs = data.draw(edited_route(sample))
+    metro = json.loads(sample["metro_data"])
+    b = score(render(secs, sample["template"], sample), sample, ROBUST)
+    if any(line in metro and a != b_ for line, a, b_ in secs):
+        assert b.detail > FLOOR, secs
+    else:
+        assert b.detail == FLOOR, secs
