@@ -447,3 +447,12 @@ def test_every_attempt_that_rides_scores_above_the_floor(data):
         assert b.detail > FLOOR, secs
     else:
         assert b.detail == FLOOR, secs
+
+
+def test_a_wrong_route_says_how_many_edits_it_is_from_a_right_one():
+    """The reason names the edit count the detail used, so the playground shows why a wrong route scored as it did."""
+    one = score(text([["Line 1", "Alna", "Dal"], ["Line 77", "Dal", "Frogner"]]), TOY_Q1, ROBUST)
+    two = score(text([["Line 1", "Alna", "Brekke"], ["Line 77", "Brekke", "Frogner"]]), TOY_Q1, ROBUST)
+    assert one.reason.endswith("; 1 edit from a right route") and two.reason.endswith("; 2 edits from a right route")
+    assert "edit" not in score(reference(TOY_Q1), TOY_Q1, ROBUST).reason  # correct: nothing to count
+    assert "edit" not in score(text([["Line 77", "Alna", "Frogner"]]), TOY_Q1, ROBUST).reason  # useless: the floor

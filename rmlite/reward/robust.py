@@ -33,7 +33,7 @@ def robust_route(cfg: RewardConfig, idx: SampleIndex, secs: Sequence[Resolved], 
 
     Pure in the resolved sections (and the written via stops on the long templates), so it is memoised per sample:
     the rollouts of one GRPO group often resolve to the same route. When Algorithm 1 already failed, its reason
-    stands, so the memo keeps only the detail.
+    stands. A wrong route that rides something has its edit count (`route_edits`) added to the reason.
     """
     owner, memo = idx.memo.get(id(cfg), (None, None))
     if owner is not cfg:  # keyed by identity (hashing a config is slow); holding it keeps its id unique
@@ -49,12 +49,17 @@ def robust_route(cfg: RewardConfig, idx: SampleIndex, secs: Sequence[Resolved], 
         vias = None if short else [via_ok(idx, s, p, cfg.max_name_chars) for s, p in zip(secs, parsed, strict=True)]
         verdict = robust_check(idx, secs, vias, rules) if ok else None
         correct = ok if verdict is None else verdict[0]
-        hit = verdict, robust_detail(cfg, idx, secs, vias, correct) if cfg.detail else 0.0
+        detail, edits = _detail_and_edits(cfg, idx, secs, vias, correct) if cfg.detail else (0.0, None)
+        hit = verdict, detail, edits
         if len(memo) >= MEMO_SIZE:
             memo.clear()
         memo[key] = hit
-    verdict, detail = hit
-    return (ok, why, detail) if verdict is None else (verdict[0], verdict[1], detail)
+    verdict, detail, edits = hit
+    if verdict is not None:
+        ok, why = verdict
+    if edits is not None:  # what the detail counted, so a reader sees why a wrong route scored what it did
+        why = f"{why}; {edits} edit{'s' if edits > 1 else ''} from a right route"
+    return ok, why, detail
 
 
 MEMO_SIZE = 1024  # routes remembered per sample and config (and configs per sample)
@@ -122,14 +127,20 @@ def robust_detail(cfg: RewardConfig, idx: SampleIndex, secs: Sequence[Resolved],
     and every attempt scores above the floor, so a useless answer never gets a positive advantage in a group of
     failed attempts. `vias`: each section's `via_ok` (None on the short template).
     """
+    return _detail_and_edits(cfg, idx, secs, vias, correct)[0]
+
+
+def _detail_and_edits(cfg: RewardConfig, idx: SampleIndex, secs: Sequence[Resolved],
+                      vias: Sequence[bool | None] | None, correct: bool) -> tuple[float, int | None]:
+    """`robust_detail` and the edits it counted (None for a correct or a useless route)."""
     rules = cfg.robust or RobustRules()
     top = cfg.detail_max if cfg.detail_max is not None else 10.0
     floor = cfg.detail_min if cfg.detail_min is not None else 0.0
     tally = _tally(rules, idx, secs)
     if tally is None:
-        return floor  # no ride on a real line from one stop to another: useless (stay-put, prompt copy, …)
+        return floor, None  # no ride on a real line from one stop to another: useless (stay-put, prompt copy, …)
     if correct:
-        return top
+        return top, None
     valid, ends, transfers, penalty, hedges = tally
     lines, extra = idx.map.lines, hedges  # listing a ride on a second line is one more edit
     if vias is not None:  # so is a wrong via count / list on a right ride
@@ -138,7 +149,8 @@ def robust_detail(cfg: RewardConfig, idx: SampleIndex, secs: Sequence[Resolved],
     edits = route_edits(idx, secs, enough=max(0, 1 - extra)) + extra  # exact wherever max(1, ·) can tell
     earned, best = _credits(cfg, rules, idx, secs, vias, valid, ends, transfers)
     share = min(1.0, max(0.0, earned / best - penalty / 10.0))
-    return floor + (top - floor) * rules.edit_decay ** (max(1, edits) - rules.partial_credit * share)
+    edits = max(1, edits)
+    return floor + (top - floor) * rules.edit_decay ** (edits - rules.partial_credit * share), edits
 
 
 def route_edits(idx: SampleIndex, secs: Sequence[Resolved], enough: int = 0) -> int:
