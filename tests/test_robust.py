@@ -456,3 +456,18 @@ def test_a_wrong_route_says_how_many_edits_it_is_from_a_right_one():
     assert one.reason.endswith("; 1 edit from a right route") and two.reason.endswith("; 2 edits from a right route")
     assert "edit" not in score(reference(TOY_Q1), TOY_Q1, ROBUST).reason  # correct: nothing to count
     assert "edit" not in score(text([["Line 77", "Alna", "Frogner"]]), TOY_Q1, ROBUST).reason  # useless: the floor
+
+
+def test_edits_are_counted_up_to_twelve_and_junk_routes_stay_fast():
+    """A route of 256 rides (the parser's bound) on the question with the most reference routes: counted as 12
+    edits (its length alone is 250 edits from every reference), scored from the closed form, in bounded time."""
+    s = max(SAMPLES, key=lambda x: len(json.loads(x["routes"])))
+    metro = json.loads(s["metro_data"])
+    lines = list(metro)
+    secs = [[lines[i % len(lines)], metro[lines[i % len(lines)]][0], metro[lines[i % len(lines)]][1]]
+            for i in range(256)]
+    t0 = time.perf_counter()
+    b = score(text(secs), s, ROBUST)
+    assert time.perf_counter() - t0 < 0.05
+    assert b.reason.endswith("; 12 edits from a right route") and not b.correct
+    assert b.detail == pytest.approx(robust_detail(secs, s), abs=1e-9) and b.detail > -2.0

@@ -149,14 +149,14 @@ def _detail_and_edits(cfg: RewardConfig, idx: SampleIndex, secs: Sequence[Resolv
     edits = route_edits(idx, secs, enough=max(0, 1 - extra)) + extra  # exact wherever max(1, ·) can tell
     earned, best = _credits(cfg, rules, idx, secs, vias, valid, ends, transfers)
     share = min(1.0, max(0.0, earned / best - penalty / 10.0))
-    edits = max(1, edits)
+    edits = min(max(1, edits), MAX_EDITS)
     return floor + (top - floor) * rules.edit_decay ** (edits - rules.partial_credit * share), edits
 
 
 def route_edits(idx: SampleIndex, secs: Sequence[Resolved], enough: int = 0) -> int:
     """The fewest edits that turn a route into one of the sample's reference routes (all equally good ones), or any
     count up to `enough` once one reference is within it (the scorer passes 1: it counts every wrong route as at
-    least one edit away).
+    least one edit away). Counted up to `MAX_EDITS`.
 
     One edit: change a section's line; change a stop (a transfer stop is one stop, though written twice); drop a
     section or add a missing one; merge two rides into one (a skipped change of line) or split one into two (a
@@ -176,11 +176,16 @@ def route_edits(idx: SampleIndex, secs: Sequence[Resolved], enough: int = 0) -> 
     >>> route_edits(idx, [("L2", "d", "b"), ("L1", "b", "a")]), route_edits(idx, [("L1", "a", "c"), ("L9", "c", "d")])
     (1, 2)
     """
+    if not idx.refs or min(abs(len(secs) - len(lines)) for _, lines, _ in idx.refs) >= MAX_EDITS:
+        return MAX_EDITS  # each section too many or too few is an edit at least: junk is not worth the programme
     best = _nearest(secs, idx.refs, enough)
     if best > max(1, enough) and secs[0][1] != idx.s1 and secs[-1][2] != idx.s2:
         back = [(ln, b, a) for ln, a, b in reversed(secs)]
         best = min(best, 1 + _nearest(back, idx.refs, enough - 1))
-    return best
+    return min(best, MAX_EDITS)
+
+
+MAX_EDITS = 12  # edits are counted up to this (0.7 ** 12: 1.4 % of the detail above the floor); bounds the time
 
 
 def _nearest(secs: Sequence[Resolved], refs: Sequence[tuple], enough: int) -> int:
