@@ -97,7 +97,8 @@ class RewardConfig:
     (e) on a section whose line serves that endpoint, whose two stops differ and which is no needless change.
     (f) `rmlite.reward.robust.route_edits`: one edit per wrong line, wrong stop (a transfer stop once, though written
     twice), dropped or added section, skipped change (two rides merged), needless change or detour (one ride
-    split), broken chain, and one for reading the whole route backwards; the fewest over every reference route.
+    split), broken chain, and one for reading the whole route backwards; the fewest over every reference route,
+    counted up to 12.
     So each error costs one edit whatever its kind and wherever it lands. (g) share = credits ÷ a perfect
     route's − penalties ÷ 10, clipped to [0, 1]: it orders answers with the same number of edits and never
     outweighs one (`RobustRules.partial_credit` < 1); every route that rides something scores above the floor −2.
