@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import sys
 import time
@@ -154,10 +155,28 @@ def main() -> None:
               " ".join(f"{r / rates['paper']:>12.2f}x" for p, r in rates.items() if p != "paper"))
     big = "Route Name: " + "x(" * 500_000
     plan = next(s for s in data if s["type"] == "planning")
+    most = max((s for s in data if s["type"] == "planning"), key=lambda s: len(json.loads(s["routes"])))
     for p, cfg in PRESETS.items():
         t0 = time.perf_counter()
         score(big, plan, cfg)
         print(f"1 MB adversarial completion, {p}: {1000 * (time.perf_counter() - t0):.1f} ms")
+    rides = long_route(most)
+    for p, cfg in PRESETS.items():
+        index_sample(most).memo.clear()
+        t0 = time.perf_counter()
+        score(rides, most, cfg)
+        print(f"{rides.count('Route Name')} rides on a question with {len(json.loads(most['routes']))} reference "
+              f"routes, {p}: {1000 * (time.perf_counter() - t0):.1f} ms")
+
+
+def long_route(sample: dict, n: int = 256) -> str:
+    """`n` sections that each ride a real line between two of its stops (the parser's bound is 256): the most work
+    a junk answer can ask of the robust edit count."""
+    metro = json.loads(sample["metro_data"])
+    lines = list(metro)
+    return "\n--\n".join(f"Route Name: {ln}\nDeparture Stop: {metro[ln][i % len(metro[ln])]}\n"
+                          f"Arrival Stop: {metro[ln][(i + 1) % len(metro[ln])]}"
+                          for i, ln in ((i, lines[i % len(lines)]) for i in range(n)))
 
 
 if __name__ == "__main__":

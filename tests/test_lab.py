@@ -13,6 +13,7 @@ import sys
 
 import numpy as np
 import pytest
+from fixtures.oracle import read_route
 
 from rmlite.cli import lab_main
 from rmlite.data.answers import reference_completion
@@ -43,15 +44,7 @@ def planning(samples) -> list[dict]:
     return [s for s in samples if s["type"] == "planning"]
 
 
-# ----- an independent reader of the reference format (no rmlite parsing) ---------------------------------------------
-def read_route(text: str) -> list[tuple[str, str, str]]:
-    out = []
-    for block in text.split("\n--\n"):
-        kv = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
-        out.append((kv["Route Name"], kv["Departure Stop"], kv["Arrival Stop"]))
-    return out
-
-
+# ----- an independent reader of the reference format (no rmlite parsing: fixtures.oracle.read_route) ---------------
 def read_boxed(text: str) -> str:
     assert text.startswith("\\boxed{") and text.endswith("}"), text
     return text[len("\\boxed{"):-1]

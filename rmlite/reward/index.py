@@ -73,7 +73,7 @@ class SampleIndex:
             self.off_direct = frozenset(ln for ln, st in self.map.off_lines.items()
                                         if self.off_s1 in st and self.off_s2 in st)
             self.refs = _reference_rides(sample.get("routes"))
-            self.best_stops = _reference_stops(self.map, sample.get("routes"))
+            self.best_stops = _reference_stops(self.map, self.refs)
 
 
 def _reference_rides(routes: Any) -> tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]:
@@ -86,15 +86,12 @@ def _reference_rides(routes: Any) -> tuple[tuple[str, tuple[str, ...], tuple[str
         return ()
 
 
-def _reference_stops(m: MapIndex, routes: Any) -> int | None:
+def _reference_stops(m: MapIndex, refs: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]) -> int | None:
     """Stops ridden on the sample's first reference route (None when there is none or a ride is ambiguous)."""
-    try:
-        route = (json.loads(routes) if isinstance(routes, str) else routes)[0]
-        secs = [(s["route_name"], normalize_station(s["departure_stop"]), normalize_station(s["arrival_stop"]))
-                for s in route]
-    except (TypeError, ValueError, KeyError, IndexError):
+    if not refs:
         return None
-    rides = [ride(m, *s) for s in secs]
+    start, lines, arrivals = refs[0]
+    rides = [ride(m, ln, a, b) for ln, a, b in zip(lines, (start, *arrivals[:-1]), arrivals, strict=True)]
     return None if any(r is None for r in rides) else sum(len(r) + 1 for r in rides)
 
 
