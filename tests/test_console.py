@@ -119,13 +119,19 @@ def test_known_warnings_do_not_leak_and_others_still_show(run):
             warnings.warn("`is_gradient_checkpointing` is deprecated", FutureWarning, stacklevel=1)
             warnings.warn("something else is deprecated", FutureWarning, stacklevel=1)
     assert len(caught) == 2
-    # and it does silence the real one, raised by transformers itself
+    # and it does silence the real one, raised by transformers itself (5.24 and later; 5.17, the pinned version,
+    # has no such deprecation and must raise nothing either way)
+    import transformers
+    from packaging.version import Version
+
+    deprecated = Version(transformers.__version__) >= Version("5.24")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with quiet_known_warnings():
             _ = run.model.base_model.model.is_gradient_checkpointing
         _ = run.model.base_model.model.is_gradient_checkpointing
-    assert len(caught) == 1 and str(caught[0].message).startswith("`is_gradient_checkpointing` is deprecated")
+    assert len(caught) == int(deprecated), [str(w.message) for w in caught]
+    assert all(str(w.message).startswith("`is_gradient_checkpointing` is deprecated") for w in caught)
 
 
 def test_metrics_files_keep_every_trl_key(run):

@@ -68,7 +68,8 @@ def test_gpu_preset_by_card(name, tier, bf16, model_size):
     assert p["per_device_train_batch_size"] % p["num_generations"] == 0  # TRL's divisibility rule
     assert p["max_completion_length"] == 512
     assert p["visual_tokens"] == visual_tokens(p["image_size"], p["image_size"], p["max_pixels"])
-    assert p["fast_inference"] is True and p["finetune_vision_layers"] is False and p["load_in_4bit"] is True
+    assert p["finetune_vision_layers"] is False and p["load_in_4bit"] is True
+    assert not {"fast_inference", "gpu_memory_utilization", "optim"} & set(p)  # nothing installs vLLM; one optimizer owner
 
 
 def test_gpu_preset_is_pure_and_memory_overrides_name():
@@ -91,7 +92,7 @@ def test_gpu_preset_without_gpu_is_the_cpu_preset(monkeypatch):
 def test_oom_advice_is_concrete():
     text = oom_advice(gpu_preset("Tesla T4"))
     assert "Tesla T4" in text and "max_pixels=" in text and "num_generations=2" in text
-    assert "max_completion_length=256" in text and "gpu_memory_utilization" in text
+    assert "max_completion_length=256" in text and "vLLM" not in text
     assert gpu.is_oom(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"))
     assert not gpu.is_oom(ValueError("something else"))
 
@@ -140,6 +141,7 @@ FAKE_UNSLOTH = textwrap.dedent('''
         def from_pretrained(name, **kw):
             CALLS.append(("from_pretrained", name, sorted(kw)))
             CALLS.append(("kwargs", {k: v for k, v in kw.items() if isinstance(v, (bool, int, str))}))
+            CALLS.append(("device_map", kw.get("device_map")))
 
             class ImageProcessor:
                 size = {"shortest_edge": 3136, "longest_edge": 12845056}
@@ -171,6 +173,9 @@ def test_unsloth_is_imported_before_transformers_and_trl(tmp_path):
         import rmlite.models.gpu as g
         import rmlite.models.load as m
         g.cuda_available = lambda: True
+        g.device_map = lambda cuda: {{"": 0}}  # (torch.cuda.set_device is faked below: no GPU here)
+        import torch
+        torch.cuda.set_device = lambda i: None
         with warnings.catch_warnings(record=True) as w:
             warnings.simplefilter("always")
             model, proc = m.load_model("unsloth/Qwen2.5-VL-3B-Instruct-unsloth-bnb-4bit", lora_rank=8,
@@ -187,10 +192,11 @@ def test_unsloth_is_imported_before_transformers_and_trl(tmp_path):
     assert rec["first"] == {"transformers": False, "trl": False, "peft": False}
     assert not [w for w in rec["warnings"] if "unsloth" in w]
     kinds = [c[0] for c in rec["calls"]]
-    assert kinds == ["from_pretrained", "kwargs", "get_peft_model"]
+    assert kinds == ["from_pretrained", "kwargs", "device_map", "get_peft_model"]
     fp = rec["calls"][1][1]
+    assert rec["calls"][2][1] == {"": 0}
     assert fp["load_in_4bit"] is True and fp["use_gradient_checkpointing"] == "unsloth"
-    peft = rec["calls"][2][1]
+    peft = rec["calls"][3][1]
     assert peft["r"] == 8 and peft["lora_alpha"] == 8 and peft["finetune_vision_layers"] is True
     assert peft["finetune_language_layers"] is True and peft["use_gradient_checkpointing"] == "unsloth"
     assert rec["max_pixels"] == 768 * 768 and rec["padding"] == "left"
@@ -205,7 +211,12 @@ def fake_unsloth(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, "unsloth", raising=False)
     monkeypatch.setattr(gpu, "cuda_available", lambda: True)
-    yield
+    import torch
+
+    set_to = []
+    monkeypatch.setattr(torch.cuda, "set_device", set_to.append)  # no GPU here: record what would be selected
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    yield set_to
     sys.modules.pop("unsloth", None)
 
 
@@ -216,11 +227,60 @@ def test_warns_when_transformers_was_imported_before_unsloth(fake_unsloth):
         load_model("x", backend="unsloth")
 
 
-def test_fast_inference_with_vision_lora_is_refused(fake_unsloth):
+# ----- one process per GPU (torchrun / accelerate) ------------------------------------------------------------------
+@pytest.mark.parametrize("env, count, want", [
+    ({"LOCAL_RANK": "1", "RANK": "1", "WORLD_SIZE": "2"}, 2, {"": 1}),  # rank 1 of 2 on one host
+    ({"LOCAL_RANK": "0", "RANK": "2", "WORLD_SIZE": "4"}, 2, {"": 0}),  # second host: RANK is global, not a card
+    ({}, 2, {"": 0}),  # one process
+    ({"LOCAL_RANK": "3", "WORLD_SIZE": "4"}, 1, {"": 0}),  # one visible card per process
+])
+def test_device_map_follows_local_rank(env, count, want):
+    assert gpu.device_map(True, env, device_count=count) == want
+    assert gpu.device_map(False, env, device_count=count) == "cpu"
+
+
+@pytest.mark.parametrize("env, count, match", [
+    ({"LOCAL_RANK": "x"}, 2, "not a number"), ({"LOCAL_RANK": "-1"}, 2, "negative"),
+    ({"LOCAL_RANK": "2"}, 2, "sees 2 GPUs"),
+])
+def test_device_map_refuses_a_rank_without_a_card(env, count, match):
+    with pytest.raises(ValueError, match=match):
+        gpu.device_map(True, env, device_count=count)
+
+
+def test_unsloth_backend_loads_rank_1_on_gpu_1(fake_unsloth, monkeypatch):
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "2")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with pytest.raises(ValueError, match="vLLM"):
-            load_model("x", backend="unsloth", fast_inference=True, finetune_vision_layers=True)
+        load_model("x", backend="unsloth")
+    import unsloth
+
+    assert ("device_map", {"": 1}) in unsloth.CALLS and fake_unsloth == [1]
+
+
+def test_transformers_backend_loads_rank_1_on_gpu_1(tiny_model_dir, monkeypatch):
+    """What `from_pretrained` is asked for by the second of two processes on a two-GPU host (no GPU needed)."""
+    import torch
+    import transformers
+
+    seen, set_to = {}, []
+
+    class Stop(Exception):
+        pass
+
+    def fake_from_pretrained(name, **kw):
+        seen.update(kw)
+        raise Stop
+
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setattr(gpu, "cuda_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "set_device", set_to.append)
+    monkeypatch.setattr(transformers.AutoModelForImageTextToText, "from_pretrained", fake_from_pretrained)
+    with pytest.raises(Stop):
+        load_model(str(tiny_model_dir), backend="transformers", load_in_4bit=False, dtype="fp16")
+    assert seen["device_map"] == {"": 1} and set_to == [1]
 
 
 # ----- the transformers path on the tiny model (CPU) -------------------------------------------------------------

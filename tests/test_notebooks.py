@@ -266,16 +266,31 @@ def test_nbsync_rewrites_a_drifted_copy(tmp_path, monkeypatch):
     assert any("git clone -q --depth 1 https://github.com/someone/fork" in c.source for c in first.cells)
 
 
-@pytest.mark.parametrize("gpu", ["GPU 0: Tesla T4 (UUID: GPU-x)", ""], ids=["gpu", "cpu"])
-def test_install_cell_as_colab_runs_it(gpu, monkeypatch, capsys):
+@pytest.mark.parametrize("gpu, torch_version", [("GPU 0: Tesla T4 (UUID: GPU-x)", "2.9.0+cu126"), ("", "2.9.0"),
+                                                ("GPU 0: Tesla T4 (UUID: GPU-x)", "2.15.1+cu128")],
+                         ids=["gpu", "cpu", "gpu-new-torch"])
+def test_install_cell_as_colab_runs_it(gpu, torch_version, monkeypatch, capsys, tmp_path):
     """The install cell through IPython's own transformer, with a recording shell standing in for Colab: a GPU
-    runtime installs the pinned training stack, a CPU runtime only rmlite itself, unpinned."""
+    runtime installs the pinned training stack with Colab's torch pinned as installed (or stops, in one line,
+    before installing anything when unsloth cannot use that torch), a CPU runtime only rmlite itself, unpinned."""
     import subprocess
     import types
+    from importlib import metadata
 
     from IPython.core.inputtransformer2 import TransformerManager
 
+    from rmlite import colab_install
     from rmlite.notebook.sync import install_cell
+
+    colab = {"torch": torch_version, "torchvision": "0.24.0+cu126"}  # what Colab has; torchaudio not installed
+
+    def version(name):
+        if name not in colab:
+            raise metadata.PackageNotFoundError(name)
+        return colab[name]
+
+    monkeypatch.setattr(colab_install.metadata, "version", version)
+    monkeypatch.setattr(colab_install, "KEEP_FILE", str(tmp_path / "keep.txt"))
 
     calls = []
 
@@ -290,11 +305,21 @@ def test_install_cell_as_colab_runs_it(gpu, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
     monkeypatch.setattr(subprocess, "run", lambda *a, **k: types.SimpleNamespace(stdout=gpu + "\n"))
     monkeypatch.setattr(sys, "path", list(sys.path))
-    exec(compile(code, "install-cell", "exec"), {"get_ipython": lambda: Shell(), "__name__": "__main__"})
+    namespace = {"get_ipython": lambda: Shell(), "__name__": "__main__"}
+    if torch_version.startswith("2.15"):
+        with pytest.raises(colab_install.InstallStopped) as stop:
+            exec(compile(code, "install-cell", "exec"), namespace)
+        line, = stop.value._render_traceback_()  # what IPython shows: this one line, no traceback
+        assert "torch 2.15.1+cu128" in line and "Nothing was installed" in line and "\n" not in line
+        assert not [c for c in calls if c[0] == "%pip"] and not (tmp_path / "keep.txt").exists()
+        return
+    exec(compile(code, "install-cell", "exec"), namespace)
     assert calls[0] == ("!", f"test -d /content/rmlite || git clone -q --depth 1 {nbh.REPO} /content/rmlite")
     pip = [line for kind, line in calls if kind == "%pip"]
-    if gpu:
-        assert pip == ['install -q -e "/content/rmlite[train,gpu]" -c /content/rmlite/requirements/gpu.txt']
+    if gpu:  # IPython expands {keep} from the cell's namespace when it runs the magic
+        assert pip == ['install -q -e "/content/rmlite[train,gpu]" -c /content/rmlite/requirements/gpu.txt '
+                       '-c {keep}']
+        assert namespace["keep"].read_text() == "torch==2.9.0+cu126\ntorchvision==0.24.0+cu126\n"
     else:
         assert pip == ["install -q -e /content/rmlite"]
         assert "no GPU: installing the CPU track" in capsys.readouterr().out

@@ -65,6 +65,50 @@ def cuda_available() -> bool:
     return bool(torch.cuda.is_available())
 
 
+def local_rank(environ: dict | None = None, device_count: int | None = None) -> int:
+    """The GPU index this process owns on its host: `LOCAL_RANK` (set by torchrun, accelerate launch and deepspeed),
+    0 when run alone. Not `RANK`: that one is global and names a card that does not exist on a second node.
+
+    A launcher that gives each process one visible card (CUDA_VISIBLE_DEVICES per rank) leaves that card at index 0.
+
+    >>> local_rank({"LOCAL_RANK": "1", "WORLD_SIZE": "2"}, device_count=2), local_rank({}, device_count=2)
+    (1, 0)
+    >>> local_rank({"LOCAL_RANK": "3"}, device_count=1)  # one visible card per process
+    0
+    """
+    env = os.environ if environ is None else environ
+    raw = str(env.get("LOCAL_RANK", "") or "").strip()
+    if not raw:
+        return 0
+    try:
+        rank = int(raw)
+    except ValueError:
+        raise ValueError(f"LOCAL_RANK={raw!r} is not a number; unset it or launch with torchrun/accelerate") from None
+    if rank < 0:
+        raise ValueError(f"LOCAL_RANK={rank} is negative; unset it or launch with torchrun/accelerate")
+    if device_count is None:
+        import torch
+
+        device_count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if device_count == 1:
+        return 0
+    if device_count and rank >= device_count:
+        raise ValueError(f"LOCAL_RANK={rank} but this process sees {device_count} GPUs: start one process per GPU "
+                         f"(torchrun --nproc_per_node {device_count})")
+    return rank
+
+
+def device_map(cuda: bool, environ: dict | None = None, device_count: int | None = None) -> dict | str:
+    """`from_pretrained`'s `device_map`: the whole model on this process's own GPU (`local_rank`), "cpu" without
+    CUDA. Accelerate refuses to train a 4-bit model that sits on another process's card, and a strategy such as
+    "auto" would spread every process over every card.
+
+    >>> device_map(True, {"LOCAL_RANK": "1"}, device_count=2), device_map(False)
+    ({'': 1}, 'cpu')
+    """
+    return {"": local_rank(environ, device_count)} if cuda else "cpu"
+
+
 def unsloth_installed() -> bool:
     return "unsloth" in sys.modules or importlib.util.find_spec("unsloth") is not None
 
@@ -142,27 +186,24 @@ def gpu_preset(device_name: str | None = None, total_mem_gb: float | None = None
         mem = 16.0  # unknown memory: assume the smallest supported card
     if mem < 12:
         tier = dict(tier="small", model=DEFAULT_MODEL, image_size=448, num_generations=2, per_device_train_batch_size=2,
-                    gradient_accumulation_steps=4, max_completion_length=256, gpu_memory_utilization=0.45)
+                    gradient_accumulation_steps=4, max_completion_length=256)
     elif mem <= 17:
         tier = dict(tier="16gb", model=DEFAULT_MODEL, image_size=512, num_generations=4, per_device_train_batch_size=4,
-                    gradient_accumulation_steps=2, max_completion_length=512, gpu_memory_utilization=0.5)
+                    gradient_accumulation_steps=2, max_completion_length=512)
     elif mem <= 32:
         tier = dict(tier="24gb", model=DEFAULT_MODEL, image_size=768, num_generations=4, per_device_train_batch_size=8,
-                    gradient_accumulation_steps=1, max_completion_length=512, gpu_memory_utilization=0.55)
+                    gradient_accumulation_steps=1, max_completion_length=512)
     elif mem <= 56:
         tier = dict(tier="48gb", model=PAPER_MODEL, image_size=768, num_generations=8, per_device_train_batch_size=8,
-                    gradient_accumulation_steps=2, max_completion_length=512, gpu_memory_utilization=0.5)
+                    gradient_accumulation_steps=2, max_completion_length=512)
     else:
         tier = dict(tier="80gb", model=PAPER_MODEL, image_size=768, num_generations=8, per_device_train_batch_size=16,
-                    gradient_accumulation_steps=1, max_completion_length=512, gpu_memory_utilization=0.5)
+                    gradient_accumulation_steps=1, max_completion_length=512)
     px = tier["image_size"] ** 2
     return {
         "device": name, "total_mem_gb": round(float(mem), 1), **tier,
         "max_pixels": px, "visual_tokens": visual_tokens(tier["image_size"], tier["image_size"], px),
-        "bf16": bf16, "fp16": not bf16, "load_in_4bit": True,
-        # vLLM generation (unsloth fast_inference) supports Qwen2.5-VL; generation dominates GRPO step time.
-        "fast_inference": True, "finetune_vision_layers": False,
-        "optim": "adamw_8bit", "use_cpu": False,
+        "bf16": bf16, "fp16": not bf16, "load_in_4bit": True, "finetune_vision_layers": False, "use_cpu": False,
     }
 
 
@@ -170,8 +211,7 @@ def _preset_cpu() -> dict:
     return {"device": "cpu", "total_mem_gb": None, "tier": "cpu", "model": None,  # None: the tiny built model
             "image_size": 112, "max_pixels": 112 * 112, "visual_tokens": 16, "num_generations": 4,
             "per_device_train_batch_size": 4, "gradient_accumulation_steps": 1, "max_completion_length": 64,
-            "gpu_memory_utilization": None, "bf16": False, "fp16": False, "load_in_4bit": False,
-            "fast_inference": False, "finetune_vision_layers": False, "optim": "adamw_torch", "use_cpu": True}
+            "bf16": False, "fp16": False, "load_in_4bit": False, "finetune_vision_layers": False, "use_cpu": True}
 
 
 def oom_advice(preset: dict | None = None) -> str:
@@ -181,7 +221,6 @@ def oom_advice(preset: dict | None = None) -> str:
     smaller = max(224, (size * 2 // 3) // 28 * 28)
     gens = int(p.get("num_generations") or 4)
     comp = int(p.get("max_completion_length") or 512)
-    util = p.get("gpu_memory_utilization")
     tier = f"preset {p['tier']}: " if p.get("tier") else ""
     lines = [
         f"Out of GPU memory on {p.get('device', 'this device')} ({tier}{size}px maps = "
@@ -193,9 +232,6 @@ def oom_advice(preset: dict | None = None) -> str:
         "divisible by it; raise gradient_accumulation_steps to keep the batch);",
         f"  3. shorter completions: max_completion_length={max(128, comp // 2)};",
     ]
-    if util:
-        lines.append(f"  {len(lines)}. with vLLM (fast_inference): "
-                     f"gpu_memory_utilization={max(0.3, util - 0.1):.2f}, or set UNSLOTH_VLLM_STANDBY=1;")
     lines.append(f"  {len(lines)}. a smaller model (the 3B 4-bit default) and load_in_4bit=True; "
                  "restart the runtime after an OOM.")
     return "\n".join(lines)

@@ -3,30 +3,33 @@
 `load_model` has two backends:
 
 * **unsloth** (CUDA + `pip install 'rmlite[gpu]'`): `FastVisionModel` in 4-bit, its LoRA (`get_peft_model`),
-  gradient checkpointing "unsloth", optional vLLM generation (`fast_inference`). unsloth patches transformers and
-  trl when it is imported, and silently skips the patches if they were imported first, so `load_model` imports
-  it before anything else and warns when transformers / trl / peft are already loaded. In a script, call
-  `load_model` (or `import unsloth`) before importing trl.
+  gradient checkpointing "unsloth"; rollouts use Hugging Face `generate` (no vLLM: docs/training.md says why).
+  unsloth patches transformers and trl when it is imported, and silently skips the patches if they were imported
+  first, so `load_model` imports it before anything else and warns when transformers / trl / peft are already
+  loaded. In a script, call `load_model` (or `import unsloth`) before importing trl.
 * **transformers** (anywhere, CPU included): `AutoModelForImageTextToText` + bitsandbytes nf4 (bitsandbytes ≥
   0.50 runs nf4 on CPU, so CI covers the 4-bit LoRA path) + PEFT LoRA on the language model's attention and MLP
   projections. `load_in_4bit=False` loads float32 (CPU) or bf16/fp16 (GPU) without quantisation.
 
-Models (Qwen2.5-VL is the safe default: unsloth's vLLM path supports it, and it is fine in fp16 on a T4):
+Models (Qwen2.5-VL is the safe default: unsloth supports it, and it is fine in fp16 on a T4):
 
 | model | card | notes |
 |---|---|---|
 | `unsloth/Qwen2.5-VL-3B-Instruct-unsloth-bnb-4bit` (default) | T4 16 GB (free Colab) | dynamic 4-bit |
 | `unsloth/Qwen2.5-VL-7B-Instruct-unsloth-bnb-4bit` | L4 / A10 24 GB, A100 | the paper's model size |
 | `Qwen/Qwen2.5-VL-3B-Instruct`, `Qwen/Qwen2.5-VL-7B-Instruct` | any | quantised on load when `load_in_4bit` |
-| `unsloth/Qwen3-VL-8B-Instruct-unsloth-bnb-4bit` | ≥ 24 GB | unsloth vLLM supports qwen3_vl |
+| `unsloth/Qwen3-VL-8B-Instruct-unsloth-bnb-4bit` | ≥ 24 GB | untested here |
 | `unsloth/gemma-3-4b-it` | L4 (bf16) | fp16 on a T4 is fragile for Gemma VLMs |
 | a folder from `rmlite.models.tiny.build_tiny_vlm` | CPU | tests, CI and the demo |
 
 Images are capped at `rmlite.models.gpu.DEFAULT_MAX_PIXELS` (768² = 729 visual tokens) unless told.
 
-Vision layers: `finetune_vision_layers=False` by default because vLLM cannot serve LoRA on vision layers.
-The paper's RL updated all parameters; to train the vision tower here, pass `finetune_vision_layers=True` and
-generate without vLLM (`fast_inference=False`; slower).
+Vision layers: `finetune_vision_layers=False` by default: LoRA on the language model only keeps the adapter and
+its optimizer state small on a 16 GB card. The paper's RL updated all parameters; to train the vision tower here,
+pass `finetune_vision_layers=True` (more memory; measure it with `rmlite doctor --fit`).
+
+Several GPUs (torchrun / accelerate launch): each process loads its whole model onto its own card, `LOCAL_RANK`
+(`rmlite.models.gpu.device_map`), in both backends.
 
 Nothing in this module imports torch / transformers at import time, so importing it never spoils unsloth's
 import order. Before loading, `rmlite.models.source.model_source` checks that the model can load at all, so a typo
@@ -151,8 +154,7 @@ def choose_backend(backend: str = "auto") -> str:
 def load_model(name: str = DEFAULT_MODEL, *, load_in_4bit: bool = True, lora_rank: int | None = 16,
                lora_alpha: int | None = None, lora_dropout: float = 0.0, finetune_vision_layers: bool = False,
                max_pixels: int | str | None = "auto", min_pixels: int | None = None, backend: str = "auto",
-               dtype=None, fast_inference: bool = False, gpu_memory_utilization: float = 0.5,
-               gradient_checkpointing: bool | None = None, max_seq_length: int = 16384, seed: int = 3407,
+               dtype=None, gradient_checkpointing: bool | None = None, max_seq_length: int = 16384, seed: int = 3407,
                adapter: str | os.PathLike | None = None, trainable: bool = True):
     """Load `name` (hub id or local folder) and return `(model, processor)` ready for LoRA GRPO.
 
@@ -165,12 +167,11 @@ def load_model(name: str = DEFAULT_MODEL, *, load_in_4bit: bool = True, lora_ran
         load_in_4bit: nf4 quantisation of the base weights (QLoRA). False: float32 on CPU, bf16/fp16 on GPU.
         lora_rank: LoRA rank; 0 or None attaches no adapter (full model, e.g. for the tiny model's warm start).
         lora_alpha: LoRA alpha (default: equal to the rank, as unsloth's notebooks).
-        finetune_vision_layers: also put LoRA on the vision tower and projector (not servable by vLLM).
+        finetune_vision_layers: also put LoRA on the vision tower and projector.
         max_pixels: image size cap; "auto" keeps the processor's own cap but at most `DEFAULT_MAX_PIXELS`
             (768² → 729 tokens); None leaves the processor untouched; an int sets it.
         backend: "auto" (unsloth when CUDA and unsloth are present), "unsloth" or "transformers".
         dtype: compute dtype ("float32", "bf16", "fp16", a torch dtype or None for the device's best).
-        fast_inference: unsloth only: generate with vLLM (Qwen2.5-VL, Gemma3, Qwen3-VL); needs vllm installed.
         gradient_checkpointing: default on for CUDA, off on CPU (tiny models do not need it).
         adapter: a saved LoRA adapter folder to attach (see above).
         trainable: False loads for evaluation: the adapter frozen (or, without one, no LoRA at all), eval mode.
@@ -190,8 +191,7 @@ def load_model(name: str = DEFAULT_MODEL, *, load_in_4bit: bool = True, lora_ran
     if chosen == "unsloth":
         model, processor = _load_unsloth(
             name, load_in_4bit=load_in_4bit, lora_rank=lora_rank, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
-            finetune_vision_layers=finetune_vision_layers, dtype=dtype, fast_inference=fast_inference,
-            gpu_memory_utilization=gpu_memory_utilization, max_seq_length=max_seq_length, seed=seed,
+            finetune_vision_layers=finetune_vision_layers, dtype=dtype, max_seq_length=max_seq_length, seed=seed,
             adapter=adapter, trainable=trainable)
     else:
         model, processor = _load_transformers(
@@ -220,7 +220,7 @@ def _cap_pixels(processor, max_pixels: int | str | None, min_pixels: int | None)
 
 
 def _load_unsloth(name, *, load_in_4bit, lora_rank, lora_alpha, lora_dropout, finetune_vision_layers, dtype,
-                  fast_inference, gpu_memory_utilization, max_seq_length, seed, adapter=None, trainable=True):
+                  max_seq_length, seed, adapter=None, trainable=True):
     late = [m for m in _IMPORT_ORDER_SENSITIVE if m in sys.modules and "unsloth" not in sys.modules]
     if late:
         warnings.warn(f"{', '.join(late)} imported before unsloth: unsloth's patches may be silently skipped. "
@@ -229,17 +229,10 @@ def _load_unsloth(name, *, load_in_4bit, lora_rank, lora_alpha, lora_dropout, fi
     import unsloth  # noqa: F401  -- first, before anything that imports transformers / trl / peft
     from unsloth import FastVisionModel
 
-    if fast_inference and finetune_vision_layers:
-        raise ValueError("vLLM (fast_inference=True) cannot serve LoRA on vision layers; set "
-                         "finetune_vision_layers=False or fast_inference=False")
     kwargs: dict[str, Any] = dict(load_in_4bit=load_in_4bit, use_gradient_checkpointing="unsloth",
-                                  max_seq_length=max_seq_length)
+                                  max_seq_length=max_seq_length, device_map=_own_gpu())
     if dtype is not None:
         kwargs["dtype"] = _resolve_dtype(dtype, True)
-    if fast_inference:
-        rank = adapter_rank(adapter) if adapter is not None else lora_rank
-        kwargs.update(fast_inference=True, gpu_memory_utilization=gpu_memory_utilization,
-                      max_lora_rank=max(rank or 16, 16))
     if adapter is not None:
         # unsloth's own resume path (unsloth 2026.10.9 loader.py): given an adapter folder, from_pretrained loads
         # the base named in adapter_config.json, attaches the adapter with PeftModel(is_trainable=True) and runs
@@ -257,6 +250,16 @@ def _load_unsloth(name, *, load_in_4bit, lora_rank, lora_alpha, lora_dropout, fi
             lora_alpha=lora_alpha or lora_rank, lora_dropout=lora_dropout, bias="none", random_state=seed,
             use_rslora=False, loftq_config=None, use_gradient_checkpointing="unsloth")
     return model, processor
+
+
+def _own_gpu() -> dict:
+    """This process's GPU as a device map (`gpu.device_map`), made the current CUDA device too: bitsandbytes
+    quantises on the current device, and under torchrun every process would otherwise load onto GPU 0."""
+    import torch
+
+    placement = gpu.device_map(True)
+    torch.cuda.set_device(placement[""])
+    return placement
 
 
 def lora_target_modules(model, finetune_vision_layers: bool = False) -> list[str]:
@@ -286,7 +289,7 @@ def _load_transformers(name, *, load_in_4bit, lora_rank, lora_alpha, lora_dropou
 
     on_cuda = gpu.cuda_available()
     torch_dtype = _resolve_dtype(dtype, on_cuda)
-    kwargs: dict[str, Any] = {"dtype": torch_dtype, "device_map": {"": 0} if on_cuda else "cpu"}
+    kwargs: dict[str, Any] = {"dtype": torch_dtype, "device_map": _own_gpu() if on_cuda else "cpu"}
     if load_in_4bit:
         if importlib.util.find_spec("bitsandbytes") is None:
             raise BackendUnavailable("4-bit loading needs bitsandbytes (>= 0.50 for CPU); pip install bitsandbytes, "
@@ -333,11 +336,6 @@ def _adapter_config(path: Path) -> dict:
     import json
 
     return json.loads((path / "adapter_config.json").read_text())
-
-
-def adapter_rank(adapter: str | os.PathLike) -> int | None:
-    """The LoRA rank a saved adapter was trained with."""
-    return _adapter_config(Path(adapter)).get("r")
 
 
 def check_adapter_base(adapter: str | os.PathLike, name: str, backend: str = "transformers") -> Path:

@@ -22,8 +22,9 @@ INSTALL_MARK = 'if "google.colab" in sys.modules:'
 
 
 def install_cell() -> str:
-    """The first code cell of every notebook: on Colab only, clone REPO and install the training stack (pinned) on
-    a GPU runtime or the light CPU track otherwise; then say what is missing and whether a restart is needed."""
+    """The first code cell of every notebook: on Colab only, clone REPO and install the training stack (pinned, and
+    never replacing Colab's torch: `rmlite.colab_install`) on a GPU runtime or the light CPU track otherwise; then say
+    what is missing and whether a restart is needed."""
     return f'''import subprocess, sys
 # On Colab: clone rmlite and install it; elsewhere use `make` / .venv instead. A GPU runtime gets the pinned
 # training stack (requirements/gpu.txt: unsloth, trl, bitsandbytes); a CPU runtime only the light CPU track.
@@ -31,11 +32,13 @@ if "google.colab" in sys.modules:
     gpu = subprocess.run("nvidia-smi -L", shell=True, capture_output=True, text=True).stdout.strip()
     print(gpu or "no GPU: installing the CPU track ({CPU_TRACK_NUMBERS}); 03-05 need a T4 runtime (Runtime menu)")
     !test -d /content/rmlite || git clone -q --depth 1 {REPO} /content/rmlite
-    if gpu:  # pinned: unsloth needs these exact trl / transformers versions
-        %pip install -q -e "/content/rmlite[train,gpu]" -c /content/rmlite/requirements/gpu.txt
+    sys.path.insert(0, "/content/rmlite")
+    if gpu:  # pinned: unsloth needs these exact trl / transformers versions; Colab's torch stays as it is
+        from rmlite.colab_install import keep_torch
+        keep = keep_torch()  # stops here with one line if unsloth cannot use Colab's torch
+        %pip install -q -e "/content/rmlite[train,gpu]" -c /content/rmlite/requirements/gpu.txt -c {{keep}}
     else:  # unpinned: keep Colab's own packages, add only what is missing
         %pip install -q -e /content/rmlite
-    sys.path.insert(0, "/content/rmlite")
 import rmlite.notebook as nb
 print(nb.install_report())'''
 
