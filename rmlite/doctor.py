@@ -3,15 +3,17 @@
 A Colab user should learn that the settings do not fit in two minutes, not after the model downloads and the first
 steps run out of memory. `runtime_report()` names the device (memory, compute capability), the precision and the
 backend rmlite will use, the training stack's versions against the tested pins and what is missing.
-`fit_check()` loads the preset's model in 4-bit with LoRA through `load_model`, runs a few GRPO steps on planning
-questions (the longest prompts) at the preset's image size, group size and completion length, with every completion
-forced to full length (the worst case for memory), and reports peak memory (allocated and reserved), step time,
-completion tokens/s, and `oom_advice` when it runs out.
+`fit_check()` runs the run users start: the card's `card_settings` and `card_load_options` (as `rmlite train` and
+notebooks 03-04 do), loads the model through `load_model` (unsloth imported first), runs a few GRPO steps on planning
+questions (the longest prompts) with every completion forced to full length (the worst case for memory), and reports
+peak memory (allocated and reserved) beside the analytic estimate (`rmlite.train.memory`), step time, completion
+tokens/s, and `oom_advice` when it runs out. Its temporary folder is removed whatever happens (Ctrl-C included).
 
 With no network, `random_weights=True` builds the real Qwen2.5-VL-3B or -7B architecture from its published
 configuration (`ARCHITECTURES`) with random weights and the tiny model's tokenizer, saves it and loads it through
-the same `load_model` path; `memory_cap_gb` caps the process at a card's memory (15 for a T4) on a bigger GPU.
-On a CPU the same steps run on the tiny model, so the tests cover every line except the CUDA calls.
+the same `load_model` path, the vision tower kept 16-bit as in the unsloth checkpoints; `memory_cap_gb` caps the
+process at a card's memory (15 for a T4) on a bigger GPU. Both need a GPU. On a CPU the same steps run on the tiny
+model, so the tests cover every line except the CUDA calls, and only the estimate is a memory figure.
 """
 
 from __future__ import annotations
@@ -32,9 +34,11 @@ from rmlite.data.questions import QuestionConfig
 from rmlite.data.store import load_split
 from rmlite.models import gpu
 from rmlite.models.gpu import gpu_preset, is_oom, native_bf16, oom_advice
-from rmlite.models.load import choose_backend, load_model, set_max_pixels
+from rmlite.models.load import choose_backend, load_model
 from rmlite.models.tiny import build_tiny_vlm
 from rmlite.schema import answer_kind
+from rmlite.train.memory import Estimate, RunShape, architecture_from_config, estimate
+from rmlite.train.settings import GRPOSettings, card_load_options, card_settings
 
 STACK = ("torch", "transformers", "trl", "peft", "accelerate", "bitsandbytes", "unsloth", "vllm")
 PINS = Path(__file__).resolve().parent.parent / "requirements"  # present in a checkout, absent in a wheel
@@ -50,6 +54,13 @@ ARCHITECTURES: dict[str, dict[str, Any]] = {
                       "out_hidden_size": 3584}},
 }
 _SIZE_OF_MODEL = re.compile(r"(\d+)[bB]")
+# What the unsloth bnb-4bit checkpoints keep 16-bit, named as transformers 5 matches it (a module's full name starts
+# with it): the whole vision tower with its merger. lm_head is kept by every backend already.
+KEEP_16BIT = ("model.visual",)
+CHARS_PER_TOKEN = 3  # Qwen's tokenizer on rmlite's prompts (station names split finely): for the estimate only
+CHAT_TEMPLATE_TOKENS = 30  # system prompt, role markers and the vision start/end tokens
+NEEDS_GPU = ("no GPU here: --card, --memory-cap and --random-weights build and train a hub-size model (Qwen2.5-VL-3B: "
+             "7.5 GB); run them on a CUDA GPU, or `rmlite doctor --fit` alone for the tiny CPU model")
 
 
 def pinned_versions() -> dict[str, str]:
@@ -121,7 +132,7 @@ def format_runtime(report: dict[str, Any]) -> str:
 
 @dataclass
 class FitResult:
-    """What `fit_check` measured (memory in GB; None on a CPU)."""
+    """What `fit_check` measured (memory in GB; None on a CPU) and what `rmlite.train.memory` estimates."""
 
     model: str
     preset: dict
@@ -135,15 +146,24 @@ class FitResult:
     memory_cap_gb: float | None = None
     advice: str | None = None
     notes: list[str] = field(default_factory=list)
+    estimate: Estimate | None = None  # None when the architecture is not one rmlite knows
+    prompt_tokens: int | None = None  # the longest prompt's text tokens the estimate assumed (≈, from characters)
+
+    def memory_line(self) -> str:
+        """Measured peak beside the estimate; on a CPU the estimate alone, said so."""
+        est = f"estimate {self.estimate.line()}" if self.estimate else "estimate: unknown architecture"
+        if self.peak_allocated_gb is None:
+            return f"memory: {est.replace('estimate', 'estimate (no GPU here: nothing measured):', 1)}"
+        cap = f" (cap {self.memory_cap_gb:g} GB)" if self.memory_cap_gb else ""
+        return (f"memory: measured peak {self.peak_allocated_gb:.1f} GB allocated / {self.peak_reserved_gb:.1f} GB "
+                f"reserved{cap}; {est}")
 
     def summary(self) -> str:
         if not self.fits:
-            return f"DOES NOT FIT: {self.model} with preset {self.preset['tier']}\n{self.advice}"
-        mem = ("" if self.peak_allocated_gb is None else
-               f", peak memory {self.peak_allocated_gb:.1f} GB allocated / {self.peak_reserved_gb:.1f} GB reserved"
-               + (f" (cap {self.memory_cap_gb:g} GB)" if self.memory_cap_gb else ""))
+            return f"DOES NOT FIT: {self.model} with preset {self.preset['tier']}\n{self.memory_line()}\n{self.advice}"
         return (f"fits: {self.model}, preset {self.preset['tier']}: {self.steps} GRPO steps, "
-                f"{self.step_seconds:.1f} s/step, {self.completion_tokens_per_s:.0f} completion tokens/s{mem}")
+                f"{self.step_seconds:.1f} s/step, {self.completion_tokens_per_s:.0f} completion tokens/s\n"
+                f"{self.memory_line()}")
 
 
 def architecture_config(size: str, token_ids: dict[str, int] | None = None):
@@ -209,17 +229,12 @@ def _fit_data(work: Path, image_size: int, n: int):
     return ds.select(keep)
 
 
-def _settings(preset: dict, out: Path, steps: int):
-    from rmlite.train.grpo import GRPOSettings, cpu_tiny_settings  # deferred: torch / trl (unsloth must come first)
-
-    length = int(preset["max_completion_length"])
-    common = dict(output_dir=str(out), max_steps=steps, num_generations=preset["num_generations"],
-                  per_device_train_batch_size=preset["per_device_train_batch_size"],
-                  gradient_accumulation_steps=preset["gradient_accumulation_steps"], max_completion_length=length,
-                  save_steps=10**6, extra={"generation_kwargs": {"min_new_tokens": length}})  # full length: worst case
-    if preset["use_cpu"]:
-        return cpu_tiny_settings(**common)
-    return GRPOSettings(optim=preset["optim"], **common)
+def fit_settings(preset: dict, out: str | Path, steps: int) -> GRPOSettings:
+    """The card's settings (`card_settings`, as `rmlite train` runs them) with only what a fit check must set: its
+    folder, its steps, no checkpoint, and every completion forced to full length (the worst case for memory)."""
+    length = card_settings(preset, out).max_completion_length
+    return card_settings(preset, out, max_steps=steps, save_steps=10**6,
+                         extra={"generation_kwargs": {"min_new_tokens": length}})
 
 
 def _model_source(preset: dict, work: Path, model: str | None, random_weights: bool) -> tuple[str, list[str]]:
@@ -229,11 +244,44 @@ def _model_source(preset: dict, work: Path, model: str | None, random_weights: b
     name = model or preset["model"]
     if not random_weights:
         return name, []
-    m = _SIZE_OF_MODEL.search(name.split("/")[-1])
-    size = f"{m.group(1)}b" if m and f"{m.group(1)}b" in ARCHITECTURES else "3b"
+    size = _size_of(name) or "3b"
     tiny = build_tiny_vlm(work / "tiny", seed=0)
     path = random_weight_model(size, work / f"qwen2.5-vl-{size}-random", tiny)
     return str(path), [f"Qwen2.5-VL-{size.upper()} architecture with random weights (for memory and speed only)"]
+
+
+def _size_of(name: str) -> str | None:
+    m = _SIZE_OF_MODEL.search(str(name).split("/")[-1])
+    return f"{m.group(1)}b" if m and f"{m.group(1)}b" in ARCHITECTURES else None
+
+
+def architecture_of(source: str) -> dict | None:
+    """`source`'s architecture in the `ARCHITECTURES` format: from a local folder's config.json, else by the size in
+    a hub name (3B or 7B); None when neither says. Reads JSON only (no transformers before unsloth)."""
+    config = Path(source) / "config.json"
+    if config.is_file():
+        return architecture_from_config(json.loads(config.read_text()))
+    size = _size_of(source)
+    return ARCHITECTURES[size] if size else None
+
+
+def fit_estimate(preset: dict, settings: GRPOSettings, source: str, prompt_chars: int,
+                 backend: str) -> tuple[Estimate | None, int]:
+    """The analytic estimate of the fit check's run (`rmlite.train.memory`), and the prompt tokens it assumed."""
+    tokens = -(-prompt_chars // CHARS_PER_TOKEN) + CHAT_TEMPLATE_TOKENS
+    arch = architecture_of(source)
+    if arch is None:
+        return None, tokens
+    load = card_load_options(preset)
+    shape = RunShape(num_generations=settings.num_generations,
+                     per_device_train_batch_size=settings.per_device_train_batch_size,
+                     gradient_accumulation_steps=settings.gradient_accumulation_steps,
+                     max_completion_length=settings.max_completion_length, prompt_tokens=tokens,
+                     visual_tokens=int(preset["visual_tokens"]), load_in_4bit=load["load_in_4bit"],
+                     half_bytes=4 if load["dtype"] == "float32" else 2,
+                     gradient_checkpointing=settings.gradient_checkpointing,
+                     offload_checkpoints=backend == "unsloth")
+    return estimate(arch, shape, cuda=gpu.cuda_available()), tokens
 
 
 def _cap_memory(cap_gb: float | None) -> float | None:
@@ -246,25 +294,53 @@ def _cap_memory(cap_gb: float | None) -> float | None:
     return cap_gb
 
 
+def _backend_first() -> str:
+    """The backend `load_model` will use, with unsloth imported now when it is that backend: building a random
+    model or a tokenizer imports transformers, and unsloth must patch it before."""
+    backend = choose_backend("auto")
+    if backend == "unsloth":
+        import unsloth  # noqa: F401  -- before transformers / trl / peft
+    return backend
+
+
 def fit_check(preset: dict | None = None, *, model: str | None = None, steps: int = 2, random_weights: bool = False,
               memory_cap_gb: float | None = None, work: str | Path | None = None) -> FitResult:
-    """Load the preset's model and run `steps` worst-case GRPO steps; see the module docstring."""
-    from rmlite.train.grpo import train  # deferred: torch / trl (unsloth must come first)
+    """Load the preset's model and run `steps` worst-case GRPO steps; see the module docstring.
 
+    `work` (kept) holds the data, the model built and the run; without it a temporary folder is used and removed
+    at the end, after an error or a Ctrl-C too. Raises ValueError for a GPU preset, `random_weights` or a memory cap
+    on a machine without CUDA (a hub-size model on a CPU) before building anything.
+    """
     preset = dict(preset or gpu_preset())
-    work = Path(work or tempfile.mkdtemp(prefix="rmlite-doctor-"))
+    if not gpu.cuda_available() and (not preset["use_cpu"] or random_weights or memory_cap_gb is not None):
+        raise ValueError(NEEDS_GPU)
+    backend = _backend_first()
+    own = work is None
+    work = Path(tempfile.mkdtemp(prefix="rmlite-doctor-")) if own else Path(work)
+    try:
+        work.mkdir(parents=True, exist_ok=True)
+        return _fit(preset, work, model, steps, random_weights, memory_cap_gb, backend)
+    finally:
+        if own:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _fit(preset: dict, work: Path, model: str | None, steps: int, random_weights: bool,
+         memory_cap_gb: float | None, backend: str) -> FitResult:
     cap = _cap_memory(memory_cap_gb)
     source, notes = _model_source(preset, work, model, random_weights)
-    settings = _settings(preset, work / "run", steps)
+    settings = fit_settings(preset, work / "run", steps)
     prompts = settings.per_device_train_batch_size * settings.gradient_accumulation_steps // settings.num_generations
     data = _fit_data(work, int(preset["image_size"]), max(prompts * steps, 2))
+    est, tokens = fit_estimate(preset, settings, source, max(map(len, data["question"])), backend)
     result = FitResult(model=source if not notes else f"{source} ({notes[0]})", preset=preset, steps=steps,
-                       fits=True, memory_cap_gb=cap, notes=notes)
+                       fits=True, memory_cap_gb=cap, notes=notes, estimate=est, prompt_tokens=tokens)
     _reset_peak()
     try:
-        lm, processor = load_model(source, load_in_4bit=bool(preset["load_in_4bit"]),
-                                   max_pixels=int(preset["max_pixels"]))
-        set_max_pixels(processor, int(preset["max_pixels"]))
+        lm, processor = load_model(source, **card_load_options(preset),
+                                   keep_16bit_modules=KEEP_16BIT if random_weights else ())
+        from rmlite.train.grpo import train  # deferred: torch / trl (unsloth first: the model is loaded before)
+
         t0 = time.perf_counter()
         run = train(lm, processor, data, reward="paper", curriculum="none", settings=settings)
         seconds = time.perf_counter() - t0

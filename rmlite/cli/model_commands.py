@@ -10,20 +10,37 @@ from rmlite.cli import checks
 from rmlite.cli.args import UserError
 from rmlite.data.store import load_split
 from rmlite.demo import run_demo
+from rmlite.doctor import NEEDS_GPU
 from rmlite.doctor import main_lines as doctor_main
 from rmlite.evaluate import evaluate, markdown_table
 from rmlite.models.gpu import cuda_available, gpu_preset
 from rmlite.models.load import load_model
+from rmlite.train.settings import GRPOSettings, card_load_options, card_settings, cpu_preset
 
 CPU_STEPS_HINT = 8  # what the CPU refusal suggests for --steps (a few minutes with the tiny model)
 
 
-def train_settings(a: argparse.Namespace):
-    """The GRPOSettings of `rmlite train`: the settings' own defaults with only what the user passed on top."""
-    from rmlite.train.grpo import GRPOSettings, cpu_tiny_settings  # deferred: torch / trl (unsloth must come first)
+def train_preset(a: argparse.Namespace) -> dict | None:
+    """The preset `rmlite train` runs: the CPU preset with --cpu-tiny, else the detected card's; None on a CPU
+    without --cpu-tiny (no card: GRPOSettings' and load_model's own defaults)."""
+    if a.cpu_tiny:
+        return cpu_preset()
+    return gpu_preset() if cuda_available() else None
 
+
+def train_settings(a: argparse.Namespace) -> GRPOSettings:
+    """The GRPOSettings of `rmlite train`: the preset's (`card_settings`, as the doctor measures them) with only what
+    the user passed on top."""
     given = {} if a.steps is None else {"max_steps": a.steps}
-    return cpu_tiny_settings(a.out, **given) if a.cpu_tiny else GRPOSettings(output_dir=a.out, **given)
+    preset = train_preset(a)
+    return GRPOSettings(output_dir=a.out, **given) if preset is None else card_settings(preset, a.out, **given)
+
+
+def train_load_options(a: argparse.Namespace) -> dict:
+    """`load_model` keywords of `rmlite train`: the preset's image cap and dtype (`card_load_options`); 4-bit unless
+    --no-4bit (the tiny model too, as before: the CPU covers the 4-bit LoRA path)."""
+    preset = train_preset(a)
+    return {**(card_load_options(preset) if preset else {}), "load_in_4bit": not a.no_4bit}
 
 
 def check_train(a: argparse.Namespace) -> None:
@@ -41,7 +58,7 @@ def check_train(a: argparse.Namespace) -> None:
 def cmd_train(a: argparse.Namespace) -> int:
     check_train(a)
     # The model first: unsloth must be imported before trl/transformers (rmlite.train imports them).
-    model, processor = load_model(a.model, load_in_4bit=not a.no_4bit, adapter=a.adapter)
+    model, processor = load_model(a.model, **train_load_options(a), adapter=a.adapter)
     from rmlite.train.grpo import train  # deferred: torch / trl (unsloth must come first)
 
     ds = load_split(a.data, "train")
@@ -77,6 +94,8 @@ def cmd_demo(a: argparse.Namespace) -> int:
 def cmd_doctor(a: argparse.Namespace) -> int:
     if (a.random_weights or a.memory_cap or a.card or a.model) and not a.fit:
         raise UserError("--model, --card, --memory-cap and --random-weights describe a fit check: add --fit")
+    if (a.random_weights or a.memory_cap or a.card) and not cuda_available():
+        raise UserError(NEEDS_GPU)
     if a.out is not None:
         checks.writable_out(a.out)
     if a.model is not None and not a.random_weights:

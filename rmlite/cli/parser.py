@@ -116,7 +116,8 @@ def _add_export(sub: Any) -> None:
 
 
 def _add_train(sub: Any) -> None:
-    t = sub.add_parser("train", help="GRPO with the RewardMap reward and a curriculum (4-bit LoRA)")
+    t = sub.add_parser("train", help="GRPO with the RewardMap reward and a curriculum (4-bit LoRA); on a GPU the "
+                       "detected card's preset (group size, batch, completion length, precision, image size)")
     t.add_argument("--data", required=True, help="a folder written by `rmlite generate`")
     t.add_argument("--model", required=True, help="hub name (GPU) or local folder (e.g. runs/demo/model)")
     t.add_argument("--curriculum", choices=CURRICULA, default=DEFAULT_CURRICULUM, help="default: %(default)s")
@@ -131,7 +132,8 @@ def _add_train(sub: Any) -> None:
     t.add_argument("--overwrite", action="store_true",
                    help="remove the previous run's files in --out (run files, adapter, checkpoints) first")
     t.add_argument("--adapter", default=None, help="start from a saved LoRA adapter (e.g. a stage-1 run's adapter)")
-    t.add_argument("--cpu-tiny", action="store_true", help="settings for the tiny CPU model (short completions)")
+    t.add_argument("--cpu-tiny", action="store_true",
+                   help="the CPU preset's settings, for the tiny CPU model (short completions)")
     t.add_argument("--no-4bit", action="store_true", help="load without quantisation")
 
 
@@ -183,12 +185,13 @@ def _add_demo(sub: Any) -> None:
 
 def _add_doctor(sub: Any) -> None:
     d = sub.add_parser("doctor", help="what this runtime will run; --fit: does the preset fit (a few real steps)")
-    d.add_argument("--fit", action="store_true", help="load the preset's model and run worst-case GRPO steps")
+    d.add_argument("--fit", action="store_true", help="load the preset's model, run worst-case GRPO steps of the "
+                   "run `rmlite train` starts, and print peak memory beside the estimate (the estimate alone on a CPU)")
     d.add_argument("--model", help="hub name or folder (default: the preset's model; the tiny one on a CPU)")
-    d.add_argument("--card", help="check the preset of this card (e.g. 'Tesla T4') instead of the detected one")
+    d.add_argument("--card", help="check the preset of this card (e.g. 'Tesla T4') instead of the detected one (GPU)")
     d.add_argument("--memory-cap", type=positive_number,
-                   help="cap this process at GB of GPU memory (15 for a T4)")
+                   help="cap this process at GB of GPU memory (15 for a T4; GPU only)")
     d.add_argument("--random-weights", action="store_true",
-                   help="no download: the real Qwen2.5-VL-3B/7B architecture with random weights")
+                   help="no download: the real Qwen2.5-VL-3B/7B architecture with random weights (GPU only)")
     d.add_argument("--steps", type=non_negative, default=param_default(fit_check, "steps"), help="default: %(default)s")
     d.add_argument("--out", help="also write doctor.json here")

@@ -34,6 +34,7 @@ Several GPUs (torchrun / accelerate launch): each process loads its whole model 
 Nothing in this module imports torch / transformers at import time, so importing it never spoils unsloth's
 import order. Before loading, `rmlite.models.source.model_source` checks that the model can load at all, so a typo
 or an offline machine is one line, not a minute of retries and a traceback.
+One module on purpose: both backends share one contract (quantisation, LoRA targets, adapter checks).
 """
 
 from __future__ import annotations
@@ -155,7 +156,8 @@ def load_model(name: str = DEFAULT_MODEL, *, load_in_4bit: bool = True, lora_ran
                lora_alpha: int | None = None, lora_dropout: float = 0.0, finetune_vision_layers: bool = False,
                max_pixels: int | str | None = "auto", min_pixels: int | None = None, backend: str = "auto",
                dtype=None, gradient_checkpointing: bool | None = None, max_seq_length: int = 16384, seed: int = 3407,
-               adapter: str | os.PathLike | None = None, trainable: bool = True):
+               adapter: str | os.PathLike | None = None, trainable: bool = True,
+               keep_16bit_modules: tuple[str, ...] = ()):
     """Load `name` (hub id or local folder) and return `(model, processor)` ready for LoRA GRPO.
 
     With `adapter` (a folder saved by `rmlite train` / a notebook), the base model is loaded and that LoRA adapter
@@ -175,6 +177,8 @@ def load_model(name: str = DEFAULT_MODEL, *, load_in_4bit: bool = True, lora_ran
         gradient_checkpointing: default on for CUDA, off on CPU (tiny models do not need it).
         adapter: a saved LoRA adapter folder to attach (see above).
         trainable: False loads for evaluation: the adapter frozen (or, without one, no LoRA at all), eval mode.
+        keep_16bit_modules: kept out of 4-bit beside the backend's own list, e.g. "model.visual" (the vision tower,
+            as unsloth's bnb-4bit checkpoints keep it; transformers 5 matches a name's start or end).
     Raises:
         BackendUnavailable: the backend (or bitsandbytes for 4-bit) cannot run here; one sentence says why.
         ModelUnavailable: (transformers backend) `name` cannot load from here (`model_source`); raised before any
@@ -192,12 +196,13 @@ def load_model(name: str = DEFAULT_MODEL, *, load_in_4bit: bool = True, lora_ran
         model, processor = _load_unsloth(
             name, load_in_4bit=load_in_4bit, lora_rank=lora_rank, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
             finetune_vision_layers=finetune_vision_layers, dtype=dtype, max_seq_length=max_seq_length, seed=seed,
-            adapter=adapter, trainable=trainable)
+            adapter=adapter, trainable=trainable, keep_16bit_modules=keep_16bit_modules)
     else:
         model, processor = _load_transformers(
             name, load_in_4bit=load_in_4bit, lora_rank=lora_rank, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
             finetune_vision_layers=finetune_vision_layers, dtype=dtype,
-            gradient_checkpointing=gradient_checkpointing, seed=seed, adapter=adapter, trainable=trainable)
+            gradient_checkpointing=gradient_checkpointing, seed=seed, adapter=adapter, trainable=trainable,
+            keep_16bit_modules=keep_16bit_modules)
     if adapter is not None:
         print(verify_adapter(model, adapter))
     _cap_pixels(processor, max_pixels, min_pixels)
@@ -220,7 +225,7 @@ def _cap_pixels(processor, max_pixels: int | str | None, min_pixels: int | None)
 
 
 def _load_unsloth(name, *, load_in_4bit, lora_rank, lora_alpha, lora_dropout, finetune_vision_layers, dtype,
-                  max_seq_length, seed, adapter=None, trainable=True):
+                  max_seq_length, seed, adapter=None, trainable=True, keep_16bit_modules=()):
     late = [m for m in _IMPORT_ORDER_SENSITIVE if m in sys.modules and "unsloth" not in sys.modules]
     if late:
         warnings.warn(f"{', '.join(late)} imported before unsloth: unsloth's patches may be silently skipped. "
@@ -233,6 +238,10 @@ def _load_unsloth(name, *, load_in_4bit, lora_rank, lora_alpha, lora_dropout, fi
                                   max_seq_length=max_seq_length, device_map=_own_gpu())
     if dtype is not None:
         kwargs["dtype"] = _resolve_dtype(dtype, True)
+    if keep_16bit_modules and load_in_4bit:  # unsloth's own BitsAndBytesConfig, these added to its skip list
+        from unsloth_zoo.peft_utils import SKIP_QUANTIZATION_MODULES as skip
+
+        kwargs["quantization_config"] = _nf4(_resolve_dtype(dtype, True), [*skip, *keep_16bit_modules])
     if adapter is not None:
         # unsloth's own resume path (unsloth 2026.10.9 loader.py): given an adapter folder, from_pretrained loads
         # the base named in adapter_config.json, attaches the adapter with PeftModel(is_trainable=True) and runs
@@ -262,6 +271,14 @@ def _own_gpu() -> dict:
     return placement
 
 
+def _nf4(compute_dtype, skip: list[str]):
+    """bitsandbytes nf4 with double quantisation, `skip` left unquantised (both backends' 4-bit)."""
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                              bnb_4bit_compute_dtype=compute_dtype, llm_int8_skip_modules=skip)
+
+
 def lora_target_modules(model, finetune_vision_layers: bool = False) -> list[str]:
     """Full names of the Linear layers LoRA should wrap: the language model's attention/MLP projections, plus
     every Linear of the vision tower and projector when `finetune_vision_layers`. Never `lm_head`."""
@@ -283,7 +300,7 @@ def lora_target_modules(model, finetune_vision_layers: bool = False) -> list[str
 
 
 def _load_transformers(name, *, load_in_4bit, lora_rank, lora_alpha, lora_dropout, finetune_vision_layers, dtype,
-                       gradient_checkpointing, seed, adapter=None, trainable=True):
+                       gradient_checkpointing, seed, adapter=None, trainable=True, keep_16bit_modules=()):
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
@@ -294,14 +311,9 @@ def _load_transformers(name, *, load_in_4bit, lora_rank, lora_alpha, lora_dropou
         if importlib.util.find_spec("bitsandbytes") is None:
             raise BackendUnavailable("4-bit loading needs bitsandbytes (>= 0.50 for CPU); pip install bitsandbytes, "
                                      "or pass load_in_4bit=False.")
-        from transformers import BitsAndBytesConfig
-
-        kwargs["quantization_config"] = BitsAndBytesConfig(
-            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=torch_dtype,
-            # keep the vision tower in full precision unless it is trained (as unsloth's dynamic quants do)
-            llm_int8_skip_modules=None if finetune_vision_layers else ["lm_head", "visual", "vision_tower",
-                                                                        "multi_modal_projector"])
+        # keep the vision tower in full precision unless it is trained (as unsloth's dynamic quants do)
+        skip = ["lm_head"] if finetune_vision_layers else ["lm_head", "visual", "vision_tower", "multi_modal_projector"]
+        kwargs["quantization_config"] = _nf4(torch_dtype, [*skip, *keep_16bit_modules])
     model = AutoModelForImageTextToText.from_pretrained(name, **kwargs)
     processor = AutoProcessor.from_pretrained(name)
     if gradient_checkpointing is None:

@@ -41,77 +41,7 @@ from rmlite.schema import ADAPTER_DIR, COMPLETIONS_FILE, CURRICULUM_FILE, valida
 from rmlite.train import console, runfolder
 from rmlite.train.heldout import HeldOutEval
 from rmlite.train.runlog import ACCURACY_REWARD, RunLogger, plot_metrics, read_metrics  # noqa: F401  (plot_metrics: public here too)
-
-
-@dataclass(frozen=True)
-class GRPOSettings:
-    """GRPO knobs with one-GPU defaults (a T4 with the 3B model in 4-bit). Every field is a GRPOConfig field.
-
-    Why these defaults:
-        num_generations=4: the smallest group that still gives a usable spread; 8 (the paper) doubles generation.
-        per_device_train_batch_size=4, gradient_accumulation_steps=2: 2 prompts × 4 completions per optimizer
-            step; the global batch (8) is divisible by num_generations, as TRL requires.
-        max_completion_length=512: routes are short; thinking models need more (1024+ on bigger cards).
-        learning_rate=1e-5: LoRA updates tolerate ~10× the paper's full-parameter 1e-6.
-        loss_type="dapo": TRL's default; token-level normalisation avoids GRPO's length bias.
-        beta=0.0: no KL term (TRL's default, and no reference forward pass); the paper used 1e-3 on 8 GPUs.
-        scale_rewards="batch": keeps the difficulty weight W acting on advantages (it cancels under "group").
-    """
-
-    output_dir: str = "runs/grpo"
-    max_steps: int = -1  # -1: one pass over the (curriculum-ordered) data set
-    num_train_epochs: float = 1.0
-    num_generations: int = 4
-    per_device_train_batch_size: int = 4
-    gradient_accumulation_steps: int = 2
-    max_completion_length: int = 512
-    learning_rate: float = 1e-5
-    loss_type: str = "dapo"
-    beta: float = 0.0
-    scale_rewards: str = "batch"
-    temperature: float = 1.0
-    logging_steps: int = 1
-    save_steps: int = 50
-    seed: int = 0
-    bf16: bool | None = None  # None: from the model's dtype, else the hardware (fp16 on a T4, bf16 on Ampere+)
-    fp16: bool | None = None
-    # Set explicitly so a run means the same with and without unsloth (its GRPOConfig changes these defaults to
-    # adamw_8bit, weight decay 0.001, 10% warm-up, and for "dapo" masked truncations and epsilon_high 0.28).
-    optim: str = "adamw_torch_fused"  # transformers 5's default
-    weight_decay: float = 0.0
-    warmup_steps: float = 0.0  # an int: steps; a float below 1: a share of the run
-    epsilon_high: float | None = None  # None: equal to the lower clip `epsilon` (TRL's default); no effect on-policy
-    mask_truncated_completions: bool = False
-    use_cpu: bool | None = None  # None: True when no CUDA device is visible
-    gradient_checkpointing: bool = True
-    extra: dict = field(default_factory=dict)  # any other GRPOConfig field
-
-    def __post_init__(self) -> None:
-        self.validate()
-
-    def validate(self) -> None:
-        if self.num_generations < 2:
-            raise ValueError("num_generations must be at least 2: GRPO compares completions within a group")
-        batch = self.per_device_train_batch_size * self.gradient_accumulation_steps
-        if batch % self.num_generations:
-            raise ValueError(f"per_device_train_batch_size × gradient_accumulation_steps ({batch}) must be divisible "
-                             f"by num_generations ({self.num_generations})")
-        if self.scale_rewards not in ("group", "batch", "none"):
-            raise ValueError(f"scale_rewards must be group, batch or none, got {self.scale_rewards!r}")
-        if self.max_completion_length < 1 or self.learning_rate <= 0:
-            raise ValueError("max_completion_length and learning_rate must be positive")
-
-    def replace(self, **kw: Any) -> GRPOSettings:
-        return dataclasses.replace(self, **kw)
-
-
-def cpu_tiny_settings(output_dir: str = "runs/tiny", **kw: Any) -> GRPOSettings:
-    """Settings for the tiny CPU model (tests, CI, the demo): short completions, a higher LR, fp32."""
-    base = dict(output_dir=output_dir, num_generations=4, per_device_train_batch_size=4,
-                gradient_accumulation_steps=1, max_completion_length=48, learning_rate=1e-4, logging_steps=1,
-                save_steps=1000, use_cpu=True, bf16=False, fp16=False, gradient_checkpointing=False)
-    base.update(kw)
-    return GRPOSettings(**base)
+from rmlite.train.settings import GRPOSettings, card_settings, cpu_tiny_settings  # noqa: F401  (public here too)
 
 
 def choose_precision(model_dtypes: set[str], native_bf16: bool, use_cpu: bool) -> tuple[bool, bool]:
