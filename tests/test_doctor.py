@@ -1,11 +1,15 @@
 """rmlite.doctor: the runtime report, the published architectures, and the fit check run for real on the tiny model
-(every line but the CUDA calls)."""
+(every line but the CUDA calls): its memory estimate, its temporary folder, unsloth's import order, the vision tower
+kept 16-bit under --random-weights, and the one-line refusal of a hub-size model on a CPU."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import types
+import warnings
 from pathlib import Path
 
 import pytest
@@ -61,8 +65,116 @@ def test_fit_check_runs_forced_full_length_steps(tmp_path):
     assert result.mean_completion_tokens == 8, "every completion is forced to the preset's full length"
     assert result.completion_tokens_per_s > 0 and result.peak_allocated_gb is None  # no CUDA here
     assert "the tiny CPU model" in result.summary() and "fits" in result.summary()
+    memory = result.summary().splitlines()[-1]
+    assert memory.startswith("memory: estimate (no GPU here: nothing measured): ") and "KV cache" in memory
+    assert "measured" not in memory.replace("nothing measured", "")
     path = doctor.write_report(tmp_path / "out", doctor.runtime_report(), result)
-    assert json.loads(path.read_text())["fit"]["mean_completion_tokens"] == 8
+    fit = json.loads(path.read_text())["fit"]
+    assert fit["mean_completion_tokens"] == 8 and fit["estimate"]["peak_gb"] > 0 and fit["estimate"]["logits_note"]
+    assert (tmp_path / "tiny").is_dir() and (tmp_path / "data").is_dir(), "a given work folder is kept"
+
+
+def test_a_gpu_run_prints_the_measured_peak_beside_the_estimate():
+    from rmlite.train.memory import RunShape, estimate
+
+    est = estimate(doctor.ARCHITECTURES["3b"], RunShape(4, 4, 2, 512, prompt_tokens=150, visual_tokens=324))
+    r = doctor.FitResult("m", gpu_preset("Tesla T4"), 2, True, 3.0, 100.0, 512.0, 6.1, 7.0, 15.0, estimate=est)
+    line = r.summary().splitlines()[-1]
+    assert line.startswith("memory: measured peak 6.1 GB allocated / 7.0 GB reserved (cap 15 GB); estimate ")
+    assert f"{est.peak_gb:.3g} GB peak" in line
+    oom = doctor.FitResult("m", gpu_preset("Tesla T4"), 2, False, advice="Try, in this order", estimate=est)
+    assert "memory: estimate (no GPU here" in oom.summary() and oom.summary().endswith("Try, in this order")
+
+
+def _stub_train(*a, **k):
+    import rmlite.train.grpo as grpo
+
+    return grpo.TrainResult(Path(k["settings"].output_dir), [{"completions/mean_length": 8.0}], [])
+
+
+@pytest.mark.parametrize("stop", ["returns", "out of memory", "KeyboardInterrupt"])
+def test_the_temporary_folder_is_always_removed(stop, tmp_path, monkeypatch):
+    import rmlite.train.grpo as grpo
+
+    made = []
+
+    def mkdtemp(prefix=""):
+        made.append(tmp_path / f"{prefix}x")
+        made[-1].mkdir()
+        return str(made[-1])
+
+    def train(*a, **k):
+        if stop == "KeyboardInterrupt":
+            raise KeyboardInterrupt  # Ctrl-C mid-fit
+        if stop == "out of memory":
+            raise RuntimeError("CUDA out of memory")
+        return _stub_train(*a, **k)
+
+    monkeypatch.setattr(doctor.tempfile, "mkdtemp", mkdtemp)
+    monkeypatch.setattr(grpo, "train", train)
+    if stop == "KeyboardInterrupt":
+        with pytest.raises(KeyboardInterrupt):
+            doctor.fit_check(_small_cpu_preset(), steps=1)
+    else:
+        assert doctor.fit_check(_small_cpu_preset(), steps=1).fits is (stop == "returns")
+    assert len(made) == 1 and not made[0].exists(), "the model, data and run it built are left behind"
+
+
+def test_a_given_work_folder_survives_an_interrupt(tmp_path, monkeypatch):
+    import rmlite.train.grpo as grpo
+
+    monkeypatch.setattr(grpo, "train", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+    (tmp_path / "mine.txt").write_text("keep me")
+    with pytest.raises(KeyboardInterrupt):
+        doctor.fit_check(_small_cpu_preset(), steps=1, work=tmp_path)
+    assert (tmp_path / "mine.txt").read_text() == "keep me" and (tmp_path / "tiny").is_dir()
+
+
+def test_a_hub_size_model_is_refused_on_a_cpu_before_anything_is_built(tmp_path):
+    for kw in ({"preset": gpu_preset("Tesla T4")}, {"random_weights": True}, {"memory_cap_gb": 15.0}):
+        with pytest.raises(ValueError, match="no GPU here"):
+            doctor.fit_check(**kw, work=tmp_path / "w")
+    assert not (tmp_path / "w").exists()
+    run = [sys.executable, "-m", "rmlite", "doctor", "--fit"]
+    for extra in (["--card", "Tesla T4"], ["--memory-cap", "15"], ["--random-weights"]):
+        bad = subprocess.run(run + extra, capture_output=True, text=True, cwd=ROOT, timeout=300,
+                             env={**os.environ, "TMPDIR": str(tmp_path)})
+        assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr[-2000:]
+        assert "no GPU here" in bad.stderr and "device:" not in bad.stdout
+    assert not list(tmp_path.glob("rmlite-doctor-*"))
+
+
+UNSLOTH_FIRST = """
+import sys
+import rmlite.doctor as d
+from rmlite.train.settings import cpu_preset
+
+d.choose_backend = lambda backend="auto": "unsloth"
+seen = []
+
+def load_model(*a, **k):
+    seen.append(("rmlite.train.grpo" in sys.modules, "unsloth" in sys.modules))
+    raise KeyboardInterrupt
+
+d.load_model = load_model
+try:
+    d.fit_check(dict(cpu_preset(), max_completion_length=8), steps=1)
+except KeyboardInterrupt:
+    pass
+print(seen)
+"""
+
+
+def test_unsloth_is_imported_before_transformers_and_the_model_before_trl(tmp_path):
+    """A stand-in unsloth records what was imported before it; the model loads before rmlite.train.grpo (trl)."""
+    (tmp_path / "unsloth").mkdir()
+    (tmp_path / "unsloth" / "__init__.py").write_text(
+        "import sys\nBEFORE = sorted(m for m in ('transformers', 'trl', 'peft') if m in sys.modules)\n"
+        "print('unsloth saw', BEFORE)\n")
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}:{ROOT}"}
+    out = subprocess.run([sys.executable, "-c", UNSLOTH_FIRST], capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "unsloth saw []" in out.stdout and out.stdout.strip().endswith("[(False, True)]"), out.stdout
 
 
 def test_out_of_memory_gives_the_advice(tmp_path, monkeypatch):
@@ -99,6 +211,54 @@ def test_random_weight_model_loads_through_load_model(tmp_path, monkeypatch, tin
     cfg = model.config
     assert (cfg.text_config.hidden_size, cfg.text_config.num_hidden_layers, cfg.vision_config.depth) == (64, 2, 8)
     assert processor.tokenizer.convert_tokens_to_ids("<|image_pad|>") == cfg.image_token_id
+    pytest.importorskip("bitsandbytes", reason="4-bit on the CPU needs bitsandbytes >= 0.50")
+    import bitsandbytes as bnb
+
+    def quantised(model):
+        return {n.split(".visual.")[0] + ".visual" if ".visual." in n else "language"
+                for n, m in model.named_modules() if isinstance(m, bnb.nn.Linear4bit)}
+
+    as_fit, _ = load_model(str(path), load_in_4bit=True, keep_16bit_modules=doctor.KEEP_16BIT)
+    assert quantised(as_fit) == {"language"}, "the vision tower stays 16-bit, as in unsloth's bnb-4bit checkpoints"
+    plain, _ = load_model(str(path), load_in_4bit=True)  # transformers 5 does not match "visual" inside model.visual
+    assert any(q.endswith(".visual") for q in quantised(plain))
+
+
+def test_unsloth_gets_the_vision_tower_in_its_skip_list(monkeypatch):
+    """The unsloth path (stood in for: no CUDA here) passes a BitsAndBytesConfig with unsloth's own skip list plus
+    the modules kept 16-bit, and nothing when none are asked for."""
+    import torch
+
+    from rmlite.models import load
+
+    calls = []
+
+    class FastVisionModel:
+        @staticmethod
+        def from_pretrained(name, **kw):
+            calls.append(kw)
+            return "model", "processor"
+
+        @staticmethod
+        def get_peft_model(model, **kw):
+            return model
+
+    zoo = types.ModuleType("unsloth_zoo.peft_utils")
+    zoo.SKIP_QUANTIZATION_MODULES = ["lm_head", "visual"]
+    monkeypatch.setitem(sys.modules, "unsloth", types.SimpleNamespace(FastVisionModel=FastVisionModel))
+    monkeypatch.setitem(sys.modules, "unsloth_zoo", types.ModuleType("unsloth_zoo"))
+    monkeypatch.setitem(sys.modules, "unsloth_zoo.peft_utils", zoo)
+    monkeypatch.setattr(load, "_own_gpu", lambda: {"": 0})
+    kw = dict(load_in_4bit=True, lora_rank=16, lora_alpha=None, lora_dropout=0.0, finetune_vision_layers=False,
+              dtype="fp16", max_seq_length=2048, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # transformers is imported before the stand-in: the order warning
+        load._load_unsloth("m", **kw, keep_16bit_modules=doctor.KEEP_16BIT)
+        load._load_unsloth("m", **kw)
+    q = calls[0]["quantization_config"]
+    assert q.llm_int8_skip_modules == ["lm_head", "visual", "model.visual"]
+    assert q.load_in_4bit and q.bnb_4bit_quant_type == "nf4" and q.bnb_4bit_compute_dtype == torch.float16
+    assert "quantization_config" not in calls[1]
 
 
 def test_cli_doctor_and_its_one_line_mistake():

@@ -53,6 +53,7 @@ from rmlite.notebook.runs import (
     base_model,
     comparison,
     comparison_plot,
+    completion_length,
     curves,
     data_summary,
     eval_sets,
@@ -65,6 +66,8 @@ from rmlite.notebook.runs import (
     live_curves,
     load,
     require_gpu_for,
+    run_preset,
+    settings,
     stage2_curriculum,
     stage_data,
     stage_switches,
@@ -81,4 +84,5 @@ __all__ = [
     "has_checkpoint", "heldout_change", "heldout_eval", "heldout_set", "live_curves", "load", "require_gpu_for",
     "stage2_curriculum", "stage_data", "stage_switches", "StaticView", "ask_widget", "live_frontend",
     "map_browser", "reward_widget", "rollout_browser", "probe_summary", "console_summary",
+    "completion_length", "run_preset", "settings",
 ]

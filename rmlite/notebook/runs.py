@@ -20,6 +20,7 @@ from rmlite.models.load import load_model
 from rmlite.models.tiny import build_tiny_vlm
 from rmlite.models.warmstart import warm_start
 from rmlite.notebook.env import ensure_data, output_dir, setting
+from rmlite.train.settings import GRPOSettings, card_load_options, card_settings, cpu_preset
 
 
 def base_model(k: SimpleNamespace) -> str:
@@ -40,12 +41,32 @@ def base_model(k: SimpleNamespace) -> str:
     return str(path)
 
 
+def run_preset(k: SimpleNamespace) -> dict:
+    """The preset a notebook runs: this card's (`gpu_preset`), or the CPU preset for the tiny model."""
+    return gpu.gpu_preset() if getattr(k, "model", None) else cpu_preset()
+
+
+def settings(k: SimpleNamespace, run_dir: str | Path, **overrides) -> GRPOSettings:
+    """The run's GRPOSettings: the card's (`card_settings`, what `rmlite train` and `rmlite doctor --fit` run), with
+    `k.steps` and every knob that is not None (num_generations, max_completion_length, learning_rate) on top."""
+    knobs = {name: getattr(k, name, None) for name in ("num_generations", "max_completion_length", "learning_rate")}
+    given = {name: v for name, v in knobs.items() if v is not None}
+    return card_settings(run_preset(k), str(run_dir), max_steps=k.steps, **given, **overrides)
+
+
+def completion_length(k: SimpleNamespace) -> int:
+    """`k.max_completion_length`, or the card's when None: the answers' length outside training too."""
+    return getattr(k, "max_completion_length", None) or card_settings(run_preset(k)).max_completion_length
+
+
 def load(k: SimpleNamespace, adapter: str | Path | None = None, trainable: bool = True):
-    """(model, processor): the base model in 4-bit, with a fresh LoRA (adapter None) or the saved `adapter`,
-    really loaded (rmlite.models.load.load_model checks its LoRA tensors against the file)."""
+    """(model, processor): the base model as the card loads it (`card_load_options`: image cap, dtype) in 4-bit
+    unless the load_in_4bit knob says otherwise, with a fresh LoRA (adapter None) or the saved `adapter`, really
+    loaded (rmlite.models.load.load_model checks its LoRA tensors against the file)."""
     name = base_model(k)
     require_gpu_for(name)
-    return load_model(name, load_in_4bit=setting(k, "load_in_4bit"), lora_rank=setting(k, "lora_rank"),
+    options = {**card_load_options(run_preset(k)), "load_in_4bit": setting(k, "load_in_4bit")}
+    return load_model(name, **options, lora_rank=setting(k, "lora_rank"),
                       adapter=adapter, trainable=trainable)  # trainable=False: no fresh LoRA (load_model's rule)
 
 
@@ -95,7 +116,7 @@ def heldout_set(data_dir: str | Path, types: tuple[str, ...], n: int):
 def amplifiable(model, processor, held, k: SimpleNamespace) -> str:
     """Before GRPO: greedy accuracy and pass@`k.pass_k` per type on the held-out set against guessing (a Markdown
     table); one printed warning line per type where GRPO has nothing to amplify."""
-    report = pass_at_k(model, processor, held, k=k.pass_k, max_new_tokens=k.max_completion_length)
+    report = pass_at_k(model, processor, held, k=k.pass_k, max_new_tokens=completion_length(k))
     return report.table()
 
 
@@ -106,7 +127,7 @@ def heldout_eval(held, k: SimpleNamespace):
 
     if not k.heldout or len(held) == 0:
         return None
-    return HeldOutEval(held, every=k.eval_every, max_new_tokens=k.max_completion_length)
+    return HeldOutEval(held, every=k.eval_every, max_new_tokens=completion_length(k))
 
 
 def heldout_change(cb) -> str:
