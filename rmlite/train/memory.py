@@ -87,7 +87,7 @@ def nf4_bytes(n: int, double_quant: bool = True) -> float:
     quantisation, which adds an fp32 scale per 256 absmax; else fp32).
 
     >>> nf4_bytes(64 * 256), nf4_bytes(64 * 256, double_quant=False)
-    (8452.0, 8448.0)
+    (8452.0, 9216.0)
     """
     blocks = n / NF4_BLOCK
     absmax = blocks * 1 + blocks / DQ_BLOCK * 4 if double_quant else blocks * 4
