@@ -1,12 +1,15 @@
 """The `official` preset against an independent plain re-implementation of the released reward (the oracle in
 tests/fixtures/reward.py), on edited routes, decorations and messy perception answers."""
 
+import tracemalloc
+
 import pytest
 from fixtures.reward import perception_sample, reference, released_score
 from fixtures.reward_edits import PERCEPTION, SAMPLES, decorate, edited_route, render
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rmlite.reward import official
 from rmlite.reward.config import OFFICIAL
 from rmlite.reward.score import score
 
@@ -87,3 +90,28 @@ def test_official_section_bound_is_the_named_one():
     assert released_score(text, s) < 0
     shorter = "\n--\n".join([reference(s)] * OFFICIAL.max_sections)
     agree(shorter, s)
+
+
+def test_the_arrival_cache_is_bounded_by_bytes():
+    """The released arrival is the rest of its section, so a long note after the last stop is a new cache key each
+    time. Bounded by entries, the caches kept every one (8,000 long completions: +185 MB); bounded by bytes, what
+    scoring keeps stays under `CLEAN_CACHE_BYTES` (measured by tracemalloc), and the scores still match the release.
+    """
+    sample = SAMPLES[0]
+    ref = reference(sample)
+    official._CLEANED.clear()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(500):  # 500 × 24 KB: 12 MB of distinct arrivals (kept with their cleanings: 36 MB)
+            text = f"{ref}\nNote {i}: " + "mind the gap " * 1_890
+            b = score(text, sample, OFFICIAL)
+            if i % 100 == 0:
+                assert b.total == pytest.approx(released_score(text, sample), abs=1e-9)
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert official._CLEANED.nbytes <= official.CLEAN_CACHE_BYTES
+    assert kept < official.CLEAN_CACHE_BYTES + (4 << 20), kept
+    score(ref, sample, OFFICIAL)  # short names are still cached: the cache pays (a lookup instead of two cleanings)
+    assert official._CLEANED.get(sample["station1"]) is not None

@@ -1,6 +1,7 @@
 """Scoring: RewardMap's dense reward and ReasonMap's evaluation metrics (no torch, transformers, trl or datasets).
 
-Rooms, bottom up: `parse` (reading model output), `official_parse` (the released parser), `config` (RewardConfig,
+Rooms, bottom up: `forms` (the accepted forms of via counts, via lists and echoed prompts, shared by every reader),
+`parse` (reading model output), `official_parse` (the released parser), `config` (RewardConfig,
 the presets, RewardBreakdown), `index` (a sample's map, indexed once), `checks` (route checks and the detail term),
 `robust` (the robust preset's route rules), `official` (the released reward's path), `score`
 (`score(completion, sample, config)`), `functions` (reward callables: presets, users' rewards, one TRL function

@@ -48,6 +48,7 @@ class RobustRules:
             if not (_finite(v) and v >= 0):
                 raise ValueError(f"RobustRules: {f} must be finite and >= 0, got {v!r}")
         if self.max_extra_stops is not None and not (isinstance(self.max_extra_stops, int)
+                                                     and not isinstance(self.max_extra_stops, bool)
                                                      and self.max_extra_stops >= 0):
             raise ValueError(f"RobustRules: max_extra_stops must be an int >= 0 or None, got {self.max_extra_stops!r}")
         if not (_finite(self.edit_decay) and 0 < self.edit_decay < 1):
@@ -161,7 +162,14 @@ class RewardConfig:
         check(hi is None or _finite(hi), "detail_max must be finite or None")
         check(lo is None or hi is None or lo <= hi, f"detail_min {lo} > detail_max {hi}")
         for f in ("max_answer_chars", "max_completion_chars", "max_sections", "max_name_chars"):
-            check(isinstance(getattr(self, f), int) and getattr(self, f) > 0, f"{f} must be a positive int")
+            v = getattr(self, f)
+            check(isinstance(v, int) and not isinstance(v, bool) and v > 0, f"{f} must be a positive int")
+        # The only division in scoring: robust's share is a route's credits over a perfect route's, which are
+        # 2·endpoint_points + section_points·(q + 1) + transfer_points·q (+ via_points·(q + 1) on a long template):
+        # never 0 for any question exactly when 2·endpoint_points + section_points > 0 (q = 0, short template).
+        check(self.robust is None or 2 * self.endpoint_points + self.robust.section_points > 0,
+              "robust rules need endpoint_points > 0 or RobustRules.section_points > 0: a perfect direct route's "
+              "credits are their sum, and a route's credit share divides by it")
         object.__setattr__(self, "gamma", tuple(float(g) for g in self.gamma))
         object.__setattr__(self, "beta", tuple(float(b) for b in self.beta))
 

@@ -9,11 +9,12 @@ TRL reward function per component.
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from rmlite.reward.config import PAPER, PRESETS, RewardBreakdown, RewardConfig
-from rmlite.reward.index import index_sample
+from rmlite.reward.index import SizedCache, index_sample
 from rmlite.reward.score import score, score_indexed
 from rmlite.schema import SCORED_FIELDS
 
@@ -73,8 +74,10 @@ def as_total(result: RewardBreakdown | float) -> float:
 
 
 COMPONENTS = ("format", "correctness", "detail")
-_MEMO: dict[tuple, RewardBreakdown] = {}
-_MEMO_SIZE = 8192
+# One step's completions, scored once for the three components; bounded by the bytes of the completions it holds.
+MEMO_BYTES = 16 << 20
+_MEMO = SizedCache(MEMO_BYTES)
+_ENTRY_BYTES = 512  # a breakdown and the key's tuple, roughly
 # Dataset columns the scorer reads (the scored fields, and the choices validation checks); the rest (image, prompt,
 # trainer_state, ...) are ignored.
 _COLUMNS = SCORED_FIELDS + ("choices",)
@@ -101,10 +104,7 @@ def _memo_score(completion: Any, sample: Mapping[str, Any], cfg: RewardConfig) -
     key = (text if isinstance(text, str) else repr(text), idx, cfg)
     hit = _MEMO.get(key)
     if hit is None:
-        hit = score_indexed(text, idx, cfg)
-        if len(_MEMO) >= _MEMO_SIZE:
-            _MEMO.clear()
-        _MEMO[key] = hit
+        hit = _MEMO.put(key, score_indexed(text, idx, cfg), sys.getsizeof(key[0]) + _ENTRY_BYTES)
     return hit
 
 

@@ -3,19 +3,57 @@
 Every completion in a GRPO group is scored against the same sample, so the metro data is parsed and normalised
 once (`index_sample`, cached by the sample's `rmlite.schema.SCORED_FIELDS`) rather than per completion.
 `index_samples` indexes a whole data set before training's first step, so a malformed sample fails there and not
-at step 400. `resolve_line` and `station_key` turn a parsed name into the index's keys.
+at step 400. `resolve_line` and `station_key` turn a parsed name into the index's keys. `SizedCache` is the cache for
+values keyed by model output, bounded by bytes.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import sys
+from collections.abc import Hashable, Mapping
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
 from rmlite.names import normalize_line, normalize_station, official_clean_string
 from rmlite.schema import SCORED_FIELDS, TEMPLATES, answer_kind, metro_data_of, validate_sample
+
+
+class SizedCache:
+    """A cache bounded by the bytes of what it holds, not by its number of entries: keys made from model output can
+    be long (a note after the last stop is part of a released arrival), so a count of entries bounds nothing.
+    Emptied when the next entry would pass `max_bytes`; an entry larger than `max_bytes` is not kept.
+
+    >>> c = SizedCache(max_bytes=200)
+    >>> c.put("a", "x"), c.get("a"), c.put("b" * 500, "y"), c.get("b" * 500), c.nbytes <= 200
+    ('x', 'x', 'y', None, True)
+    """
+
+    __slots__ = ("data", "nbytes", "max_bytes")
+
+    def __init__(self, max_bytes: int):
+        self.data: dict = {}
+        self.nbytes = 0
+        self.max_bytes = max_bytes
+
+    def get(self, key: Hashable) -> Any:
+        return self.data.get(key)
+
+    def clear(self) -> None:
+        self.data.clear()
+        self.nbytes = 0
+
+    def put(self, key: Hashable, value: Any, size: int | None = None) -> Any:
+        """Keep `value` under `key` (size: its bytes; default the sizes of key and value) and return it."""
+        if size is None:
+            size = sys.getsizeof(key) + sys.getsizeof(value)
+        if size <= self.max_bytes:
+            if self.nbytes + size > self.max_bytes:
+                self.clear()
+            self.data[key] = value
+            self.nbytes += size
+        return value
 
 
 # ----- per-sample indexes (built once, cached) ----------------------------------------------------------------------

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rmlite.names import normalize_line
+from rmlite.reward import forms
 from rmlite.reward.official_parse import official_extract, official_match
 from rmlite.schema import DIFFICULTY_LEVEL, answer_kind, metro_data_of, validate_sample
 
@@ -65,9 +66,10 @@ def weight_of(sample: Mapping[str, Any]) -> float:
 
 # ----- planning -----------------------------------------------------------------------------------------------------
 def parse_answer(text: str, template: str = "short") -> list[dict[str, str]]:
-    """Sections as ReasonMap's `main.py` reads them (values cleaned; "Wrong" when a key's line is unterminated)."""
+    """Sections as ReasonMap's `main.py` reads them (values cleaned; "Wrong" when a key's line is unterminated),
+    after dropping the prompt's format example if the answer echoes it (`rmlite.reward.forms.drop_examples`)."""
     out = []
-    for sec in text[:MAX_CHARS].split("--"):
+    for sec in forms.drop_examples(text[:MAX_CHARS]).split("--"):
         if not sec.strip() or not all(k in sec for k in ("Route Name:", "Departure Stop:", "Arrival Stop:")):
             continue
         d = {"route": _rest_of_line(sec, "Route Name: ", clean=False), "dep": _rest_of_line(sec, "Departure Stop: ")}
@@ -135,22 +137,21 @@ def map_score(text: str, sample: Mapping[str, Any], *, via_stops_chinese_only: b
         if sections and clean_string(sections[0]["dep"]) == clean_string(sample["station1"]) and \
                 clean_string(sections[-1]["arr"]) == clean_string(sample["station2"]):
             s += 1
-            via_count = via_hits = 0.0
+            count_points = via_hits = 0.0
             union: set[str] = set()
             inter: set[str] = set()
             for ans, r in zip(sections, ref, strict=False):
                 name_ok = normalize_line(ans["route"][:200]) == normalize_line(r["route_name"])
                 s += 2 * name_ok + (ans["dep"] == _ref_stop(r["departure_stop"])) + \
                     (ans["arr"] == _ref_stop(r["arrival_stop"]))
-                if template == "long1":
-                    m = re.search(r"\d+", ans["via"][:64])
-                    err = abs((int(m.group()) if m else 0) - int(r["num_via_stops"]))
+                if template == "long1":  # the first run of digits, 0 without one: as released
+                    err = abs((forms.via_count(ans["via"]) or 0) - int(r["num_via_stops"]))
                     n = int(r["num_via_stops"])
-                    via_count += VIA_COUNT_POINTS if err == 0 else 0.0 if n == 0 else \
+                    count_points += VIA_COUNT_POINTS if err == 0 else 0.0 if n == 0 else \
                         max(0.0, VIA_COUNT_POINTS - err / n * VIA_COUNT_POINTS)
                 elif template == "long2":
                     given = ans["via"] if ("站" in ans["via"] or not via_stops_chinese_only) else ""
-                    mine = {clean_string(v) for v in given.split(",") if v.strip()}
+                    mine = {clean_string(v) for v in forms.via_list(given)}
                     theirs = {clean_string(v) for v in r.get("via_stops", [])}
                     via_hits += len(mine & theirs)
                     if name_ok:
@@ -158,7 +159,7 @@ def map_score(text: str, sample: Mapping[str, Any], *, via_stops_chinese_only: b
                         inter |= mine & theirs
             if long:
                 iou = len(inter) / len(union) if union else 0.0
-                s += (iou * VIA_CAP + min(VIA_CAP, via_hits)) / 2 + min(VIA_CAP, via_count)
+                s += (iou * VIA_CAP + min(VIA_CAP, via_hits)) / 2 + min(VIA_CAP, count_points)
         s = min(cap, s) + (bonus if acc else 0.0)
         best = max(best, s)
     return best

@@ -7,12 +7,11 @@ Kept apart from the paper's path so the differences are in one place: the releas
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
 
 from rmlite.names import official_clean_string
 from rmlite.reward.checks import check_route, detail_points, shorten
 from rmlite.reward.config import RewardBreakdown, RewardConfig, make_breakdown
-from rmlite.reward.index import SampleIndex
+from rmlite.reward.index import SampleIndex, SizedCache
 from rmlite.reward.official_parse import official_extract, official_match, official_sections
 
 # ----- the released behaviour ---------------------------------------------------------------------------------------
@@ -26,11 +25,20 @@ def score_official_perception(text: str, idx: SampleIndex, cfg: RewardConfig, w:
     return make_breakdown(cfg, w, False, ok, 0.0, ans, "correct" if ok else f"{shorten(ans)!r} is wrong")
 
 
-@lru_cache(maxsize=65536)
+CLEAN_CACHE_BYTES = 8 << 20  # the cleaned names kept (8 MiB of names and their cleanings; pays: see _clean_twice)
+_CLEANED = SizedCache(CLEAN_CACHE_BYTES)
+_clean = official_clean_string.__wrapped__  # uncached: that cache is bounded by entries, and arrivals can be long
+
+
 def _clean_twice(raw: str) -> str:
     """The released code cleans departures and arrivals twice (once when parsed, once when compared). No length
-    cap: a long note after the last stop is part of the arrival, as released (the cleaning is linear in time)."""
-    return official_clean_string(official_clean_string(raw))
+    cap: a long note after the last stop is part of the arrival, as released (the cleaning is linear in time).
+
+    Cached by bytes (`CLEAN_CACHE_BYTES`), not entries: 8,000 long arrivals once kept 185 MB. The cache pays: a
+    name cleaned twice costs about 3 µs, a lookup 0.03 µs, and a route has two to four names per section.
+    """
+    hit = _CLEANED.get(raw)
+    return hit if hit is not None else _CLEANED.put(raw, _clean(_clean(raw)))
 
 
 def _off_resolve(cfg: RewardConfig, secs: list[tuple[str, str, str]], lines: Mapping[str, frozenset]) -> list:

@@ -26,6 +26,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from rmlite.reward.forms import drop_examples, is_example
+
 # Lenient parsing reads only the end of the answer: real route answers are < 2 KB, and the answer comes last.
 WINDOW = 8192
 # More prose lines than this between two key lines starts a new block (a draft in the reasoning, then the answer).
@@ -213,14 +215,14 @@ def parse_route(text: str, window: int = WINDOW) -> tuple[ParsedSection, ...]:
 
     Key lines are read from the last block (a run of key lines with at most `PROSE_GAP` prose lines between them);
     a new section starts when a key repeats. Sections missing a route name, departure or arrival are dropped,
-    as ReasonMap drops them.
+    as ReasonMap drops them, and so is the prompt's format example (an echoed prompt: `rmlite.reward.forms`).
 
     >>> text = ("Route Name: 9\\nDeparture Stop: A\\nArrival Stop: B\\nno wait\\nhmm\\nthink again\\n\\n"
     ...         "route name: 2\\ndeparture stop: A\\narrival: B\\n---\\nRoute: 3\\nDeparture: B\\nArrival: C")
     >>> [s.route_name for s in parse_route(text)]  # the draft before three prose lines is dropped
     ['2', '3']
     """
-    region = answer_region(text)[-window:]
+    region = drop_examples(answer_region(text)[-window:])
     blocks: list[list[tuple[int, str]]] = [[]]
     prev_end = 0
     for m in _KEY.finditer(region):
@@ -260,14 +262,16 @@ def _assemble(block: list[tuple[int, str]]) -> tuple[ParsedSection, ...]:
 _STRICT_KEYS = ("Route Name: ", "Departure Stop: ", "Arrival Stop: ")
 _EXTRA_KEY = {"short": None, "long1": "Number of Via Stops: ", "long2": "Via Stops: "}
 _SEPARATORS = frozenset({"--", "---"})
+_ASCII_DIGITS = re.compile(r"[0-9]+")
 
 
 def strict_route(answer: str, template: str = "short", max_sections: int = 256) -> tuple[ParsedSection, ...] | None:
     """Sections if `answer` is exactly ReasonMap's format for `template`, else None.
 
     Exactly: key lines in order with the exact case and one space after the colon (`Number of Via Stops: n`
-    or `Via Stops: a, b` added for the long templates), non-empty values, sections separated by a `--` (or
-    `---`) line; blank lines are allowed, nothing else is.
+    with n in ASCII digits, or `Via Stops: a, b`, added for the long templates), non-empty values, sections
+    separated by a `--` (or `---`) line; blank lines are allowed, nothing else is, and no section is the prompt's
+    format example (`rmlite.reward.forms.is_example`).
 
     >>> strict_route("Route Name: 1\\nDeparture Stop: A\\nArrival Stop: B\\n--\\nRoute Name: 2\\n"
     ...              "Departure Stop: B\\nArrival Stop: C")[1]
@@ -296,9 +300,12 @@ def strict_route(answer: str, template: str = "short", max_sections: int = 256) 
             if (not v and key != "Via Stops: ") or "--" in v:
                 return None
             vals.append(v)
-        if extra == "Number of Via Stops: " and not vals[3].isdigit():
+        if extra == "Number of Via Stops: " and not _ASCII_DIGITS.fullmatch(vals[3]):
+            return None  # ASCII digits only: `isdigit()` also passes "6¹", "①" and "₃"
+        names = clean_value(vals[0]), clean_value(vals[1]), clean_value(vals[2])
+        if is_example(*names):
             return None
-        out.append(ParsedSection(clean_value(vals[0]), clean_value(vals[1]), clean_value(vals[2]),
+        out.append(ParsedSection(*names,
                                  vals[3] if extra == "Number of Via Stops: " else None,
                                  vals[3] if extra == "Via Stops: " else None))
         i += k

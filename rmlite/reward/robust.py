@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rmlite.names import normalize_station
 from rmlite.reward.config import RewardConfig, RobustRules
-from rmlite.reward.index import SampleIndex, ride
+from rmlite.reward.forms import via_count, via_list
+from rmlite.reward.index import SampleIndex, ride, station_key
 from rmlite.reward.parse import ParsedSection
 
 Resolved = tuple[str | None, str | None, str | None]
@@ -66,17 +66,21 @@ MEMO_SIZE = 1024  # routes remembered per sample and config (and configs per sam
 
 
 def via_ok(idx: SampleIndex, sec: Resolved, parsed: ParsedSection, max_chars: int) -> bool | None:
-    """Whether the written via count (long1) or via list (long2) is the ride's; None on the short template."""
+    """Whether the written via count (long1) or via list (long2) is the ride's; None on the short template.
+
+    Read as `rmlite.reward.forms` reads them ("6 stops" is 6, "None" no stops, "B → C" two names); a list is
+    compared as a set, without the section's own departure and arrival (a list written from end to end).
+    """
     if idx.template == "long1":
         r = ride(idx.map, *sec)
-        n = (parsed.num_via or "").strip()
-        return r is not None and n.isdigit() and len(n) <= 6 and int(n) == len(r)
+        return r is not None and via_count(parsed.num_via) == len(r)
     if idx.template == "long2":
         r = ride(idx.map, *sec)
         text = parsed.via or ""
         if r is None or len(text) > max_chars * (len(r) + 1):  # a long ride's list is long; junk is bounded
             return False
-        written = {normalize_station(v) for v in text.split(",") if v.strip()}
+        written = {station_key(v, max_chars) for v in via_list(text)}
+        written.difference_update(sec[1:])  # the section's own stops are not via stops
         return written == set(r)
     return None
 
