@@ -41,10 +41,10 @@ ifeq ($(CI),true)
   RUN_ENV += HYPOTHESIS_PROFILE=$(or $(HYPOTHESIS_PROFILE),ci)
 endif
 
-.PHONY: setup test demo lint doctest clean help mini-data notebooks-sync
+.PHONY: setup test demo lint doctest clean help mini-data notebooks-sync setup-gpu-stack test-gpu-stack
 
 help:
-	@echo "make setup | test | demo | lint | doctest | mini-data | notebooks-sync | clean    (environment: $(ENV_KIND) at $(ENV_DIR))"
+	@echo "make setup | test | demo | lint | doctest | mini-data | notebooks-sync | test-gpu-stack | clean    (environment: $(ENV_KIND) at $(ENV_DIR))"
 
 setup:
 	@set -euo pipefail
@@ -78,6 +78,38 @@ test: setup
 	if [ $$rc -eq 5 ]; then echo "rmlite: pytest collected no tests (exit 5), treated as success"; exit 0; fi
 	exit $$rc
 
+# ---- the GPU-pin lane: the code users run on a GPU (unsloth, trl 1.15, transformers 5.17), tested on a CPU --------
+# Its own venv (.venv-gpu, never an active one: the pins differ from cpu.txt), installed like `setup` (CPU torch
+# first, then the package with the gpu extra) under requirements/gpu.txt plus the lane's lock gpu-lane.txt, and
+# skipped when the stamp matches. Its tests live in tests_gpu/ (the main run collects tests/ only).
+GPU_ENV   ?= $(CURDIR)/.venv-gpu
+GPU_PY    := $(GPU_ENV)/bin/python
+GPU_STAMP := $(GPU_ENV)/.rmlite-installed
+GPU_LOCK  := requirements/gpu-lane.txt
+GPU_TESTS ?= tests/test_api_surface.py tests_gpu
+
+setup-gpu-stack:
+	@set -euo pipefail
+	want="$$( { cat pyproject.toml requirements/gpu.txt $(GPU_LOCK); echo "$(TORCH_SPEC)|$(CURDIR)"; } | sha256sum | cut -d' ' -f1)"
+	if [ -x "$(GPU_PY)" ] && [ -f "$(GPU_STAMP)" ] && [ "$$(cat "$(GPU_STAMP)")" = "$$want" ]; then
+	  echo "rmlite: GPU-pin lane $(GPU_ENV) is up to date"; exit 0
+	fi
+	[ -x "$(GPU_PY)" ] || $(PYTHON) -m venv "$(GPU_ENV)"
+	echo "rmlite: installing the GPU pins into $(GPU_ENV) (first time: about 3 minutes)"
+	start=$$(date +%s)
+	{ $(GPU_PY) -m pip install -q $(TORCH_SPEC) -c $(GPU_LOCK); } 2>&1 | { grep -v "$(PIP_NOISE)" || true; }
+	{ $(GPU_PY) -m pip install -q -e ".[train,gpu,dev]" -c requirements/gpu.txt -c $(GPU_LOCK); } 2>&1 \
+	  | { grep -v "$(PIP_NOISE)" || true; }
+	echo "$$want" > "$(GPU_STAMP)"
+	echo "rmlite: GPU-pin lane ready in $$(( $$(date +%s) - start )) s"
+
+test-gpu-stack: setup-gpu-stack
+	@set -uo pipefail
+	start=$$(date +%s)
+	$(RUN_ENV) $(GPU_PY) -m pytest $(PYTEST_ARGS) -p no:cacheprovider $(GPU_TESTS); rc=$$?
+	echo "rmlite: GPU-pin lane tests took $$(( $$(date +%s) - start )) s"
+	exit $$rc
+
 demo: setup
 	@$(RUN_ENV) $(PY) -m rmlite demo
 
@@ -103,4 +135,4 @@ lint: setup
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
-	find . -path ./.venv -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+	find . \( -path ./.venv -o -path ./.venv-gpu \) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -17,8 +17,12 @@ Differences between the two sets that matter to rmlite (code must use only what 
     = every dataset column except prompt/completion/completion_ids (repeated per generation, incl. image/images),
     plus trainer_state, log_extra, log_metric (and environments when used). Must return a list of len(prompts)
     (None -> NaN); a wrong length raises ValueError in both versions.
-  * trl 1.15 imports its Triton loss kernel unconditionally (try/except ImportError), 1.16 only when Triton is
-    available; both use it only for cuda/xpu tensors.
+  * trl 1.15 imports its Triton loss kernel unconditionally (try/except ImportError) and its GRPO fused LM head
+    (trl/trainer/utils.py `add_fused_lm_head`) calls `ChunkedLogProbFunction` (Triton) whatever the device, so trl
+    1.15 cannot train on a CPU unless unsloth's trainer replaces that path; 1.16 checks `_use_triton(device)` first.
+    That is why cpu.txt keeps trl 1.16 (tests_gpu/test_trl_canary.py says when it stops being true).
+
+The GPU-pin lane (`make test-gpu-stack`) runs this file against requirements/gpu.txt; `make test` against cpu.txt.
 """
 
 from __future__ import annotations
