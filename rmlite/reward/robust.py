@@ -140,11 +140,11 @@ def _detail_and_edits(cfg: RewardConfig, idx: SampleIndex, secs: Sequence[Resolv
     rules = cfg.robust or RobustRules()
     top = cfg.detail_max if cfg.detail_max is not None else 10.0
     floor = cfg.detail_min if cfg.detail_min is not None else 0.0
+    if correct:  # a correct route rides (each section's line serves its two different stops): no tally needed
+        return top, None
     tally = _tally(rules, idx, secs)
     if tally is None:
         return floor, None  # no ride on a real line from one stop to another: useless (stay-put, prompt copy, …)
-    if correct:
-        return top, None
     valid, ends, transfers, penalty, hedges = tally
     lines, extra = idx.map.lines, hedges  # listing a ride on a second line is one more edit
     if vias is not None:  # so is a wrong via count / list on a right ride
