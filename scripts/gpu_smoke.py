@@ -28,6 +28,7 @@ import argparse
 import dataclasses
 import gc
 import importlib.metadata as md
+import inspect
 import json
 import os
 import sys
@@ -161,6 +162,12 @@ def _load(source: str, cpu: bool, **kw: Any):
         from tests_gpu.unsloth_cpu import attach_mode_switches
 
         return attach_mode_switches(model), processor
+    if "random" in Path(source).name:  # keep the random vision tower 16-bit, as fit_check does (if this rmlite can)
+        import rmlite.doctor as doctor
+
+        keep = getattr(doctor, "KEEP_16BIT", ())
+        if keep and "keep_16bit_modules" in inspect.signature(load_model).parameters:
+            kw["keep_16bit_modules"] = keep
     # fp16 as on a T4 (unsloth refuses a fp16 trainer for a bf16 model), at the T4 preset's image size
     return load_model(source, dtype="float16", max_pixels=gpu_preset(T4)["max_pixels"], **kw)
 
