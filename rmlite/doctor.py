@@ -266,7 +266,7 @@ def architecture_of(source: str) -> dict | None:
 
 
 def fit_estimate(preset: dict, settings: GRPOSettings, source: str, prompt_chars: int,
-                 backend: str) -> tuple[Estimate | None, int]:
+                 backend: str, cuda: bool | None = None) -> tuple[Estimate | None, int]:
     """The analytic estimate of the fit check's run (`rmlite.train.memory`), and the prompt tokens it assumed."""
     tokens = -(-prompt_chars // CHARS_PER_TOKEN) + CHAT_TEMPLATE_TOKENS
     arch = architecture_of(source)
@@ -281,7 +281,23 @@ def fit_estimate(preset: dict, settings: GRPOSettings, source: str, prompt_chars
                      half_bytes=4 if load["dtype"] == "float32" else 2,
                      gradient_checkpointing=settings.gradient_checkpointing,
                      offload_checkpoints=backend == "unsloth")
-    return estimate(arch, shape, cuda=gpu.cuda_available()), tokens
+    return estimate(arch, shape, cuda=gpu.cuda_available() if cuda is None else cuda), tokens
+
+
+def card_estimate(preset: dict, model: str | None = None) -> str:
+    """What a machine without the card can say about its run: the analytic estimate of the fit check's run for
+    `preset` (its model, or `model`), from the longest planning prompt of the shipped data set. Builds nothing."""
+    from rmlite.data.build import MINI_DIR
+    from rmlite.data.store import load_questions
+
+    name = model or preset["model"]
+    settings = fit_settings(preset, "unused", steps=2)
+    chars = max(len(q["question"]) for q in load_questions(MINI_DIR, "train") if answer_kind(q["type"]) == "route")
+    est, _ = fit_estimate(preset, settings, name, chars, "unsloth", cuda=True)
+    head = (f"{preset['device']} (preset {preset['tier']}): {name}, {preset['image_size']} px maps, "
+            f"{settings.num_generations} generations, completions up to {settings.max_completion_length} tokens")
+    body = est.line() if est else "unknown architecture (rmlite knows Qwen2.5-VL 3B and 7B)"
+    return f"{head}\nmemory: estimate (no GPU here: nothing measured): {body}"
 
 
 def _cap_memory(cap_gb: float | None) -> float | None:

@@ -141,7 +141,25 @@ def test_a_hub_size_model_is_refused_on_a_cpu_before_anything_is_built(tmp_path)
                              env={**os.environ, "TMPDIR": str(tmp_path)})
         assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr[-2000:]
         assert "no GPU here" in bad.stderr and "device:" not in bad.stdout
+        # what a CPU can say about a card: its run's analytic estimate, labelled as one (nothing built)
+        estimated = "memory: estimate (no GPU here: nothing measured): " in bad.stdout
+        assert estimated is ("--random-weights" not in extra), bad.stdout
+        if extra[0] == "--card":
+            assert bad.stdout.startswith("Tesla T4 (preset 16gb): unsloth/Qwen2.5-VL-3B") and "KV cache" in bad.stdout
     assert not list(tmp_path.glob("rmlite-doctor-*"))
+
+
+def test_card_estimate_is_the_fit_checks_estimate_for_that_card():
+    """On a CPU, `--card` prints the same estimate a GPU's fit check would print beside its measurement."""
+    for card in ("Tesla T4", "NVIDIA L4", "NVIDIA A100-SXM4-80GB"):
+        p = gpu_preset(card)
+        settings = doctor.fit_settings(p, "unused", steps=2)
+        from rmlite.data.build import MINI_DIR
+        from rmlite.data.store import load_questions
+
+        chars = max(len(q["question"]) for q in load_questions(MINI_DIR, "train") if q["type"] == "planning")
+        est, _ = doctor.fit_estimate(p, settings, p["model"], chars, "unsloth", cuda=True)
+        assert doctor.card_estimate(p).endswith(est.line()) and est.cuda_context_gb > 0
 
 
 UNSLOTH_FIRST = """
@@ -220,8 +238,13 @@ def test_random_weight_model_loads_through_load_model(tmp_path, monkeypatch, tin
 
     as_fit, _ = load_model(str(path), load_in_4bit=True, keep_16bit_modules=doctor.KEEP_16BIT)
     assert quantised(as_fit) == {"language"}, "the vision tower stays 16-bit, as in unsloth's bnb-4bit checkpoints"
-    plain, _ = load_model(str(path), load_in_4bit=True)  # transformers 5 does not match "visual" inside model.visual
-    assert any(q.endswith(".visual") for q in quantised(plain))
+    plain, _ = load_model(str(path), load_in_4bit=True)  # the transformers path's own list keeps it too
+    assert quantised(plain) == {"language"}
+    layer0 = "model.language_model.layers.0"
+    kept, _ = load_model(str(path), load_in_4bit=True, keep_16bit_modules=(layer0,))  # the keyword reaches bnb
+    in_4bit = {n for n, m in kept.named_modules() if isinstance(m, bnb.nn.Linear4bit)}
+    assert in_4bit and not [n for n in in_4bit if layer0 + "." in n]
+    assert [n for n in in_4bit if "layers.1." in n]
 
 
 def test_unsloth_gets_the_vision_tower_in_its_skip_list(monkeypatch):

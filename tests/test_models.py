@@ -69,12 +69,12 @@ def test_gpu_preset_by_card(name, tier, bf16, model_size):
     assert p["max_completion_length"] == 512
     assert p["visual_tokens"] == visual_tokens(p["image_size"], p["image_size"], p["max_pixels"])
     assert p["finetune_vision_layers"] is False and p["load_in_4bit"] is True
-    assert not {"fast_inference", "gpu_memory_utilization", "optim"} & set(p)  # nothing installs vLLM; one optimizer owner
+    assert not {"fast_inference", "gpu_memory_utilization", "optim"} & set(p)  # no vLLM; one optimizer owner
 
 
 def test_gpu_preset_is_pure_and_memory_overrides_name():
     assert gpu_preset("Tesla T4") == gpu_preset("Tesla T4")
-    assert gpu_preset("Tesla T4")["image_size"] == 512
+    assert gpu_preset("Tesla T4")["image_size"] == 768  # maps are never shrunk below the README's 768 px
     assert gpu_preset("NVIDIA L4")["image_size"] == 768
     assert gpu_preset("Some Card", total_mem_gb=80, compute_capability=(9, 0))["tier"] == "80gb"
     assert gpu_preset("Some Card", total_mem_gb=80, compute_capability=(9, 0))["bf16"] is True
@@ -299,6 +299,12 @@ def test_load_4bit_lora_on_cpu(tiny_model_dir, toy_data):
     d = describe_model(model)
     assert "Linear4bit" in d["quantized_layer_types"]
     assert d["lora_language_layers"] == 4 * 7 and d["lora_vision_layers"] == 0
+    import torch
+
+    kinds = {n: type(m).__name__ for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
+    vision = {n: k for n, k in kinds.items() if ".visual." in n}
+    assert vision and set(vision.values()) == {"Linear"}, vision  # the vision tower stays in full precision
+    assert {k for n, k in kinds.items() if n.endswith(".mlp.up_proj.base_layer")} == {"Linear4bit"}
     assert 0 < d["trainable"] < d["params"]
     trainable = {n for n, p in model.named_parameters() if p.requires_grad}
     assert trainable and all(".lora_" in n for n in trainable)

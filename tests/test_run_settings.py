@@ -72,9 +72,9 @@ def test_the_cpu_preset_and_the_tiny_settings_agree():
 
 def test_load_options_follow_the_preset_precision_not_the_card_it_runs_on():
     t4 = card_load_options(gpu_preset("Tesla T4"))
-    assert t4 == {"load_in_4bit": True, "max_pixels": 512 * 512, "dtype": "fp16"}  # on an A100 too: as on a T4
+    assert t4 == {"load_in_4bit": True, "max_pixels": 768 * 768, "dtype": "fp16"}  # on an A100 too: as on a T4
     assert card_load_options(gpu_preset("NVIDIA A100-SXM4-80GB"))["dtype"] == "bf16"
-    assert card_load_options(cpu_preset()) == {"load_in_4bit": False, "max_pixels": 112 * 112, "dtype": "float32"}
+    assert card_load_options(cpu_preset()) == {"load_in_4bit": True, "max_pixels": 112 * 112, "dtype": "float32"}
 
 
 @pytest.mark.parametrize("card", CARDS)

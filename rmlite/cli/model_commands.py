@@ -10,7 +10,7 @@ from rmlite.cli import checks
 from rmlite.cli.args import UserError
 from rmlite.data.store import load_split
 from rmlite.demo import run_demo
-from rmlite.doctor import NEEDS_GPU
+from rmlite.doctor import NEEDS_GPU, card_estimate
 from rmlite.doctor import main_lines as doctor_main
 from rmlite.evaluate import evaluate, markdown_table
 from rmlite.models.gpu import cuda_available, gpu_preset
@@ -95,6 +95,8 @@ def cmd_doctor(a: argparse.Namespace) -> int:
     if (a.random_weights or a.memory_cap or a.card or a.model) and not a.fit:
         raise UserError("--model, --card, --memory-cap and --random-weights describe a fit check: add --fit")
     if (a.random_weights or a.memory_cap or a.card) and not cuda_available():
+        if a.card or a.memory_cap:  # what can be said without the card: the estimate, labelled as one
+            print(card_estimate(gpu_preset(a.card or "a card", a.memory_cap), a.model))
         raise UserError(NEEDS_GPU)
     if a.out is not None:
         checks.writable_out(a.out)

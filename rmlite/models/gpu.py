@@ -159,19 +159,22 @@ def gpu_preset(device_name: str | None = None, total_mem_gb: float | None = None
                compute_capability: tuple[int, int] | None = None) -> dict:
     """Training settings for a card, from its name and memory (detected from CUDA when both are None).
 
-    A pure function of its arguments when either is given. Tiers: CPU (tiny model), ≤ 16 GB (T4: the 3B 4-bit
-    model, 512-px maps), ≤ 24 GB (L4/A10/3090/4090: 3B, 768 px), ≤ 48 GB (A100-40/L40/A6000: 7B, 768 px) and
-    larger (A100-80/H100/H200: 7B, 768 px, bigger groups). `num_generations` divides the per-device batch.
+    A pure function of its arguments when either is given. Tiers: CPU (tiny model), < 12 GB (3B, 448 px),
+    ≤ 16 GB (T4: the 3B 4-bit model, 768 px), ≤ 32 GB (L4/A10/3090/4090: 3B, 768 px, a bigger batch), ≤ 56 GB
+    (A100-40/L40/A6000: 7B, 768 px) and larger (A100-80/H100/H200: 7B, 768 px, bigger groups). `num_generations`
+    divides the per-device batch. Maps are never shrunk below the size they were generated at (768 px, the
+    README's recipe): a label judged readable at 768 px may not be at 512. Memory per tier is an analytic estimate
+    (`rmlite doctor --fit --card NAME` prints it; T4: about 5 GB of 15), not yet measured on any GPU.
 
     >>> p = gpu_preset("Tesla T4")
     >>> p["tier"], p["fp16"], p["bf16"], p["visual_tokens"]
-    ('16gb', True, False, 324)
+    ('16gb', True, False, 729)
     """
     cc = compute_capability
     if device_name is None and total_mem_gb is None:
         device_name, total_mem_gb, cc = _detect()
     if device_name is None and total_mem_gb is None:
-        return _preset_cpu()
+        return cpu_preset()
     name = device_name or "unknown GPU"
     mem = total_mem_gb if total_mem_gb is not None else _mem_from_name(name)
     if cc is not None:
@@ -188,7 +191,7 @@ def gpu_preset(device_name: str | None = None, total_mem_gb: float | None = None
         tier = dict(tier="small", model=DEFAULT_MODEL, image_size=448, num_generations=2, per_device_train_batch_size=2,
                     gradient_accumulation_steps=4, max_completion_length=256)
     elif mem <= 17:
-        tier = dict(tier="16gb", model=DEFAULT_MODEL, image_size=512, num_generations=4, per_device_train_batch_size=4,
+        tier = dict(tier="16gb", model=DEFAULT_MODEL, image_size=768, num_generations=4, per_device_train_batch_size=4,
                     gradient_accumulation_steps=2, max_completion_length=512)
     elif mem <= 32:
         tier = dict(tier="24gb", model=DEFAULT_MODEL, image_size=768, num_generations=4, per_device_train_batch_size=8,
@@ -207,11 +210,13 @@ def gpu_preset(device_name: str | None = None, total_mem_gb: float | None = None
     }
 
 
-def _preset_cpu() -> dict:
+def cpu_preset() -> dict:
+    """The tiny CPU model's run (tests, CI, the demo, notebooks in smoke mode): 4-bit like the GPU path, so a CPU
+    covers the 4-bit LoRA code, and short completions."""
     return {"device": "cpu", "total_mem_gb": None, "tier": "cpu", "model": None,  # None: the tiny built model
             "image_size": 112, "max_pixels": 112 * 112, "visual_tokens": 16, "num_generations": 4,
             "per_device_train_batch_size": 4, "gradient_accumulation_steps": 1, "max_completion_length": 64,
-            "bf16": False, "fp16": False, "load_in_4bit": False, "finetune_vision_layers": False, "use_cpu": True}
+            "bf16": False, "fp16": False, "load_in_4bit": True, "finetune_vision_layers": False, "use_cpu": True}
 
 
 def oom_advice(preset: dict | None = None) -> str:

@@ -56,6 +56,11 @@ from rmlite.models.source import model_source
 # vision_model + connector).
 VISION_MARKERS = ("visual", "vision_tower", "vision_model", "vision_encoder", "multi_modal_projector",
                   "mm_projector", "connector", "image_newline")
+# Kept out of 4-bit on the transformers path (as unsloth's dynamic quants keep them) unless the vision side is trained.
+# transformers 5 matches a skip key at the start of a module's full name (or its end), so the vision tower of a
+# Qwen2.5-VL is "model.visual", not "visual" (that one matched nothing: the tower was quantised until 2026-12-07).
+VISION_16BIT = ("model.visual", "model.vision_tower", "model.multi_modal_projector", "visual", "vision_tower",
+                "multi_modal_projector")
 LANGUAGE_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 _IMPORT_ORDER_SENSITIVE = ("transformers", "trl", "peft")
 
@@ -312,7 +317,7 @@ def _load_transformers(name, *, load_in_4bit, lora_rank, lora_alpha, lora_dropou
             raise BackendUnavailable("4-bit loading needs bitsandbytes (>= 0.50 for CPU); pip install bitsandbytes, "
                                      "or pass load_in_4bit=False.")
         # keep the vision tower in full precision unless it is trained (as unsloth's dynamic quants do)
-        skip = ["lm_head"] if finetune_vision_layers else ["lm_head", "visual", "vision_tower", "multi_modal_projector"]
+        skip = ["lm_head"] if finetune_vision_layers else ["lm_head", *VISION_16BIT]
         kwargs["quantization_config"] = _nf4(torch_dtype, [*skip, *keep_16bit_modules])
     model = AutoModelForImageTextToText.from_pretrained(name, **kwargs)
     processor = AutoProcessor.from_pretrained(name)

@@ -38,8 +38,9 @@ PRINTERS = ("ProgressCallback", "PrinterCallback", "NotebookProgressCallback")  
 # Known-harmless warnings raised while GRPO trains, each (message regex, category, module regex). The module is the
 # one that calls warnings.warn (its stack level applied), so a like-worded warning from elsewhere still shows.
 KNOWN_WARNINGS: tuple[tuple[str, type[Warning], str], ...] = (
-    # transformers 5.24+ renamed gradient checkpointing to activation checkpointing (5.17, the pin, did not); trl and
-    # peft call `model.is_gradient_checkpointing` / `gradient_checkpointing_enable()` / `_disable()` around each generation.
+    # transformers 5.24+ renamed gradient checkpointing to activation checkpointing (5.17, the pin, did not); trl
+    # and peft call `model.is_gradient_checkpointing` / `gradient_checkpointing_enable()` / `_disable()` around each
+    # generation.
     (r"`(is_)?gradient_checkpointing(_enable|_disable)?` is deprecated", FutureWarning,
      r"transformers\.modeling_utils"),
 )

@@ -13,7 +13,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from rmlite.models import gpu
+from rmlite.models.gpu import cpu_preset  # models.gpu owns it; re-exported for the settings users
 
 # The preset keys that are GRPOSettings fields of the same name (precision is mapped separately).
 PRESET_FIELDS = ("num_generations", "per_device_train_batch_size", "gradient_accumulation_steps",
@@ -82,11 +82,6 @@ class GRPOSettings:
         return dataclasses.replace(self, **kw)
 
 
-def cpu_preset() -> dict:
-    """The CPU preset (the tiny model's run shape), whatever device this process sees."""
-    return gpu._preset_cpu()  # models.gpu owns it; private there, hence read through this one door
-
-
 def cpu_tiny_settings(output_dir: str = "runs/tiny", **kw: Any) -> GRPOSettings:
     """Settings for the tiny CPU model (tests, CI, the demo): the CPU preset's shape (short completions, fp32) with
     a higher learning rate (a 1 M-parameter model), no gradient checkpointing and rare checkpoints."""
@@ -116,7 +111,7 @@ def card_load_options(preset: dict) -> dict:
     run on a bigger card loads fp16, as on a T4; the CPU preset loads float32).
 
     >>> card_load_options(gpu.gpu_preset("Tesla T4"))
-    {'load_in_4bit': True, 'max_pixels': 262144, 'dtype': 'fp16'}
+    {'load_in_4bit': True, 'max_pixels': 589824, 'dtype': 'fp16'}
     """
     dtype = "float32" if preset["use_cpu"] else ("bf16" if preset["bf16"] else "fp16")
     return {"load_in_4bit": bool(preset["load_in_4bit"]), "max_pixels": int(preset["max_pixels"]), "dtype": dtype}
