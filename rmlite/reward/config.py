@@ -24,7 +24,9 @@ class RobustRules:
 
     A wrong route's detail decays by `edit_decay` per edit to the nearest reference route (above the floor
     `detail_min`); its credits, as a share of a perfect route's less penalties on a 0–10 scale, take back up to
-    `partial_credit` of one edit. The rule table is in `RewardConfig`'s docstring.
+    `partial_credit` of one edit. The rule table is in `RewardConfig`'s docstring. A config with these rules needs
+    `RewardConfig.endpoint_points` or `section_points` above 0: a perfect direct route's credits, which the share
+    divides by, are 2·endpoint_points + section_points.
     """
 
     edit_decay: float = 0.7  # each edit to the nearest right route keeps this share of the detail above the floor
@@ -91,7 +93,8 @@ class RewardConfig:
 
     (a) also no X→X section, no two consecutive sections on one line, no stop ridden twice (a detour), exactly q
     transfers, at most best stops + `max_extra_stops`; long templates: each section's via count exact, via list
-    equal as a set. (b) only on a valid section: its line serves both of its stops, which differ, and it is no
+    equal as a set (both read as `rmlite.reward.forms` says: "6 stops" is 6, "None" no stops, arrows separate).
+    (b) only on a valid section: its line serves both of its stops, which differ, and it is no
     needless change (the section before ends where it starts, on a line that serves its own stops and this
     arrival too: staying on would have done, as after a detour's overshoot). (c) each section beyond q + 1 takes
     back what one section can earn (section, transfer and via credit), and −1. (d) not onto a needless change.

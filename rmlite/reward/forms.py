@@ -29,12 +29,15 @@ _NONE = re.compile(r"[^\w(]*(?:none|zero|nil|n/a|no(?:[ \t]+via)?(?:[ \t]+(?:sto
                    r"(?:\([^()\n]*\)[^\w(]*)?", re.IGNORECASE)
 # What separates the names of a via list: commas (also full-width and ideographic) and arrows.
 _VIA_SEP = re.compile(r"-->|->|—>|–>|=>|[,，、→⟶⇒➔➜]")
-# The prompt's format example (rmlite.data.questions), one section of it with its via line; any key case.
+# The prompt's format example (rmlite.data.questions), one section of it with its via line; any case, but its
+# stops are written xx or XX (what `drop_examples` looks for first).
+_XX = r"(?-i:xx|XX)[ \t]+station"
 _EXAMPLE = re.compile(
-    r"^[ \t]*route name:[ \t]*line x[ \t]*\n[ \t]*departure stop:[ \t]*xx station[ \t]*\n"
-    r"[ \t]*arrival stop:[ \t]*xx station[ \t]*"
-    r"(?:\n[ \t]*(?:number of via stops:[ \t]*x|via stops:[ \t]*xx station(?:[ \t]*,[ \t]*xx station)*)[ \t]*)?$",
+    rf"^[ \t]*route name:[ \t]*line x[ \t]*\n[ \t]*departure stop:[ \t]*{_XX}[ \t]*\n"
+    rf"[ \t]*arrival stop:[ \t]*{_XX}[ \t]*"
+    rf"(?:\n[ \t]*(?:number of via stops:[ \t]*x|via stops:[ \t]*{_XX}(?:[ \t]*,[ \t]*{_XX})*)[ \t]*)?$",
     re.IGNORECASE | re.MULTILINE)
+_XX_CASES = ("xx", "XX")
 EXAMPLE_VALUES = ("line x", "xx station", "xx station")  # route name, departure, arrival of the example, lowered
 
 
@@ -69,24 +72,26 @@ def via_list(value: str | None) -> list[str]:
 
 
 def is_example(route_name: str, departure: str, arrival: str) -> bool:
-    """Whether a section is the prompt's format example (`Line x`, `xx Station`, `xx Station`): not an answer.
+    """Whether a section is the prompt's format example (`Line x`, `xx Station`, `xx Station`; any case, its stops
+    written xx or XX): not an answer. (The strict format's check; `drop_examples` removes the example from text.)
 
     >>> is_example("Line x", "xx Station", "XX station"), is_example("Line 1", "xx Station", "xx Station")
     (True, False)
     """
     # Lengths first (most sections fail there; no lowering turns another length into these ASCII values).
-    return len(departure) == 10 == len(arrival) and len(route_name) == 6 \
-        and (route_name.lower(), departure.lower(), arrival.lower()) == EXAMPLE_VALUES
+    return len(departure) == 10 == len(arrival) and len(route_name) == 6 and departure[:2] in _XX_CASES \
+        and arrival[:2] in _XX_CASES and (route_name.lower(), departure.lower(), arrival.lower()) == EXAMPLE_VALUES
 
 
 def drop_examples(text: str) -> str:
-    """`text` without the prompt's format-example sections (an echoed prompt), so the answer after them is read.
+    """`text` without the prompt's format-example sections (an echoed prompt, in any case with its stops written xx
+    or XX), so the answer after them is read.
 
     >>> drop_examples("Format:\\nRoute Name: Line x\\nDeparture Stop: xx Station\\nArrival Stop: xx Station\\n--\\nok")
     'Format:\\n\\n--\\nok'
     """
-    if "xx" not in text and "XX" not in text and "Xx" not in text and "xX" not in text:
-        return text  # the common case, at the cost of four substring searches
+    if "xx" not in text and "XX" not in text:
+        return text  # the common case, at the cost of two substring searches (an example is written xx or XX)
     return _EXAMPLE.sub("", text)
 
 

@@ -8,7 +8,9 @@ Two readers live here, because two questions are asked of one completion (the re
   ReasonMap's strict evaluator rejects.
 * *lenient* (`extract_answer`, `parse_choice`, `parse_int`, `parse_yes_no`, `parse_route`): what did the model mean?
   Last `\\boxed{}` (nested braces), "the answer is …" fallbacks, any key case, markdown bold and bullets, `--` or
-  `---` separators, thinking text before and prose after the answer. Used for correctness and detail.
+  `---` separators, thinking text before and prose after the answer, an echoed prompt before it. Used for
+  correctness and detail; the values' accepted forms (via counts, via lists, the prompt's example) are
+  `rmlite.reward.forms`, shared with the evaluation.
 
 Every function is total over any string and runs in bounded time: only the last `window` characters of the answer
 are read leniently, and no pattern here can backtrack catastrophically (each is linear in its input).
@@ -303,7 +305,7 @@ def strict_route(answer: str, template: str = "short", max_sections: int = 256) 
         if extra == "Number of Via Stops: " and not _ASCII_DIGITS.fullmatch(vals[3]):
             return None  # ASCII digits only: `isdigit()` also passes "6¹", "①" and "₃"
         names = clean_value(vals[0]), clean_value(vals[1]), clean_value(vals[2])
-        if is_example(*names):
+        if len(names[1]) == 10 and is_example(*names):  # its departure is "xx Station" (a call saved per section)
             return None
         out.append(ParsedSection(*names,
                                  vals[3] if extra == "Number of Via Stops: " else None,
