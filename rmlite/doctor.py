@@ -10,7 +10,7 @@ peak memory (allocated and reserved) beside the analytic estimate (`rmlite.train
 tokens/s, and `oom_advice` when it runs out. Its temporary folder is removed whatever happens (Ctrl-C included).
 
 With no network, `random_weights=True` builds the real Qwen2.5-VL-3B or -7B architecture from its published
-configuration (`ARCHITECTURES`) with random weights and the tiny model's tokenizer, saves it and loads it through
+configuration (`rmlite.models.architectures`) with random weights and the tiny model's tokenizer, saves it and loads it through
 the same `load_model` path, the vision tower kept 16-bit as in the unsloth checkpoints; `memory_cap_gb` caps the
 process at a card's memory (15 for a T4) on a bigger GPU. Both need a GPU. On a CPU the same steps run on the tiny
 model, so the tests cover every line except the CUDA calls, and only the estimate is a memory figure.
@@ -29,10 +29,16 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from rmlite.data.build import SIZES, DatasetConfig, generate_dataset
+from rmlite.data.build import MINI_DIR, SIZES, DatasetConfig, generate_dataset
 from rmlite.data.questions import QuestionConfig
-from rmlite.data.store import load_split
+from rmlite.data.store import load_questions, load_split
 from rmlite.models import gpu
+from rmlite.models.architectures import (  # noqa: F401  (architecture_config, count_parameters: public here too)
+    ARCHITECTURES,
+    architecture_config,
+    count_parameters,
+    random_weight_model,
+)
 from rmlite.models.gpu import gpu_preset, is_oom, native_bf16, oom_advice
 from rmlite.models.load import choose_backend, load_model
 from rmlite.models.tiny import build_tiny_vlm
@@ -42,17 +48,6 @@ from rmlite.train.settings import GRPOSettings, card_load_options, card_settings
 
 STACK = ("torch", "transformers", "trl", "peft", "accelerate", "bitsandbytes", "unsloth", "vllm")
 PINS = Path(__file__).resolve().parent.parent / "requirements"  # present in a checkout, absent in a wheel
-# Published Qwen2.5-VL configurations (the model cards' config.json): the language model, then the vision tower.
-ARCHITECTURES: dict[str, dict[str, Any]] = {
-    "3b": {"hidden_size": 2048, "intermediate_size": 11008, "num_hidden_layers": 36, "num_attention_heads": 16,
-           "num_key_value_heads": 2, "vocab_size": 151936, "tie_word_embeddings": True,
-           "vision": {"depth": 32, "hidden_size": 1280, "intermediate_size": 3420, "num_heads": 16,
-                      "out_hidden_size": 2048}},
-    "7b": {"hidden_size": 3584, "intermediate_size": 18944, "num_hidden_layers": 28, "num_attention_heads": 28,
-           "num_key_value_heads": 4, "vocab_size": 152064, "tie_word_embeddings": False,
-           "vision": {"depth": 32, "hidden_size": 1280, "intermediate_size": 3420, "num_heads": 16,
-                      "out_hidden_size": 3584}},
-}
 _SIZE_OF_MODEL = re.compile(r"(\d+)[bB]")
 # What the unsloth bnb-4bit checkpoints keep 16-bit, named as transformers 5 matches it (a module's full name starts
 # with it): the whole vision tower with its merger. lm_head is kept by every backend already.
@@ -166,58 +161,6 @@ class FitResult:
                 f"{self.memory_line()}")
 
 
-def architecture_config(size: str, token_ids: dict[str, int] | None = None):
-    """The Qwen2.5-VL-`size` configuration ("3b" or "7b"), with a tokenizer's special-token ids if given."""
-    from transformers import Qwen2_5_VLConfig
-
-    arch = ARCHITECTURES[size]
-    text = {k: v for k, v in arch.items() if k != "vision"}
-    half = arch["hidden_size"] // arch["num_attention_heads"] // 2  # mrope sections sum to half the head size
-    rest = half - half // 4
-    mrope = [half // 4, rest // 2, rest - rest // 2]  # 64 -> [16, 24, 24], the published split
-    text["rope_parameters"] = {"rope_type": "default", "rope_theta": 1_000_000.0, "mrope_section": mrope}
-    ids = dict(token_ids or {})
-    text.update({k: ids.pop(k) for k in ("bos_token_id", "eos_token_id", "pad_token_id") if k in ids})
-    depth = arch["vision"]["depth"]
-    vision = {**arch["vision"], "patch_size": 14, "spatial_merge_size": 2, "temporal_patch_size": 2,
-              "window_size": 112, "fullatt_block_indexes": list(range(depth // 4 - 1, depth, depth // 4))}
-    return Qwen2_5_VLConfig(text_config=text, vision_config=vision, tie_word_embeddings=arch["tie_word_embeddings"],
-                            **ids)
-
-
-def random_weight_model(size: str, out: str | Path, tokenizer_from: str | Path) -> Path:
-    """Qwen2.5-VL-`size` with random weights and `tokenizer_from`'s tokenizer and processor, saved under `out`.
-
-    The special-token ids come from that tokenizer's model config, so the processor and the model agree.
-    """
-    import torch
-    from transformers import AutoConfig, AutoModelForImageTextToText
-
-    src = AutoConfig.from_pretrained(tokenizer_from)
-    ids = {k: getattr(src, k) for k in ("image_token_id", "video_token_id", "vision_start_token_id",
-                                         "vision_end_token_id")}
-    ids.update({k: getattr(src.text_config, k) for k in ("bos_token_id", "eos_token_id", "pad_token_id")})
-    dtype = torch.bfloat16 if gpu.cuda_available() and native_bf16() else torch.float16
-    model = AutoModelForImageTextToText.from_config(architecture_config(size, ids), dtype=dtype)
-    out = Path(out)
-    model.save_pretrained(out)
-    for f in Path(tokenizer_from).iterdir():  # tokenizer, processor and chat template; not the tiny weights
-        if f.suffix in (".json", ".jinja") and f.name not in ("config.json", "generation_config.json") \
-                and "model" not in f.name:
-            shutil.copy(f, out / f.name)
-    return out
-
-
-def count_parameters(size: str) -> int:
-    """Parameters of the `size` architecture, built on the meta device (no memory, no weights)."""
-    import torch
-    from transformers import Qwen2_5_VLForConditionalGeneration
-
-    with torch.device("meta"):
-        model = Qwen2_5_VLForConditionalGeneration(architecture_config(size))
-    return sum(p.numel() for p in model.parameters())
-
-
 def _fit_data(work: Path, image_size: int, n: int):
     """Planning questions (the longest prompts) on maps at the preset's size, enough for `n` prompts."""
     size = min((s for s in SIZES if s >= image_size), default=max(SIZES))
@@ -287,9 +230,6 @@ def fit_estimate(preset: dict, settings: GRPOSettings, source: str, prompt_chars
 def card_estimate(preset: dict, model: str | None = None) -> str:
     """What a machine without the card can say about its run: the analytic estimate of the fit check's run for
     `preset` (its model, or `model`), from the longest planning prompt of the shipped data set. Builds nothing."""
-    from rmlite.data.build import MINI_DIR
-    from rmlite.data.store import load_questions
-
     name = model or preset["model"]
     settings = fit_settings(preset, "unused", steps=2)
     chars = max(len(q["question"]) for q in load_questions(MINI_DIR, "train") if answer_kind(q["type"]) == "route")

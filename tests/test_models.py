@@ -355,6 +355,35 @@ def test_max_pixels(tiny_model_dir):
     assert int(grid.prod()) // 4 == 64 == visual_tokens(1024, 1024, 224 * 224)
 
 
+def test_max_pixels_under_unsloths_read_only_properties(tiny_model_dir):
+    """unsloth_zoo (2026.10.9) makes a Qwen2-VL image processor's max_pixels / min_pixels read-only views of `size`;
+    setting them raised AttributeError for every GPU user (found by the GPU-pin lane). Reproduced here with the same
+    kind of class; the cap must still take effect through `size`."""
+    from PIL import Image
+
+    _, proc = load_model(str(tiny_model_dir), load_in_4bit=False, lora_rank=0)
+    ip = proc.image_processor
+    read_only = type("ReadOnlyPixels", (type(ip),), {
+        "max_pixels": property(lambda self: self.size["longest_edge"]),
+        "min_pixels": property(lambda self: self.size["shortest_edge"])})
+    ip.__class__ = read_only
+    with pytest.raises(AttributeError):
+        ip.max_pixels = 1  # what the old code did
+    load.set_max_pixels(proc, 224 * 224, 56 * 56)
+    assert ip.max_pixels == load.get_max_pixels(proc) == 224 * 224 and ip.min_pixels == 56 * 56
+    grid = ip(images=[Image.new("RGB", (1024, 1024))], return_tensors="pt")["image_grid_thw"]
+    assert int(grid.prod()) // 4 == visual_tokens(1024, 1024, 224 * 224)
+
+
+def test_a_cap_that_does_not_take_is_an_error(tiny_model_dir, monkeypatch):
+    _, proc = load_model(str(tiny_model_dir), load_in_4bit=False, lora_rank=0)
+    ip = proc.image_processor
+    ip.__class__ = type("Frozen", (type(ip),), {"size": property(lambda self: {"longest_edge": 99,
+                                                                               "shortest_edge": 1}, lambda s, v: None)})
+    with pytest.raises(RuntimeError, match="could not cap"):
+        load.set_max_pixels(proc, 224 * 224)
+
+
 def test_four_bit_without_bitsandbytes_is_a_clear_error(tiny_model_dir, monkeypatch):
     real = load.importlib.util.find_spec
     monkeypatch.setattr(load.importlib.util, "find_spec", lambda n, *a: None if n == "bitsandbytes" else real(n, *a))

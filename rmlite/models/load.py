@@ -111,8 +111,13 @@ def set_max_pixels(processor, max_pixels: int, min_pixels: int | None = None) ->
             new["shortest_edge"] = min(new.get("shortest_edge", DEFAULT_MIN_PIXELS), int(max_pixels))
             ip.size = type(size)(**new) if not isinstance(size, dict) else new
     for attr, val in (("max_pixels", max_pixels), ("min_pixels", min_pixels)):
-        if val is not None and hasattr(ip, attr):
+        # unsloth_zoo turns these into read-only properties over `size` (set just above): leave those alone
+        prop = getattr(type(ip), attr, None)
+        if val is not None and hasattr(ip, attr) and not (isinstance(prop, property) and prop.fset is None):
             setattr(ip, attr, int(val))
+    if get_max_pixels(processor) not in (None, int(max_pixels)):
+        raise RuntimeError(f"could not cap the image processor at {max_pixels} pixels ({type(ip).__name__} still "
+                           f"says {get_max_pixels(processor)})")
 
 
 def get_max_pixels(processor) -> int | None:
