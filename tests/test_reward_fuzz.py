@@ -4,10 +4,11 @@ Texts are drawn from every Unicode category (surrogates included), with pools of
 kind (decimal digits of all scripts, superscripts, subscripts, circled and fraction numbers), homoglyphs of the
 template's words, the format's own delimiters inside names, and long inputs up to the parsers' bounds. They are
 scored on real samples of every question type of data/mini (planning asked with each template) by every preset,
-through `score` and through the TRL reward functions. Each score must return a finite float, never raise, and cost
-a bounded amount of work: the Python lines executed inside rmlite are counted (a behaviour, not a time), and must
-stay under a constant that a quadratic or exponential path over a long input would pass by orders of magnitude.
-Config validation is fuzzed too: every configuration that validates scores every sample without raising.
+through `score` and through the TRL reward functions, and judged by the evaluation. Each score must return a finite
+float, never raise, and cost a bounded amount of work: the Python lines executed inside rmlite are counted (a
+behaviour, not a time), and must stay under a constant that a quadratic or exponential path over a long input would
+pass by orders of magnitude. Config validation is fuzzed too: every configuration that validates scores every
+sample without raising.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from hypothesis import strategies as st
 
 import rmlite
 from rmlite.data.store import load_questions
+from rmlite.reward import metrics
 from rmlite.reward.config import PRESETS, RewardConfig, RobustRules
 from rmlite.reward.functions import trl_reward_funcs
 from rmlite.reward.score import score
@@ -171,6 +173,8 @@ def check_total(sample: dict, text: str) -> None:
         assert sum(parts) == pytest.approx(b.total, rel=1e-9, abs=1e-9)
         conv = [{"role": "assistant", "content": [{"type": "text", "text": text}]}]
         assert funcs[0](prompts=[""], completions=[conv], **cols)[0] == parts[0]
+    rec = metrics.judge(text, sample)  # the evaluation reads with the same value reader
+    assert rec["correct"] in (0, 1) and math.isfinite(rec.get("map_score", 0.0))
 
 
 @given(st.data())
