@@ -131,6 +131,8 @@ def fake_unsloth_loader(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path / "fake"))
     monkeypatch.delitem(sys.modules, "unsloth", raising=False)
     monkeypatch.setattr(gpu, "cuda_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "set_device", lambda index: None)  # no GPU here: the fake loads on the CPU
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     yield
     sys.modules.pop("unsloth", None)
 
