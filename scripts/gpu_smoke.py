@@ -28,7 +28,6 @@ import argparse
 import dataclasses
 import gc
 import importlib.metadata as md
-import inspect
 import json
 import os
 import sys
@@ -122,6 +121,12 @@ def fit_stage(cpu: bool, work: Path) -> dict:
     from rmlite.models.gpu import gpu_preset
 
     preset = gpu_preset() if cpu else gpu_preset(T4)
+    if cpu:  # the tiny model loads through transformers; give it the mode switches unsloth's loader attaches
+        import rmlite.doctor as doctor
+        from tests_gpu.unsloth_cpu import attach_mode_switches
+
+        load = doctor.load_model
+        doctor.load_model = lambda *a, **k: (lambda mp: (attach_mode_switches(mp[0]), mp[1]))(load(*a, **k))
     try:
         result = fit_check(preset, steps=STEPS, random_weights=not cpu, memory_cap_gb=None if cpu else T4_CAP_GB,
                            work=work)
@@ -162,14 +167,14 @@ def _load(source: str, cpu: bool, **kw: Any):
         from tests_gpu.unsloth_cpu import attach_mode_switches
 
         return attach_mode_switches(model), processor
-    if "random" in Path(source).name:  # keep the random vision tower 16-bit, as fit_check does (if this rmlite can)
-        import rmlite.doctor as doctor
+    if "random" in Path(source).name:  # keep the random vision tower 16-bit, as fit_check does
+        from rmlite.doctor import KEEP_16BIT
 
-        keep = getattr(doctor, "KEEP_16BIT", ())
-        if keep and "keep_16bit_modules" in inspect.signature(load_model).parameters:
-            kw["keep_16bit_modules"] = keep
-    # fp16 as on a T4 (unsloth refuses a fp16 trainer for a bf16 model), at the T4 preset's image size
-    return load_model(source, dtype="float16", max_pixels=gpu_preset(T4)["max_pixels"], **kw)
+        kw["keep_16bit_modules"] = KEEP_16BIT
+    from rmlite.train.settings import card_load_options
+
+    # the T4 preset's load: 4-bit, fp16 (unsloth refuses a fp16 trainer for a bf16 model), its image cap
+    return load_model(source, **card_load_options(gpu_preset(T4)), **kw)
 
 
 def _data():
@@ -186,16 +191,18 @@ def _data():
 
 def train_stage(cpu: bool, source: str, work: Path) -> dict:
     from rmlite.curriculum import get_curriculum
-    from rmlite.train.grpo import GRPOSettings, cpu_tiny_settings, train
+    from rmlite.models.gpu import gpu_preset
+    from rmlite.train.grpo import train
     from rmlite.train.heldout import HeldOutEval
+    from rmlite.train.settings import card_settings, cpu_tiny_settings
     from tests_gpu.unsloth_cpu import hash_reward
 
     data, held = _data()
     model, processor = _load(source, cpu, lora_rank=16)
-    common = dict(output_dir=str(work / "train"), max_steps=STEPS, num_generations=4, per_device_train_batch_size=4,
-                  gradient_accumulation_steps=1, max_completion_length=COMPLETION_TOKENS, save_steps=1, bf16=False,
-                  fp16=True)
-    settings = cpu_tiny_settings(**common) if cpu else GRPOSettings(optim="adamw_8bit", **common)
+    # the T4 preset's run (`card_settings`, as `rmlite train` and the notebooks run it), shortened: fp16, 2 steps
+    common = dict(output_dir=str(work / "train"), max_steps=STEPS, max_completion_length=COMPLETION_TOKENS,
+                  save_steps=1, bf16=False, fp16=True)
+    settings = cpu_tiny_settings(**common) if cpu else card_settings(gpu_preset(T4), **common)
     evals = HeldOutEval(held, every=1, max_new_tokens=64, batch_size=4)
     _reset_peak()
     t0 = time.perf_counter()
