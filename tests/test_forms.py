@@ -19,7 +19,7 @@ import pytest
 
 from rmlite.data.questions import planning_question
 from rmlite.data.store import load_questions
-from rmlite.reward import forms, metrics
+from rmlite.reward import forms, metrics, parse
 from rmlite.reward.config import PAPER, PRESETS, ROBUST, SPARSE
 from rmlite.reward.score import score
 
@@ -87,7 +87,7 @@ def test_docs_table_is_the_code_table():
 @pytest.mark.parametrize("row", forms.FORMS, ids=[f"{w}: {x[:20]!r}" for w, x, _, _ in forms.FORMS])
 def test_every_row_of_the_table_reads_as_it_says(row):
     where, written, value, _ = row
-    assert forms.read(where, written) == value
+    assert parse.read_form(where, written) == value
 
 
 def written_count(row_text: str, n: int) -> str:

@@ -100,7 +100,7 @@ _ANSWER = "Route Name: 1\nDeparture Stop: A\nArrival Stop: D"
 _ECHO = ("How do I get from A to D? The format should be strictly followed:\nRoute Name: Line x\n"
          "Departure Stop: xx Station\nArrival Stop: xx Station\n--\nRoute Name: Line x\nDeparture Stop: xx Station\n"
          "Arrival Stop: xx Station\n\n")
-# (where, written, read as, note): `read(where, written)` gives the third column for every row (tests check it).
+# (where, written, read as, note): `rmlite.reward.parse.read_form(where, written)` gives the third column for every row (tests check it).
 FORMS: tuple[tuple[str, str, object, str], ...] = (
     ("Number of Via Stops", "6", 6, "the requested form (the only one that earns the format point)"),
     ("Number of Via Stops", "6 stops", 6, "the first run of decimal digits, as ReasonMap's `\\d+`"),
@@ -123,21 +123,6 @@ FORMS: tuple[tuple[str, str, object, str], ...] = (
                                                     "answer (any key case, with or without its via line): skipped"),
 )
 
-
-def read(where: str, written: str) -> object:
-    """A `FORMS` row's reading: a via count, a via list, or an answer's sections as the lenient parser reads them.
-
-    >>> echo = "Route Name: Line x\\nDeparture Stop: xx Station\\nArrival Stop: xx Station\\n"
-    >>> read("Via Stops", "B → C"), read("answer", echo + "Route Name: 1\\nDeparture Stop: A\\nArrival Stop: D")
-    (('B', 'C'), (('1', 'A', 'D'),))
-    """
-    if where == "Number of Via Stops":
-        return via_count(written)
-    if where == "Via Stops":
-        return tuple(via_list(written))
-    from rmlite.reward.parse import parse_route  # parse reads this module: import it when asked
-
-    return tuple((s.route_name, s.departure, s.arrival) for s in parse_route(written))
 
 
 def forms_table() -> str:
