@@ -10,10 +10,10 @@ peak memory (allocated and reserved) beside the analytic estimate (`rmlite.train
 tokens/s, and `oom_advice` when it runs out. Its temporary folder is removed whatever happens (Ctrl-C included).
 
 With no network, `random_weights=True` builds the real Qwen2.5-VL-3B or -7B architecture from its published
-configuration (`rmlite.models.architectures`) with random weights and the tiny model's tokenizer, saves it and loads it through
-the same `load_model` path, the vision tower kept 16-bit as in the unsloth checkpoints; `memory_cap_gb` caps the
-process at a card's memory (15 for a T4) on a bigger GPU. Both need a GPU. On a CPU the same steps run on the tiny
-model, so the tests cover every line except the CUDA calls, and only the estimate is a memory figure.
+configuration (`rmlite.models.architectures`) with random weights and the tiny model's tokenizer, saves it and loads
+it through the same `load_model` path, the vision tower kept 16-bit as in the unsloth checkpoints; `memory_cap_gb`
+caps the process at a card's memory (15 for a T4) on a bigger GPU. Both need a GPU. On a CPU the same steps run on
+the tiny model, so the tests cover every line except the CUDA calls, and only the estimate is a memory figure.
 """
 
 from __future__ import annotations
