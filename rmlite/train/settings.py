@@ -13,6 +13,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from rmlite.models import gpu  # noqa: F401  (the doctests read presets through it)
 from rmlite.models.gpu import cpu_preset  # models.gpu owns it; re-exported for the settings users
 
 # The preset keys that are GRPOSettings fields of the same name (precision is mapped separately).
