@@ -26,8 +26,7 @@ def install_cell() -> str:
     never replacing Colab's torch: `rmlite.colab_install`) on a GPU runtime or the light CPU track otherwise; then say
     what is missing and whether a restart is needed."""
     return f'''import subprocess, sys
-# On Colab: clone rmlite and install it; elsewhere use `make` / .venv instead. A GPU runtime gets the pinned
-# training stack (requirements/gpu.txt: unsloth, trl, bitsandbytes); a CPU runtime only the light CPU track.
+# Colab only (elsewhere: make / .venv): a GPU runtime gets the pinned stack (requirements/gpu.txt), a CPU one rmlite.
 if "google.colab" in sys.modules:
     gpu = subprocess.run("nvidia-smi -L", shell=True, capture_output=True, text=True).stdout.strip()
     print(gpu or "no GPU: installing the CPU track ({CPU_TRACK_NUMBERS}); 03-05 need a T4 runtime (Runtime menu)")
