@@ -18,6 +18,7 @@ def lane_env(tmp: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_HUB_DISABLE_TELEMETRY="1", PYTHONHASHSEED="0",
                TOKENIZERS_PARALLELISM="false", MPLBACKEND="Agg", UNSLOTH_COMPILE_LOCATION=str(tmp / "unsloth_cache"),
+               TORCHDYNAMO_DISABLE="1", TORCH_COMPILE_DISABLE="1", UNSLOTH_COMPILE_DISABLE="1",  # see force_gpu_branch
                PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p))
     return env
 

@@ -33,6 +33,12 @@ def force_gpu_branch() -> None:
                                                           f"rmlite-unsloth-cache-{os.getpid()}"))
     os.environ["UNSLOTH_ALLOW_CPU"] = "1"  # take unsloth's GPU import branch
     os.environ.setdefault("UNSLOTH_SKIP_TORCHVISION_CHECK", "1")
+    # No torch.compile on the CPU: a GPU compiles unsloth's loss to Triton kernels, a CPU to C++ (a different path
+    # nobody trains on), and torch 2.14's CPU inductor failed intermittently there (in CI 1 of ~6 runs:
+    # "inductor::_alloc_from_pool ... must not alias any inputs"). unsloth's own switch for cards where compiling
+    # breaks: the same three variables, set before it is imported. What the lane tests is the Python path.
+    for flag in ("TORCHDYNAMO_DISABLE", "TORCH_COMPILE_DISABLE", "UNSLOTH_COMPILE_DISABLE"):
+        os.environ.setdefault(flag, "1")
     import unsloth  # noqa: F401
     from unsloth.models.llama import FastLlamaModel
     from unsloth.models.rl import PatchFastRL
