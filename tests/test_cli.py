@@ -349,7 +349,8 @@ OWNERS = [
     ("train", "--reward", Const(PAPER.name), None),
     ("eval", "--max-new-tokens", Param(evaluate, "max_new_tokens"), None),
     ("lab", "--rewards", Param(run_lab, "rewards"), None),
-    ("lab", "--group-size", Param(run_lab, "group_size"), None),
+    # lab --group-size defaults to None: read when the lab runs (run_lab's for simulated groups, the run's run.json for
+    # logged ones; tests/test_lab.py::test_lab_reads_the_group_size_of_a_run)
     ("lab", "--error-rates", Param(run_lab, "error_rates"), None),
     ("lab", "--seed", Param(run_lab, "seed"), None),
     ("demo", "--out", Param(run_demo, "out"), None),

@@ -391,3 +391,32 @@ def test_signal_density_figure_headline_first_every_reward_visible(samples):
     assert len(set(xs)) == 4, "dodged: no two rewards share x positions (sparse cannot hide under paper)"
     assert len(fig.legends) == 1 and [t.get_text() for t in fig.legends[0].get_texts()] == list(rewards)
     assert all(ax.get_legend() is None for ax in fig.axes)
+
+
+def test_lab_reads_the_group_size_of_a_run(tmp_path, capsys):
+    """`rmlite lab --completions RUN` measures a normal run: the group size comes from the run's run.json (training
+    used groups of 4 while the simulated default is 8, and only groups of exactly that size are measured)."""
+    from rmlite.cli.args import UserError
+    from rmlite.cli.lab_command import logged_group_size
+    from rmlite.data.build import MINI_DIR
+    from rmlite.data.store import load_questions
+
+    mini = load_questions(MINI_DIR, "train").to_list()[:10]
+    sim = simulate(mini, Policy(0.5), 4, seed=2)
+    run = tmp_path / "run"
+    run.mkdir()
+    rows = [{"step": 1 + k // 8, "stage": 0, "rank": 0, "id": sim.samples[k // 4]["id"], "type": "x",
+             "completion": t, "reward": {"total": 0.0}} for k, t in enumerate(sim.texts)]
+    (run / "completions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert logged_group_size(run / "completions.jsonl", None) is None  # no run.json: the most common size
+    (run / "run.json").write_text(json.dumps({"reward": "paper", "settings": {"num_generations": 4}}))
+    assert logged_group_size(run / "completions.jsonl", None) == 4 and logged_group_size(run, 6) == 6
+    assert lab_main(["--data", str(MINI_DIR), "--completions", str(run), "--rewards", "sparse", "--no-plots",
+                     "--out", str(tmp_path / "lab")]) == 0
+    measured = [json.loads(x) for x in (tmp_path / "lab" / "lab.jsonl").read_text().splitlines()]
+    assert measured and {r["error_rate"] for r in measured} == {"logged"}
+    headline, = [r for r in measured if r["type"] == "all" and r["difficulty"] == "all"]
+    assert headline["groups"] == 10 and "(no rows)" not in capsys.readouterr().out  # every group of 4 measured
+    (run / "run.json").write_text(json.dumps({"reward": "paper"}))
+    with pytest.raises(UserError, match="num_generations"):
+        logged_group_size(run / "completions.jsonl", None)

@@ -3,24 +3,48 @@
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 from rmlite.cli import checks
-from rmlite.cli.args import Parser, UserError
+from rmlite.cli.args import Parser, UserError, param_default
 from rmlite.cli.parser import add_lab_parser, lab_arguments
 from rmlite.data.store import read_manifest
 from rmlite.lab.measure import add_probes, lab_logged, load_samples, read_completions, run_lab
 from rmlite.lab.report import console_summary, probe_summary, write_outputs
+from rmlite.schema import COMPLETIONS_FILE, RUN_FILE
+
+
+def logged_group_size(completions: str | Path, given: int | None) -> int | None:
+    """The group size of a run's logged completions: `given`, else `num_generations` from the run's run.json (beside
+    completions.jsonl), else None (the most common group size in the file). Only groups of this size are measured,
+    so a wrong size measures nothing."""
+    if given is not None:
+        return given
+    run = Path(completions).parent / RUN_FILE
+    if not run.is_file():
+        return None
+    try:
+        return int(json.loads(run.read_text())["settings"]["num_generations"])
+    except (ValueError, KeyError, TypeError):
+        raise UserError(f"{run}: no settings.num_generations; pass --group-size") from None
 
 
 def check_lab(a: argparse.Namespace) -> None:
     """Every lab input before a single rollout is drawn."""
-    if a.group_size < 2:
+    if a.completions is not None and Path(a.completions).is_dir():  # a run folder: its completions.jsonl
+        a.completions = str(Path(a.completions) / COMPLETIONS_FILE)
+    checks.existing_file(a.completions, "--completions")
+    if a.completions is not None:
+        a.group_size = logged_group_size(a.completions, a.group_size)
+    elif a.group_size is None:
+        a.group_size = param_default(run_lab, "group_size")
+    if a.group_size is not None and a.group_size < 2:
         raise UserError(f"--group-size {a.group_size}: must be at least 2 (GRPO compares completions within a group)")
     for rate in a.error_rates:
         checks.fraction(rate, "--error-rates")
     if not a.error_rates:
         raise UserError("--error-rates: give at least one rate in [0, 1]")
-    checks.existing_file(a.completions, "--completions")
     checks.writable_out(a.out)
     checks.rewards(a.rewards, "--rewards")
     if a.completions is None:

@@ -163,11 +163,13 @@ def lab_arguments(p: argparse.ArgumentParser) -> None:
     rewards, rates = param_default(run_lab, "rewards"), param_default(run_lab, "error_rates")
     p.add_argument("--rewards", type=CsvList("reward"), default=rewards,
                    help=f"comma-separated presets or package.module:function rewards (default: {as_csv(rewards)})")
-    p.add_argument("--group-size", type=int, default=param_default(run_lab, "group_size"),
-                   help="rollouts per question, GRPO's G, at least 2 (default: %(default)s)")
+    p.add_argument("--group-size", type=int, default=None,
+                   help=f"rollouts per question, GRPO's G, at least 2 (default: {param_default(run_lab, 'group_size')} "
+                        "simulated; with --completions, the run's num_generations from its run.json)")
     p.add_argument("--error-rates", type=numbers, default=rates,
                    help=f"policy error rates to simulate, each in [0, 1] (default: {as_csv(rates)})")
-    p.add_argument("--completions", default=None, help="training's completions.jsonl: measure these instead")
+    p.add_argument("--completions", default=None,
+                   help="a training run's folder or its completions.jsonl: measure these instead")
     p.add_argument("--limit", type=at_least_one, default=None, help="use at most this many questions")
     p.add_argument("--seed", type=int, default=param_default(run_lab, "seed"),
                    help="simulation seed (same seed, same rollouts)")
