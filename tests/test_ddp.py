@@ -7,7 +7,6 @@ appended untagged rows to `completions.jsonl`.
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import textwrap
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from fixtures.models import tiny_model_cached
+from fixtures.processes import kill_tree
 
 from rmlite.data.build import DatasetConfig, generate_dataset
 from rmlite.data.questions import QuestionConfig
@@ -59,7 +59,7 @@ def test_torchrun_two_processes_write_run_files_once(tmp_path):
     try:
         stdout, stderr = proc.communicate(timeout=300)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)  # the workers too, not only torchrun
+        kill_tree(proc.pid)  # the workers too: they run in sessions of their own
         stdout, stderr = proc.communicate()
     assert proc.returncode == 0, stderr[-4000:]
     results = sorted((out / f"result-{k}.txt").read_text().split() for k in (0, 1))
@@ -77,3 +77,20 @@ def test_torchrun_two_processes_write_run_files_once(tmp_path):
     for m in metrics:
         assert m["zero_spread/groups"] == 2  # gathered over both processes: 8 completions = 2 groups of 4
     assert (out / "adapter" / "adapter_config.json").is_file()
+
+
+def test_kill_tree_ends_children_in_their_own_sessions():
+    """What the timeout above relies on: a child started in a new session (as torchrun starts its workers) dies with
+    its parent; killing the parent's process group alone would leave it running."""
+    import psutil
+
+    code = ("import subprocess, sys, time; "
+            "c = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'], start_new_session=True); "
+            "print(c.pid, flush=True); time.sleep(120)")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, start_new_session=True)
+    child = int(parent.stdout.readline())
+    assert os.getpgid(child) != os.getpgid(parent.pid)  # not reachable through the parent's group
+    killed = kill_tree(parent.pid)
+    parent.wait(timeout=10)
+    assert set(killed) == {parent.pid, child}
+    assert not psutil.pid_exists(child) or psutil.Process(child).status() == psutil.STATUS_ZOMBIE
