@@ -91,20 +91,27 @@ def cmd_demo(a: argparse.Namespace) -> int:
     return 0
 
 
+def doctor_preset(a: argparse.Namespace) -> dict | None:
+    """The preset `--card` / `--memory-cap` ask about (that card, or that much memory on this one); None: the
+    detected card's."""
+    if not (a.card or a.memory_cap):
+        return None
+    detected = gpu_preset()
+    name = a.card or ("a card" if detected["use_cpu"] else detected["device"])
+    return gpu_preset(name, a.memory_cap or detected["total_mem_gb"])
+
+
 def cmd_doctor(a: argparse.Namespace) -> int:
     if (a.random_weights or a.memory_cap or a.card or a.model) and not a.fit:
         raise UserError("--model, --card, --memory-cap and --random-weights describe a fit check: add --fit")
-    if (a.random_weights or a.memory_cap or a.card) and not cuda_available():
-        if a.card or a.memory_cap:  # what can be said without the card: the estimate, labelled as one
-            print(card_estimate(gpu_preset(a.card or "a card", a.memory_cap), a.model))
+    preset = doctor_preset(a)
+    if (a.random_weights or preset) and not cuda_available():
+        if preset:  # what can be said without the card: the estimate, labelled as one
+            print(card_estimate(preset, a.model))
         raise UserError(NEEDS_GPU)
     if a.out is not None:
         checks.writable_out(a.out)
     if a.model is not None and not a.random_weights:
         checks.model(a.model)
-    preset = None
-    if a.card or a.memory_cap:  # the preset of that card (or of that much memory), not the detected one
-        detected = gpu_preset()
-        preset = gpu_preset(a.card or detected["device"], a.memory_cap or detected["total_mem_gb"])
     return doctor_main(fit=a.fit, preset=preset, model=a.model, steps=a.steps, random_weights=a.random_weights,
                        memory_cap_gb=a.memory_cap, out=a.out)

@@ -56,7 +56,7 @@ def settings(k: SimpleNamespace, run_dir: str | Path, **overrides) -> GRPOSettin
 
 def completion_length(k: SimpleNamespace) -> int:
     """`k.max_completion_length`, or the card's when None: the answers' length outside training too."""
-    return getattr(k, "max_completion_length", None) or card_settings(run_preset(k)).max_completion_length
+    return getattr(k, "max_completion_length", None) or int(run_preset(k)["max_completion_length"])
 
 
 def load(k: SimpleNamespace, adapter: str | Path | None = None, trainable: bool = True):
