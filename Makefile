@@ -5,9 +5,10 @@
 # constrained by requirements/cpu.txt.  A stamp file in the environment (hash of pyproject.toml, the constraints
 # file, the torch spec and this checkout's path) makes later runs skip the install (seconds instead of minutes).
 # Override e.g. `make test EXTRAS=dev` (core-only) or `make setup CONSTRAINTS=requirements/gpu.txt TORCH_SPEC=`.
+# Portable to GNU make 3.81 (macOS's make): no .ONESHELL or other 4.x features; every recipe is one shell line and
+# the install logic lives in scripts/setup_env.sh (tests/test_makefile.py checks both, and CI runs `make test`).
 
 SHELL := /bin/bash
-.ONESHELL:
 .DEFAULT_GOAL := test
 
 PYTHON      ?= python3
@@ -47,35 +48,13 @@ help:
 	@echo "make setup | test | demo | lint | doctest | mini-data | notebooks-sync | test-gpu-stack | clean    (environment: $(ENV_KIND) at $(ENV_DIR))"
 
 setup:
-	@set -euo pipefail
-	want="$$( { cat pyproject.toml $(CONSTRAINTS); echo "$(TORCH_SPEC)|$(EXTRAS)|$(CURDIR)"; } | sha256sum | cut -d' ' -f1)"
-	if [ -x "$(PY)" ] && [ -f "$(STAMP)" ] && [ "$$(cat "$(STAMP)")" = "$$want" ]; then
-	  echo "rmlite: $(ENV_KIND) $(ENV_DIR) is up to date"; exit 0
-	fi
-	if [ ! -x "$(PY)" ]; then
-	  if [ "$(ENV_KIND)" != "project .venv" ]; then echo "rmlite: no python at $(PY)" >&2; exit 1; fi
-	  echo "rmlite: creating $(ENV_DIR) with $$($(PYTHON) --version)"
-	  $(PYTHON) -m venv "$(ENV_DIR)"
-	fi
-	echo "rmlite: installing into $(ENV_KIND) $(ENV_DIR) (first time: a few minutes)"
-	start=$$(date +%s)
-	if [ -n "$(strip $(TORCH_SPEC))" ]; then
-	  if $(PY) - $(TORCH_SPEC) <<-'PYEOF' 2>/dev/null
-		import sys, importlib.metadata as md
-		sys.exit(any(md.version(n).split("+")[0] != v for n, v in (s.split("==") for s in sys.argv[1:])))
-		PYEOF
-	  then echo "rmlite: $(TORCH_SPEC) already installed"
-	  else { $(PY) -m pip install -q $(TORCH_SPEC) -c $(CONSTRAINTS); } 2>&1 | { grep -v "$(PIP_NOISE)" || true; }
-	  fi
-	fi
-	{ $(PY) -m pip install -q -e ".[$(EXTRAS)]" -c $(CONSTRAINTS); } 2>&1 | { grep -v "$(PIP_NOISE)" || true; }
-	echo "$$want" > "$(STAMP)"
-	echo "rmlite: environment ready in $$(( $$(date +%s) - start )) s"
+	@ENV_DIR="$(ENV_DIR)" ENV_KIND="$(ENV_KIND)" PYTHON="$(PYTHON)" TORCH_SPEC="$(TORCH_SPEC)" EXTRAS="$(EXTRAS)" \
+	  TORCH_CONSTRAINTS="$(CONSTRAINTS)" PKG_CONSTRAINTS="$(CONSTRAINTS)" HASH_FILES="pyproject.toml $(CONSTRAINTS)" \
+	  bash scripts/setup_env.sh
 
 test: setup
-	@set -uo pipefail
-	$(RUN_ENV) $(PY) -m pytest $(PYTEST_ARGS); rc=$$?
-	if [ $$rc -eq 5 ]; then echo "rmlite: pytest collected no tests (exit 5), treated as success"; exit 0; fi
+	@$(RUN_ENV) $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "rmlite: pytest collected no tests (exit 5), treated as success"; exit 0; fi; \
 	exit $$rc
 
 # ---- the GPU-pin lane: the code users run on a GPU (unsloth, trl 1.15, transformers 5.17), tested on a CPU --------
@@ -89,26 +68,13 @@ GPU_LOCK  := requirements/gpu-lane.txt
 GPU_TESTS ?= tests/test_api_surface.py tests_gpu
 
 setup-gpu-stack:
-	@set -euo pipefail
-	want="$$( { cat pyproject.toml requirements/gpu.txt $(GPU_LOCK); echo "$(TORCH_SPEC)|$(CURDIR)"; } | sha256sum | cut -d' ' -f1)"
-	if [ -x "$(GPU_PY)" ] && [ -f "$(GPU_STAMP)" ] && [ "$$(cat "$(GPU_STAMP)")" = "$$want" ]; then
-	  echo "rmlite: GPU-pin lane $(GPU_ENV) is up to date"; exit 0
-	fi
-	[ -x "$(GPU_PY)" ] || $(PYTHON) -m venv "$(GPU_ENV)"
-	echo "rmlite: installing the GPU pins into $(GPU_ENV) (first time: about 3 minutes)"
-	start=$$(date +%s)
-	{ $(GPU_PY) -m pip install -q $(TORCH_SPEC) -c $(GPU_LOCK); } 2>&1 | { grep -v "$(PIP_NOISE)" || true; }
-	{ $(GPU_PY) -m pip install -q -e ".[train,gpu,dev]" -c requirements/gpu.txt -c $(GPU_LOCK); } 2>&1 \
-	  | { grep -v "$(PIP_NOISE)" || true; }
-	echo "$$want" > "$(GPU_STAMP)"
-	echo "rmlite: GPU-pin lane ready in $$(( $$(date +%s) - start )) s"
+	@ENV_DIR="$(GPU_ENV)" ENV_KIND="GPU-pin lane" PYTHON="$(PYTHON)" TORCH_SPEC="$(TORCH_SPEC)" EXTRAS="train,gpu,dev" \
+	  TORCH_CONSTRAINTS="$(GPU_LOCK)" PKG_CONSTRAINTS="requirements/gpu.txt $(GPU_LOCK)" \
+	  HASH_FILES="pyproject.toml requirements/gpu.txt $(GPU_LOCK)" bash scripts/setup_env.sh
 
 test-gpu-stack: setup-gpu-stack
-	@set -uo pipefail
-	start=$$(date +%s)
-	$(RUN_ENV) $(GPU_PY) -m pytest $(PYTEST_ARGS) -p no:cacheprovider $(GPU_TESTS); rc=$$?
-	echo "rmlite: GPU-pin lane tests took $$(( $$(date +%s) - start )) s"
-	exit $$rc
+	@start=$$(date +%s); $(RUN_ENV) $(GPU_PY) -m pytest $(PYTEST_ARGS) -p no:cacheprovider $(GPU_TESTS); rc=$$?; \
+	echo "rmlite: GPU-pin lane tests took $$(( $$(date +%s) - start )) s"; exit $$rc
 
 demo: setup
 	@$(RUN_ENV) $(PY) -m rmlite demo
@@ -120,10 +86,9 @@ doctest: setup
 # Rewrite the small shipped data set (data/mini) from rmlite.data.build.MINI_CONFIG (tests fail when it is stale).
 # Its hand-written data/mini/README.md is kept across the rewrite (update its counts by hand).
 mini-data: setup
-	@set -euo pipefail
-	keep="$$(mktemp)"; cp data/mini/README.md "$$keep"
+	@set -euo pipefail; keep="$$(mktemp)"; cp data/mini/README.md "$$keep"; \
 	$(RUN_ENV) $(PY) -c "from rmlite.data import MINI_CONFIG, MINI_DIR, generate_dataset; \
-	generate_dataset(MINI_DIR, MINI_CONFIG, overwrite=True, progress=False); print('wrote', MINI_DIR)"
+	generate_dataset(MINI_DIR, MINI_CONFIG, overwrite=True, progress=False); print('wrote', MINI_DIR)"; \
 	cp "$$keep" data/mini/README.md; rm -f "$$keep"
 
 # Rewrite the notebooks' Colab badges and clone address (and the README's) from rmlite.notebook.env.REPO.
