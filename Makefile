@@ -5,6 +5,8 @@
 # constrained by requirements/cpu.txt.  A stamp file in the environment (hash of pyproject.toml, the constraints
 # file, the torch spec and this checkout's path) makes later runs skip the install (seconds instead of minutes).
 # Override e.g. `make test EXTRAS=dev` (core-only) or `make setup CONSTRAINTS=requirements/gpu.txt TORCH_SPEC=`.
+# On Linux, torch comes CPU-only from the PyTorch CPU index when it answers (TORCH_INDEX=auto; `none` for the
+# ordinary index, or another index URL): see scripts/setup_env.sh.
 # Portable to GNU make 3.81 (macOS's make): no .ONESHELL or other 4.x features; every recipe is one shell line and
 # the install logic lives in scripts/setup_env.sh (tests/test_makefile.py checks both, and CI runs `make test`).
 
@@ -15,6 +17,7 @@ PYTHON      ?= python3
 EXTRAS      ?= train,notebooks,dev
 CONSTRAINTS ?= requirements/cpu.txt
 TORCH_SPEC  ?= torch==2.14.1 torchvision==0.29.1
+TORCH_INDEX ?= auto
 PYTEST_ARGS ?= -q
 
 # ---- which environment ------------------------------------------------------------------------------------------
@@ -49,6 +52,7 @@ help:
 
 setup:
 	@ENV_DIR="$(ENV_DIR)" ENV_KIND="$(ENV_KIND)" PYTHON="$(PYTHON)" TORCH_SPEC="$(TORCH_SPEC)" EXTRAS="$(EXTRAS)" \
+	  TORCH_INDEX="$(TORCH_INDEX)" \
 	  TORCH_CONSTRAINTS="$(CONSTRAINTS)" PKG_CONSTRAINTS="$(CONSTRAINTS)" HASH_FILES="pyproject.toml $(CONSTRAINTS)" \
 	  bash scripts/setup_env.sh
 
@@ -69,6 +73,7 @@ GPU_TESTS ?= tests/test_api_surface.py tests_gpu
 
 setup-gpu-stack:
 	@ENV_DIR="$(GPU_ENV)" ENV_KIND="GPU-pin lane" PYTHON="$(PYTHON)" TORCH_SPEC="$(TORCH_SPEC)" EXTRAS="train,gpu,dev" \
+	  TORCH_INDEX="$(TORCH_INDEX)" \
 	  TORCH_CONSTRAINTS="$(GPU_LOCK)" PKG_CONSTRAINTS="requirements/gpu.txt $(GPU_LOCK)" \
 	  HASH_FILES="pyproject.toml requirements/gpu.txt $(GPU_LOCK)" bash scripts/setup_env.sh
 
