@@ -4,18 +4,23 @@
 from __future__ import annotations
 
 import argparse
+import json
 import textwrap
+from functools import partial
 from pathlib import Path
 
 from rmlite.cli import checks
 from rmlite.cli.args import UserError, field_default
 from rmlite.cli.parser import AUDIT_DIR, SHOW_DIR
+from rmlite.curriculum import get_curriculum, order_samples
 from rmlite.data.audit import audit_dataset, format_audit
 from rmlite.data.build import DatasetConfig, generate_dataset
 from rmlite.data.cards import sample_card
+from rmlite.data.engine_settings import SETTINGS_FILE, format_settings
 from rmlite.data.export import export
 from rmlite.data.questions import BOXED_INT, BOXED_MC, BOXED_YN, QuestionConfig
 from rmlite.data.store import load_maps, load_questions, map_row, read_manifest
+from rmlite.reward.engines import engine_settings as reward_settings
 from rmlite.schema import QUESTION_TYPES
 
 PREAMBLES = tuple(t.format() for t in (BOXED_MC, BOXED_INT, BOXED_YN))  # the answer-format sentence of a question
@@ -101,6 +106,12 @@ def cmd_export(a: argparse.Namespace) -> int:
     checks.pixels(a.min_pixels, a.max_pixels)
     checks.writable_out(a.out)
     read_manifest(a.data)
-    for p in export(a.data, a.out, a.format, images=a.images, max_pixels=a.max_pixels, min_pixels=a.min_pixels):
+    # The order `rmlite train` trains on: its curriculum's scheduled pass (one owner, rmlite.curriculum).
+    order = partial(order_samples, curriculum=get_curriculum(a.curriculum), seed=a.seed)
+    for p in export(a.data, a.out, a.format, images=a.images, max_pixels=a.max_pixels, min_pixels=a.min_pixels,
+                    order=order, batch_size=a.batch_size, stage_files=a.stage_files):
         print(f"wrote {p}")
+    settings = json.loads((Path(a.out) / SETTINGS_FILE).read_text(encoding="utf-8"))
+    print(format_settings(settings, a.out))
+    print(reward_settings())
     return 0

@@ -32,6 +32,7 @@ from rmlite.maps.generate import LINE_NAMINGS
 from rmlite.models.gpu import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
 from rmlite.reward.config import PAPER, PRESETS
 from rmlite.schema import DIFFICULTIES, QUESTION_TYPES
+from rmlite.train.settings import GRPOSettings
 
 SHOW_DIR, AUDIT_DIR = "runs/show", "runs/audit"  # where `show` and `audit` put pictures unless told (not the data)
 
@@ -103,7 +104,8 @@ def _add_audit(sub: Any) -> None:
 
 
 def _add_export(sub: Any) -> None:
-    e = sub.add_parser("export", help="write parquet in the layout verl or EasyR1 reads")
+    e = sub.add_parser("export", help="write parquet in the layout verl or EasyR1 reads, in curriculum order, with "
+                       "the engine settings that keep the order (OUT/engine_settings.json)")
     e.add_argument("--format", choices=FORMATS, default=param_default(export, "fmt"), help="default: %(default)s")
     e.add_argument("--data", required=True, help="a folder written by `rmlite generate`")
     e.add_argument("--out", required=True)
@@ -113,6 +115,19 @@ def _add_export(sub: Any) -> None:
     e.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                    help="pixel budget per image, carried in verl's rows (default: %(default)s, rmlite's own)")
     e.add_argument("--min-pixels", type=int, default=DEFAULT_MIN_PIXELS, help="default: %(default)s")
+    e.add_argument("--curriculum", choices=CURRICULA, default=DEFAULT_CURRICULUM,
+                   help="order the train rows stage by stage, each stage shuffled inside, exactly as `rmlite train "
+                        "--curriculum` orders them (its scheduled pass); every row carries its stage; none: one "
+                        "shuffled stage (default: %(default)s)")
+    e.add_argument("--seed", type=int, default=field_default(GRPOSettings, "seed"),
+                   help="shuffles inside each stage; the default is `rmlite train`'s seed, so the rows come in the "
+                        "order it trains on (default: %(default)s)")
+    e.add_argument("--batch-size", type=at_least_one, default=param_default(export, "batch_size"),
+                   help="the engine's prompts per batch (verl data.train_batch_size, EasyR1 data.rollout_batch_size):"
+                        " each stage is cut to whole batches, so no batch mixes two stages (default: %(default)s, "
+                        "nothing cut)")
+    e.add_argument("--stage-files", action="store_true",
+                   help="one train file per stage (train-stage<k>-<name>.parquet) instead of one train.parquet")
 
 
 def _add_train(sub: Any) -> None:
