@@ -68,6 +68,31 @@ def test_official_runs_the_second_latex_pass(body):
     agree("\\boxed{" + body.replace("4", s["answer"]) + "}", s)
 
 
+@pytest.mark.parametrize("body", [r"3 \app\!rox 4", r"\app$rox 4", r"\app\%rox 4", r"x \app\!rox 2 \app\!rox 4"])
+def test_official_splits_on_an_approx_the_second_pass_makes(body):
+    """Issue 22: the release's second pass splits on a `\\approx` that dropping `\\!`, `$` or `\\%` re-creates
+    (`3 \\app\\!rox 4` reads 4; two of them read as one string, so neither counts); rmlite and the tests'
+    re-implementation of the release both missed it."""
+    s = perception_sample("oslo", "counting2")
+    for b in (body, body.replace("4", s["answer"])):
+        agree("\\boxed{" + b + "}", s)
+    right = "\\boxed{" + body.replace("4", s["answer"]) + "}"
+    assert (score(right, s, OFFICIAL).correct, released_score(right, s) > 0) == ((body.count("rox") == 1,) * 2)
+
+
+def test_one_section_of_repeated_drafts_is_one_section():
+    """Issue 22: the section bound counts sections, not key occurrences: one section holding 257 drafts of the
+    route (no "--" between them) is one section, correct, and scores what the release scores (10.5 on an easy
+    direct route: 10 + 0.5 · detail 1); it scored 0 when the bound counted keys."""
+    from fixtures.reward import planning_sample
+
+    s = planning_sample("oslo", "Majorstuen Station", "Besserud Station", difficulty="easy")
+    text = "\n".join([reference(s)] * (OFFICIAL.max_sections + 1))
+    assert text.count("Route Name:") == OFFICIAL.max_sections + 1 and "--" not in text
+    assert released_score(text, s) == pytest.approx(10.5)
+    agree(text, s)
+
+
 def test_official_reads_a_long_arrival_as_released():
     """A long note after the last stop is part of the arrival; inside brackets it is cleaned away, as released."""
     from fixtures.reward import planning_sample

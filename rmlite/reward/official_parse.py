@@ -81,6 +81,8 @@ def _find_math_answer(s: str) -> str:
         ans = "0" + ans
     if ans.count("=") == 1:
         ans = ans.split("=")[-1]
+    if ans.count("\\approx") == 1:  # the second pass can re-create one (`\\app\\!rox 4` → 4), as released
+        ans = ans.split("\\approx")[-1]
     ans = ans.replace(" ", "")
     return "\\frac{1}{2}" if ans == "0.5" else ans
 
@@ -91,8 +93,9 @@ def official_sections(text: str, any_case_keys: bool, max_sections: int = 256) -
     Splits on "--"; a section counts if it holds `Route Name:`, `Departure Stop:` and `Arrival Stop:` (exact case
     for correctness, any case for the detail reward, as released). The route name and departure are the rest of
     their line and need a newline after them (else "Wrong"); the arrival is *everything* after the last
-    `Arrival Stop:`, so trailing prose becomes part of the stop name. Returns None (unparseable) when a key
-    occurs more than `max_sections` times: bounded time on pathological input.
+    `Arrival Stop:`, so trailing prose becomes part of the stop name. Returns None (unparseable) when more
+    than `max_sections` sections count (parts between "--" that hold all three keys; repeated keys inside one part
+    are one section, as released): a bounded amount of work after parsing, which itself is linear in the text.
 
     >>> official_sections("Route Name: 1\\nDeparture Stop: A\\nArrival Stop: B\\nThanks!", False)
     [('1', 'A', 'B\\nThanks!')]
@@ -103,8 +106,6 @@ def official_sections(text: str, any_case_keys: bool, max_sections: int = 256) -
         parts = [p for p in text.split("--") if _has_keys(p.lower(), keys)]
         return None if len(parts) > max_sections else [_official_section(p) for p in parts]
     counts = [hay.count(k) for k in keys]
-    if min(counts) > max_sections:
-        return None
     # Only parts holding the rarest key can count; find them without splitting the whole text (which allocates
     # one string per "--": slow on junk). A part may differ from str.split's by one leading "-", which no key
     # lookup sees and the released clean_string removes.
@@ -116,6 +117,8 @@ def official_sections(text: str, any_case_keys: bool, max_sections: int = 256) -
         end = hay.find("--", i)
         end = len(hay) if end < 0 else end
         if start != seen and _has_keys(hay[start:end], keys):
+            if len(out) == max_sections:
+                return None
             out.append(_official_section(text[start:end]))
         seen = start
         i = hay.find(rare, end)
