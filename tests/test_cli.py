@@ -32,6 +32,7 @@ from rmlite.maps.generate import LINE_NAMINGS
 from rmlite.models.gpu import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
 from rmlite.reward.config import PAPER
 from rmlite.schema import DIFFICULTIES, QUESTION_TYPES
+from rmlite.train.settings import GRPOSettings
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -345,6 +346,9 @@ OWNERS = [
     ("export", "--images", Param(export, "images"), IMAGE_MODES),
     ("export", "--max-pixels", Const(DEFAULT_MAX_PIXELS), None),
     ("export", "--min-pixels", Const(DEFAULT_MIN_PIXELS), None),
+    ("export", "--curriculum", Const(DEFAULT_CURRICULUM), CURRICULA),
+    ("export", "--seed", Field(GRPOSettings, "seed"), None),  # rmlite train's seed: the order it trains on
+    ("export", "--batch-size", Param(export, "batch_size"), None),
     ("train", "--curriculum", Const(DEFAULT_CURRICULUM), CURRICULA),
     ("train", "--reward", Const(PAPER.name), None),
     ("eval", "--max-new-tokens", Param(evaluate, "max_new_tokens"), None),
