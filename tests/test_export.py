@@ -8,6 +8,7 @@ sharing nothing with `rmlite.data.export`; `scripts/check_engines.py` runs their
 import json
 import os
 import shutil
+import subprocess
 from functools import partial
 from io import BytesIO
 
@@ -69,7 +70,8 @@ def verl_image(entry):
 def easyr1_image(image, image_dir):
     """EasyR1 b44b311 `verl/utils/dataset.py`: a string is joined with `data.image_dir` (lines 230-231, and 192-193
     for the length filter), then `process_image` (lines 56-61) opens a string as a path and a dict from its "bytes".
-    `image_dir` is made absolute from the working directory at launch (`verl/trainer/config.py` line 60)."""
+    `image_dir` is made absolute from the working directory at launch (`verl/trainer/config.py` line 60 calls
+    `verl/utils/py_functional.py` get_abs_path, lines 123-128)."""
     if isinstance(image, str):
         return Image.open(os.path.join(image_dir, image) if image_dir is not None else image)
     return Image.open(BytesIO(image["bytes"]))
@@ -258,11 +260,23 @@ def test_cli_prints_the_settings_and_the_warning(data_dir, tmp_path, capsys):
     out = tmp_path / "cli"
     assert main(["export", "--data", str(data_dir), "--out", str(out), "--format", "easyr1", "--batch-size", "2"]) == 0
     printed = capsys.readouterr().out
-    assert f"cd {out} && python -m verl.trainer.main " in printed
     assert "data.shuffle=false" in printed and "data.rollout_batch_size=2" in printed
     assert "WARNING: EasyR1 shuffles the train rows by default" in printed
     assert "worker.reward.reward_function=" in printed
     assert [r["stage_name"] for r in _train_rows(out)][0] == "torf"
+    # The printed command, run by a shell in the folder after a move, names files that exist there.
+    command = next(line for line in printed.splitlines() if line.startswith(f"  cd {out} && "))
+    args = command.split(" && python -m verl.trainer.main ", 1)[1]
+    moved = tmp_path / "moved"
+    shutil.move(str(out), str(moved))
+    shell = subprocess.run(["bash", "-c", f"cd {moved} && printf '%s\\n' {args}"], capture_output=True, text=True,
+                           check=True, cwd=tmp_path)
+    given = dict(line.split("=", 1) for line in shell.stdout.splitlines())
+    assert os.path.isfile(given["data.train_files"]) and os.path.isfile(given["data.val_files"])
+    assert os.path.samefile(given["data.image_dir"], moved)
+    row = pq.read_table(given["data.train_files"]).to_pylist()[0]
+    with easyr1_image(row["images"][0], given["data.image_dir"]) as im:
+        assert im.format == "PNG"
 
 
 def test_unknown_format_or_image_mode(data_dir, tmp_path):

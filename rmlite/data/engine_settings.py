@@ -13,7 +13,8 @@ Facts from the engines' code (verl 0.9.1 wheel; EasyR1 b44b311, 2026-07-30):
   `Image.open(path)`, i.e. from the working directory of the process (verl has no image folder setting);
   EasyR1 joins a path with `data.image_dir` (made absolute from the working directory). Bytes work anywhere.
 
-So the settings are relative to the export folder and the engine runs from there: the folder travels whole.
+So the settings name files relative to the export folder, the printed command runs from there (and makes them
+absolute with `$PWD`: both engines build their datasets in Ray workers), and the folder travels whole.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 SETTINGS_FILE = "engine_settings.json"
 # Prompts measured 796–856 tokens with the 768² budget (docs/engines.md); verl's default 512 raises on them.
 MAX_PROMPT_LENGTH = 1024
+PATH_SETTINGS = ("data.train_files", "data.val_files", "data.image_dir")  # relative to the export folder
 ENTRY = {"verl": "python -m verl.trainer.main_ppo", "easyr1": "python -m verl.trainer.main"}
 SHUFFLE_WARNING = ("{engine} shuffles the train rows by default (data.shuffle: True), which undoes the stage "
                    "order: keep data.shuffle=false")
@@ -109,6 +111,22 @@ def write_settings(out: str | Path, settings: dict[str, Any]) -> Path:
     return path
 
 
+def _shell_arg(key: str, value: Any) -> str:
+    """One `key=value` for the shell; a path setting is made absolute with `$PWD` (the engines build their datasets
+    in Ray workers, whose working directory is not promised to be the one the command ran in).
+
+    >>> _shell_arg("data.train_files", "[a.parquet,b.parquet]"), _shell_arg("data.image_dir", ".")
+    ('"data.train_files=[$PWD/a.parquet,$PWD/b.parquet]"', '"data.image_dir=$PWD"')
+    >>> _shell_arg("data.shuffle", "false")
+    'data.shuffle=false'
+    """
+    if key not in PATH_SETTINGS:
+        return shlex.quote(f"{key}={value}")
+    files = ["$PWD" if f == "." else f"$PWD/{f}" for f in str(value).strip("[]").split(",")]
+    listed = files[0] if not str(value).startswith("[") else "[" + ",".join(files) + "]"
+    return f'"{key}={listed}"'
+
+
 def format_settings(settings: dict[str, Any], out: str | Path) -> str:
     """The settings as the command line prints them: the command to run (from the export folder), warnings, notes.
 
@@ -119,7 +137,7 @@ def format_settings(settings: dict[str, Any], out: str | Path) -> str:
     WARNING: w
     note: n
     """
-    args = " ".join(shlex.quote(f"{k}={v}") for k, v in settings["settings"].items())  # [a,b] is a shell glob
+    args = " ".join(_shell_arg(k, v) for k, v in settings["settings"].items())
     engine = {"verl": "verl", "easyr1": "EasyR1"}[settings["format"]]
     lines = [f"run {engine} from the export folder (every path below is relative to it):",
              f"  cd {shlex.quote(str(out))} && {ENTRY[settings['format']]} {args}"]
