@@ -250,6 +250,15 @@ def _id(r, fmt):
     return json.loads(r["reward_model"]["ground_truth"] if fmt == "verl" else r["answer"])["id"]
 
 
+def test_an_earlier_exports_files_are_named(data_dir, tmp_path):
+    order = partial(order_samples, curriculum=get_curriculum("paper"))
+    export(data_dir, tmp_path / "x", "verl", order=order)
+    assert not any("earlier export" in w for w in _settings(tmp_path / "x")["warnings"])
+    export(data_dir, tmp_path / "x", "verl", order=order, stage_files=True)
+    assert any("train.parquet from an earlier export" in w for w in _settings(tmp_path / "x")["warnings"])
+    assert "train.parquet" not in _settings(tmp_path / "x")["settings"]["data.train_files"]
+
+
 def test_no_curriculum_no_shuffle_warning(data_dir, tmp_path):
     export(data_dir, tmp_path / "x", "verl", order=partial(order_samples, curriculum=get_curriculum("none")))
     s = _settings(tmp_path / "x")

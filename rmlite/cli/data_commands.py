@@ -99,7 +99,10 @@ def cmd_audit(a: argparse.Namespace) -> int:
     report = audit_dataset(a.data, picture=picture)
     print(format_audit(report))
     print(f"wrote {picture}")
-    return 1 if a.check and report.failures() else 0
+    missed = len(report.failures())
+    if missed and not a.report:
+        print(f"audit failed: {missed} target(s) missed (listed above); --report prints without failing")
+    return 1 if missed and not a.report else 0
 
 
 def cmd_export(a: argparse.Namespace) -> int:

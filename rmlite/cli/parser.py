@@ -100,7 +100,8 @@ def _add_audit(sub: Any) -> None:
     u.add_argument("data", help="a folder written by `rmlite generate`")
     u.add_argument("--picture", default=None,
                    help=f"PNG of the closest-call labels (default: {AUDIT_DIR}/<data folder>-labels.png)")
-    u.add_argument("--check", action="store_true", help="exit with status 1 when a target is missed")
+    u.add_argument("--report", action="store_true",
+                   help="print the report and exit 0 even when a target is missed (default: exit 1, a gate)")
 
 
 def _add_export(sub: Any) -> None:
@@ -108,10 +109,11 @@ def _add_export(sub: Any) -> None:
                        "the engine settings that keep the order (OUT/engine_settings.json)")
     e.add_argument("--format", choices=FORMATS, default=param_default(export, "fmt"), help="default: %(default)s")
     e.add_argument("--data", required=True, help="a folder written by `rmlite generate`")
-    e.add_argument("--out", required=True)
+    e.add_argument("--out", required=True, help="the export folder; rows name files relative to it, so it can "
+                   "move, and the engine runs from it")
     e.add_argument("--images", choices=IMAGE_MODES, default=param_default(export, "images"),
-                   help="files: each map's PNG once under OUT/images/; embedded: its bytes in every row "
-                        "(default: %(default)s)")
+                   help="files: each map's PNG once under OUT/images/, named relative to OUT; embedded: its bytes "
+                        "in every row, readable from anywhere (default: %(default)s)")
     e.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                    help="pixel budget per image, carried in verl's rows (default: %(default)s, rmlite's own)")
     e.add_argument("--min-pixels", type=int, default=DEFAULT_MIN_PIXELS, help="default: %(default)s")

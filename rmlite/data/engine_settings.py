@@ -66,13 +66,14 @@ def _data_settings(fmt: str, written: dict[str, list[str]], images: str, ordered
 
 def engine_settings(fmt: str, written: dict[str, list[str]], *, images: str, stages: list[str], batch_size: int,
                     counts: dict[str, tuple[int, int]], max_pixels: int | None = None,
-                    min_pixels: int | None = None) -> dict[str, Any]:
+                    min_pixels: int | None = None, stale: list[str] | None = None) -> dict[str, Any]:
     """What `export` writes to `engine_settings.json`: the engine's overrides, run from the export folder.
 
     Args:
         written: file names per split, the train stages in order.
         stages: the train split's stage names in order ([] without a curriculum).
         counts: (rows written, rows in the data set) per split.
+        stale: parquet files in the folder that this export did not write (an earlier export's).
 
     >>> s = engine_settings("verl", {"train": ["train.parquet"], "test": ["test.parquet"]}, images="files",
     ...                     stages=["torf", "planning"], batch_size=1, counts={"train": (8, 8)})
@@ -101,7 +102,9 @@ def engine_settings(fmt: str, written: dict[str, list[str]], *, images: str, sta
         notes.append("rows the engine filters out (overlong prompts) move later stages off the batch boundaries")
     return {"format": fmt, "run_from": "the export folder", "stages": stages,
             "settings": _data_settings(fmt, written, images, ordered, batch_size, max_pixels, min_pixels),
-            "warnings": [SHUFFLE_WARNING.format(engine=engine)] if ordered else [], "notes": notes,
+            "warnings": ([SHUFFLE_WARNING.format(engine=engine)] if ordered else []) + (
+                [f"the folder also holds {', '.join(stale)} from an earlier export: not part of this one"]
+                if stale else []), "notes": notes,
             "reward": "python -m rmlite.reward.engines prints the reward settings for this installation"}
 
 

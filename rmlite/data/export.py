@@ -167,6 +167,8 @@ def export(data_dir: str | Path, out: str | Path, fmt: str = "verl", *, images: 
         for name, rows in files:
             Dataset.from_list(rows).to_parquet(str(out / name))
         written[split] = [name for name, _ in files]
+    mine = {name for names in written.values() for name in names}
+    stale = sorted(p.name for p in out.glob("*.parquet") if p.name not in mine)
     write_settings(out, engine_settings(fmt, written, images=images, stages=stages, batch_size=batch_size,
-                                        counts=counts, max_pixels=max_pixels, min_pixels=min_pixels))
+                                        counts=counts, max_pixels=max_pixels, min_pixels=min_pixels, stale=stale))
     return [out / name for names in written.values() for name in names]
