@@ -8,7 +8,10 @@ CIEDE2000 distance between two line colours on any map, the line counts hard map
 lines). Over the whole set:
 the best accuracy on counting1 from the four option values alone (guessers: smallest, largest, median,
 out-of-order, and a model of the generator: the most frequent key letter for the same option values, fitted on
-the other half), the answer balance per type, duplicate questions, and any map or network in two splits. The
+the other half), the answer balance per type, duplicate questions, and any map or network in two splits. Every
+answer key and reference route is recomputed by a second path (`rmlite.data.recheck`: networkx over the stored
+metro data, sharing no code with the generator), and the blind baselines (question text only, simple map cues) and
+per-type balance come from `rmlite.data.shortcuts`. `AuditReport.failures` names every missed target. The
 label geometry is recomputed from each map's stored network (the same plan the renderer drew), so the audit reads
 the data set, never the generator's bookkeeping. Left out: real maps' pictures (their labels are not rmlite's).
 """
@@ -26,6 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from rmlite.data.legibility import hairpin_lines, label_cover, order_flips
+from rmlite.data.recheck import Recheck, recheck_rows
+from rmlite.data.shortcuts import MapCues, Shortcut, format_shortcuts, shortcut_table
 from rmlite.data.store import load_maps, load_questions, map_row, read_manifest
 from rmlite.maps.colors import min_delta_e
 from rmlite.maps.labels import label_margins
@@ -82,6 +87,8 @@ class AuditReport:
     maps_in_two_splits: int
     networks_in_two_splits: int
     worst: list[tuple[float, str, str]] = field(default_factory=list)  # (margin px, map_id, station)
+    recheck: Recheck = field(default_factory=Recheck)
+    shortcuts: list[Shortcut] = field(default_factory=list)
 
     def failures(self) -> list[str]:
         """The targets this data set misses, one line each (empty when it meets them all)."""
@@ -110,6 +117,9 @@ class AuditReport:
             out.append(f"{self.duplicates} duplicate question(s)")
         if self.maps_in_two_splits or self.networks_in_two_splits:
             out.append(f"{self.maps_in_two_splits} map(s), {self.networks_in_two_splits} network(s) in two splits")
+        out += self.recheck.failures()
+        out += [f"{s.qtype}: {s.what} {s.score:.1%} > {s.target:.1%} (n = {s.n}, beyond noise)"
+                for s in self.shortcuts if s.missed]
         return out
 
 
@@ -198,9 +208,9 @@ def split_overlap(rows_by_split: dict[str, list[dict]]) -> tuple[int, int]:
 
 
 # ----- labels and colours per map -----------------------------------------------------------------------------------
-def _map_stats(rec: dict, questions: list[dict], group: GroupStats, worst: list) -> None:
-    """Add one synthetic map (its maps-table row and its questions) to its group."""
-    net = Network.from_dict(json.loads(rec["network"]))
+def _map_stats(rec: dict, net: Network, questions: list[dict], group: GroupStats, worst: list) -> set[str]:
+    """Add one synthetic map (its maps-table row and its questions) to its group; returns the stations a reader
+    cannot find on it."""
     plan = cached_plan(net, int(rec["width"]), False, None)
     margins = label_margins(plan.label_boxes, plan.station_xy)
     unlabelled = {s for s in net.stations if s not in plan.label_boxes}
@@ -217,6 +227,7 @@ def _map_stats(rec: dict, questions: list[dict], group: GroupStats, worst: list)
         group.questions += 1
         group.naming_unreadable += any(q[f] in hidden for f in NAMED_FIELDS.get(q["type"], ()) if f != "line")
     worst.extend((m, rec["map_id"], s) for s, m in margins.items())
+    return hidden
 
 
 def _geometry_stats(plan, net: Network, group: GroupStats) -> set[str]:
@@ -243,18 +254,24 @@ def audit_rows(maps: Iterable[dict], rows_by_split: dict[str, list[dict]]) -> Au
         by_map[r["map_id"]].append(r)
     groups: dict[tuple, GroupStats] = {}
     worst: list = []
+    metro, hidden, cues = {}, {}, {}
     for rec in maps:
+        net = Network.from_dict(json.loads(rec["network"]))
+        metro[rec["map_id"]] = json.loads(rec["metro_data"])
+        cues[rec["map_id"]] = MapCues.from_metro(metro[rec["map_id"]], rec["difficulty_city"], net.positions)
         if rec["source"] != "synthetic":
             continue
         key = (rec["difficulty_city"], int(rec["width"]))
         group = groups.setdefault(key, GroupStats(*key))
-        _map_stats(rec, by_map.get(rec["map_id"], []), group, worst)
+        hidden[rec["map_id"]] = _map_stats(rec, net, by_map.get(rec["map_id"], []), group, worst)
     c1 = [r for r in rows if r["type"] == "counting1"]
     overlap = split_overlap(rows_by_split)
     order = {"easy": 0, "middle": 1, "hard": 2}
+    known = [r for r in rows if r["map_id"] in cues]
     return AuditReport(sorted(groups.values(), key=lambda g: (order.get(g.difficulty, 3), g.size)),
                        choices_only_accuracy(c1), len(c1), answer_balance(rows), duplicate_questions(rows),
-                       overlap[0], overlap[1], sorted(worst)[:8])
+                       overlap[0], overlap[1], sorted(worst)[:8], recheck_rows(metro, rows, hidden),
+                       shortcut_table(known, cues))
 
 
 def audit_dataset(path: str | os.PathLike, picture: str | os.PathLike | None = None) -> AuditReport:
@@ -317,6 +334,11 @@ def format_audit(report: AuditReport) -> str:
         lines.append(f"{typ} ({b['n']}): {shares}; majority {b['majority']} {b['majority_share']:.0%}")
     lines.append(f"duplicate questions: {report.duplicates}; maps in two splits: {report.maps_in_two_splits}; "
                  f"networks in two splits: {report.networks_in_two_splits}")
+    rc = report.recheck
+    lines.append(f"keys and reference routes recomputed by networkx: {rc.checked.total()} questions, "
+                 f"{rc.counts.total()} disagreement(s)")
+    lines += ["", "blind baselines and balance (two folds by map; missed = over target by more than 2 SE):",
+              *format_shortcuts(report.shortcuts), ""]
     fails = report.failures()
     lines.append("targets: all met" if not fails else "targets missed:\n  " + "\n  ".join(fails))
     return "\n".join(lines)
