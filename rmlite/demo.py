@@ -40,7 +40,6 @@ from rmlite.evaluate import (
     change_table,
     majority_answers,
     markdown_table,
-    mean_se,
     paired_change,
     score_answers,
     type_table,
@@ -54,6 +53,7 @@ from rmlite.models.warmstart import warm_start
 from rmlite.reward.config import PRESETS, RewardBreakdown
 from rmlite.reward.functions import load_reward
 from rmlite.schema import answer_kind
+from rmlite.stats import cluster_mean_se, has_spread
 
 LIMITS = """## What this demo can and cannot show
 
@@ -283,24 +283,9 @@ def route_terms(b: RewardBreakdown) -> float:
 
 def zero_flags(scored: dict[str, list[list[RewardBreakdown]]]) -> dict[str, dict[str, list[float]]]:
     """{part: {reward: [1.0 for a group without spread, else 0.0]}} for each part of `PARTS`."""
-    from rmlite.train.spread import has_spread  # deferred: rmlite.train imports transformers
-
     value = {"total": lambda b: b.total, "route": route_terms}
     return {part: {name: [float(not has_spread([value[part](b) for b in g])) for g in groups]
                    for name, groups in scored.items()} for part in PARTS}
-
-
-def cluster_mean_se(values: Sequence[float], clusters: Sequence[Hashable]) -> tuple[float, float]:
-    """The mean of the per-cluster means and its standard error across clusters: the groups drawn on one question
-    are not independent of each other, the questions are.
-
-    >>> cluster_mean_se([1, 1, 0, 0], ["a", "a", "b", "b"])
-    (0.5, 0.5)
-    """
-    by: dict[Hashable, list[float]] = {}
-    for v, c in zip(values, clusters, strict=True):
-        by.setdefault(c, []).append(v)
-    return mean_se([sum(v) / len(v) for v in by.values()])
 
 
 def spread_stats(flags: dict[str, dict[str, list[float]]], clusters: Sequence[Hashable]) -> dict:

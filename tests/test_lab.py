@@ -351,7 +351,7 @@ def test_headline_names_the_fewest_zero_spread_reward_per_error_rate():
                   ("robust", 0.2, "planning"): (0.08, 100), ("sparse", 0.8, "planning"): (0.70, 100),
                   ("paper", 0.8, "planning"): (0.10, 100), ("robust", 0.8, "planning"): (0.01, 100),
                   ("sparse", 0.2, "torf1"): (0.0, 50)})
-    se = {p: (p * (1 - p) / 100) ** 0.5 for p in (0.05, 0.08, 0.30, 0.01, 0.10, 0.70)}
+    se = {p: (p * (1 - p) / 99) ** 0.5 for p in (0.05, 0.08, 0.30, 0.01, 0.10, 0.70)}  # 0/1 flags, n - 1
     assert zero_spread(rows)["paper"] == [(0.2, 0.05, round(se[0.05], 6), 100), (0.8, 0.10, round(se[0.10], 6), 100)]
     text = headline(rows)
     at02, at08 = text.split("At error rate 0.2, ")[1].split("At error rate 0.8, ")

@@ -95,7 +95,8 @@ def test_zero_spread_share_equals_recomputation_from_completions(data_dir, tmp_p
 
 
 def test_spread_metrics_by_hand():
-    from rmlite.train.spread import has_spread, spread_metrics, zero_spread_share
+    from rmlite.stats import has_spread, zero_spread_share
+    from rmlite.train.spread import spread_metrics
 
     assert not has_spread([2.0, 2.0, 2.0]) and has_spread([2.0, 2.0, 2.5])
     assert not has_spread([11.5, 11.5 + 1e-7])  # float32 sums of float64 rewards

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rmlite.stats import zero_spread_share
+
 SCALINGS = ("group", "batch", "none")
 EPS = 1e-4  # TRL's constant
 
@@ -48,6 +50,7 @@ def grpo_advantages(rewards, group_size: int, scale: str = "group") -> np.ndarra
 
 
 def zero_std_fraction(rewards, group_size: int) -> float:
-    """Share of groups whose rewards are all equal (TRL's `frac_reward_zero_std`: no gradient from them)."""
+    """Share of groups whose rewards are all equal (no gradient from them), by `rmlite.stats.has_spread`: the one
+    rule training, the lab, the warm start and the demo share."""
     g = np.asarray(rewards, dtype=np.float64).reshape(-1, group_size)
-    return float(np.mean(np.isclose(g.std(axis=1), 0.0)))
+    return zero_spread_share(g.tolist())

@@ -14,6 +14,7 @@ from typing import Any
 
 from rmlite.lab.probes import probe_table
 from rmlite.lab.stats import ALL
+from rmlite.stats import share_se
 
 TABLE_COLUMNS = ("reward", "error_rate", "type", "difficulty", "groups", "accuracy", "reward_mean", "reward_std",
                  "frac_reward_zero_std", "zero_std_all_correct", "spearman", "adv_correct_group",
@@ -68,18 +69,18 @@ MARKERS, LINESTYLES = ("o", "s", "^", "D", "v", "P", "X", "*"), ("-", "--", ":",
 
 
 def zero_spread(rows: Sequence[Mapping], qtype: str = HEADLINE_TYPE, difficulty: str = ALL) -> dict:
-    """{reward: [(error rate, zero-spread share, its SE, groups), …]} for one type and difficulty; the SE is the
-    binomial sqrt(p(1 − p) / groups).
+    """{reward: [(error rate, zero-spread share, its SE, groups), …]} for one type and difficulty; the SE is
+    `rmlite.stats.share_se` (the groups' 0/1 flags, n − 1).
 
     >>> zero_spread([{"reward": "sparse", "error_rate": 0.5, "type": "planning", "difficulty": "all",
     ...               "groups": 100, ZERO: 0.2}])
-    {'sparse': [(0.5, 0.2, 0.04, 100)]}
+    {'sparse': [(0.5, 0.2, 0.040202, 100)]}
     """
     out: dict[str, list] = {}
     for r in rows:
         if r["type"] == qtype and r["difficulty"] == difficulty and isinstance(r["error_rate"], (int, float)):
             p, n = r[ZERO], r["groups"]
-            out.setdefault(r["reward"], []).append((r["error_rate"], p, round(math.sqrt(p * (1 - p) / n), 6), n))
+            out.setdefault(r["reward"], []).append((r["error_rate"], p, round(share_se(p, n), 6), n))
     return {k: sorted(v) for k, v in out.items()}
 
 

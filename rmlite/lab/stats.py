@@ -22,6 +22,7 @@ from rmlite.lab.rollouts import Rollouts
 from rmlite.reward.config import RewardConfig
 from rmlite.reward.functions import PresetReward, as_total, load_reward
 from rmlite.reward.score import score
+from rmlite.stats import has_spread
 
 ALL = "all"
 
@@ -122,7 +123,7 @@ def measure(r: Rollouts, rewards: np.ndarray, reward: str, error_rate: float | s
     err = np.asarray(r.n_errors, dtype=np.float64).reshape(-1, g)
     ok = np.asarray(r.correct, dtype=bool).reshape(-1, g)
     adv = {s: grpo_advantages(rewards, g, s).reshape(-1, g) for s in SCALINGS}
-    zero = np.isclose(grid.std(axis=1), 0.0)
+    zero = np.array([not has_spread(row) for row in grid.tolist()], dtype=bool)
     rho = group_spearman(grid, err)
     best = err == 0
     mixed = best.any(1) & ~best.all(1)  # groups where a correct answer competes with wrong ones

@@ -16,7 +16,6 @@ more than two standard errors of a binomial share at the guesser's rate.
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -25,6 +24,7 @@ from rmlite.data.answers import reference_completion
 from rmlite.models.inference import generate_answers
 from rmlite.reward.score import score
 from rmlite.schema import answer_kind
+from rmlite.stats import binomial_se, mean_se
 
 NOTHING_TO_LEARN = "GRPO has nothing to learn from here"
 GUESSING = "sampled answers are right only by guessing"
@@ -56,7 +56,7 @@ class TypeProbe:
     @property
     def at_chance(self) -> bool:
         """pass@k not above the guesser's by more than Z binomial standard errors at the guesser's rate."""
-        se0 = math.sqrt(self.chance_k * (1 - self.chance_k) / max(1, self.n))
+        se0 = binomial_se(self.chance_k, self.n)
         return self.pass_k - self.chance_k <= Z * se0
 
 
@@ -89,19 +89,6 @@ class ProbeReport:
     def as_dict(self) -> dict:
         return {"k": self.k, "temperature": self.temperature,
                 "by_type": {t: {**asdict(p), "at_chance": p.at_chance} for t, p in self.by_type.items()}}
-
-
-def share_se(values: Sequence[float]) -> tuple[float, float]:
-    """Mean of 0/1 values and its binomial standard error sqrt(p(1-p)/n).
-
-    >>> share_se([1, 0, 1, 1])
-    (0.75, 0.2165)
-    """
-    n = len(values)
-    if not n:
-        return float("nan"), float("nan")
-    p = sum(values) / n
-    return p, round(math.sqrt(p * (1 - p) / n), 4)
 
 
 def answer_tokens(processor, samples: Sequence[Mapping]) -> int:
@@ -148,7 +135,7 @@ def probe(model, processor, samples: Sequence[Mapping], images: Sequence, *, k: 
                                              guesser_pass_at_k(s, pool, k)))
     report = ProbeReport(k, temperature)
     for t, rows in by.items():
-        g, g_se = share_se([r[0] for r in rows])
-        p, p_se = share_se([r[1] for r in rows])
+        g, g_se = mean_se([r[0] for r in rows])
+        p, p_se = mean_se([r[1] for r in rows])
         report.by_type[t] = TypeProbe(t, len(rows), g, g_se, p, p_se, sum(r[2] for r in rows) / len(rows))
     return report

@@ -25,6 +25,7 @@ from rmlite.models.probe import probe
 from rmlite.models.tiny import MARKER, is_tiny_model_dir, tiny_info
 from rmlite.reward.functions import as_total, load_reward
 from rmlite.schema import answer_kind
+from rmlite.stats import has_spread
 
 
 # ----- encoding samples for plain PyTorch training ---------------------------------------------------------------
@@ -372,6 +373,6 @@ def reward_spread_share(model, processor, samples: Sequence[Mapping], images=Non
             comps = outs[j * group_size:(j + 1) * group_size]
             rewards = [_as_float(fn(c, samples[i])) for c in comps]
             groups.append({"id": samples[i].get("id"), "type": samples[i]["type"], "rewards": rewards,
-                           "spread": max(rewards) - min(rewards) > 1e-9, "completions": comps})
+                           "spread": has_spread(rewards), "completions": comps})
     share = sum(g["spread"] for g in groups) / max(1, len(groups))
     return (share, groups) if return_details else share

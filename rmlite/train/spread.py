@@ -10,8 +10,10 @@ TRL's own `frac_reward_zero_std` stays in the run files under its name, but it i
 as a step holds more than one prompt with different rewards. It agrees with `zero_spread/total` only with one
 prompt per generation batch, or under `scale_rewards="group"`.
 
-Pure Python (no torch): the trainer passes gathered rewards as nested lists.
+Pure Python (no torch): the trainer passes gathered rewards as nested lists. The rule for "no spread" (and its
+tolerance) is `rmlite.stats.has_spread`, shared with the lab, the warm start and the demo.
 
+>>> from rmlite.stats import zero_spread_share
 >>> zero_spread_share([[1.0, 1.0, 1.0, 1.0], [0.0, 1.0, 1.0, 1.0]])
 0.5
 >>> spread_metrics({"fmt": [1, 1, 0, 1, 1, 1, 1, 1]}, [1, 1, 0, 1, 1, 1, 1, 1], ["torf1"] * 4 + ["planning"] * 4, 4)
@@ -21,42 +23,23 @@ Pure Python (no torch): the trainer passes gathered rewards as nested lists.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
+
+from rmlite.stats import split_groups, zero_spread_share
 
 PREFIX = "zero_spread"
 TOTAL = f"{PREFIX}/total"
 GROUPS = f"{PREFIX}/groups"
-SPREAD_RTOL = 1e-6  # relative to the group's largest |reward|: float32 sums of float64 rewards differ by ~1e-7
-
-
-def has_spread(rewards: Sequence[float]) -> bool:
-    """True when the finite rewards of one group are not all equal (None / NaN rewards are left out, as TRL does)."""
-    vals = [float(r) for r in rewards if r is not None and not math.isnan(float(r))]
-    if len(vals) < 2:
-        return False
-    return max(vals) - min(vals) > SPREAD_RTOL * max(1.0, max(abs(v) for v in vals))
-
-
-def zero_spread_share(groups: Sequence[Sequence[float]]) -> float:
-    """The share of groups without spread (NaN for no groups)."""
-    return sum(not has_spread(g) for g in groups) / len(groups) if groups else float("nan")
-
-
-def _groups(values: Sequence[float], size: int) -> list[Sequence[float]]:
-    if len(values) % size:
-        raise ValueError(f"{len(values)} rewards do not split into groups of {size}")
-    return [values[i:i + size] for i in range(0, len(values), size)]
 
 
 def spread_metrics(per_function: Mapping[str, Sequence[float]], totals: Sequence[float],
                    types: Sequence[str | None], group_size: int) -> dict[str, float]:
     """The logged metrics for one generation batch: consecutive runs of `group_size` rewards are one group (TRL's
     layout: each prompt repeated `num_generations` times in a row). `types` gives each completion's question type."""
-    groups = _groups(list(totals), group_size)
+    groups = split_groups(list(totals), group_size)
     out: dict[str, float] = {GROUPS: len(groups), TOTAL: zero_spread_share(groups)}
     for name, values in per_function.items():
-        out[f"{PREFIX}/rewards/{name}"] = zero_spread_share(_groups(list(values), group_size))
+        out[f"{PREFIX}/rewards/{name}"] = zero_spread_share(split_groups(list(values), group_size))
     group_types = [types[i] for i in range(0, len(types), group_size)]
     for t in sorted({t for t in group_types if t is not None}):
         out[f"{PREFIX}/type/{t}"] = zero_spread_share([g for g, gt in zip(groups, group_types, strict=True)
