@@ -5,7 +5,8 @@ uniform guess, not one random draw) and majority answer per type, and (optionall
 masked — ReasonMap's check that a model reads the map rather than guessing from the question. Accuracies come with
 standard errors, and answers the type's parser cannot read (a yes/no question answered `\\boxed{2}`) are counted as
 format errors apart from wrong answers, so a format swap shows as one. `pass_at_k` asks, before GRPO, whether
-sampled answers beat guessing at all.
+sampled answers beat guessing at all. `compat="release"` adds the same answers judged as ReasonMap's release judges
+them (`rmlite.reward.compat`), beside rmlite's corrected judgement.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from rmlite.data.answers import boxed
 from rmlite.models.inference import answers_for
 from rmlite.models.probe import ProbeReport, probe
 from rmlite.reward import metrics
+from rmlite.reward.compat import COMPAT_MODES, DEFAULT, ReleaseCompat
 from rmlite.reward.config import PAPER, RewardConfig
 from rmlite.reward.score import score
 from rmlite.schema import CHOICE_LETTERS, answer_kind
@@ -41,17 +43,18 @@ class EvalReport:
 
 
 def score_answers(samples: Sequence[Mapping], answers: Sequence[str], *, name: str = "model",
-                  reward: RewardConfig = PAPER) -> EvalReport:
+                  reward: RewardConfig = PAPER, compat: ReleaseCompat = DEFAULT) -> EvalReport:
     """Score given answers (from a model, a baseline or a log) against samples; no model needed.
 
     Accuracy and map score are ReasonMap's strict evaluation (`rmlite.reward.metrics`); the training reward (`reward`)
-    and its reason are recorded beside them, so failures can be read with their breakdowns.
+    and its reason are recorded beside them, so failures can be read with their breakdowns. `compat` picks where
+    the judgement follows the release (`rmlite.reward.compat.RELEASE`: all of it).
     """
     if len(samples) != len(answers):
         raise ValueError(f"{len(samples)} samples but {len(answers)} answers")
     records = []
     for s, a in zip(samples, answers, strict=True):
-        rec = metrics.judge(a, s)
+        rec = metrics.judge(a, s, compat)
         b = score(a, s, reward)
         rec.update(answer=a, key=s["answer"], reward=b.total, reason=b.reason, format_error=int(b.parsed is None))
         records.append(rec)
@@ -178,16 +181,23 @@ def _as_answer(key: str, qtype: str) -> str:
 
 def evaluate(model, processor, dataset, *, name: str = "model", image_masked: bool = True,
              max_new_tokens: int = 256, batch_size: int = 4, out: str | Path | None = None,
-             progress: bool = True) -> dict[str, EvalReport]:
+             progress: bool = True, compat: str = "default") -> dict[str, EvalReport]:
     """Greedy answers on `dataset` (rows with `image`), scored, with chance / majority / image-masked baselines.
 
-    Returns {name: report, "chance": …, "majority": …, f"{name} (image masked)": …}; writes a JSON report,
-    a Markdown table and a plot under `out` if given.
+    Returns {name: report, "chance": …, "majority": …, f"{name} (image masked)": …}, and with `compat="release"`
+    also f"{name} (release)": the same answers as the release judges them; writes a JSON report, a Markdown table
+    and a plot under `out` if given.
     """
+    if compat not in COMPAT_MODES:
+        raise ValueError(f"compat must be one of {', '.join(COMPAT_MODES)}, not {compat!r}")
     rows = [dataset[i] for i in range(len(dataset))]
     samples = [{k: v for k, v in r.items() if k != "image"} for r in rows]
-    reports = {name: score_answers(samples, answers_for(model, processor, rows, max_new_tokens=max_new_tokens,
-                                                        batch_size=batch_size, progress=progress), name=name)}
+    answers = answers_for(model, processor, rows, max_new_tokens=max_new_tokens, batch_size=batch_size,
+                          progress=progress)
+    reports = {name: score_answers(samples, answers, name=name)}
+    if COMPAT_MODES[compat] != DEFAULT:
+        reports[name + RELEASE_SUFFIX] = score_answers(samples, answers, name=name + RELEASE_SUFFIX,
+                                                       compat=COMPAT_MODES[compat])
     if image_masked:
         masked = answers_for(model, processor, rows, mask_image=True, max_new_tokens=max_new_tokens,
                              batch_size=batch_size, progress=progress, desc="image masked")
@@ -261,6 +271,7 @@ def write_reports(reports: Sequence[EvalReport], out: str | Path) -> Path:
 
 BASELINES = ("chance", "majority")  # report names drawn as reference marks, not bars
 MASKED = " (image masked)"  # the suffix `evaluate` gives a model's image-masked run
+RELEASE_SUFFIX = " (release)"  # the suffix of a model's answers judged as the release judges them
 BASELINE_STYLE = {"chance": ("0.25", ":"), "majority": ("tab:red", "--")}  # colour, line style
 
 

@@ -30,6 +30,7 @@ from rmlite.evaluate import evaluate
 from rmlite.lab.measure import run_lab
 from rmlite.maps.generate import LINE_NAMINGS
 from rmlite.models.gpu import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
+from rmlite.reward.compat import COMPAT_MODES
 from rmlite.reward.config import PAPER
 from rmlite.schema import DIFFICULTIES, QUESTION_TYPES
 from rmlite.train.settings import GRPOSettings
@@ -352,6 +353,7 @@ OWNERS = [
     ("train", "--curriculum", Const(DEFAULT_CURRICULUM), CURRICULA),
     ("train", "--reward", Const(PAPER.name), None),
     ("eval", "--max-new-tokens", Param(evaluate, "max_new_tokens"), None),
+    ("eval", "--compat", Param(evaluate, "compat"), tuple(COMPAT_MODES)),
     ("lab", "--rewards", Param(run_lab, "rewards"), None),
     # lab --group-size defaults to None: read when the lab runs (run_lab's for simulated groups, the run's run.json for
     # logged ones; tests/test_lab.py::test_lab_reads_the_group_size_of_a_run)

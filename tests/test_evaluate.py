@@ -165,3 +165,38 @@ def test_accuracy_figure_shows_models_baselines_and_n(samples):
     torf = types.index("torf1")
     chance_line = next(c for c in ax.collections if c.get_label() == "chance")
     assert chance_line.get_segments()[torf][0][1] == pytest.approx(0.5)  # the baseline drawn at its expectation
+
+
+def test_compat_release_judges_the_same_answers_as_the_release(samples, monkeypatch):
+    """`evaluate(compat="release")` adds the model's answers judged as ReasonMap's release judges them, beside
+    rmlite's; each record equals the independent re-implementation of the release (tests/fixtures/released_eval)."""
+    from fixtures.released_eval import released_judgement
+
+    import rmlite.evaluate as ev
+
+    echo = "Route Name: Line x\nDeparture Stop: xx Station\nArrival Stop: xx Station\n--\n"
+    answers = [(echo if s["type"] == "planning" else "") + reference_completion(s) for s in samples]
+    monkeypatch.setattr(ev, "answers_for", lambda *a, **k: answers)
+    ours = ev.evaluate(None, None, samples, name="m", image_masked=False)["m"]
+    theirs = ev.evaluate(None, None, samples, name="m", image_masked=False, compat="release")
+    assert set(theirs) == {"m", "m (release)", "chance", "majority"}
+    assert ours.summary == theirs["m"].summary and ours.summary["accuracy"] == 1.0  # the echo is dropped
+    for rec, s, a in zip(theirs["m (release)"].records, samples, answers, strict=True):
+        want = released_judgement(a, s)
+        assert {k: rec[k] for k in want} == pytest.approx(want)
+    assert theirs["m (release)"].summary["by_type"]["planning"]["accuracy"] == 0.0  # the release reads the echo
+    assert set(ev.evaluate(None, None, samples, name="m", image_masked=False, compat="default")) == \
+        {"m", "chance", "majority"}
+    with pytest.raises(ValueError, match="compat must be one of default, release"):
+        ev.evaluate(None, None, samples, compat="relase")
+
+
+def test_eval_command_takes_compat():
+    from rmlite.cli import build_parser
+
+    parse = build_parser().parse_args
+    base = ["eval", "--data", "d", "--model", "m", "--out", "o"]
+    assert parse(base).compat == "default" and parse([*base, "--compat", "release"]).compat == "release"
+    with pytest.raises(SystemExit) as e:
+        parse([*base, "--compat", "relase"])
+    assert e.value.code == 2

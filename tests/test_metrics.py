@@ -12,7 +12,26 @@ DIRECT = planning_sample("oslo", "Majorstuen Station", "Besserud Station", diffi
 def test_clean_string_is_reasonmaps():
     assert metrics.clean_string("Tøyen Station (Transfer Station)") == "tøyenstation"  # keeps "Station"
     assert metrics.clean_string("Carl Berners plass, Metro*") == "carlbernersplass"
-    assert metrics.clean_string("(" * 10_000) == "(" * 10_000  # bounded tags: linear on junk
+    assert metrics.clean_string("(" * 10_000) == "(" * 10_000  # linear on junk
+    # a bracketed part of any length goes, as released (rmlite once kept parts over 200 characters)
+    assert metrics.clean_string("Rive (" + "a note " * 50 + ") Station") == "rivestation"
+
+
+def test_clean_string_drops_brackets_as_the_released_pattern_does():
+    """The linear bracket removal equals ReasonMap's pattern on every short string of brackets and letters, and takes
+    linear time where that pattern is quadratic (a long run of "(" with no ")" after it)."""
+    import itertools
+    import re
+    import time
+
+    released = re.compile(r"[\(\（][^\)\）]*[\)\）]")
+    for n in range(7):
+        for t in map("".join, itertools.product("a(（)）", repeat=n)):
+            assert metrics.clean_string(t) == released.sub("", t).lower(), t
+    junk = "(x" * 100_000 + ")" + "(" * 200_000
+    start = time.process_time()
+    assert metrics.clean_string(junk) == "(" * 200_000
+    assert time.process_time() - start < 1.0  # the pattern alone takes minutes on this
 
 
 @pytest.mark.parametrize("text, correct, score", [

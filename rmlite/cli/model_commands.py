@@ -78,7 +78,7 @@ def cmd_eval(a: argparse.Namespace) -> int:
     ds = load_split(a.data, a.split)
     if a.limit is not None:
         ds = ds.select(range(min(a.limit, len(ds))))
-    reports = evaluate(model, processor, ds, out=a.out, max_new_tokens=a.max_new_tokens)
+    reports = evaluate(model, processor, ds, out=a.out, max_new_tokens=a.max_new_tokens, compat=a.compat)
     print(markdown_table(list(reports.values())))
     print(f"wrote {a.out}")
     return 0

@@ -30,6 +30,7 @@ from rmlite.evaluate import evaluate
 from rmlite.lab.measure import run_lab
 from rmlite.maps.generate import LINE_NAMINGS
 from rmlite.models.gpu import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
+from rmlite.reward.compat import COMPAT_MODES
 from rmlite.reward.config import PAPER, PRESETS
 from rmlite.schema import DIFFICULTIES, QUESTION_TYPES
 from rmlite.train.settings import GRPOSettings
@@ -165,6 +166,9 @@ def _add_eval(sub: Any) -> None:
                    help="default: %(default)s")
     v.add_argument("--out", required=True)
     v.add_argument("--no-4bit", action="store_true")
+    v.add_argument("--compat", choices=tuple(COMPAT_MODES), default=param_default(evaluate, "compat"),
+                   help="release: also judge the answers as ReasonMap's release does, bugs included, beside rmlite's "
+                        "corrected judgement (docs/reward.md lists every difference; default: %(default)s)")
 
 
 def add_lab_parser(subparsers: Any) -> argparse.ArgumentParser:
