@@ -5,7 +5,8 @@ Rooms, bottom up: `forms` (the accepted forms of via counts, via lists and echoe
 the presets, RewardBreakdown), `index` (a sample's map, indexed once), `checks` (route checks and the detail term),
 `robust` (the robust preset's route rules), `official` (the released reward's path), `score`
 (`score(completion, sample, config)`), `functions` (reward callables: presets, users' rewards, one TRL function
-per component), `engines` (verl / EasyR1 `compute_score`), `metrics` (ReasonMap's evaluation).
+per component), `engines` (verl / EasyR1 `compute_score`), `metrics` (ReasonMap's evaluation), `compat` (where
+that evaluation departs from the release: one switch each).
 """
 
 from rmlite.reward.config import (
