@@ -1,13 +1,24 @@
 """The run folder without training: `start` refuses, resumes or clears; `run_card` says what ran, from facts given by
 hand; the eval command it prints is one `rmlite eval` accepts. (A real run's cards: tests/test_console.py.)"""
 
+import json
 import shlex
 
 import pytest
 
 pytest.importorskip("trl")
 
-from rmlite.train.runfolder import HeldOutLine, RunFacts, adapter_card, eval_command, run_card, start  # noqa: E402
+from rmlite.train.runfolder import (  # noqa: E402
+    HeldOutLine,
+    RunFacts,
+    adapter_card,
+    cut_records,
+    eval_command,
+    finished,
+    last_checkpoint,
+    run_card,
+    start,
+)
 
 FACTS = RunFacts(output_dir="runs/rewardmap", base_model="unsloth/Qwen2.5-VL-3B-Instruct-unsloth-bnb-4bit",
                  four_bit=True, data_dir="data/maps768",
@@ -70,11 +81,19 @@ def test_eval_command_is_one_the_cli_accepts():
         assert a.no_4bit is (not facts.four_bit)
 
 
+def checkpoint(out, step, max_steps=8):
+    """A checkpoint as complete as transformers and the curriculum callback leave one (their state files)."""
+    (out / f"checkpoint-{step}").mkdir(parents=True)
+    (out / f"checkpoint-{step}" / "optimizer.pt").write_bytes(b"x")
+    (out / f"checkpoint-{step}" / "trainer_state.json").write_text(json.dumps({"global_step": step,
+                                                                               "max_steps": max_steps}))
+    (out / f"checkpoint-{step}" / "curriculum_state.json").write_text("{}")
+
+
 def test_start_refuses_resumes_and_overwrites(tmp_path, capsys, monkeypatch):
     out = tmp_path / "run"
     assert start(out) is True and out.is_dir()  # an empty or missing folder: fine
-    (out / "checkpoint-4").mkdir()
-    (out / "checkpoint-4" / "optimizer.pt").write_bytes(b"x")
+    checkpoint(out, 4)
     (out / "metrics.jsonl").write_text("{}\n")
     (out / "eval").mkdir()  # not a run entry: never removed
     (out / "notes.txt").write_text("mine")
@@ -93,3 +112,70 @@ def test_start_refuses_resumes_and_overwrites(tmp_path, capsys, monkeypatch):
     (out / "metrics.jsonl").write_text("{}\n")
     monkeypatch.setenv("RANK", "1")
     assert start(out) is False and (out / "metrics.jsonl").is_file()
+
+
+def test_interrupted_before_its_first_checkpoint_names_overwrite(tmp_path):
+    """Ctrl-C before the first save (issue 25): starting again says --overwrite, which works, not --resume."""
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "metrics.jsonl").write_text('{"step": 1}\n')
+    (out / "checkpoint-2").mkdir()  # killed while saving: no trainer_state.json yet
+    (out / "checkpoint-2" / "model.safetensors").write_bytes(b"x")
+    with pytest.raises(FileExistsError, match="it stopped before its first checkpoint, so pass --overwrite to start"):
+        start(out)
+    with pytest.raises(FileNotFoundError, match="holds no complete checkpoint-\\* folder to resume from: the "
+                                                "run stopped before its first checkpoint, so start it again with "
+                                                "--overwrite"):
+        start(out, resume=True)
+    assert (out / "metrics.jsonl").read_text() == '{"step": 1}\n'  # nothing cut or removed
+    assert start(out, overwrite=True) is True and not any(out.iterdir())
+
+
+# (file, rows as written: the step of each, "torn" for a last line cut short by the kill)
+WRITTEN = {"metrics.jsonl": [1, 2, 3, 4, 5, "torn"], "heldout.jsonl": [0, 3, 4, 5],
+           "completions.jsonl": [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5]}
+# what a resume from checkpoint-4 keeps: metrics and held-out rows up to step 4, rollouts generated before step 4
+# (a completion's `step` is the global_step it was generated at, trained on by the step after it)
+KEPT = {"metrics.jsonl": [1, 2, 3, 4], "heldout.jsonl": [0, 3, 4], "completions.jsonl": [0, 0, 1, 1, 2, 2, 3, 3]}
+
+
+def test_resume_cuts_every_record_back_to_the_last_checkpoint(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "run"
+    out.mkdir()
+    for name, steps in WRITTEN.items():
+        text = "".join('{"st' if s == "torn" else json.dumps({"step": s, "x": i}) + "\n" for i, s in enumerate(steps))
+        (out / name).write_text(text)
+    checkpoint(out, 2)
+    checkpoint(out, 4)
+    checkpoint(out, 6)
+    (out / "checkpoint-6" / "curriculum_state.json").unlink()  # killed before the curriculum state was saved
+    assert last_checkpoint(out).name == "checkpoint-4"
+    monkeypatch.setenv("RANK", "1")  # another process of a torchrun job cuts nothing
+    assert start(out, resume=True) is False
+    assert (out / "metrics.jsonl").read_text().endswith('{"st')
+    monkeypatch.setenv("RANK", "0")
+    assert start(out, resume=True) is True
+    assert capsys.readouterr().out == ("resume: from checkpoint-4; dropped the rows written after it (2 metrics.jsonl, "
+                                       "1 heldout.jsonl, 4 completions.jsonl), which this run writes again\n")
+    for name, steps in KEPT.items():
+        rows = [json.loads(x) for x in (out / name).read_text().splitlines()]
+        assert [r["step"] for r in rows] == steps, name
+        assert [r["x"] for r in rows] == list(range(len(steps))), name  # the same rows, in their order
+    assert sorted(p.name for p in out.iterdir() if p.suffix == ".cut") == []
+    assert cut_records(out, 4) == {"metrics.jsonl": 0, "heldout.jsonl": 0, "completions.jsonl": 0}  # idempotent
+
+
+def test_cut_keeps_what_it_cannot_read(tmp_path):
+    """Only rows with a step past the checkpoint go: a line that is not an rmlite row stays where it was."""
+    (tmp_path / "metrics.jsonl").write_text('{"step": 1}\nnot json\n[1, 2]\n{"loss": 1}\n{"step": 9}\n')
+    assert cut_records(tmp_path, 2)["metrics.jsonl"] == 1
+    assert (tmp_path / "metrics.jsonl").read_text() == '{"step": 1}\nnot json\n[1, 2]\n{"loss": 1}\n'
+
+
+def test_finished_compares_the_last_checkpoint_with_the_steps_asked_for(tmp_path):
+    checkpoint(tmp_path, 4, max_steps=8)
+    assert finished(tmp_path, 8) is None and finished(tmp_path, -1) is None
+    checkpoint(tmp_path, 8, max_steps=8)
+    assert finished(tmp_path, 8) == (f"resume: {tmp_path} already trained 8 of 8 steps (checkpoint-8); nothing to do "
+                                     f"(pass --steps above 8 to train further)")
+    assert finished(tmp_path, -1) is not None and finished(tmp_path, 12) is None

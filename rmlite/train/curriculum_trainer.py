@@ -11,7 +11,7 @@
 It also logs rmlite's zero-spread metrics (`rmlite.train.spread`) from the rewards TRL gathered across processes.
 
 Private TRL hooks overridden (same signatures in trl 1.15 and 1.16): `_get_train_sampler`, `_prepare_inputs`,
-`_calculate_rewards`.
+`_calculate_rewards`; and transformers' `_load_optimizer_and_scheduler`, only to let a CPU run under torchrun resume.
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from functools import cache
 from typing import Any
 
 from torch.utils.data import Sampler
@@ -332,6 +334,14 @@ class CurriculumGRPOTrainer(GRPOTrainer):
                 self._metrics["train"][key].append(value)
         return rewards_per_func
 
+    def _load_optimizer_and_scheduler(self, checkpoint: str | None) -> None:
+        """As transformers', which loads the optimizer state onto `args.device` under several processes: on a CPU that
+        is `cpu:<rank>`, a location torch.load cannot restore ("don't know how to restore data location"), so a
+        torchrun job on CPUs could never resume. torch is taught that location first (`_load_cpu_ranks`)."""
+        if checkpoint is not None and self.args.world_size > 1 and self.args.device.type == "cpu":
+            _load_cpu_ranks()
+        super()._load_optimizer_and_scheduler(checkpoint)
+
     def train(self, resume_from_checkpoint: str | bool | None = None, **kwargs: Any) -> Any:
         """As Trainer.train; on resume the curriculum state is restored from the checkpoint first.
 
@@ -350,3 +360,14 @@ class CurriculumGRPOTrainer(GRPOTrainer):
             resume_from_checkpoint = path
         with quiet_known_warnings():  # TRL calls transformers' deprecated checkpointing names around each rollout
             return super().train(resume_from_checkpoint=resume_from_checkpoint, **kwargs)
+
+
+@cache
+def _load_cpu_ranks() -> None:
+    """Let torch.load restore storages tagged `cpu:<n>` (torch's own CPU deserializer accepts only "cpu"), once."""
+    import torch
+
+    def on_cpu(storage: Any, location: str) -> Any:
+        return storage if re.fullmatch(r"cpu:\d+", location) else None
+
+    torch.serialization.register_package(100, lambda storage: None, on_cpu)

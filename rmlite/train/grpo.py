@@ -12,7 +12,8 @@ One trainer and one LoRA adapter for all stages. What this module adds to TRL:
   TRL's `frac_reward_zero_std` is kept under its own name (it tests the batch's spread under batch scaling);
 * an optional held-out evaluation during training (`heldout=`, `rmlite.train.heldout`);
 * per-step metrics to `metrics.jsonl` (+ CSV and a plot with stage boundaries), checkpoints with the curriculum
-  state, and `resume=True` to continue after an interruption;
+  state, and `resume=True` to continue after an interruption: the records are cut back to the checkpoint first
+  (`rmlite.train.runfolder.cut_records`), so they read as those of an uninterrupted run; a finished run is left alone;
 * a console a person can read (`rmlite.train.console`: one progress bar instead of TRL's metrics dicts, known-harmless
   warnings silenced) and a run folder that describes the run (`rmlite.train.runfolder`: never replaced without
   `overwrite=True`, a README.md instead of TRL's model card).
@@ -238,6 +239,10 @@ def train(model, processor, dataset, *, reward: str | RewardConfig | Any = PAPER
         raise ValueError("the training data set is empty")
     cur = get_curriculum(curriculum) if isinstance(curriculum, str) else curriculum
     out = Path(settings.output_dir)
+    done = runfolder.finished(out, settings.max_steps) if resume else None
+    if done is not None:  # resuming would train one step past the end and replace the adapter
+        print(done)
+        return TrainResult(out, read_metrics(out), [])
     main = runfolder.start(out, resume, overwrite)
     with console.quiet_known_warnings():
         trainer, held = _trainer(model, processor, dataset, reward, cur, settings, out, callbacks, log_completions,
@@ -245,7 +250,8 @@ def train(model, processor, dataset, *, reward: str | RewardConfig | Any = PAPER
         console.install(trainer, cur.names, progress)
         if main:
             runfolder.write_run_file(out, reward, cur, settings, trainer.accelerator.num_processes)
-        _run(trainer, settings, resume)
+        trainer.accelerator.wait_for_everyone()  # no process appends a row before the main one has cut the records
+        _run(trainer, settings, runfolder.last_checkpoint(out) if resume else None)
         trainer.save_model(str(out / ADAPTER_DIR))
     cb = trainer.curriculum_callback
     rows = read_metrics(out)
@@ -280,9 +286,9 @@ def _trainer(model, processor, dataset, reward: Any, cur: Curriculum, settings: 
     return trainer, (held[0] if held else None)
 
 
-def _run(trainer: Any, settings: GRPOSettings, resume: bool) -> None:
-    try:
-        trainer.train(resume_from_checkpoint=True if resume else None)
+def _run(trainer: Any, settings: GRPOSettings, checkpoint: Path | None) -> None:
+    try:  # the checkpoint `runfolder.start` cut the records back to, named (not left to the trainer to find)
+        trainer.train(resume_from_checkpoint=None if checkpoint is None else str(checkpoint))
     except Exception as e:
         if is_oom(e):  # say what to shrink rather than leave the user with a CUDA traceback alone
             print(oom_advice({"num_generations": settings.num_generations,

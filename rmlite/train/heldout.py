@@ -10,9 +10,11 @@ held-out questions greedily, scores them with ReasonMap's metrics (`rmlite.evalu
   `heldout/format_errors/<type>` (answers the type's parser cannot read, apart from wrong ones), `heldout/chance`
   and `heldout/majority` (constant);
 
-and writes one row per evaluation to `heldout.jsonl` (per type and per difficulty, with standard errors).
-`change()` gives the paired change from the first to the last evaluation, with its standard error. Runs in the
-main process only (the others wait at their next collective step).
+and writes one row per evaluation to `heldout.jsonl` (per type and per difficulty, with standard errors, and the
+answers). `change()` gives the paired change from the first to the last evaluation, with its standard error. Runs in
+the main process only (the others wait at their next collective step). A resumed run does not evaluate at its start
+(the checkpoint's step was evaluated before the interruption if the uninterrupted run would evaluate it): it reads
+the earlier evaluations back from `heldout.jsonl`, re-scoring their answers, so `change()` still starts at step 0.
 """
 
 from __future__ import annotations
@@ -102,7 +104,23 @@ class HeldOutEval(TrainerCallback):
         return {"step": step, "by_type": type_table(report),
                 "by_difficulty": _by(report.records, "difficulty_question"),
                 "baselines": {name: {t: v["accuracy"] for t, v in type_table(b).items()}
-                              for name, b in self.baselines.items()}}
+                              for name, b in self.baselines.items()},
+                "answers": {str(r["id"]): r["answer"] for r in report.records}}
+
+    def restore(self) -> list[int]:
+        """The evaluations of `heldout.jsonl` (a run being resumed, already cut back to its checkpoint) as reports,
+        re-scored from their answers; returns their steps. Rows of another held-out set (other ids) are skipped."""
+        path = None if self.out is None else self.out / HELDOUT_FILE
+        if path is None or not path.is_file():
+            return []
+        ids = [str(s["id"]) for s in self.samples]
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line) if line.strip() else {}
+            answers = row.get("answers")
+            if isinstance(answers, dict) and sorted(answers) == sorted(ids):
+                report = score_answers(self.samples, [answers[i] for i in ids], name=f"step {row['step']}")
+                self.reports[row["step"]] = report
+        return sorted(self.reports)
 
     def change(self, qtype: str | None = None) -> tuple[float, float, int]:
         """(last - first accuracy, its paired SE, n) over the evaluations so far (one type or all)."""
@@ -116,7 +134,10 @@ class HeldOutEval(TrainerCallback):
             self.evaluate(kw["model"], kw["processing_class"], state.global_step)
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-        self._run(state, kw)
+        if state.global_step == 0:
+            self._run(state, kw)
+        elif state.is_world_process_zero:  # resumed from a checkpoint (its state is loaded before this call)
+            self.restore()
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
         if state.global_step % self.every == 0 or state.global_step >= state.max_steps:

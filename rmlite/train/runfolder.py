@@ -2,7 +2,9 @@
 
 A folder that already holds a run (`rmlite.schema.run_contents`) is never overwritten silently: `start` raises
 unless the caller resumes it or asks to overwrite it, and overwriting removes exactly the entries `run_contents`
-lists, so no old `checkpoint-4` sits beside a new `checkpoint-1`.
+lists, so no old `checkpoint-4` sits beside a new `checkpoint-1`. Resuming cuts the run's records
+(`metrics.jsonl`, `completions.jsonl`, `heldout.jsonl`) back to the checkpoint it continues from (`cut_records`):
+rows written after it describe steps the checkpoint does not hold, and the resumed run writes them again.
 
 After training, `README.md` says what ran instead of TRL's boilerplate model card ("a fine-tuned version of
 [None]"): `run_card` (pure: from a `RunFacts`) gives the base model, the data and its counts, the reward and its
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import shlex
 import shutil
@@ -37,6 +40,7 @@ from rmlite.schema import (
     METRICS_FILE,
     RUN_CARD,
     RUN_FILE,
+    STATE_FILE,
     run_contents,
 )
 
@@ -44,19 +48,29 @@ from rmlite.schema import (
 def start(out: Path, resume: bool = False, overwrite: bool = False) -> bool:
     """Create or claim the run folder; True on the main process (the one that writes the run files).
 
-    A folder holding a run raises FileExistsError unless `resume` (continue it) or `overwrite` (its run entries
-    are removed first, and listed on one line). Only the main process checks and clears: the rank comes from the
-    launcher's environment (torchrun and accelerate set RANK), and no process writes before the trainer's first
-    collective step, which the main process reaches only after clearing.
+    A folder holding a run raises FileExistsError unless `resume` (continue it: its records are cut back to the last
+    checkpoint, `cut_records`) or `overwrite` (its run entries are removed first, and listed on one line). Only the
+    main process checks, cuts and clears: the rank comes from the launcher's environment (torchrun and accelerate set
+    RANK). Every process appends to the main process's files (the run folder is one folder, shared), so the others
+    must write nothing before it is done: `rmlite.train.train` holds them at a barrier before the first step.
     """
     if resume and overwrite:
         raise ValueError("resume and overwrite exclude each other: continue the run, or replace it")
     main = int(os.environ.get("RANK", "0")) == 0
     out.mkdir(parents=True, exist_ok=True)
-    old = run_contents(out) if main and not resume else []
+    if resume:
+        checkpoint = last_checkpoint(out)  # every process: each checks that there is one
+        if main:
+            dropped = cut_records(out, checkpoint_step(checkpoint))
+            if any(dropped.values()):
+                print(f"resume: from {checkpoint.name}; dropped the rows written after it "
+                      f"({', '.join(f'{n} {k}' for k, n in dropped.items() if n)}), which this run writes again")
+        return main
+    old = run_contents(out) if main else []
     if old and not overwrite:
-        raise FileExistsError(f"{out} already holds a run ({', '.join(old)}): pass --resume to continue it or "
-                              f"--overwrite to replace it")
+        again = ("pass --resume to continue it or --overwrite to replace it" if _checkpoints(out) else
+                 "it stopped before its first checkpoint, so pass --overwrite to start it again")
+        raise FileExistsError(f"{out} already holds a run ({', '.join(old)}): {again}")
     for name in old:
         path = out / name
         if path.is_dir() and not path.is_symlink():
@@ -66,6 +80,97 @@ def start(out: Path, resume: bool = False, overwrite: bool = False) -> bool:
     if old:
         print(f"overwrite: removed {', '.join(old)} from {out}")
     return main
+
+
+CHECKPOINT = "checkpoint-"  # transformers' PREFIX_CHECKPOINT_DIR, without importing transformers here
+TRAINER_STATE = "trainer_state.json"  # the last file transformers writes into a checkpoint: there, it is complete
+# What a row's `step` means in each record, so the cut keeps exactly the rows the checkpoint holds:
+# metrics.jsonl and heldout.jsonl: the optimizer steps done when the row was written (kept up to the checkpoint's
+# step); completions.jsonl: global_step when the rollout was generated, trained on by the next step (kept below it).
+RECORDS = {METRICS_FILE: 0, HELDOUT_FILE: 0, COMPLETIONS_FILE: -1}
+
+
+def _checkpoints(out: Path) -> dict[int, Path]:
+    """The complete checkpoints in `out` by step: a checkpoint killed while saving lacks the last files written into
+    it (transformers' trainer_state.json, then the curriculum state)."""
+    found = {}
+    for p in out.glob(f"{CHECKPOINT}*"):
+        step = p.name.removeprefix(CHECKPOINT)
+        if step.isdigit() and (p / TRAINER_STATE).is_file() and (p / STATE_FILE).is_file():
+            found[int(step)] = p
+    return found
+
+
+def last_checkpoint(out: Path) -> Path:
+    """The complete checkpoint with the largest step, which a resumed run continues from; FileNotFoundError if none."""
+    found = _checkpoints(Path(out))
+    if not found:
+        raise FileNotFoundError(f"{out} holds no complete checkpoint-* folder to resume from: the run stopped before "
+                                f"its first checkpoint, so start it again with --overwrite")
+    return found[max(found)]
+
+
+def checkpoint_step(checkpoint: Path) -> int:
+    """The optimizer steps a checkpoint holds (its trainer_state.json's `global_step`)."""
+    return int(json.loads((Path(checkpoint) / TRAINER_STATE).read_text())["global_step"])
+
+
+def finished(out: Path, max_steps: int) -> str | None:
+    """One line saying that the run in `out` has already trained `max_steps` steps (its last checkpoint's own
+    `max_steps` when `max_steps` is not above 0, as for an epoch-based run); None when there is more to train.
+
+    transformers would resume such a run one step past its end, and the adapter saved after it would replace the
+    finished one, so `rmlite.train.train` trains nothing and prints this line instead."""
+    checkpoint = last_checkpoint(Path(out))
+    state = json.loads((checkpoint / TRAINER_STATE).read_text())
+    step, target = int(state["global_step"]), max_steps if max_steps > 0 else int(state["max_steps"])
+    if step < target:
+        return None
+    return (f"resume: {out} already trained {step} of {target} steps ({checkpoint.name}); nothing to do (pass --steps "
+            f"above {step} to train further)")
+
+
+def cut_records(out: Path, step: int) -> dict[str, int]:
+    """Cut each record in `out` back to a checkpoint at optimizer step `step`; the rows dropped per file.
+
+    A row is kept while its `step` is within the checkpoint (`RECORDS`); a last line cut short by the crash (no
+    newline) is dropped, and a line that is not a row with a step is kept. Each file is replaced whole (written
+    beside it, then renamed), so a crash during the cut leaves either the old file or the new one; no copy of the
+    dropped rows is kept, since the resumed run writes them again.
+
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "metrics.jsonl").write_text('{"step": 1}\\n{"step": 2}\\n{"step": 3}\\n{"st')
+    >>> _ = (d / "completions.jsonl").write_text('{"step": 0}\\n{"step": 1}\\n{"step": 2}\\n')
+    >>> cut_records(d, 2)
+    {'metrics.jsonl': 2, 'heldout.jsonl': 0, 'completions.jsonl': 1}
+    >>> (d / "metrics.jsonl").read_text(), (d / "completions.jsonl").read_text()
+    ('{"step": 1}\\n{"step": 2}\\n', '{"step": 0}\\n{"step": 1}\\n')
+    """
+    dropped = {}
+    for name, offset in RECORDS.items():
+        path = Path(out) / name
+        if not path.is_file():
+            dropped[name] = 0
+            continue
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        keep = [line for line in lines if line.endswith("\n") and _row_step(line) <= step + offset]
+        dropped[name] = len(lines) - len(keep)
+        if dropped[name]:
+            tmp = path.with_name(path.name + ".cut")
+            tmp.write_text("".join(keep), encoding="utf-8")
+            os.replace(tmp, path)
+    return dropped
+
+
+def _row_step(line: str) -> float:
+    """A record line's `step`; -inf (kept) for a line that is not an rmlite row: the cut drops nothing unread."""
+    try:
+        row = json.loads(line)
+    except ValueError:
+        return -math.inf
+    step = row.get("step") if isinstance(row, dict) else None
+    return step if isinstance(step, (int, float)) else -math.inf
 
 
 def write_run_file(out: Path, reward: Any, curriculum: Any, settings: Any, num_processes: int) -> None:
