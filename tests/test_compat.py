@@ -163,14 +163,13 @@ def test_release_mode_matches_the_release_on_edited_routes(data):
 
 
 def test_release_mode_matches_the_release_on_the_score_corpus():
+    """Every stored completion, a planning one asked with the templates in turn (all three: 7,407 judgements,
+    17 s; measured in docs/reward.md)."""
     samples, pairs, _ = load()
-    n = 0
-    for i, text in pairs:
+    for k, (i, text) in enumerate(pairs):
         s = samples[i]
-        for tpl in ("short", "long1", "long2") if s["type"] == "planning" else ("",):
-            as_release(text, dict(s, template=tpl) if tpl else s)
-            n += 1
-    assert n > 5000
+        as_release(text, dict(s, template=("short", "long1", "long2")[k % 3]) if s["type"] == "planning" else s)
+    assert len(pairs) > 2000
 
 
 @pytest.mark.parametrize("sample", [ZH_SHORT, ZH_L2, sample_on(ZH, "苹果园站", "四道桥站", "long1"), TOY_SHORT,
