@@ -5,6 +5,7 @@ folder, model availability, adapter) is checked before the model loads, so a mis
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from rmlite.cli import checks
 from rmlite.cli.args import UserError
@@ -15,6 +16,7 @@ from rmlite.doctor import main_lines as doctor_main
 from rmlite.evaluate import evaluate, markdown_table
 from rmlite.models.gpu import cuda_available, gpu_preset
 from rmlite.models.load import load_model
+from rmlite.train.runfolder import finished
 from rmlite.train.settings import GRPOSettings, card_load_options, card_settings, cpu_preset
 
 CPU_STEPS_HINT = 8  # what the CPU refusal suggests for --steps (a few minutes with the tiny model)
@@ -57,6 +59,10 @@ def check_train(a: argparse.Namespace) -> None:
 
 def cmd_train(a: argparse.Namespace) -> int:
     check_train(a)
+    done = finished(Path(a.out), train_settings(a).max_steps) if a.resume else None
+    if done is not None:  # a finished run: resuming it would train past its end and replace its adapter
+        print(done)
+        return 0
     # The model first: unsloth must be imported before trl/transformers (rmlite.train imports them).
     model, processor = load_model(a.model, **train_load_options(a), adapter=a.adapter)
     from rmlite.train.grpo import train  # deferred: torch / trl (unsloth must come first)

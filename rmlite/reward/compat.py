@@ -54,11 +54,12 @@ class ReleaseCompat:
     """The release takes a reference section's arrival from its departure when the departure ends in "Station"
     (any template) or, on a Chinese map, in 站 (short answers). rmlite: the arrival is the reference's arrival."""
     line_name_self_rewrite: bool = False
-    """The release compares a non-Chinese answer's line name with a rewrite of itself (it never scores) and a
-    Chinese reference's as `Line N`. rmlite: the answer's and the reference's names as `normalize_line` keys."""
+    """The release compares a non-Chinese answer's line name with a rewrite of itself (`Line 1` with `Line Li`: no
+    point) and reads a Chinese reference's as `Line N`. rmlite: compares the answer's and the reference's names as
+    `normalize_line` keys."""
     long2_crash: bool = False
-    """The release crashes (a list it never set) on a long2 question of a non-Chinese map when an answer's via list
-    holds 站 or its line name has no Latin letter or digit; the item scores 0. rmlite: such an answer is scored."""
+    """The release crashes (a list it never set) on a long2 answer on a non-Chinese map with both endpoints right
+    whose via list holds 站 or whose line name has no Latin letter or digit; the item scores 0. rmlite: scores it."""
 
     @classmethod
     def release(cls) -> ReleaseCompat:
