@@ -41,7 +41,7 @@ def data(tmp_path_factory):
     generate_dataset(out, DatasetConfig(n_maps=2, size=512, test_fraction=0.0, questions=q), progress=False,
                      workers=1)
     ds = load_split(out, "train")
-    return ds.select(range(3, len(ds))), ds.select(range(3))  # training rows, held-out rows
+    return ds.select(range(3, len(ds))), ds.select(range(3)), out  # training rows, held-out rows, the folder
 
 
 def _train(data, out, tmp_path, **kw):
@@ -53,7 +53,7 @@ def _train(data, out, tmp_path, **kw):
     if not src.is_dir():
         shutil.copytree(tiny_model_cached(), src)
     model, proc = load_model(str(src), load_in_4bit=False, lora_rank=8, dtype="float32")
-    train_rows, held = data
+    train_rows, held, _ = data
     settings = cpu_tiny_settings(str(out), max_steps=STEPS, save_steps=SAVE, max_completion_length=6)
     return train(model, proc, train_rows, reward=spread_reward, curriculum="paper", settings=settings,
                  heldout=HeldOutEval(held, every=EVERY, max_new_tokens=6), progress=False, **kw)
@@ -130,12 +130,7 @@ def test_resume_on_a_finished_run_trains_nothing(data, tmp_path, capsys):
     from rmlite.train.runfolder import finished
 
     out = tmp_path / "run"
-    for step in (2, STEPS):
-        ckpt = out / f"checkpoint-{step}"
-        ckpt.mkdir(parents=True)
-        (ckpt / "trainer_state.json").write_text(json.dumps({"global_step": step, "max_steps": STEPS}))
-        (ckpt / "curriculum_state.json").write_text("{}")
-    (out / METRICS_FILE).write_text("".join(json.dumps({"step": s}) + "\n" for s in range(1, STEPS + 1)))
+    _finished_run(out)
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     res = train(None, None, data[0], resume=True, settings=cpu_tiny_settings(str(out), max_steps=STEPS))
     assert capsys.readouterr().out == (f"resume: {out} already trained 5 of 5 steps (checkpoint-5); nothing to do "
@@ -144,3 +139,54 @@ def test_resume_on_a_finished_run_trains_nothing(data, tmp_path, capsys):
     assert [m["step"] for m in res.metrics] == list(range(1, STEPS + 1)) and res.trainer is None
     # with more steps asked for, or an epoch-based run (max_steps -1: the checkpoint's own), the answer follows
     assert finished(out, STEPS + 1) is None and finished(out, -1) is not None and finished(out, 4) is not None
+
+
+def _finished_run(out):
+    for step in (2, STEPS):
+        ckpt = out / f"checkpoint-{step}"
+        ckpt.mkdir(parents=True)
+        (ckpt / "trainer_state.json").write_text(json.dumps({"global_step": step, "max_steps": STEPS}))
+        (ckpt / "curriculum_state.json").write_text("{}")
+    (out / METRICS_FILE).write_text("".join(json.dumps({"step": s}) + "\n" for s in range(1, STEPS + 1)))
+
+
+def _cli(capsys, *argv):
+    from rmlite.cli import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_resume_on_a_finished_run_says_so_before_the_model_loads(data, tmp_path, capsys, monkeypatch):
+    import rmlite.cli.model_commands as model_commands
+
+    monkeypatch.setattr(model_commands, "load_model", lambda *a, **k: pytest.fail("the model was loaded"))
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "config.json").write_text("{}")
+    out = tmp_path / "run"
+    _finished_run(out)
+    code, said, err = _cli(capsys, "train", "--data", str(data[2]), "--model", str(tmp_path / "model"), "--steps",
+                           str(STEPS), "--resume", "--out", str(out))
+    assert (code, err) == (0, "")
+    assert said == (f"resume: {out} already trained 5 of 5 steps (checkpoint-5); nothing to do (pass --steps above 5 "
+                    f"to train further)\n")
+
+
+def test_cli_after_ctrl_c_before_the_first_checkpoint_names_overwrite(data, tmp_path, capsys):
+    """Issue 25: re-running said "pass --resume", and --resume said "drop --resume"; only --overwrite works."""
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "config.json").write_text("{}")
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / METRICS_FILE).write_text('{"step": 1}\n')  # what a run stopped at step 1 leaves: rows, no checkpoint
+    base = ["train", "--data", str(data[2]), "--model", str(tmp_path / "model"), "--steps", "3", "--out", str(out)]
+    code, _, err = _cli(capsys, *base)
+    assert code == 2 and err.count("\n") == 1 and "--overwrite to start it again" in err and "--resume" not in err
+    code, _, err = _cli(capsys, *base, "--resume")
+    assert code == 2 and err.count("\n") == 1 and "pass --overwrite instead of --resume" in err
+    assert "drop --resume" not in err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = _cli(capsys, *base[:-1], str(empty), "--resume")
+    assert code == 2 and "drop --resume to start a new run" in err  # there, a new run is what works

@@ -112,10 +112,16 @@ def run_folder(out: str, *, resume: bool, overwrite: bool) -> list[str]:
     if resume and overwrite:
         raise UserError("--resume continues the run in --out and --overwrite replaces it: pass one of them")
     found = run_contents(out)
-    if resume and not any(n.startswith("checkpoint-") for n in found):
-        raise UserError(f"--resume: {out} holds no checkpoint-* folder to continue from; drop --resume to start a "
-                        "new run")
+    checkpoints = any(n.startswith("checkpoint-") for n in found)
+    if resume and not found:
+        raise UserError(f"--resume: {out} holds no run to continue; drop --resume to start a new run")
+    if resume and not checkpoints:  # interrupted (Ctrl-C) before its first save: --overwrite starts it again
+        raise UserError(f"--resume: {out} holds no checkpoint-* folder to continue from ({', '.join(found)}): the run "
+                        f"stopped before its first save; pass --overwrite instead of --resume to start it again")
     if found and not (resume or overwrite):
+        if not checkpoints:  # interrupted (Ctrl-C) before its first save: there is nothing to resume
+            raise UserError(f"--out {out} holds a run stopped before its first checkpoint ({', '.join(found)}): pass "
+                            "--overwrite to start it again, or choose another --out")
         raise UserError(f"--out {out} already holds a run ({', '.join(found)}): pass --resume to continue it, "
                         "--overwrite to replace it, or choose another --out")
     return found

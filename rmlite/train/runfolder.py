@@ -120,8 +120,12 @@ def finished(out: Path, max_steps: int) -> str | None:
     `max_steps` when `max_steps` is not above 0, as for an epoch-based run); None when there is more to train.
 
     transformers would resume such a run one step past its end, and the adapter saved after it would replace the
-    finished one, so `rmlite.train.train` trains nothing and prints this line instead."""
-    checkpoint = last_checkpoint(Path(out))
+    finished one, so `rmlite.train.train` (and `rmlite train` before its model loads) trains nothing and prints this
+    line instead. None too when there is no complete checkpoint: `start` says what to do then."""
+    found = _checkpoints(Path(out))
+    if not found:
+        return None
+    checkpoint = found[max(found)]
     state = json.loads((checkpoint / TRAINER_STATE).read_text())
     step, target = int(state["global_step"]), max_steps if max_steps > 0 else int(state["max_steps"])
     if step < target:
