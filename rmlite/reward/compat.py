@@ -84,7 +84,10 @@ def switch_docs() -> tuple[tuple[str, str, str], ...]:
     out = []
     for node, nxt in zip(body, body[1:], strict=False):
         if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
-            release, ours = " ".join(nxt.value.value.split()).split(" rmlite: ")
+            release, sep, ours = " ".join(nxt.value.value.split()).partition(" rmlite: ")
+            if not (sep and release and ours):
+                raise ValueError(f"ReleaseCompat.{node.target.id}: its docstring names the release's behaviour, "
+                                 "then ' rmlite: ' and rmlite's")
             out.append((node.target.id, release, ours))
     return tuple(out)
 
@@ -105,7 +108,7 @@ def write_deviation_table(path: str | Path) -> bool:
     p = Path(path)
     text = p.read_text(encoding="utf-8")
     head, sep, rest = text.partition(TABLE_START + "\n")
-    body, sep2, tail = rest.partition("\n" + TABLE_END)
+    _, sep2, tail = rest.partition("\n" + TABLE_END)
     if not (sep and sep2):
         raise ValueError(f"{p}: the deviation table's markers are missing")
     new = head + sep + deviation_table() + sep2 + tail
