@@ -108,6 +108,11 @@ def test_killed_and_resumed_run_keeps_the_records_of_an_uninterrupted_one(data, 
     assert card == [line.replace("whole", "broken") for line in (whole / RUN_CARD).read_text().splitlines()
                     if not line.startswith("Written by")]
     assert "at step 0 and step 5" in "\n".join(card)
+    # resumed once more, the finished run is left as it is (without the guard: "steps: 6 of 5", a new adapter)
+    before = {p: p.read_bytes() for p in broken.rglob("*") if p.is_file()}
+    _train(data, broken, tmp_path, resume=True)
+    assert "nothing to do" in capsys.readouterr().out
+    assert {p: p.read_bytes() for p in broken.rglob("*") if p.is_file()} == before
 
 
 def test_the_comparison_sees_a_doubled_or_changed_row(tmp_path):
