@@ -14,6 +14,8 @@ import importlib
 import inspect
 import json
 import re
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -263,7 +265,7 @@ def test_nbsync_rewrites_a_drifted_copy(tmp_path, monkeypatch):
     assert nbsync.sync(tmp_path, write=False) == []
     first = read(tmp_path / "notebooks" / "03_stage1_perception_grpo.ipynb")
     assert "github/someone/fork/blob/main/notebooks/03_stage1" in first.cells[0].source
-    assert any("git clone -q --depth 1 https://github.com/someone/fork" in c.source for c in first.cells)
+    assert any('SOURCE = "https://github.com/someone/fork"' in c.source for c in first.cells)
 
 
 @pytest.mark.parametrize("gpu, torch_version", [("GPU 0: Tesla T4 (UUID: GPU-x)", "2.9.0+cu126"), ("", "2.9.0"),
@@ -273,14 +275,13 @@ def test_install_cell_as_colab_runs_it(gpu, torch_version, monkeypatch, capsys, 
     """The install cell through IPython's own transformer, with a recording shell standing in for Colab: a GPU
     runtime installs the pinned training stack with Colab's torch pinned as installed (or stops, in one line,
     before installing anything when unsloth cannot use that torch), a CPU runtime only rmlite itself, unpinned."""
-    import subprocess
     import types
     from importlib import metadata
 
     from IPython.core.inputtransformer2 import TransformerManager
 
     from rmlite import colab_install
-    from rmlite.notebook.sync import install_cell
+    from rmlite.notebook.sync import FETCH, install_cell
 
     colab = {"torch": torch_version, "torchvision": "0.24.0+cu126"}  # what Colab has; torchaudio not installed
 
@@ -314,7 +315,7 @@ def test_install_cell_as_colab_runs_it(gpu, torch_version, monkeypatch, capsys, 
         assert not [c for c in calls if c[0] == "%pip"] and not (tmp_path / "keep.txt").exists()
         return
     exec(compile(code, "install-cell", "exec"), namespace)
-    assert calls[0] == ("!", f"test -d /content/rmlite || git clone -q --depth 1 {nbh.REPO} /content/rmlite")
+    assert calls[0] == ("!", f"test -d /content/rmlite || {FETCH}") and namespace["SOURCE"] == nbh.REPO
     pip = [line for kind, line in calls if kind == "%pip"]
     if gpu:  # IPython expands {keep} from the cell's namespace when it runs the magic
         assert pip == ['install -q -e "/content/rmlite[train,gpu]" -c /content/rmlite/requirements/gpu.txt '
@@ -324,6 +325,76 @@ def test_install_cell_as_colab_runs_it(gpu, torch_version, monkeypatch, capsys, 
         assert pip == ["install -q -e /content/rmlite"]
         assert "no GPU: installing the CPU track" in capsys.readouterr().out
     assert sys.path[0] == "/content/rmlite"
+
+
+def _fetch(source: str, content: Path) -> subprocess.CompletedProcess:
+    """The install cell's fetch line as Colab's shell runs it: SOURCE filled in by IPython's own expansion, with
+    `content` standing in for /content."""
+    from IPython.utils.text import DollarFormatter
+
+    from rmlite.notebook.sync import FETCH
+
+    line = DollarFormatter().vformat(f"test -d /content/rmlite || {FETCH}", args=[], kwargs={"SOURCE": source})
+    return subprocess.run(["sh", "-c", line.replace("/content/", f"{content}/")], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("prefix", ["rmlite/", "rmlite-main/"], ids=["git-archive", "github-download-zip"])
+def test_install_cell_fetches_a_zip_of_the_repository(prefix, tmp_path):
+    """A teacher's copy on Drive: a zip with one top folder (`git archive --prefix=rmlite/`, or GitHub's "Download
+    ZIP", whose folder is rmlite-main/) lands in /content/rmlite with the files `pip install -e` and the notebooks
+    need; a second run keeps it."""
+    if shutil.which("unzip") is None:
+        pytest.skip("no unzip here (Colab has it)")
+    archive = tmp_path / "drive" / "rmlite.zip"
+    archive.parent.mkdir()
+    subprocess.run(["git", "-C", str(ROOT), "archive", "--format=zip", f"--prefix={prefix}", "-o", str(archive),
+                    "HEAD"], check=True)
+    (tmp_path / "content").mkdir()
+    done = _fetch(str(archive), tmp_path / "content")
+    assert done.returncode == 0, done.stderr
+    got = tmp_path / "content" / "rmlite"
+    for need in ("pyproject.toml", "requirements/gpu.txt", "rmlite/colab_install.py", "data/mini/manifest.json",
+                 "notebooks/00_setup.ipynb"):
+        assert (got / need).is_file(), need
+    assert _fetch(str(archive), tmp_path / "content").returncode == 0  # re-run: kept, nothing fetched
+
+
+def test_install_cell_refuses_a_zip_without_one_top_folder(tmp_path):
+    if shutil.which("unzip") is None:
+        pytest.skip("no unzip here (Colab has it)")
+    archive = tmp_path / "flat.zip"
+    subprocess.run(["git", "-C", str(ROOT), "archive", "--format=zip", "-o", str(archive), "HEAD"], check=True)
+    (tmp_path / "content").mkdir()
+    done = _fetch(str(archive), tmp_path / "content")
+    assert done.returncode != 0 and not (tmp_path / "content" / "rmlite" / "pyproject.toml").exists()
+
+
+def test_install_cell_clones_a_git_address(tmp_path):
+    (tmp_path / "content").mkdir()
+    done = _fetch(f"file://{ROOT}", tmp_path / "content")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "content" / "rmlite" / "rmlite" / "colab_install.py").is_file()
+
+
+def test_install_cell_mounts_drive_for_a_copy_there(monkeypatch):
+    """SOURCE on Drive: the cell mounts Drive (once, where Colab expects it) before fetching."""
+    import types
+
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    from rmlite.notebook.sync import install_cell
+
+    cell = install_cell().replace(f'SOURCE = "{nbh.REPO}"', 'SOURCE = "/content/drive/MyDrive/rmlite.zip"')
+    mounts, calls = [], []
+    colab = types.ModuleType("google.colab")
+    colab.drive = types.SimpleNamespace(mount=mounts.append)
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: types.SimpleNamespace(stdout=""))
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    shell = types.SimpleNamespace(system=lambda cmd: calls.append(cmd),
+                                  run_line_magic=lambda name, line, _stack_depth=1: calls.append(line))
+    exec(compile(TransformerManager().transform_cell(cell), "cell", "exec"), {"get_ipython": lambda: shell})
+    assert mounts == ["/content/drive"] and calls[0].startswith("test -d /content/rmlite || case")
 
 
 def test_stale_modules_are_reported(monkeypatch):
@@ -458,10 +529,34 @@ def test_notebooks_run_in_order_in_smoke_mode(tmp_path, monkeypatch):
     assert "runs with logged completions: ['stage1', 'stage2']" in lab, "06 did not measure 03/04's completions"
     assert "Headline: the share of planning groups" in lab and max(map(len, lab.splitlines())) <= 120
     assert (out / "lab" / "signal_density.png").is_file()
+    _check_issue_25(executed, out)
     for name, nb in executed.items():
         assert "VBox(children" not in json.dumps([c.outputs for c in nb.cells if c.cell_type == "code"]), name
         text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
         assert "{'loss':" not in text and "'grad_norm':" not in text, f"{name}: TRL's raw metrics dict on the console"
+
+
+def _check_issue_25(executed: dict, out: Path) -> None:
+    """What a workshop teacher saw in the executed notebooks (issue 25): none of it is left."""
+    nb00 = _stdout(executed["00_setup.ipynb"])
+    assert "Out of GPU memory" not in nb00 and "{'tier'" not in nb00 and "No CUDA GPU here" in nb00
+    nb01 = executed["01_maps_and_questions.ipynb"]
+    assert "0%|" not in json.dumps([c.outputs for c in nb01.cells if c.cell_type == "code"]), "a bar frozen at 0 %"
+    gallery = [o for o in _outputs(nb01, "nb.gallery(") if "image/png" in o.get("data", {})]
+    detail = [o for o in _outputs(nb01, "nb.real_map_detail(") if "image/png" in o.get("data", {})]
+    assert len(gallery) == 1 and len(detail) == 1 and (out / "gallery.png").is_file()
+    nb02 = _stdout(executed["02_reward_playground.ipynb"])
+    assert all(f"--- {label}:" in nb02 for label in ("the gold route", "one wrong line", "garbage")), nb02[:3000]
+    nb03 = executed["03_stage1_perception_grpo.ipynb"]
+    live = [o for o in _outputs(nb03, "from rmlite.train import train") if "image/png" in o.get("data", {})]
+    final = [o for o in _outputs(nb03, "nb.curves(run_dir)") if "image/png" in o.get("data", {})]
+    assert (len(live), len(final)) == (0, 1), "03 shows the curves once, after training"
+    assert "held-out accuracy changed by" in _stdout(nb03)
+    for name, nb in executed.items():  # tables within 120 columns and 40 lines (the output folder's path aside)
+        for cell in [c for c in nb.cells if c.cell_type == "code"]:
+            text = "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stdout")
+            lines = text.replace(str(out), "<out>").replace(str(ROOT), "<repo>").splitlines()
+            assert len(lines) <= 40 and all(len(line) <= 120 for line in lines), (name, cell.source, text[-3000:])
 
 
 def _check_01(nb, out: Path) -> None:
@@ -583,7 +678,6 @@ print("OK", len(res.rows), len(choices), sorted(logged), logged["stage1"].rows[0
 
 def test_cpu_track_helpers_need_no_training_stack(tmp_path):
     """00, 01, 02 and 06 on a core-only install: no torch, transformers, trl or peft anywhere on their paths."""
-    import subprocess
 
     env = {**__import__("os").environ, nbh.OUT_ENV: str(tmp_path / "out")}
     env.pop(nbh.SMOKE_ENV, None)
@@ -621,3 +715,165 @@ def test_stage_switches_print_the_step_the_curves_mark():
         "stage switch: perception → planning at step 4 (decided at step 2: max_steps, accuracy 0.25 over the window)")
     assert nbh.stage_switches(rows[:3], [], ("perception", "planning")).startswith("no stage switch")
     assert nbh.stage_switches([{"step": 1}, *rows[2:]]).startswith("stage switch: stage 0 → stage 1 at step 4")
+
+
+# ----- issue 25 part 6: what the notebooks show ------------------------------------------------------------------
+def test_time_lines_are_measured_and_estimated():
+    """Each header says how long smoke mode took (measured: wall and CPU seconds) and a T4 run (an estimate)."""
+    from rmlite.notebook import sync as nbsync
+
+    for path in PATHS:
+        first = read(path).cells[0].source
+        wall, cpu = nbsync.SMOKE_SECONDS[path.name]
+        assert wall > 0 and cpu > 0, f"{path.name}: smoke time not measured"
+        line = re.search(r"^\*\*Time\.\*\* Smoke mode .*$", first, re.M)
+        assert line and f"{wall} s wall, {cpu} s CPU" in line.group() and "estimate" in line.group(), path.name
+        assert "a few seconds" not in first, f"{path.name}: the old unmeasured claim"
+
+
+def test_heldout_change_after_a_rerun_reads_the_runs_records(tmp_path):
+    """A re-run of a finished 03 trains and evaluates nothing: the change comes from the run's heldout.jsonl
+    (written here by hand: step 0 all wrong, step 4 all right), not "set the heldout knob"."""
+    pytest.importorskip("transformers")
+    from rmlite.data.build import MINI_DIR
+    from rmlite.lab.measure import load_samples
+    from rmlite.train.heldout import HeldOutEval
+
+    held = [s for s in load_samples(MINI_DIR, "test") if s["type"] == "torf1"][:6]
+    rows = [{"step": step, "answers": {str(s["id"]): text(s) for s in held}}
+            for step, text in ((0, lambda s: "no idea"), (4, lambda s: s["answer"]))]
+    (tmp_path / "heldout.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert nbh.heldout_change(HeldOutEval(held, every=2)).startswith("fewer than two held-out evaluations")
+    text = nbh.heldout_change(HeldOutEval(held, every=2), tmp_path)
+    assert text.splitlines()[0] == "all: held-out accuracy changed by +1.000 ± 0.000 (n=6)", text
+    assert nbh.heldout_change(None) == "no held-out evaluation (set the heldout knob)"
+
+
+def test_live_curves_give_way_to_the_final_curves(tmp_path):
+    """03/04 drew the same figure twice (the live one, then the final one): at the end the live one becomes a line."""
+    pytest.importorskip("transformers")
+    import types
+
+    updates = []
+    cb = nbh.live_curves(tmp_path)
+    cb.handle = types.SimpleNamespace(update=updates.append)
+    cb.on_train_end(None, types.SimpleNamespace(global_step=4), None)
+    assert len(updates) == 1 and type(updates[0]).__name__ == "Markdown", updates
+    assert "training ended at step 4" in updates[0].data and "below" in updates[0].data
+
+
+@pytest.mark.parametrize("rows, cols", [(100, 20), (10, 200), (41, 10)], ids=["long", "wide", "one-too-many"])
+def test_fit_text_keeps_tables_within_120_columns_and_40_lines(rows, cols, tmp_path):
+    table = "\n".join(f"{i:<{cols}}|" for i in range(rows))
+    shown = nbh.fit_text(table, tmp_path / "t.txt")
+    lines = shown.splitlines()
+    assert len(lines) <= 40 and max(map(len, lines[:-1])) <= 120  # the last line is the file's path
+    assert (tmp_path / "t.txt").read_text() == table + "\n" and lines[-1] == str(tmp_path / "t.txt")
+    small = "\n".join(["x" * 120] * 40)
+    assert nbh.fit_text(small, tmp_path / "s.txt") == small and not (tmp_path / "s.txt").exists()
+
+
+def test_advantage_and_logged_tables_fit(tmp_path, monkeypatch):
+    """06's advantage table ran to 72 lines in smoke mode: planning rows are shown, every type goes to a file."""
+    from rmlite.data.build import MINI_DIR
+    from rmlite.lab.measure import load_samples, run_lab
+
+    monkeypatch.setenv(nbh.OUT_ENV, str(tmp_path / "out"))
+    monkeypatch.setenv(nbh.SMOKE_ENV, "1")
+    samples = load_samples(MINI_DIR, "train")[:120]
+    res = run_lab(samples, nbh.lab_rewards(("sparse", "paper", "official", "robust"),
+                                           {"paper_alpha1": {"base": "paper", "alpha": 1.0}}),
+                  error_rates=(0.2, 0.8), group_size=4)
+    shown = nbh.advantage_table(res)
+    whole = (tmp_path / "out-smoke" / "lab" / "advantages.txt").read_text().splitlines()
+    assert len(whole) > 40 and len(shown.splitlines()) <= 40 and max(map(len, shown.splitlines()[:-1])) <= 120
+    assert {line.split()[2] for line in shown.splitlines()[2:-1]} == {"planning"}
+    assert len(shown.splitlines()) - 3 == 5 * 2  # five rewards x two error rates, the header and the file line
+
+
+def test_three_answers_to_one_planning_question():
+    """02 promised three answers (the gold route, one wrong line, garbage) and showed two."""
+    from rmlite.data.build import MINI_DIR
+    from rmlite.lab.measure import load_samples
+    from rmlite.reward.score import score
+
+    plan = next(s for s in load_samples(MINI_DIR, "train")
+                if s["type"] == "planning" and "error: wrong_line" in nbh.answer_choices(s))
+    answers = {"the gold route": plan["answer"], "one wrong line": nbh.answer_choices(plan)["error: wrong_line"],
+               "garbage": "I think you take the red line."}
+    table = nbh.reward_comparison(answers, plan).splitlines()
+    assert len(table) == 2 + 3 * 4 and max(map(len, table)) <= 120
+    assert [line.split("  ")[0].strip() for line in table[2::4]] == list(answers)
+    assert not score(answers["one wrong line"], plan, "paper").correct  # it is wrong, and scored as such
+    wrong = [line for line in table if line.startswith("one wrong line")]
+    assert all(line.split()[6] == "0.000" for line in wrong)  # correctness column: nothing for a wrong route
+
+
+def test_gallery_fills_six_panels_and_the_geneva_detail_is_full_size(tmp_path, monkeypatch):
+    """01's gallery left slot 6 empty in smoke mode (two real maps) and Geneva could not be read at 512 px."""
+    import numpy as np
+    from PIL import Image
+
+    from rmlite.maps.real import find_city
+
+    monkeypatch.setenv(nbh.OUT_ENV, str(tmp_path / "out"))
+    img = np.asarray(nbh.gallery(size=512).convert("L"))
+    assert img.shape == (3 * (512 + 36) + 4 * 8, 2 * 512 + 3 * 8)
+    for row in range(3):
+        for col in range(2):
+            y, x = 8 + row * (512 + 36 + 8) + 36, 8 + col * (512 + 8)
+            assert img[y:y + 512, x:x + 512].std() > 5, f"panel {2 * row + col + 1} is empty"
+    detail = np.asarray(nbh.real_map_detail("geneva"))
+    source = np.asarray(Image.open(find_city("geneva")[1]).convert("RGB"))
+    h, w = detail.shape[:2]
+    top, left = (source.shape[0] - h) // 2, (source.shape[1] - w) // 2
+    assert (w, h) == (1200, 700) and (detail == source[top:top + h, left:left + w]).all()  # not shrunk
+
+
+def test_preset_report_speaks_of_memory_only_where_there_is_a_gpu():
+    """00 printed a raw dict and "Out of GPU memory on cpu" when nothing had run out."""
+    from rmlite.models import gpu_preset
+    from rmlite.train.settings import cpu_preset
+
+    cpu = nbh.preset_report(cpu_preset())
+    t4 = nbh.preset_report(gpu_preset("Tesla T4"))
+    for text in (cpu, t4):
+        assert "{" not in text and "Out of GPU memory" not in text and max(map(len, text.splitlines())) <= 120
+    assert "No CUDA GPU here" in cpu and "max_pixels=254016" in t4 and "8 completions per optimizer step" in t4
+
+
+def test_no_progress_bar_frozen_at_zero_without_a_frontend(tmp_path, monkeypatch, capsys):
+    """01's data bar stayed at 0 % in an executed notebook (a widget nobody draws): without a frontend there is a
+    line instead."""
+    monkeypatch.setenv(nbh.OUT_ENV, str(tmp_path / "out"))
+    monkeypatch.setenv(nbh.WIDGETS_ENV, "static")
+    nbh.ensure_data(nbh.knobs(data="generate", n_maps=2, image_size=512, real_maps=(), seed=0))
+    out, err = capsys.readouterr()
+    assert "generating 2 synthetic maps and 0 real ones" in out and "0%" not in out + err and "maps:" not in err
+
+
+def test_handout_copies_read_a_zip_on_drive(tmp_path):
+    """docs/colab.md's recipe for a class: a copy of the notebooks whose install cells fetch a zip on Drive; the
+    badges keep REPO, and the repository's own notebooks are untouched."""
+    from rmlite.notebook import sync as nbsync
+
+    shutil.copytree(NB_DIR, tmp_path / "notebooks")
+    shutil.copy(ROOT / "README.md", tmp_path / "README.md")
+    zip_path = "/content/drive/MyDrive/rmlite.zip"
+    assert nbsync.main(["--root", str(tmp_path), "--source", zip_path]) == 0
+    for name in nbh.NOTEBOOKS:
+        cells = read(tmp_path / "notebooks" / name).cells
+        install, = [c.source for c in cells if c.cell_type == "code" and nbsync.INSTALL_MARK in c.source]
+        assert f'SOURCE = "{zip_path}"' in install and nbh.badge(name) in cells[0].source
+    assert nbsync.sync(ROOT, write=False) == []
+    assert "](docs/colab.md)" in (ROOT / "README.md").read_text() and (ROOT / "docs" / "colab.md").is_file()
+
+
+def test_readme_times_follow_the_measured_table(tmp_path, monkeypatch):
+    from rmlite.notebook import sync as nbsync
+
+    shutil.copy(ROOT / "README.md", tmp_path / "README.md")
+    monkeypatch.setitem(nbsync.SMOKE_SECONDS, "03_stage1_perception_grpo.ipynb", (12345, 1))
+    assert nbsync.sync_readme(tmp_path / "README.md")
+    row, = [r for r in (tmp_path / "README.md").read_text().splitlines() if r.startswith("| `03_stage1")]
+    assert "| T4 / about 60-90 minutes for 150 steps; smoke 12345 s | [![Open In Colab]" in row

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from rmlite.cli import checks
 from rmlite.cli.args import UserError
+from rmlite.curriculum import get_curriculum
+from rmlite.curriculum.schedule import generation_geometry, order_samples
 from rmlite.data.store import load_split
 from rmlite.demo import run_demo
 from rmlite.doctor import NEEDS_GPU, card_estimate
@@ -57,18 +59,41 @@ def check_train(a: argparse.Namespace) -> None:
                         f"pass over all {n} training questions")
 
 
+def first_steps(ds, curriculum: str, settings: GRPOSettings) -> str | None:
+    """One line: the question types the first `max_steps` steps train on, when a scheduled curriculum will not reach
+    all its stages (`--steps 8` with the paper curriculum trains true/false questions only); None otherwise."""
+    cur = get_curriculum(curriculum)
+    prompts, steps_per_batch = generation_geometry(settings.per_device_train_batch_size, settings.num_generations,
+                                                   settings.gradient_accumulation_steps)
+    rows = ds.select_columns(["type", cur.difficulty_field])
+    _, spans = order_samples(rows, cur, settings.seed, prompts_per_batch=prompts, steps_per_batch=steps_per_batch)
+    live = [s for s in spans if s.num_batches]
+    later = [s for s in live if s.start_step >= settings.max_steps]
+    if settings.max_steps < 1 or not later:
+        return None
+    present = set(rows["type"])
+    types = sorted({t for s in live if s not in later for t in cur.stages[s.index].types} & present)
+    return (f"the first {settings.max_steps} steps train on {', '.join(types)} only: the {cur.name} curriculum "
+            f"reaches {later[0].name} at step {later[0].start_step + 1} of {live[-1].stop_step} (--curriculum none "
+            "mixes all types)")
+
+
 def cmd_train(a: argparse.Namespace) -> int:
     check_train(a)
     done = finished(Path(a.out), train_settings(a).max_steps) if a.resume else None
     if done is not None:  # a finished run: resuming it would train past its end and replace its adapter
         print(done)
         return 0
+    ds = load_split(a.data, "train")
+    settings = train_settings(a)
+    line = first_steps(ds, a.curriculum, settings)
+    if line:
+        print(line)
     # The model first: unsloth must be imported before trl/transformers (rmlite.train imports them).
     model, processor = load_model(a.model, **train_load_options(a), adapter=a.adapter)
     from rmlite.train.grpo import train  # deferred: torch / trl (unsloth must come first)
 
-    ds = load_split(a.data, "train")
-    res = train(model, processor, ds, reward=a.reward, curriculum=a.curriculum, settings=train_settings(a),
+    res = train(model, processor, ds, reward=a.reward, curriculum=a.curriculum, settings=settings,
                 resume=a.resume, overwrite=a.overwrite)
     print(f"trained {len(res.metrics)} logged steps; adapter and logs in {res.output_dir}")
     return 0

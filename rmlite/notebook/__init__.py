@@ -1,10 +1,11 @@
 """What the notebooks call: `import rmlite.notebook as nb`, then `nb.knobs()`, `nb.ensure_data()`, `nb.map_browser()`.
 
-Rooms: `env` (smoke mode, knobs, output folder, install and backend reports, data modes), `playground` (reward
-tables and the lab for notebooks 02 and 06), `runs` (models, training and evaluation helpers for 03-05), `widgets`
-(ipywidgets browsers, each with a static view where no widget can be drawn), `sync` (the badges and install cell
-every notebook shares). ipywidgets, IPython and matplotlib are imported inside the functions that draw, so this
-package imports without them.
+Rooms: `env` (smoke mode, knobs, output folder, install, backend and preset reports, data modes), `knobs` (the
+knob schema: a misspelt knob is one line), `text` (printed tables within 120 columns and 40 lines), `playground`
+(01's gallery, reward tables and the lab for notebooks 02 and 06), `runs` (models, training and evaluation helpers
+for 03-05), `widgets` (ipywidgets browsers, each with a static view where no widget can be drawn), `sync` (the
+badges, time lines and install cell every notebook shares). ipywidgets, IPython and matplotlib are imported inside
+the functions that draw, so this package imports without them.
 """
 
 from rmlite.lab.report import console_summary, probe_summary
@@ -34,14 +35,21 @@ from rmlite.notebook.env import (
     missing_distributions,
     on_colab,
     output_dir,
+    preset_report,
     setting,
     stale_modules,
 )
+from rmlite.notebook.knobs import KNOBS, KnobError
 from rmlite.notebook.playground import (
+    advantage_table,
     answer_choices,
     card,
+    gallery,
     lab_rewards,
     logged_lab,
+    logged_tables,
+    real_map_detail,
+    reward_comparison,
     reward_rows,
     reward_table,
     signal_density_plot,
@@ -72,6 +80,7 @@ from rmlite.notebook.runs import (
     stage_data,
     stage_switches,
 )
+from rmlite.notebook.text import fit_text, wrap
 from rmlite.notebook.widgets import StaticView, ask_widget, live_frontend, map_browser, reward_widget, rollout_browser
 
 __all__ = [
@@ -84,5 +93,6 @@ __all__ = [
     "has_checkpoint", "heldout_change", "heldout_eval", "heldout_set", "live_curves", "load", "require_gpu_for",
     "stage2_curriculum", "stage_data", "stage_switches", "StaticView", "ask_widget", "live_frontend",
     "map_browser", "reward_widget", "rollout_browser", "probe_summary", "console_summary",
-    "completion_length", "run_preset", "settings",
+    "completion_length", "run_preset", "settings", "preset_report", "KNOBS", "KnobError", "advantage_table",
+    "gallery", "logged_tables", "real_map_detail", "reward_comparison", "fit_text", "wrap",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import textwrap
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -19,6 +20,8 @@ from rmlite.data.build import DatasetConfig, generate_dataset, mini_dataset
 from rmlite.models import gpu as gpu_checks
 from rmlite.models.gpu import env_summary, gpu_preset
 from rmlite.models.load import choose_backend
+from rmlite.notebook.knobs import KnobError
+from rmlite.notebook.knobs import check as check_knobs
 from rmlite.schema import MANIFEST
 
 REPO = "https://github.com/rmlite/rmlite"  # the one place the repository address is set (badges, install cell)
@@ -58,15 +61,43 @@ def on_colab() -> bool:
     return "google.colab" in sys.modules
 
 
+def live_frontend() -> tuple[bool, str]:
+    """(can a widget be drawn here, why). In order: $RMLITE_WIDGETS = "static" or "live" decides; without ipywidgets,
+    or outside a Jupyter kernel (plain Python, terminal IPython), no; in a kernel, yes on Colab, under a Jupyter
+    server (it sets JPY_SESSION_NAME in the kernel's environment: JupyterLab, Notebook 7) and in VS Code (its kernels
+    define `__vsc_ipynb_file__`); any other kernel was started by a runner with no frontend (nbconvert --execute,
+    jupyter execute, papermill, nbmake): no."""
+    forced = os.environ.get(WIDGETS_ENV, "").strip().lower()
+    if forced in ("static", "live"):
+        return forced == "live", f"{WIDGETS_ENV}={forced}"
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        return False, "ipywidgets is not installed"
+    shell = sys.modules["IPython"].get_ipython() if "IPython" in sys.modules else None
+    if shell is None or not hasattr(shell, "kernel"):
+        return False, "not in a Jupyter kernel"
+    if on_colab():
+        return True, "Colab"
+    if os.environ.get("JPY_SESSION_NAME"):
+        return True, "a Jupyter server session"
+    if "__vsc_ipynb_file__" in getattr(shell, "user_ns", {}):  # VS Code's notebook kernels define it
+        return True, "VS Code"
+    return False, "a kernel with no frontend (nbconvert, jupyter execute, papermill)"
+
+
 def knobs(smoke: dict | None = None, **full: Any) -> SimpleNamespace:
-    """The knobs of a notebook: `full` values, with `smoke` overrides applied when RMLITE_SMOKE=1.
+    """The knobs of a notebook: `full` values, with `smoke` overrides applied when RMLITE_SMOKE=1. Every name and
+    value is checked against the schema (`rmlite.notebook.knobs`): a misspelt knob stops the cell in one line.
 
     >>> sorted(vars(knobs(steps=200, smoke=dict(steps=4))))
     ['smoke', 'steps']
     """
     unknown = set(smoke or {}) - set(full)
     if unknown:
-        raise ValueError(f"smoke overrides for knobs that do not exist: {sorted(unknown)}")
+        raise KnobError(f"smoke overrides for knobs that do not exist: {sorted(unknown)}")
+    check_knobs(full)
+    check_knobs(smoke or {})
     values = {**full, **((smoke or {}) if is_smoke() else {}), "smoke": is_smoke()}
     return SimpleNamespace(**values)
 
@@ -188,6 +219,29 @@ def backend_report() -> str:
             f"versions: {json.dumps({k: v for k, v in env.items() if k != 'cpu_count'})}")
 
 
+def preset_report(preset: dict | None = None) -> str:
+    """00's view of a card's preset beside the runtime report: how a run on it batches, and what to shrink first if
+    it runs out of GPU memory (a CPU has none to run out of, so it says so rather than print the OOM advice).
+
+    >>> print(preset_report(gpu_preset("Tesla T4")))  # doctest: +NORMALIZE_WHITESPACE
+    a run on Tesla T4 (preset 16gb): 8 completions per optimizer step (4 per device x 2 accumulated), fp16, 4-bit base
+    weights. If it runs out of GPU memory, try first smaller images: max_pixels=254016 (504px, 324 tokens per map)
+    (the full list: rmlite.models.oom_advice()).
+    """
+    p = preset or gpu_preset()
+    per, acc = p["per_device_train_batch_size"], p["gradient_accumulation_steps"]
+    precision = "bf16" if p["bf16"] else "fp16" if p["fp16"] else "fp32"
+    text = (f"a run on {p['device']} (preset {p['tier']}): {per * acc} completions per optimizer step ({per} per "
+            f"device x {acc} accumulated), {precision}, {'4-bit' if p['load_in_4bit'] else '16-bit'} base weights. ")
+    if p["tier"] == "cpu":
+        text += (f"No CUDA GPU here, so nothing can run out of GPU memory; 03-05 need a GPU runtime for a real model "
+                 f"(the CPU track is {CPU_TRACK_NUMBERS}).")
+    else:
+        first = gpu_checks.oom_advice(p).splitlines()[1].split(". ", 1)[1].rstrip(";")
+        text += f"If it runs out of GPU memory, try first {first} (the full list: rmlite.models.oom_advice())."
+    return textwrap.fill(text, 118)
+
+
 # ----- data ----------------------------------------------------------------------------------------------------------
 # Settings a notebook's knobs may leave out (01 owns the data knobs, 03 the model knobs): (full, smoke) values.
 DEFAULTS = {"n_maps": (200, 4), "image_size": (512, 512),
@@ -229,5 +283,8 @@ def ensure_data(k: SimpleNamespace) -> Path:
         if not hasattr(k, "n_maps") or all(old.get(key) == v for key, v in wanted.items()):
             return path
         print(f"the data knobs changed ({ {key: old.get(key) for key in wanted} } -> {wanted}): regenerating")
-    generate_dataset(path, cfg, overwrite=True)
+    live = live_frontend()[0]  # a widget bar where one is drawn; elsewhere it would stay at 0 % in the saved output
+    if not live:
+        print(f"generating {cfg.n_maps} synthetic maps and {len(cfg.real_maps)} real ones in {path} ...")
+    generate_dataset(path, cfg, overwrite=True, progress=live)
     return path

@@ -1,6 +1,6 @@
-"""The notebooks' reward playground and lab helpers (02, 06): reward tables for one answer, sample cards, lab runs
-over presets and variants (`probe_summary`: the hack-probe and error-ladder tables), and the lab on logged
-training runs.
+"""The notebooks' pictures and reward helpers (01, 02, 06): sample cards, the gallery and a real map's detail, reward
+tables for one answer, lab runs over presets and variants (`probe_summary`: the hack-probe and error-ladder tables),
+and the lab on logged training runs.
 """
 
 from __future__ import annotations
@@ -8,18 +8,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from rmlite.data.cards import gallery as cards_gallery
 from rmlite.data.cards import sample_card
 from rmlite.data.store import load_maps, load_questions, map_row
 from rmlite.lab.measure import lab_logged, load_samples, read_completions
 from rmlite.lab.mistakes import OPERATORS, apply_errors
 from rmlite.lab.probes import probe_answers
 from rmlite.lab.report import format_table, plot_signal_density
+from rmlite.maps.real import find_city
 from rmlite.notebook.env import output_dir
+from rmlite.notebook.text import fit_text
 from rmlite.reward.config import PRESETS, get_config
 from rmlite.reward.score import score
 from rmlite.schema import COMPLETIONS_FILE, MANIFEST
 
 CARD_WIDTH = 640  # px: the sample card the notebooks show (01's card and its browser alike)
+REAL_CITIES = ("oslo", "geneva", "miami")  # the ReasonMap maps shipped in data/reasonmap
+DETAIL = (1200, 700)  # px: a real map's detail at its own resolution, where its labels are readable
+REASON_WIDTH = 50  # characters of a score's reason in a comparison table (the table stays within 120 columns)
+ADVANTAGE_COLUMNS = ("reward", "error_rate", "type", "adv_correct_group", "adv_correct_batch", "adv_correct_none")
 
 
 def card(data_dir: str | Path, index: int = 0, split: str = "train", **kw: Any):
@@ -27,6 +34,30 @@ def card(data_dir: str | Path, index: int = 0, split: str = "train", **kw: Any):
     q = load_questions(data_dir, split)
     sample = q[index % len(q)]
     return sample_card(sample, map_row(load_maps(data_dir), sample["map_id"]), width=CARD_WIDTH, **kw)
+
+
+def gallery(size: int = 512):
+    """01's gallery: easy, middle and hard synthetic maps at `size` beside all three real ReasonMap maps (six
+    panels, none empty, whatever real maps the data knobs chose), saved as `gallery.png` in the output folder."""
+    return cards_gallery(output_dir() / "gallery.png", size=size, real_maps=REAL_CITIES)
+
+
+def real_map_detail(city: str = "geneva", size: tuple[int, int] = DETAIL):
+    """The middle of a real map at its own resolution: a 3282 px wide map shrunk into a gallery panel cannot be
+    read, its detail can.
+
+    >>> real_map_detail("geneva").size
+    (1200, 700)
+    """
+    from PIL import Image
+
+    image_path = find_city(city)[1]
+    if image_path is None:
+        raise FileNotFoundError(f"no map image for {city!r}")
+    im = Image.open(image_path).convert("RGB")
+    w, h = min(size[0], im.width), min(size[1], im.height)
+    left, top = (im.width - w) // 2, (im.height - h) // 2
+    return im.crop((left, top, left + w, top + h))
 
 
 # ----- reward --------------------------------------------------------------------------------------------------------
@@ -57,6 +88,32 @@ def reward_table(completion: str, sample: dict) -> str:
     return format_table(reward_rows(completion, sample))
 
 
+def reward_comparison(answers: dict[str, str], sample: dict) -> str:
+    """Several answers to one question, each under every preset, as one table (an `answer` column first)."""
+    rows = [{**row, "answer": label, "reason": _cut(row["reason"], REASON_WIDTH)}
+            for label, text in answers.items() for row in reward_rows(text, sample)]
+    return format_table(rows, ("answer", "preset", "total", "format", "correctness", "detail", "reason"))
+
+
+def _cut(text: str, width: int) -> str:
+    """`text` cut to `width` characters, "..." marking the cut.
+
+    >>> _cut("section 1: stop not on the line", 20)
+    'section 1: stop n...'
+    """
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def advantage_table(lab_result, qtype: str = "planning") -> str:
+    """The advantage a correct answer gets under TRL's three scalings, for `qtype` (every reward and error rate);
+    the table for every type goes to `lab/advantages.txt`, named on the last line."""
+    path = output_dir("lab") / "advantages.txt"
+    path.write_text(lab_result.table(ADVANTAGE_COLUMNS, difficulty="all") + "\n", encoding="utf-8")
+    shown = fit_text(lab_result.table(ADVANTAGE_COLUMNS, difficulty="all", type=qtype),
+                     output_dir("lab") / f"advantages_{qtype}.txt")
+    return f"{shown}\n(every question type: {path})"
+
+
 def signal_density_plot(lab_result, path: str | Path):
     """The reward lab's signal-density plot as an image to display."""
     from PIL import Image
@@ -74,6 +131,15 @@ def lab_rewards(presets: tuple[str, ...], variants: dict[str, dict] | None = Non
         base = spec.pop("base", "paper")
         out.append(get_config(base, name=name, **spec))
     return out
+
+
+def logged_tables(logged: dict) -> str:
+    """06's view of `logged_lab`: one table per run (reward x type), each fitted to 120 columns and 40 lines (the
+    whole in `lab/logged_<run>.txt`)."""
+    columns = ("reward", "type", "groups", "accuracy", "reward_mean", "frac_reward_zero_std")
+    parts = [f"{run}:\n" + fit_text(lab.table(columns, difficulty="all"), output_dir("lab") / f"logged_{run}.txt")
+             for run, lab in logged.items()]
+    return "\n\n".join([*parts, f"runs with logged completions: {list(logged) or 'none yet (train in 03/04 first)'}"])
 
 
 def logged_lab(run_names: tuple[str, ...], rewards: list) -> dict:

@@ -130,11 +130,18 @@ def heldout_eval(held, k: SimpleNamespace):
     return HeldOutEval(held, every=k.eval_every, max_new_tokens=completion_length(k))
 
 
-def heldout_change(cb) -> str:
+def heldout_change(cb, run_dir: str | Path | None = None) -> str:
     """"held-out accuracy changed by +0.021 ± 0.010 (n=48)", overall and per type, from the first evaluation to
-    the last (paired standard errors)."""
-    if cb is None or len(cb.reports) < 2:
+    the last (paired standard errors). A re-run of a finished run trains nothing and evaluates nothing, so the
+    evaluations are read back from the run's `heldout.jsonl` in `run_dir`."""
+    if cb is None:
         return "no held-out evaluation (set the heldout knob)"
+    if len(cb.reports) < 2 and run_dir is not None:
+        cb.out = cb.out or Path(run_dir)
+        cb.restore()
+    if len(cb.reports) < 2:
+        where = f" in {cb.out}" if cb.out else ""
+        return f"fewer than two held-out evaluations recorded{where}: no change to report"
     lines = []
     for t in [None, *sorted({s["type"] for s in cb.samples})]:
         d, se, n = cb.change(t)
@@ -144,7 +151,7 @@ def heldout_change(cb) -> str:
 
 def live_curves(run_dir: str | Path, stage_names: tuple[str, ...] = ()):
     """A TrainerCallback that redraws the training curves (rmlite.train.grpo.plot_metrics) in the notebook each log."""
-    from IPython.display import Image, display
+    from IPython.display import Image, Markdown, display
     from transformers import TrainerCallback
 
     from rmlite.train.grpo import plot_metrics, read_metrics  # deferred: torch / trl (unsloth must come first)
@@ -161,6 +168,11 @@ def live_curves(run_dir: str | Path, stage_names: tuple[str, ...] = ()):
                 self.handle = display(img, display_id=True)
             else:
                 self.handle.update(img)
+
+        def on_train_end(self, args, state, control, **kw):
+            if self.handle is not None:  # the final curves are the next cell's: do not show the same figure twice
+                self.handle.update(Markdown(f"*live curves: training ended at step {state.global_step}; the final "
+                                            "curves are drawn below*"))
 
     return LiveCurves()
 

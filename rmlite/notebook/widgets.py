@@ -14,8 +14,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import os
-import sys
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +22,7 @@ from pathlib import Path
 from rmlite.data.cards import sample_card
 from rmlite.data.store import load_maps, load_questions, map_row
 from rmlite.models.inference import ask
-from rmlite.notebook.env import WIDGETS_ENV, on_colab
+from rmlite.notebook.env import live_frontend
 from rmlite.notebook.playground import CARD_WIDTH, answer_choices, reward_rows, reward_table
 
 
@@ -41,31 +39,6 @@ class StaticView:
 
     def __repr__(self) -> str:
         return self.text
-
-
-def live_frontend() -> tuple[bool, str]:
-    """(can a widget be drawn here, why). In order: $RMLITE_WIDGETS = "static" or "live" decides; without ipywidgets,
-    or outside a Jupyter kernel (plain Python, terminal IPython), no; in a kernel, yes on Colab, under a Jupyter
-    server (it sets JPY_SESSION_NAME in the kernel's environment: JupyterLab, Notebook 7) and in VS Code (its kernels
-    define `__vsc_ipynb_file__`); any other kernel was started by a runner with no frontend (nbconvert --execute,
-    jupyter execute, papermill, nbmake): no."""
-    forced = os.environ.get(WIDGETS_ENV, "").strip().lower()
-    if forced in ("static", "live"):
-        return forced == "live", f"{WIDGETS_ENV}={forced}"
-    try:
-        import ipywidgets  # noqa: F401
-    except ImportError:
-        return False, "ipywidgets is not installed"
-    shell = sys.modules["IPython"].get_ipython() if "IPython" in sys.modules else None
-    if shell is None or not hasattr(shell, "kernel"):
-        return False, "not in a Jupyter kernel"
-    if on_colab():
-        return True, "Colab"
-    if os.environ.get("JPY_SESSION_NAME"):
-        return True, "a Jupyter server session"
-    if "__vsc_ipynb_file__" in getattr(shell, "user_ns", {}):  # VS Code's notebook kernels define it
-        return True, "VS Code"
-    return False, "a kernel with no frontend (nbconvert, jupyter execute, papermill)"
 
 
 def use_static(static: bool | None) -> bool:
