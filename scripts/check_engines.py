@@ -284,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
 
     engines = ([] if a.skip_verl else [(VERL, None)]) + ([(easyr1(a.omegaconf), a.easyr1.resolve())] if a.easyr1
                                                          else [])
-    signal.signal(signal.SIGTERM, _terminate)
+    previous = signal.signal(signal.SIGTERM, _terminate)
     work = Path(tempfile.mkdtemp(prefix="rmlite-engines-"))
     t0, failures, size = time.perf_counter(), [], 0
     try:
@@ -302,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"files kept in {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+        signal.signal(signal.SIGTERM, previous)
     for f in failures:
         print(f"FAILED: {f}")
     print(f"{'FAILED' if failures else 'OK'} in {time.perf_counter() - t0:.0f} s; temporary folder "

@@ -6,8 +6,9 @@
 #   bash scripts/easyr1_rewardmap.sh DATA_DIR [more overrides key=value...]
 #
 # Knobs (environment variables): MODEL, GPUS, TP (vLLM tensor parallel size), REWARD (paper | official | sparse |
-# robust), CURRICULUM (paper | schedule | none), EXPORT (the parquet folder), PYTHON. RMLITE_DRY_RUN=1 does steps 1-3
-# and prints the launch command, one argument a line, instead of running it (scripts/check_engines.py reads it).
+# robust), CURRICULUM (paper | coarse | fine | none), IMAGES (files | embedded), EXPORT (the parquet folder),
+# PYTHON (the engine's interpreter). RMLITE_DRY_RUN=1 does steps 1-3 and prints the launch command, one argument
+# a line, instead of running it (scripts/check_engines.py reads it).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,6 +20,7 @@ BATCH=16                         # questions per step: the paper's global batch
 TP="${TP:-4}"                    # the release's vLLM tensor parallel size: two 4-GPU rollout replicas on 8 GPUs
 REWARD="${REWARD:-paper}"
 CURRICULUM="${CURRICULUM:-paper}"
+IMAGES="${IMAGES:-files}"        # embedded: every row carries its map's bytes (about 15 times larger)
 EXPORT="${EXPORT:-${DATA%/}-easyr1}"
 PYTHON="${PYTHON:-python3}"
 
@@ -33,7 +35,7 @@ if [[ -f "$EXPORT/train.parquet" ]]; then
     echo "using the existing export $EXPORT (remove it to export again)"
 else
     "$PYTHON" -m rmlite export --format easyr1 --curriculum "$CURRICULUM" --batch-size "$BATCH" \
-        --data "$DATA" --out "$EXPORT"
+        --images "$IMAGES" --data "$DATA" --out "$EXPORT"
 fi
 
 EXPORT="$(cd "$EXPORT" && pwd)"
@@ -51,6 +53,7 @@ ARGS=(
     data.format_prompt=null                  # rmlite's questions already say how to answer
     data.shuffle=false                       # the curriculum is the row order
     data.rollout_batch_size="$BATCH"
+    data.mini_rollout_batch_size=null         # rollouts in whole batches of the export's (stage-cut) size
     data.max_prompt_length=1024              # a map at the pixel budget below is at most 752 visual tokens
     data.max_response_length=2048
     data.max_pixels=589824                   # rmlite's 768x768 budget (EasyR1 resizes to it before tokenising)

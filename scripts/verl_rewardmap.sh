@@ -6,8 +6,9 @@
 #   bash scripts/verl_rewardmap.sh DATA_DIR [more hydra overrides...]
 #
 # Knobs (environment variables): MODEL, GPUS, TP (vLLM tensor parallel size), REWARD (paper | official | sparse |
-# robust), CURRICULUM (paper | schedule | none), EXPORT (the parquet folder), PYTHON. RMLITE_DRY_RUN=1 does steps 1-3
-# and prints the launch command, one argument a line, instead of running it (scripts/check_engines.py reads it).
+# robust), CURRICULUM (paper | coarse | fine | none), IMAGES (files | embedded), EXPORT (the parquet folder),
+# PYTHON (the engine's interpreter). RMLITE_DRY_RUN=1 does steps 1-3 and prints the launch command, one argument
+# a line, instead of running it (scripts/check_engines.py reads it).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,6 +20,7 @@ BATCH=16                         # questions per step: the paper's global batch
 TP="${TP:-4}"                    # the release's vLLM tensor parallel size: two 4-GPU rollout replicas on 8 GPUs
 REWARD="${REWARD:-paper}"
 CURRICULUM="${CURRICULUM:-paper}"
+IMAGES="${IMAGES:-files}"        # embedded: every row carries its map's bytes (about 15 times larger)
 EXPORT="${EXPORT:-${DATA%/}-verl}"
 PYTHON="${PYTHON:-python3}"
 
@@ -33,7 +35,7 @@ if [[ -f "$EXPORT/train.parquet" ]]; then
     echo "using the existing export $EXPORT (remove it to export again)"
 else
     "$PYTHON" -m rmlite export --format verl --curriculum "$CURRICULUM" --batch-size "$BATCH" \
-        --data "$DATA" --out "$EXPORT"
+        --images "$IMAGES" --data "$DATA" --out "$EXPORT"
 fi
 
 EXPORT="$(cd "$EXPORT" && pwd)"
