@@ -45,10 +45,10 @@ ifeq ($(CI),true)
   RUN_ENV += HYPOTHESIS_PROFILE=$(or $(HYPOTHESIS_PROFILE),ci)
 endif
 
-.PHONY: setup test demo lint doctest clean help mini-data notebooks-sync setup-gpu-stack test-gpu-stack
+.PHONY: setup test demo lint doctest clean help mini-data warm-tiny notebooks-sync setup-gpu-stack test-gpu-stack
 
 help:
-	@echo "make setup | test | demo | lint | doctest | mini-data | notebooks-sync | test-gpu-stack | clean    (environment: $(ENV_KIND) at $(ENV_DIR))"
+	@echo "make setup | test | demo | lint | doctest | mini-data | warm-tiny | notebooks-sync | test-gpu-stack | clean    (environment: $(ENV_KIND) at $(ENV_DIR))"
 
 setup:
 	@ENV_DIR="$(ENV_DIR)" ENV_KIND="$(ENV_KIND)" PYTHON="$(PYTHON)" TORCH_SPEC="$(TORCH_SPEC)" EXTRAS="$(EXTRAS)" \
@@ -95,6 +95,11 @@ mini-data: setup
 	$(RUN_ENV) $(PY) -c "from rmlite.data import MINI_CONFIG, MINI_DIR, generate_dataset; \
 	generate_dataset(MINI_DIR, MINI_CONFIG, overwrite=True, progress=False); print('wrote', MINI_DIR)"; \
 	cp "$$keep" data/mini/README.md; rm -f "$$keep"
+
+# Rewrite the warm start `rmlite demo --quick` reuses (data/warm_tiny) with the full demo's own data and warm-start
+# steps for its default arguments (minutes: 300 training steps). tests/test_demo.py fails when it no longer matches.
+warm-tiny: setup
+	@$(RUN_ENV) $(PY) -c "from rmlite.demo import rebuild_shipped; print('wrote', rebuild_shipped())"
 
 # Rewrite the notebooks' Colab badges and clone address (and the README's) from rmlite.notebook.env.REPO.
 notebooks-sync: setup

@@ -3,7 +3,8 @@
 0. check every argument and the report folder before any work (a `ValueError` naming the smallest value that works);
 1. generate a small data set (synthetic maps of every difficulty plus the real Oslo map);
 2. build the tiny Qwen2.5-VL (random weights, local tokenizer), warm-start it on rmlite's answer formats (its
-   learning curve), and ask whether GRPO has anything to amplify: pass@8 per type against guessing;
+   learning curve), and ask whether GRPO has anything to amplify: pass@8 per type against guessing (`--quick`
+   reuses the warm start shipped in data/warm_tiny/ when it is the one these settings train: `rmlite.demo_quick`);
 3. sample GRPO groups on planning questions (several groups per question, as GRPO draws them over a run) and score
    the same completions under the sparse reward and every dense preset: the share of zero-spread groups, in total
    and on the route terms alone (format credit left out), with standard errors clustered by question, and each
@@ -15,6 +16,11 @@
    scores below the majority baseline;
 6. write a report folder (metrics, plots, a sample card with the model's answer and its reward breakdown).
 
+Before any work it prints its expected time: `QUIET_SECONDS` (measured on a quiet 2-core machine) times a factor
+from the machine's load (`rmlite.demo_quick.load_factor`). `--quick` shows the same sections in less time: it
+reuses the shipped warm start and caps the arguments in `QUICK_CAPS` (fewer spread groups, GRPO steps and
+held-out questions); its report says what it cut.
+
 The report folder is the demo's own: it refuses a folder holding anything else, and re-running replaces its own
 files (it deletes nothing itself; the data set is replaced only if it is an rmlite data set). What a tiny CPU model
 can show, and what it cannot, is `LIMITS`.
@@ -24,6 +30,7 @@ One module on purpose: the demo's steps and the report section each one writes, 
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
 from collections.abc import Hashable, Sequence
@@ -31,9 +38,10 @@ from pathlib import Path
 from typing import Any
 
 from rmlite import __version__
-from rmlite.data.build import DatasetConfig, generate_dataset, map_specs
+from rmlite.data.build import DatasetConfig, map_specs
 from rmlite.data.cards import answer_card
-from rmlite.data.store import MapImages, load_maps, load_questions, load_split, map_row
+from rmlite.data.store import MapImages, load_questions, load_split, map_row
+from rmlite.demo_quick import demo_settings, load_threads, make_data, quick_section, rebuild, warm_up
 from rmlite.evaluate import (
     EvalReport,
     chance_report,
@@ -48,8 +56,6 @@ from rmlite.evaluate import (
 from rmlite.models.inference import answers_for
 from rmlite.models.load import load_model
 from rmlite.models.probe import ProbeReport, sample_groups
-from rmlite.models.tiny import build_tiny_vlm
-from rmlite.models.warmstart import warm_start
 from rmlite.reward.config import PRESETS, RewardBreakdown
 from rmlite.reward.functions import load_reward
 from rmlite.schema import answer_kind
@@ -85,10 +91,20 @@ def spread_rewards() -> tuple[str, ...]:
     return (SPARSE, *sorted(name for name, cfg in PRESETS.items() if cfg.detail and cfg.alpha > 0))
 
 
+# Seconds the demo took on a quiet 2-core machine (the expected-time line scales them by the load): the full demo's
+# from the README's run of 2026-11-28; the quick one's is the full one times the ratio of their CPU seconds measured
+# on 2026-12-07 at load 6–8 (bench/bench_demo.py prints both and their ratio; measure again on a quiet machine).
+QUIET_SECONDS = {"full": 137.0, "quick": 45.0}
+# --quick caps these arguments (and reuses the shipped warm start): 2 groups per planning question instead of 4,
+# 4 GRPO steps per curriculum stage instead of 8, 32 held-out questions instead of 48.
+QUICK_CAPS = {"spread_repeats": 2, "stage_prompts": 4, "eval_limit": 32}
+
+
 def run_demo(out: str = "runs/demo", n_maps: int = 12, seed: int = 0, size: int = 512, warm_steps: int = 300,
              stage_prompts: int = 8, eval_limit: int = 48, spread_prompts: int = 80, spread_repeats: int = 4,
-             pass_k: int = PASS_K) -> Path:
-    """The steps of the module docstring, each timed; returns the report folder.
+             pass_k: int = PASS_K, quick: bool = False) -> Path:
+    """The steps of the module docstring, each timed; returns the report folder. `quick`: reuse the shipped warm
+    start (when it matches these settings) and cap the arguments in `QUICK_CAPS`.
 
     Raises ValueError, before any work, for an argument below the smallest value that works or a report folder
     that is not the demo's (or cannot be written).
@@ -96,32 +112,62 @@ def run_demo(out: str = "runs/demo", n_maps: int = 12, seed: int = 0, size: int 
     args = dict(out=str(out), n_maps=n_maps, seed=seed, size=size, warm_steps=warm_steps, stage_prompts=stage_prompts,
                 eval_limit=eval_limit, spread_prompts=spread_prompts, spread_repeats=spread_repeats, pass_k=pass_k)
     check_arguments(**args)
+    if quick:
+        args.update({k: min(args[k], cap) for k, cap in QUICK_CAPS.items()})
     out_dir = Path(out)
-    claim_folder(out_dir, args)
+    claim_folder(out_dir, {**args, "quick": quick})
+    with load_threads(QUIET_SECONDS["quick" if quick else "full"], "quick: " * quick):
+        return _run(out_dir, args, quick)
+
+
+def _run(out_dir: Path, args: dict, quick: bool) -> Path:
+    """`run_demo`'s steps, after its checks."""
     import torch
 
-    torch.manual_seed(seed)
+    torch.manual_seed(args["seed"])
     t0 = time.perf_counter()
     laps = _Laps()
     data_dir = out_dir / "data"
-    maps, images, train_rows = _make_data(data_dir, n_maps, seed, size)
+    data, settings = demo_settings(*(args[k] for k in WARM_ARGS))
+    maps, images, train_rows = make_data(data_dir, data)
     laps.lap("data")
-    model_dir, stats = _warm_start(out_dir, train_rows, images, warm_steps, seed, pass_k)
-    laps.lap("warm start")
-    spread = _zero_spread(out_dir, model_dir, train_rows, images, spread_prompts, spread_repeats, seed)
+    model_dir, stats, shipped = warm_up(out_dir, train_rows, images, settings, quick)
+    laps.lap("warm start (shipped)" if shipped else "warm start")
+    spread = _zero_spread(out_dir, model_dir, train_rows, images, args["spread_prompts"], args["spread_repeats"],
+                          args["seed"])
     laps.lap("zero-spread groups")
-    model, processor, res, held = _train_two_stages(out_dir, model_dir, data_dir, stage_prompts, eval_limit)
+    model, processor, res, held = _train_two_stages(out_dir, model_dir, data_dir, args["stage_prompts"],
+                                                    args["eval_limit"])
     laps.lap("GRPO (2 stages)")
     reports = _evaluate(out_dir, model, processor, held)
     laps.lap("evaluation")
     _answer_card(out_dir, data_dir, maps, reports)
     total = round(time.perf_counter() - t0, 1)
-    _write_report(out_dir, stats, spread, res, reports, laps.seconds, total)
+    cut = quick_section(args, _defaults(), shipped, settings) if quick else ""
+    _write_report(out_dir, stats, spread, res, reports, laps.seconds, total, cut)
     print(change_table(reports[BEFORE_NAME], reports[MODEL_NAME], [reports["chance"], reports["majority"]]))
     for line in below_majority(reports[MODEL_NAME], reports["majority"]):
         print(line)
     print(f"[demo] finished in {total} s; report: {out_dir / REPORT}")
     return out_dir
+
+
+def _defaults() -> dict:
+    return {k: p.default for k, p in inspect.signature(run_demo).parameters.items()}
+
+
+WARM_ARGS = ("n_maps", "seed", "size", "warm_steps", "pass_k")  # run_demo's arguments its data and warm start take
+
+
+def default_settings() -> tuple[DatasetConfig, dict]:
+    """`demo_settings` for `run_demo`'s defaults: what the shipped warm start must be made with."""
+    return demo_settings(*(_defaults()[k] for k in WARM_ARGS))
+
+
+def rebuild_shipped(dest: Path | None = None) -> Path:
+    """`make warm-tiny`: the full demo's data and warm start for `run_demo`'s defaults, shipped into `dest` (default
+    data/warm_tiny/)."""
+    return rebuild({k: _defaults()[k] for k in WARM_ARGS}, dest)
 
 
 # ----- 0. checks before any work ---------------------------------------------------------------------------------
@@ -200,45 +246,7 @@ class _Laps:
         self._since = time.perf_counter()
 
 
-# ----- 1.–3. data, warm start, zero-spread groups ----------------------------------------------------------------
-def _make_data(data_dir: Path, n_maps: int, seed: int, size: int) -> tuple[Any, MapImages, list[dict]]:
-    """1. A small data set (synthetic maps of every difficulty plus Oslo): (maps table, images, train rows)."""
-    generate_dataset(data_dir, DatasetConfig(n_maps=n_maps, seed=seed, size=size, real_maps=("oslo",)),
-                     overwrite=True)
-    maps = load_maps(data_dir)
-    return maps, MapImages(maps), [dict(r) for r in load_questions(data_dir, "train")]
-
-
-def _warm_start(out_dir: Path, train_rows: list[dict], images: MapImages, steps: int, seed: int,
-                pass_k: int) -> tuple[Path, Any]:
-    """2. The tiny Qwen2.5-VL, warm-started on rmlite's answer formats, its learning curve and pass@k per type."""
-    model_dir = build_tiny_vlm(out_dir / "model", seed=seed)
-    stats = warm_start(model_dir, None, train_rows, images, steps=steps, seed=seed, pass_k=pass_k, max_heldout=64)
-    (out_dir / "warm_start.json").write_text(json.dumps(stats.as_dict(), indent=1, default=str))
-    _plot_curve(stats.losses, out_dir / "warm_start.png")
-    return model_dir, stats
-
-
-def _plot_curve(losses: list[float], path: Path) -> None:
-    """The warm start's loss per step: raw points, and their running mean as a line (the training plots' window)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from rmlite.train.runlog import running_mean, smooth_window  # deferred: rmlite.train imports transformers
-
-    steps, window = range(1, len(losses) + 1), smooth_window(len(losses))
-    fig, ax = plt.subplots(figsize=(5, 3))
-    ax.plot(steps, losses, ls="none", marker="o", ms=2, alpha=0.35, color="C0", label="per step")
-    ax.plot(steps, running_mean(losses, window), color="C0", lw=1.8, label=f"running mean of {window}")
-    ax.set(xlabel="warm-start step", ylabel="cross-entropy on the answer", yscale="log", title="warm start")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
+# ----- 1.–3. data, warm start (`rmlite.demo_quick`), zero-spread groups ------------------------------------------
 def _zero_spread(out_dir: Path, model_dir: Path, train_rows: list[dict], images: MapImages, n_prompts: int,
                  repeats: int, seed: int) -> dict:
     """3. `repeats` groups on each of the first `n_prompts` planning questions, sampled from the warm-started model
@@ -369,11 +377,12 @@ def _answer_card(out_dir: Path, data_dir: Path, maps: Any, reports: dict) -> Non
 
 
 def _write_report(out_dir: Path, stats: Any, spread: dict, res: Any, reports: dict[str, EvalReport],
-                  timings: dict[str, float], total: float) -> None:
-    """6b. REPORT.md: what the demo can and cannot show, then its numbers, each with its standard error."""
+                  timings: dict[str, float], total: float, quick: str = "") -> None:
+    """6b. REPORT.md: what the demo can and cannot show (and what --quick cut), then its numbers, each with its
+    standard error."""
     laps = ", ".join(f"{name} {sec} s" for name, sec in timings.items())
-    parts = [f"{REPORT_TITLE}\n", LIMITS, _warm_section(stats), spread_section(spread), _grpo_section(res),
-             _heldout_section(reports), f"## Timings\n\n{laps}; total {total} s.\n"]
+    parts = [f"{REPORT_TITLE}\n", LIMITS, *([quick] if quick else []), _warm_section(stats), spread_section(spread),
+             _grpo_section(res), _heldout_section(reports), f"## Timings\n\n{laps}; total {total} s.\n"]
     (out_dir / REPORT).write_text("\n".join(parts))
 
 

@@ -1,6 +1,11 @@
 """The README's main job (`python -m rmlite demo`): its checks before any work, its zero-spread statistics (checked
-against independent recomputations), its report lines, and the whole demo end to end, shrunk."""
+against independent recomputations), its report lines, the whole demo end to end, shrunk, and `--quick`: the shipped
+warm start is the one the code trains (its fingerprint, checked without training), a stale or broken one is refused
+in one line, and a quick run reuses a matching one and shows the same sections."""
 
+import contextlib
+import inspect
+import io
 import json
 import math
 import os
@@ -10,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import rmlite.demo_quick as dq
 from rmlite.data.store import load_questions
 from rmlite.demo import (
     MARKER,
@@ -21,6 +27,7 @@ from rmlite.demo import (
     check_arguments,
     claim_folder,
     cluster_mean_se,
+    default_settings,
     is_demo_folder,
     run_demo,
     score_groups,
@@ -182,13 +189,29 @@ def test_below_majority_names_each_type_once():
 
 
 # ----- end to end ----------------------------------------------------------------------------------------------------
-def test_demo_writes_a_complete_report(tmp_path, capsys):
+SMALL = dict(n_maps=2, seed=0, size=512, warm_steps=10, stage_prompts=2, eval_limit=8, spread_prompts=5,
+             spread_repeats=3, pass_k=2)  # spread_repeats 3: above --quick's cap, so a quick run cuts it
+
+
+def _demo(out: Path, **kw) -> tuple[Path, str]:
+    """A demo run and what it printed."""
+    console = io.StringIO()
+    with contextlib.redirect_stdout(console):
+        run_demo(str(out), **kw)
+    return out, console.getvalue()
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory) -> tuple[Path, str]:
+    """The whole demo, shrunk (shared by the tests of its report and of --quick, which reuses its warm start)."""
     pytest.importorskip("trl")
+    return _demo(tmp_path_factory.mktemp("full") / "demo", **SMALL)
+
+
+def test_demo_writes_a_complete_report(full_run):
     from rmlite.demo import BEFORE_NAME, MODEL_NAME
 
-    out = run_demo(str(tmp_path / "demo"), n_maps=2, warm_steps=10, stage_prompts=2, eval_limit=8, spread_prompts=5,
-                   spread_repeats=2, pass_k=2)
-    console = capsys.readouterr().out
+    out, console = full_run
     for name in (REPORT, MARKER, "warm_start.json", "warm_start.png", "spread.json", "spread_groups.jsonl",
                  "sample_answer.png", "grpo/metrics.jsonl", "grpo/metrics.png", "grpo/heldout.jsonl",
                  "eval/report.json", "eval/report.md", "eval/accuracy.png"):
@@ -202,7 +225,7 @@ def test_demo_writes_a_complete_report(tmp_path, capsys):
     dense = {n for n, c in PRESETS.items() if c.detail and c.alpha > 0}
     assert set(spread_rewards()) == dense | {"sparse"} and "paper" in dense
     spread = json.loads((out / "spread.json").read_text())
-    assert spread["groups"] == spread["questions"] * 2 and spread["questions"] <= 5
+    assert spread["groups"] == spread["questions"] * 3 and spread["questions"] <= 5
     for part in ("total", "route"):
         assert set(spread[part]["zero_spread"]) == set(spread_rewards())
         assert set(spread[part]["difference_vs_sparse"]) == dense
@@ -218,7 +241,9 @@ def test_demo_writes_a_complete_report(tmp_path, capsys):
     assert held[BEFORE_NAME]["n"] == held[MODEL_NAME]["n"] == 8
     warm = json.loads((out / "warm_start.json").read_text())
     assert warm["probe"]["k"] == 2 and warm["probe"]["by_type"]
-    assert "[demo] finished in" in console
+    assert "[demo] finished in" in console and "Quick mode" not in report
+    first = console.splitlines()[0]  # said before any work
+    assert first.startswith("[demo] expected time: ") and "quiet 2-core machine" in first and "cores, load" in first
     assert not [line for line in console.splitlines() if line.lstrip().startswith("{")], "a raw dict on the console"
 
 
@@ -234,3 +259,136 @@ def _check_shares_from_the_logged_groups(out: Path, spread: dict) -> None:
             totals = [score(c, samples[r["id"]], PRESETS[name]).total for c in r["completions"]]
             flat.append(max(totals) - min(totals) <= 1e-6 * max(1.0, max(abs(t) for t in totals)))
         assert spread["total"]["zero_spread"][name]["share"] == pytest.approx(sum(flat) / len(flat)), name
+
+
+# ----- the shipped warm start (--quick) -----------------------------------------------------------------------------
+def _json(x):
+    return json.loads(json.dumps(x, default=str))
+
+
+def test_the_shipped_warm_start_is_the_one_the_demo_trains():
+    """data/warm_tiny was made with the settings run_demo's defaults give now (else `make warm-tiny`): cheap, nothing
+    is trained. The settings are compared first, so a failure names what changed."""
+    _, settings = default_settings()
+    record = dq.shipped_record()
+    for part in settings:
+        assert record["settings"][part] == _json(settings[part]), f"{part} changed: data/warm_tiny is stale, run " \
+                                                                   "`make warm-tiny`"
+    assert record["fingerprint"] == dq.fingerprint(settings), "data/warm_tiny is stale: run `make warm-tiny`"
+
+
+def test_the_shipped_model_was_built_and_trained_as_the_defaults_say():
+    """The same question by another path: the records the tiny model's builder and the warm start wrote into the
+    shipped model folder (`rmlite_tiny.json`, transformers' `config.json`), against the defaults read here."""
+    model = dq.SHIPPED_DIR / dq.MODEL
+    info = json.loads((model / "rmlite_tiny.json").read_text())
+    config = json.loads((model / "config.json").read_text())
+    demo = inspect.signature(run_demo).parameters
+    tiny = inspect.signature(dq.build_tiny_vlm).parameters
+    for key in ("hidden_size", "num_layers", "vision_hidden", "vision_depth", "max_pixels"):
+        assert info[key] == tiny[key].default, key
+    assert info["seed"] == demo["seed"].default and config["text_config"]["hidden_size"] == tiny["hidden_size"].default
+    warm, ws = info["warm_start"], inspect.signature(dq.warm_start).parameters
+    assert warm["steps"] == demo["warm_steps"].default and warm["probe"]["k"] == demo["pass_k"].default
+    assert warm["batch_size"] == ws["batch_size"].default and warm["lr"] == ws["lr"].default
+    stats = json.loads((dq.SHIPPED_DIR / dq.STATS).read_text())
+    assert len(stats["losses"]) == stats["steps"] == warm["steps"] and stats["probe"] == warm["probe"]
+    size = sum(p.stat().st_size for p in dq.SHIPPED_DIR.rglob("*") if p.is_file())
+    assert size < 5e6, f"data/warm_tiny is {size / 1e6:.1f} MB"
+
+
+def test_the_shipped_warm_start_trained_on_the_questions_the_demo_generates(tmp_path):
+    """The demo's default data set, generated again (seconds), has the questions the shipped warm start trained on:
+    a generator that changed under the same settings makes this fail."""
+    data, _ = default_settings()
+    _, _, rows = dq.make_data(tmp_path / "data", data)
+    assert dq.question_digest(rows) == dq.shipped_record()["questions"], "data/warm_tiny is stale: `make warm-tiny`"
+
+
+@pytest.mark.parametrize("change", ["tiny model", "data", "warm start", "steps"])
+def test_the_fingerprint_changes_with_every_part_of_the_settings(monkeypatch, change):
+    """Each part the fingerprint covers, changed the way a code change would (a default) or an argument would."""
+    base = dq.fingerprint(default_settings()[1])
+    if change == "tiny model":
+        monkeypatch.setitem(dq.build_tiny_vlm.__kwdefaults__, "hidden_size", 96)
+    elif change == "data":
+        monkeypatch.setattr(dq, "REAL_MAPS", ("oslo", "geneva"))
+    elif change == "warm start":
+        monkeypatch.setitem(dq.warm_start.__kwdefaults__, "lr", 1e-3)
+    _, settings = dq.demo_settings(12, 0, 512, 299 if change == "steps" else 300, 8)
+    assert dq.fingerprint(settings) != base
+    assert dq.shipped_record()["fingerprint"] != dq.fingerprint(settings)  # the shipped check above would fail
+
+
+def _ship_from(run: Path, dest: Path, **changes) -> Path:
+    """A shipped warm start made from a demo run's model and stats, for `SMALL` (with `changes`)."""
+    small = {**SMALL, **changes}
+    data, settings = dq.demo_settings(*(small[k] for k in ("n_maps", "seed", "size", "warm_steps", "pass_k")))
+    rows = [dict(r) for r in load_questions(run / "data", "train")]
+    stats = json.loads((run / "warm_start.json").read_text())
+    return dq.ship(run / "model", stats, settings, dq.question_digest(rows), dest)
+
+
+@pytest.mark.parametrize("corrupt", ["settings", "questions", "weights", "record"])
+def test_a_stale_or_broken_shipped_warm_start_is_refused_in_one_line(full_run, tmp_path, corrupt):
+    run = full_run[0]
+    src = _ship_from(run, tmp_path / "shipped", **({"warm_steps": 11} if corrupt == "settings" else {}))
+    if corrupt == "questions":
+        record = json.loads((src / dq.RECORD).read_text())
+        (src / dq.RECORD).write_text(json.dumps({**record, "questions": "0" * 16}))
+    elif corrupt == "weights":
+        (src / dq.MODEL / "model.safetensors").unlink()
+    elif corrupt == "record":
+        (src / dq.RECORD).write_text("{not json")
+    data, settings = dq.demo_settings(*(SMALL[k] for k in ("n_maps", "seed", "size", "warm_steps", "pass_k")))
+    rows = [dict(r) for r in load_questions(run / "data", "train")]
+    stats, why = dq.reuse(settings, dq.question_digest(rows), tmp_path / "model", src)
+    assert stats is None and why and "\n" not in why
+    assert {"settings": "other settings", "questions": "other questions", "weights": "no usable",
+            "record": "no usable"}[corrupt] in why
+    assert not (tmp_path / "model").exists()  # nothing copied
+
+
+def test_quick_reuses_a_matching_warm_start_and_shows_the_same_sections(full_run, tmp_path, monkeypatch):
+    """A quick run with the full run's warm start shipped: not trained again (the same stats, the same weights), the
+    full run's report sections plus one saying what quick cut, and the cut applied."""
+    run, _ = full_run
+    monkeypatch.setattr(dq, "SHIPPED_DIR", _ship_from(run, tmp_path / "shipped"))
+    out, console = _demo(tmp_path / "quick", quick=True, **SMALL)
+    assert console.splitlines()[0].startswith("[demo] quick: expected time: ")
+    assert "[demo] quick: reusing the shipped warm start" in console and "warm start (shipped):" in console
+    assert json.loads((out / "warm_start.json").read_text()) == json.loads((run / "warm_start.json").read_text())
+    assert (out / "model" / "model.safetensors").read_bytes() == (run / "model" / "model.safetensors").read_bytes()
+    heads = [x for x in (out / REPORT).read_text().splitlines() if x.startswith("## ")]
+    full_heads = [x for x in (run / REPORT).read_text().splitlines() if x.startswith("## ")]
+    assert [x for x in heads if not x.startswith("## Quick mode")] == full_heads and len(heads) == len(full_heads) + 1
+    report = (out / REPORT).read_text()
+    assert "not trained in this run" in report and "groups per planning question: 2 (full demo: 4)" in report
+    spread = json.loads((out / "spread.json").read_text())
+    assert spread["repeats"] == 2 and spread["groups"] == 2 * spread["questions"]  # capped from SMALL's 3
+    assert json.loads((out / MARKER).read_text())["rmlite_demo"]["quick"] is True
+
+
+def test_quick_with_a_stale_warm_start_says_so_and_warms_up(full_run, tmp_path, monkeypatch, capsys):
+    run, _ = full_run
+    monkeypatch.setattr(dq, "SHIPPED_DIR", _ship_from(run, tmp_path / "shipped", warm_steps=11))
+    data, settings = dq.demo_settings(2, 0, 512, 2, 1)  # 2 steps, pass@1: a short warm start
+    maps, images, rows = dq.make_data(tmp_path / "data", data)
+    model_dir, stats, shipped = dq.warm_up(tmp_path, rows, images, settings, quick=True)
+    said = [x for x in capsys.readouterr().out.splitlines() if x.startswith("[demo]")]
+    assert not shipped and len(stats.losses) == 2 and (model_dir / "model.safetensors").is_file()
+    assert len(said) == 1 and "other settings" in said[0] and "warming up instead" in said[0]
+    assert "make warm-tiny" in said[0]
+
+
+def test_the_demo_runs_fewer_threads_on_a_busy_machine_and_restores_them(monkeypatch, capsys):
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    monkeypatch.setattr(os, "getloadavg", lambda: (5.0, 5.0, 5.0))
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    with dq.load_threads(50.0):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    line = capsys.readouterr().out
+    # 50 s × (5 + 1) / 2 cores × 2 / 1 thread = 300 s
+    assert line.startswith("[demo] expected time: 50 s") and "load 5.0, 1 thread, so about 5.0 min" in line

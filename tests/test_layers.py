@@ -10,7 +10,8 @@ Layers, bottom up (a module may import its own layer and the ones below it, neve
     model       rmlite.models.*
     eval        rmlite.evaluate
     heavy       rmlite.train.*
-    apps        rmlite.cli, rmlite.demo, rmlite.doctor, rmlite.notebook.*, rmlite.__main__, rmlite.colab_install
+    apps        rmlite.cli, rmlite.demo, rmlite.demo_quick, rmlite.doctor, rmlite.notebook.*, rmlite.__main__,
+                rmlite.colab_install
 
 Inside a function, an import of an rmlite module is allowed only where it defers torch / transformers / trl (the
 heavy layer), with a comment on that line saying so. Sizes: no function over 60 lines; no module over 600, and one
@@ -36,8 +37,8 @@ LAYERS = [
     ("model", ("rmlite.models",)),
     ("eval", ("rmlite.evaluate",)),
     ("heavy", ("rmlite.train",)),
-    ("apps", ("rmlite.cli", "rmlite.demo", "rmlite.doctor", "rmlite.notebook", "rmlite.__main__",
-              "rmlite.colab_install")),
+    ("apps", ("rmlite.cli", "rmlite.demo", "rmlite.demo_quick", "rmlite.doctor", "rmlite.notebook",
+              "rmlite.__main__", "rmlite.colab_install")),
 ]
 HEAVY_LAYER = "heavy"
 MAX_FUNCTION_LINES = 60

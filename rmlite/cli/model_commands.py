@@ -118,7 +118,7 @@ def cmd_eval(a: argparse.Namespace) -> int:
 def cmd_demo(a: argparse.Namespace) -> int:
     checks.writable_out(a.out)
     checks.demo_maps(a.maps, a.seed)
-    run_demo(out=a.out, n_maps=a.maps, seed=a.seed)
+    run_demo(out=a.out, n_maps=a.maps, seed=a.seed, quick=a.quick)
     return 0
 
 
