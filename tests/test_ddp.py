@@ -34,13 +34,16 @@ from rmlite.train.grpo import cpu_tiny_settings, train
 model_dir, data_dir, out, mode, kill = sys.argv[1:6]
 resume, kill = mode == "resume", int(kill)
 
+def spread_reward(completion, sample):  # varies with the text, so groups have spread and the LoRA weights move
+    return (len(set(completion)) % 5) / 4.0
+
 class Kill(TrainerCallback):  # SIGKILL, as a crash or an OOM killer ends a process: no Python clean-up
     def on_log(self, args, state, control, logs=None, **kw):  # after RunLogger wrote the step's row
         if state.global_step == kill:
             os.kill(os.getpid(), signal.SIGKILL)
 
 model, proc = load_model(model_dir, load_in_4bit=False, lora_rank=8, dtype="float32")
-res = train(model, proc, load_split(data_dir, "train"), reward="paper", curriculum="paper", resume=resume,
+res = train(model, proc, load_split(data_dir, "train"), reward=spread_reward, curriculum="paper", resume=resume,
             settings=cpu_tiny_settings(out, max_steps={steps}, save_steps={save}, max_completion_length=6),
             callbacks=(Kill(),), progress=False)
 rank = res.trainer.accelerator.process_index
@@ -129,6 +132,7 @@ def test_torchrun_killed_and_resumed_keeps_the_records_of_an_uninterrupted_run(t
         (s, k) for s in range(KILL) for k in (0, 1)]  # step 3's rollouts (global_step 2) from both processes
     code, log = torchrun(out, resume=True)
     assert code == 0, log[-4000:]
+    assert any(m["grad_norm"] > 0 for m in rows(whole_run, "metrics.jsonl"))  # the weights moved: resume restores them
     for name, order in (("metrics.jsonl", list), ("completions.jsonl", by_rank)):
         whole, resumed = order(rows(whole_run, name)), order(rows(out, name))
         assert len(resumed) == len(whole), name

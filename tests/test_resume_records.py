@@ -97,6 +97,7 @@ def test_killed_and_resumed_run_keeps_the_records_of_an_uninterrupted_one(data, 
     assert sorted(p.name for p in broken.glob("checkpoint-*")) == ["checkpoint-2"]
     capsys.readouterr()
     _train(data, broken, tmp_path, resume=True)
+    assert any(m["grad_norm"] > 0 for m in rows(whole, METRICS_FILE))  # the weights moved: resume restores them
     for name in RECORDS:
         assert differences(whole, broken, name) == [], name
     assert [r["step"] for r in rows(broken, METRICS_FILE)] == list(range(1, STEPS + 1))
