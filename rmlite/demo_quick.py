@@ -2,13 +2,13 @@
 machine, and its first two steps (data, warm start) with the warm start `rmlite demo --quick` reuses instead of
 training (shipped in data/warm_tiny/).
 
-Expected time. The demo's quiet time (measured on a quiet 2-core machine, `rmlite.demo.QUIET_SECONDS`) times a
-load factor from `os.getloadavg()` and `os.cpu_count()`, read before the demo starts (so the load is the others'):
-with `load` runnable threads already there and the demo running `threads` of its own on `cpus` cores, fair time
-sharing gives each thread cpus / (load + threads) of a core once the run queue is longer than the cores, so the
-demo runs max(1, (load + threads) / cpus) times slower; with fewer threads than the quiet run's 2 it also loses
-their parallel speed-up, at most QUIET_THREADS / threads (as if the quiet run used both cores fully). The product
-is an estimate, not a promise: memory bandwidth and caches are shared too.
+Expected time. The demo's quiet time (on a quiet 2-core machine, `rmlite.demo.QUIET_SECONDS`) times a load factor
+from `os.getloadavg()` and `os.cpu_count()`, read before the demo starts (so the load is the others'): with `load`
+runnable threads already there and the demo running `threads` of its own on `cpus` cores, fair time sharing gives
+each thread cpus / (load + threads) of a core once the run queue is longer than the cores, so the demo runs
+max(1, (load + threads) / cpus) times slower. An estimate, not a promise: on 2 cores at load 9–13 with 1 thread
+it said ×5.3 where the full demo took ×7.1 its quiet time (977 s), and ×6 where the quick one took about ×4.5
+(measured 2026-12-07, bench/bench_demo.py). It leaves out the second thread a busy machine's demo gives up.
 
 Threads. torch's intra-op threads busy-wait for each other: on 2 cores at load 7.7, one warm-start step took 8–11 s
 with 2 threads and 1.1 s with 1 (measured 2026-12-07), so on a busy machine the demo runs only as many threads as
@@ -49,7 +49,7 @@ RECORD = "shipped.json"  # fingerprint, settings and question digest
 REBUILD = "make warm-tiny"
 REAL_MAPS = ("oslo",)  # the real map the demo's data set adds to its synthetic ones
 WARM_HELDOUT = 64  # the warm start's held-out questions (its exact-answer check and pass@k)
-QUIET_THREADS = 2  # the quiet machine's torch threads (2 cores)
+QUIET_CORES = 2  # the cores of the quiet machine `rmlite.demo.QUIET_SECONDS` are for
 # warm_start's arguments that say where the data and model come from or what is printed, not how it trains
 _NOT_SETTINGS = ("model_dir_or_model", "processor", "samples", "images", "progress", "save")
 
@@ -68,9 +68,9 @@ def load_factor(load: float, cpus: int, threads: int) -> float:
     """How many times the quiet time the demo takes here (the module docstring derives it).
 
     >>> load_factor(0.0, 2, 2), load_factor(1.0, 2, 1), load_factor(5.0, 2, 1), load_factor(0.0, 16, 16)
-    (1.0, 2.0, 6.0, 1.0)
+    (1.0, 1.0, 3.0, 1.0)
     """
-    return max(1.0, (load + threads) / cpus) * max(1.0, QUIET_THREADS / threads)
+    return max(1.0, (load + threads) / cpus)
 
 
 def _duration(seconds: float) -> str:
@@ -84,13 +84,13 @@ def expected_line(quiet_seconds: float, load: float, cpus: int, threads: int) ->
     """The line the demo prints before any work.
 
     >>> expected_line(137, 0.0, 2, 2)
-    'expected time: 137 s (measured on a quiet 2-core machine); this machine: 2 cores, load 0.0, 2 threads, so about 137 s'
-    >>> expected_line(50, 5.0, 2, 1)
-    'expected time: 50 s (measured on a quiet 2-core machine); this machine: 2 cores, load 5.0, 1 thread, so about 5.0 min (× 6.0: busy)'
+    'expected time: 137 s (on a quiet 2-core machine); this machine: 2 cores, load 0.0, 2 threads, so about 137 s'
+    >>> expected_line(50, 9.0, 2, 1)
+    'expected time: 50 s (on a quiet 2-core machine); this machine: 2 cores, load 9.0, 1 thread, so about 250 s (× 5.0: busy)'
     """  # noqa: E501
     f = load_factor(load, cpus, threads)
     busy = f" (× {f:.1f}: busy)" if f > 1.05 else ""
-    return (f"expected time: {_duration(quiet_seconds)} (measured on a quiet {QUIET_THREADS}-core machine); this "
+    return (f"expected time: {_duration(quiet_seconds)} (on a quiet {QUIET_CORES}-core machine); this "
             f"machine: {cpus} cores, load {load:.1f}, {threads} thread{'s' * (threads != 1)}, so about "
             f"{_duration(quiet_seconds * f)}{busy}")
 

@@ -390,5 +390,5 @@ def test_the_demo_runs_fewer_threads_on_a_busy_machine_and_restores_them(monkeyp
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
     line = capsys.readouterr().out
-    # 50 s × (5 + 1) / 2 cores × 2 / 1 thread = 300 s
-    assert line.startswith("[demo] expected time: 50 s") and "load 5.0, 1 thread, so about 5.0 min" in line
+    # 50 s × (5 + 1 thread) / 2 cores = 150 s
+    assert line.startswith("[demo] expected time: 50 s") and "load 5.0, 1 thread, so about 150 s (× 3.0" in line
