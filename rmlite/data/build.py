@@ -8,6 +8,7 @@ small set shipped in `data/mini` (the CPU track and the tests read it; `make min
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -21,7 +22,14 @@ from rmlite import __version__
 from rmlite.data.legibility import label_cover
 from rmlite.data.questions import QuestionConfig, generate_questions
 from rmlite.data.store import save_dataset
-from rmlite.maps.generate import LINE_NAMINGS, GeneratorConfig, generate_network
+from rmlite.maps.generate import (
+    LINE_NAMINGS,
+    LINE_RANGES,
+    TIGHT_MIN_STATIONS,
+    TRANSFER_RANGES,
+    GeneratorConfig,
+    generate_network,
+)
 from rmlite.maps.layout import cached_plan
 from rmlite.maps.real import TEST_CITIES, find_city, load_city
 from rmlite.maps.render import render_map
@@ -80,6 +88,48 @@ class MapSpec:
     difficulty: str
     seed: int
     split: str
+    lines: int | None = None  # the line count to draw (None: the generator's own draw)
+
+
+# Tries per map to land a balanced line count inside its difficulty's transfer range (the closest one is kept).
+LINE_TRIES = 2
+_SEED_STRIDE = 1_000_003 * 7919  # a retry's seed: far from every map seed of every master seed in use
+
+
+def line_counts(difficulty: str, size: int) -> tuple[int, ...]:
+    """The line counts a synthetic map of this difficulty and size can have (the generator's range, cut where the
+    size's station cap cannot fit more lines of at least `TIGHT_MIN_STATIONS` stations).
+
+    >>> line_counts("easy", 512), line_counts("hard", 512), line_counts("hard", 768)
+    ((2, 3, 4), (8, 9), (8, 9, 10, 11, 12))
+    """
+    lo, hi = LINE_RANGES[difficulty]
+    cap = GeneratorConfig(difficulty, size=size).station_cap()
+    return tuple(range(lo, min(hi, max(lo, cap // 5 + 1)) + 1))
+
+
+def synthetic_network(spec: MapSpec, cfg: DatasetConfig):
+    """The network of one synthetic map. With `spec.lines` set, that many lines (so counting3's key is balanced
+    within each difficulty, issue 23: 69 of 100 easy maps had 2 lines): up to `LINE_TRIES` seeds, keeping the first
+    whose transfer count lies in the difficulty's range, else the closest."""
+    gen = GeneratorConfig(difficulty=spec.difficulty, line_naming=cfg.line_naming, size=cfg.size)
+    if spec.lines is None:
+        return generate_network(gen, spec.seed)
+    gen = dataclasses.replace(gen, lines=(spec.lines, spec.lines))
+    try:
+        gen.validate()
+    except ValueError:  # a tight cap: shorter lines, as the generator's own draw allows there
+        gen = dataclasses.replace(gen, stations_per_line=(TIGHT_MIN_STATIONS, gen.stations_per_line[1]))
+    lo, hi = TRANSFER_RANGES[spec.difficulty]
+    best = None
+    for k in range(LINE_TRIES):
+        net = generate_network(gen, spec.seed + k * _SEED_STRIDE)
+        miss = max(lo - len(net.transfer_stations), len(net.transfer_stations) - hi, 0)
+        if best is None or miss < best[0]:
+            best = (miss, net)
+        if miss == 0:
+            break
+    return best[1]
 
 
 def map_specs(cfg: DatasetConfig) -> list[MapSpec]:
@@ -92,14 +142,18 @@ def map_specs(cfg: DatasetConfig) -> list[MapSpec]:
     if cfg.test_fraction > 0 and cfg.n_maps >= 2:
         n_test = max(1, n_test)
     test_idx = set(random.Random(f"rmlite-split-{cfg.seed}").sample(range(cfg.n_maps), n_test))
-    return [MapSpec(f"s{cfg.seed}-m{i:05d}", cfg.difficulties[i % len(cfg.difficulties)],
-                    cfg.seed * 1_000_003 + i, "test" if i in test_idx else "train") for i in range(cfg.n_maps)]
+    specs = []
+    for i in range(cfg.n_maps):
+        d = cfg.difficulties[i % len(cfg.difficulties)]
+        counts = line_counts(d, cfg.size)  # each count in turn over the maps of one difficulty
+        specs.append(MapSpec(f"s{cfg.seed}-m{i:05d}", d, cfg.seed * 1_000_003 + i, "test" if i in test_idx else "train",
+                             counts[(i // len(cfg.difficulties) + cfg.seed) % len(counts)]))
+    return specs
 
 
 def build_synthetic_map(spec: MapSpec, cfg: DatasetConfig) -> tuple[dict, list[dict]]:
     """One map: network → image → questions. Returns (map record, question rows)."""
-    net = generate_network(GeneratorConfig(difficulty=spec.difficulty, line_naming=cfg.line_naming,
-                                           size=cfg.size), spec.seed)
+    net = synthetic_network(spec, cfg)
     net.name = spec.map_id
     res = render_map(net, size=cfg.size)
     img = res.image

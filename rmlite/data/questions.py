@@ -116,7 +116,8 @@ def generate_questions(net: Network, *, map_id: str, seed: int, config: Question
     """All questions for one map, as flat samples in rmlite's schema (see `rmlite.schema`).
 
     `unreadable` names stations a reader cannot find on the picture (no label, or a label nearer another mark:
-    `rmlite.maps.render.RenderResult.unreadable`); no question names one. Deterministic for (network, map_id,
+    `rmlite.maps.render.RenderResult.unreadable`); no question names one, and no planning question has a
+    reference route through one. Deterministic for (network, map_id,
     seed, config, unreadable).
     """
     cfg = config or QuestionConfig()
@@ -129,30 +130,31 @@ def generate_questions(net: Network, *, map_id: str, seed: int, config: Question
         n = cfg.per_map.get(typ, 0)
         if typ == "counting3":
             n = min(n, 1)
-        if n <= 0:
-            continue
-        for k, fields in enumerate(MAKERS[typ](net, rng, n, cfg)):
+        kept = 0
+        for k, fields in enumerate(MAKERS[typ](net, rng, n, cfg) if n > 0 else ()):
             s = {**base, "id": f"{map_id}-{typ}-{k}", "type": typ, "choices": [], "station1": "", "station2": "",
                  "line": "", "routes": "[]", "route_count": 0, "difficulty_question": net.difficulty,
                  "question_transfer_count": 0,
                  "template": ""}
             s.update(fields)
-            if any(s[f] in hidden for f in NAMED_FIELDS.get(typ, ()) if f != "line"):
-                continue
+            if any(s[f] in hidden for f in NAMED_FIELDS.get(typ, ()) if f != "line") or \
+                    (hidden and _route_stops(s["routes"]) & hidden):
+                continue  # a maker may offer more than n (planning does): the next one takes this one's place
             s["prompt"] = make_prompt(s["question"])
             out.append(s)
+            kept += 1
+            if kept == n:
+                break
     return out
 
 
+def _route_stops(routes: str) -> set[str]:
+    """Every stop the reference routes name (a reader must find each on the picture)."""
+    return {st for route in json.loads(routes) for sec in route
+            for st in (sec["departure_stop"], sec["arrival_stop"], *sec["via_stops"])}
+
+
 # ----- per-type makers: each yields up to n dicts of the fields that differ from the base ---------------------------
-def _balanced_flags(rng: random.Random, n: int) -> list[bool]:
-    """n yes/no flags with ⌈n/2⌉ / ⌊n/2⌋ split, random which gets the extra one, shuffled."""
-    first = rng.random() < 0.5
-    flags = [first] * ((n + 1) // 2) + [not first] * (n // 2)
-    rng.shuffle(flags)
-    return flags
-
-
 def _counting1(net: Network, rng: random.Random, n: int, cfg: QuestionConfig):
     by_count: dict[int, list] = {}
     pairs = counting1_pairs(net)
@@ -248,45 +250,84 @@ def _counting3(net: Network, rng: random.Random, n: int, cfg: QuestionConfig):
     yield {"question": COUNTING3_TEMPLATE.format(), "answer": str(len(net.lines))}
 
 
+# Tries to draw a torf couple that a glance cannot answer (a matching "no" for a "yes"), before settling for less.
+TORF_TRIES = 60
+# A torf1 "no" pair is drawn as far apart as its "yes" pair, within this share of the map's extent.
+DISTANCE_TOLERANCE = 1 / 24
+
+
+def _drawn(net: Network, a: str, b: str) -> float:
+    """How far apart two stops are drawn (grid units; 0 on maps without positions)."""
+    if not net.positions:
+        return 0.0
+    (xa, ya), (xb, yb) = net.positions[a], net.positions[b]
+    return ((xa - xb) ** 2 + (ya - yb) ** 2) ** 0.5
+
+
 def _torf1(net: Network, rng: random.Random, n: int, cfg: QuestionConfig):
-    stations = list(net.stations)
+    """Couples of a "yes" pair (two stops of one line) and a "no" pair that looks the same at a glance (as many
+    interchanges, drawn as far apart, as many termini; where `TORF_TRIES` draws find no such pair, the termini are
+    let go, then the distance), so that no such cue tells the answer (issue 23: "yes if a named stop is an
+    interchange" scored 66 % when "no" pairs were drawn uniformly)."""
+    ends = frozenset(s for ln in net.lines if not ln.loop for s in (ln.stations[0], ln.stations[-1]))
+    span = 0.0
+    if net.positions:
+        xs, ys = zip(*net.positions.values(), strict=True)
+        span = ((max(xs) - min(xs)) ** 2 + (max(ys) - min(ys)) ** 2) ** 0.5
     seen: set[frozenset] = set()
     found: dict[bool, list[dict]] = {True: [], False: []}
-    for want_yes in _balanced_flags(rng, n):
-        for _ in range(200):
-            if want_yes:
-                ln = rng.choice(net.lines)
-                a, b = rng.sample(sorted(set(ln.stations)), 2)
-            else:
-                a, b = rng.sample(stations, 2)
-            if frozenset((a, b)) in seen or bool(net.common_lines(a, b)) != want_yes:
-                continue
-            seen.add(frozenset((a, b)))
-            found[want_yes].append({"question": TORF1_TEMPLATE.format(s1=a, s2=b),
-                                    "answer": "yes" if want_yes else "no", "station1": a, "station2": b})
-            break
-    yield from _even(found)
+    for _ in range((n + 1) // 2):
+        tries = (lv for lv in (3, 2, 1, 0) for _ in range(TORF_TRIES if lv else 1))
+        couple = next(filter(None, (_torf1_couple(net, rng, ends, DISTANCE_TOLERANCE * span, seen, lv)
+                                    for lv in tries)), None)
+        for (x, y), yes in zip(couple or (), (True, False), strict=False):
+            seen.add(frozenset((x, y)))
+            found[yes].append({"question": TORF1_TEMPLATE.format(s1=x, s2=y), "answer": "yes" if yes else "no",
+                               "station1": x, "station2": y})
+    yield from itertools.islice(_even(found), n)
+
+
+def _torf1_couple(net: Network, rng: random.Random, ends: frozenset[str], tol: float, seen: set, level: int):
+    """A "yes" pair and a "no" pair (from a random first stop) alike at `level`: 3 interchanges, drawn distance
+    (within `tol`, the nearest) and termini; 2 the first two; 1 interchanges; 0 anything."""
+    a, b = rng.sample(sorted(set(rng.choice(net.lines).stations)), 2)
+    c = rng.choice(net.stations)
+    tr, gap = net.transfer_stations, _drawn(net, a, b)
+    best = None
+    for d in net.stations if frozenset((a, b)) not in seen else ():
+        if d == c or frozenset((c, d)) in seen or net.common_lines(c, d) or \
+                (level >= 1 and (c in tr) + (d in tr) != (a in tr) + (b in tr)) or \
+                (level >= 3 and (c in ends) + (d in ends) != (a in ends) + (b in ends)):
+            continue
+        key = (abs(_drawn(net, c, d) - gap) if level >= 2 else 0.0, rng.random())
+        if key[0] <= tol and (best is None or key < best[0]):
+            best = (key, d)
+    if best is None:  # at level 0 no "no" pair exists (one line): a lone "yes", as `_even` then allows
+        return ((a, b),) if level == 0 and frozenset((a, b)) not in seen else None
+    return (a, b), (c, best[1])
 
 
 def _torf2(net: Network, rng: random.Random, n: int, cfg: QuestionConfig):
-    stations = list(net.stations)
+    """Couples about one line: "yes" for a stop on it, "no" for a stop off it that looks the same (interchange or
+    not, terminus or not; let go in that order where `TORF_TRIES` draws find none), so neither the line named nor
+    the stop's look tells the answer."""
+    ends = frozenset(s for ln in net.lines if not ln.loop for s in (ln.stations[0], ln.stations[-1]))
+    tr = net.transfer_stations
     seen: set[tuple] = set()
     found: dict[bool, list[dict]] = {True: [], False: []}
-    for want_yes in _balanced_flags(rng, n):
-        for _ in range(200):
-            s = rng.choice(stations)
-            on = net.station_lines[s]
-            off = [ln.name for ln in net.lines if ln.name not in on]
-            if not want_yes and not off:
-                continue
-            line = rng.choice(on if want_yes else off)
-            if (s, line) in seen:
-                continue
-            seen.add((s, line))
-            found[want_yes].append({"question": TORF2_TEMPLATE.format(s1=s, line=line),
-                                    "answer": "yes" if want_yes else "no", "station1": s, "line": line})
-            break
-    yield from _even(found)
+    for _ in range((n + 1) // 2):
+        for level in (lv for lv in (2, 1, 0) for _ in range(TORF_TRIES)):
+            line = rng.choice(net.lines)
+            s = rng.choice(line.stations)
+            offs = [t for t in net.stations if line.name not in net.station_lines[t] and (t, line.name) not in seen
+                    and (level < 1 or (t in tr) == (s in tr)) and (level < 2 or (t in ends) == (s in ends))]
+            if offs and (s, line.name) not in seen:
+                for stop, ok in ((s, True), (rng.choice(offs), False)):
+                    seen.add((stop, line.name))
+                    found[ok].append({"question": TORF2_TEMPLATE.format(s1=stop, line=line.name),
+                                      "answer": "yes" if ok else "no", "station1": stop, "line": line.name})
+                break
+    yield from itertools.islice(_even(found), n)
 
 
 def _even(found: dict[bool, list[dict]]):
@@ -318,8 +359,8 @@ def _planning(net: Network, rng: random.Random, n: int, cfg: QuestionConfig):
     for d, k in zip(DIFFICULTIES, want, strict=True):
         chosen += buckets[d][:k]
         buckets[d] = buckets[d][k:]
-    spare = [x for d in DIFFICULTIES for x in buckets[d]]
-    chosen += spare[: n - len(chosen)]
+    # Then every spare pair: `generate_questions` takes the first n whose routes name only readable stops.
+    chosen += [x for d in DIFFICULTIES for x in buckets[d]]
     for a, b, routes, total in chosen:
         template = "short"
         if rng.random() < cfg.long_template_share:
