@@ -25,7 +25,8 @@ EXPORT="${EXPORT:-${DATA%/}-verl}"
 PYTHON="${PYTHON:-python3}"
 
 # 1. rmlite core (data + reward: no torch, no transformers) into this environment, leaving verl's pins alone.
-if ! "$PYTHON" -c "import rmlite" 2>/dev/null; then
+# (asked from /: in the repository folder `import rmlite` would find the source tree, installed or not)
+if ! (cd / && "$PYTHON" -c "import rmlite, PIL, datasets, networkx" 2>/dev/null); then
     echo "installing rmlite core from $REPO into $("$PYTHON" -c 'import sys; print(sys.prefix)')"
     "$PYTHON" -m pip install -q -e "$REPO"
 fi
