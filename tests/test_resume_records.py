@@ -143,6 +143,7 @@ def test_resume_on_a_finished_run_trains_nothing(data, tmp_path, capsys):
                                        f"(pass --steps above 5 to train further)\n")
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert [m["step"] for m in res.metrics] == list(range(1, STEPS + 1)) and res.trainer is None
+    assert res.stage_starts == [(4, 1)]  # read back from metrics.jsonl's curriculum/stage
     # with more steps asked for, or an epoch-based run (max_steps -1: the checkpoint's own), the answer follows
     assert finished(out, STEPS + 1) is None and finished(out, -1) is not None and finished(out, 4) is not None
 
@@ -153,7 +154,8 @@ def _finished_run(out):
         ckpt.mkdir(parents=True)
         (ckpt / "trainer_state.json").write_text(json.dumps({"global_step": step, "max_steps": STEPS}))
         (ckpt / "curriculum_state.json").write_text("{}")
-    (out / METRICS_FILE).write_text("".join(json.dumps({"step": s}) + "\n" for s in range(1, STEPS + 1)))
+    (out / METRICS_FILE).write_text("".join(json.dumps({"step": s, "curriculum/stage": int(s >= 4)}) + "\n"
+                                            for s in range(1, STEPS + 1)))
 
 
 def _cli(capsys, *argv):

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from rmlite.curriculum import DEFAULT_CURRICULUM, Curriculum, get_curriculum
+from rmlite.curriculum.stages import stage_starts
 from rmlite.models.gpu import is_oom, native_bf16, oom_advice
 from rmlite.reward.config import PAPER, RewardBreakdown, RewardConfig
 from rmlite.reward.functions import as_total, completion_text, load_reward, trl_reward_funcs
@@ -200,7 +201,9 @@ def append_lines(path: Path, lines: list[str]) -> None:
 @dataclass
 class TrainResult:
     """What `train` returns. `transitions`: the curriculum's switches (`step`: the 0-based global_step that decided
-    each); `stage_starts`: (first logged step, stage) of each stage switched to, as the console and the plot show."""
+    each); `stage_starts`: (first logged step, stage) of each stage switched to, as the console and the plot show.
+    For a finished run given `resume=True` nothing trains: `trainer` is None, `transitions` empty, the rest read back
+    from its `metrics.jsonl`."""
 
     output_dir: Path
     metrics: list[dict]
@@ -242,7 +245,8 @@ def train(model, processor, dataset, *, reward: str | RewardConfig | Any = PAPER
     done = runfolder.finished(out, settings.max_steps) if resume else None
     if done is not None:  # resuming would train one step past the end and replace the adapter
         print(done)
-        return TrainResult(out, read_metrics(out), [])
+        rows = read_metrics(out)  # the finished run's, as a notebook re-run after it shows them
+        return TrainResult(out, rows, [], stage_starts=stage_starts(rows)[1:])
     main = runfolder.start(out, resume, overwrite)
     with console.quiet_known_warnings():
         trainer, held = _trainer(model, processor, dataset, reward, cur, settings, out, callbacks, log_completions,
