@@ -129,6 +129,23 @@ def test_scaling_doc_and_scripts_agree(dry_runs):
     assert "scripts/check_engines.py" in doc
 
 
+def test_the_docs_rehearsal_runs_as_written(tmp_path):
+    # docs/scaling.md rung 0, each line as typed, with rmlite's environment active (its bin first on PATH), in a
+    # folder that holds the repository's scripts/ and data/ (so its outputs land in tmp_path).
+    block = re.search(r"## 0\. Rehearse on a CPU.*?```bash\n(.*?)```", SCALING.read_text(), flags=re.S).group(1)
+    lines = [line for line in block.splitlines() if line.strip()]
+    assert len(lines) == 2 and all("RMLITE_DRY_RUN=1" in line for line in lines)
+    for name in ("scripts", "data"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    for line in lines:
+        proc = subprocess.run(["bash", "-c", line], capture_output=True, text=True, cwd=tmp_path, env=env)
+        assert proc.returncode == 0, (line, proc.stderr[-2000:])
+        assert any(arg.startswith("verl.trainer.main") for arg in proc.stdout.splitlines()), line  # the command
+    for engine in SCRIPTS:
+        assert (tmp_path / "runs" / "rehearsal" / engine / "train.parquet").is_file()
+
+
 def test_judge_passes_a_good_result_and_fails_corrupted_ones():
     ce = load_check()
     good = {"config": dict(ce.PAPER_RUN), "scores": {"paper": [1.0, 0.0]},
