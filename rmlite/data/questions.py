@@ -131,11 +131,11 @@ def generate_questions(net: Network, *, map_id: str, seed: int, config: Question
         if typ == "counting3":
             n = min(n, 1)
         kept = 0
-        for k, fields in enumerate(MAKERS[typ](net, rng, n, cfg) if n > 0 else ()):
+        made = MAKERS[typ](net, rng, n, cfg) if MAKERS[typ] is not _planning else _planning(net, rng, n, cfg, hidden)
+        for k, fields in enumerate(made if n > 0 else ()):
             s = {**base, "id": f"{map_id}-{typ}-{k}", "type": typ, "choices": [], "station1": "", "station2": "",
                  "line": "", "routes": "[]", "route_count": 0, "difficulty_question": net.difficulty,
-                 "question_transfer_count": 0,
-                 "template": ""}
+                 "question_transfer_count": 0, "template": ""}
             s.update(fields)
             if any(s[f] in hidden for f in NAMED_FIELDS.get(typ, ()) if f != "line") or \
                     (hidden and _route_stops(s["routes"]) & hidden):
@@ -148,8 +148,7 @@ def generate_questions(net: Network, *, map_id: str, seed: int, config: Question
     return out
 
 
-def _route_stops(routes: str) -> set[str]:
-    """Every stop the reference routes name (a reader must find each on the picture)."""
+def _route_stops(routes: str) -> set[str]:  # every stop the reference routes name
     return {st for route in json.loads(routes) for sec in route
             for st in (sec["departure_stop"], sec["arrival_stop"], *sec["via_stops"])}
 
@@ -339,12 +338,18 @@ def _even(found: dict[bool, list[dict]]):
         yield from (q for q in pair if q is not None)
 
 
-def _planning(net: Network, rng: random.Random, n: int, cfg: QuestionConfig):
+def _planning(net: Network, rng: random.Random, n: int, cfg: QuestionConfig, avoid: frozenset[str] = frozenset()):
+    """Sample candidate pairs, bucket them by transfers, then draw the requested mix. A pair whose reference routes
+    pass a stop in `avoid` (unreadable) is no candidate; where there are such stops, more pairs are drawn (up to
+    `PLANNING_DRAWS` per question) until every bucket can give its share, so the mix keeps its long routes."""
     stations = sorted(net.stations)
     buckets: dict[str, list] = {d: [] for d in DIFFICULTIES}
     seen: set[tuple] = set()
-    # Sample candidate pairs, bucket them by transfers, then draw the requested mix.
-    for _ in range(max(60, 12 * n)):
+    want = apportion(n, cfg.planning_mix)
+    base = max(60, 12 * n)
+    for i in range(max(base, PLANNING_DRAWS * n) if avoid else base):
+        if i >= base and all(len(buckets[d]) >= k for d, k in zip(DIFFICULTIES, want, strict=True)):
+            break
         a, b = rng.sample(stations, 2)
         if (a, b) in seen:
             continue
@@ -353,8 +358,9 @@ def _planning(net: Network, rng: random.Random, n: int, cfg: QuestionConfig):
             routes, total = net.routes_and_count(a, b, max_routes=cfg.max_routes)
         except ValueError:
             continue  # disconnected pair (possible in real data): not a question
-        buckets[question_difficulty(len(routes[0]) - 1)].append((a, b, routes, total))
-    want = apportion(n, cfg.planning_mix)
+        if not avoid or avoid.isdisjoint(st for r in routes for sec in r
+                                         for st in (sec.departure_stop, sec.arrival_stop, *sec.via_stops)):
+            buckets[question_difficulty(len(routes[0]) - 1)].append((a, b, routes, total))
     chosen = []
     for d, k in zip(DIFFICULTIES, want, strict=True):
         chosen += buckets[d][:k]
@@ -372,6 +378,7 @@ def _planning(net: Network, rng: random.Random, n: int, cfg: QuestionConfig):
                "template": template}
 
 
+PLANNING_DRAWS = 40  # candidate pairs drawn per planning question at most, on a map with unreadable stops
 # The maker of each question type: `maker(net, rng, n, cfg)` yields up to n dicts of the fields that differ from the
 # base sample (question, answer, and the stops, line, choices or routes the question names).
 MAKERS = {"counting1": _counting1, "counting2": _counting2, "counting3": _counting3, "torf1": _torf1, "torf2": _torf2,
