@@ -6,11 +6,12 @@ longer routes. Here, on resolved sections `(line or None, departure key, arrival
 
 * `robust_check`: Algorithm 1 plus no X→X section, no two consecutive sections on one line, no stop ridden twice,
   exactly q transfers, at most the best route's stops plus a tolerance, and right via counts / lists.
-* `robust_detail`: the floor for an answer that rides no real line from one stop to another (stay-put, prompt
-  copy, invented lines); full detail for a correct route; else a detail that decays by a fixed factor per edit
-  to the nearest reference route (`route_edits`), so every error costs the same wherever it lands and k errors
-  always score below k − 1; the old credits (`_tally`, `_credits`: valid sections, right transfers, endpoints
-  and via stops, less penalties) only order answers with the same number of edits.
+* `robust_detail`: the floor for an answer none of whose sections goes from one stop to another (stay-put); full
+  detail for a correct route; else a detail that decays by a fixed factor per edit to the nearest reference route
+  (`rmlite.reward.route_edits`: a misread line or stop is one edit, a split counts each wrong element), so every
+  error costs the same wherever it lands and k errors always score below k − 1; the old credits (`_tally`,
+  `_credits`: valid sections, right transfers, endpoints and via stops, less penalties) only order answers with
+  the same number of edits.
 
 The rule table is in `RewardConfig`'s docstring; the numbers are `RobustRules`.
 """
@@ -19,10 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rmlite.names import drop_brackets
+from rmlite.reward.checks import check_route, section_text
 from rmlite.reward.config import RewardConfig, RobustRules
 from rmlite.reward.forms import via_count, via_list
 from rmlite.reward.index import SampleIndex, ride, station_key
 from rmlite.reward.parse import ParsedSection
+from rmlite.reward.route_edits import MAX_EDITS, route_edits
 
 Resolved = tuple[str | None, str | None, str | None]
 
@@ -33,8 +37,19 @@ def robust_route(cfg: RewardConfig, idx: SampleIndex, secs: Sequence[Resolved], 
 
     Pure in the resolved sections (and the written via stops on the long templates), so it is memoised per sample:
     the rollouts of one GRPO group often resolve to the same route. When Algorithm 1 already failed, its reason
-    stands. A wrong route that rides something has its edit count (`route_edits`) added to the reason.
+    stands. A wrong route that rides something has its edit count (`route_edits`) added to the reason. A stop
+    written with a note in brackets that names no station is read without it (`bracket_free`), and Algorithm 1
+    is then run again.
     """
+    if any("(" in p.departure or "(" in p.arrival or "（" in p.departure or "（" in p.arrival for p in parsed):
+        rekeyed = [(ln, bracket_free(idx, p.departure, a, cfg.max_name_chars),
+                    bracket_free(idx, p.arrival, b, cfg.max_name_chars)) for (ln, a, b), p in zip(secs, parsed,
+                                                                                                    strict=True)]
+        if rekeyed != list(secs):
+            secs = rekeyed
+            ok, why, bad = check_route(secs, idx.map.lines, idx.s1, idx.s2)
+            if bad is not None:
+                why += f" ({section_text(parsed[bad])})"
     owner, memo = idx.memo.get(id(cfg), (None, None))
     if owner is not cfg:  # keyed by identity (hashing a config is slow); holding it keeps its id unique
         memo = {}
@@ -65,6 +80,31 @@ def robust_route(cfg: RewardConfig, idx: SampleIndex, secs: Sequence[Resolved], 
 MEMO_SIZE = 1024  # routes remembered per sample and config (and configs per sample)
 
 
+def bracket_free(idx: SampleIndex, name: str, key: str | None, max_chars: int) -> str | None:
+    """`key`, or when it names no station of the map, the key of `name` without its bracketed parts if that one
+    does: ReasonMap's evaluation drops every bracketed part, so "Rive (exit B)" is Rive there and here too (a
+    station whose own name has brackets is still told apart: "Fairmoor (Heath)" is not Fairmoor).
+
+    >>> import json
+    >>> md = json.dumps({"L1": ["Rive", "Fairmoor (Heath)"], "L2": ["Fairmoor", "X"]})
+    >>> s = {"id": "m-planning-0", "type": "planning", "answer": "", "metro_data": md, "difficulty_city": "easy",
+    ...      "station1": "Rive", "station2": "Fairmoor (Heath)", "question_transfer_count": 0, "template": "short",
+    ...      "routes": json.dumps([[{"route_name": "L1", "departure_stop": "Rive", "arrival_stop": "Rive"}]])}
+    >>> idx = SampleIndex(s)
+    >>> [bracket_free(idx, n, station_key(n, 256), 256) for n in ("Rive (exit B)", "Fairmoor (Heath)", "Fairmoor")]
+    ['rive', 'fairmoorheath', 'fairmoor']
+    """
+    if key is None or "(" not in name and "（" not in name:
+        return key
+    every = idx.memo.get("stations")
+    if every is None:
+        every = idx.memo["stations"] = frozenset().union(*idx.map.lines.values())
+    if key in every:
+        return key
+    plain = station_key(drop_brackets(name), max_chars)
+    return plain if plain in every else key
+
+
 def via_ok(idx: SampleIndex, sec: Resolved, parsed: ParsedSection, max_chars: int) -> bool | None:
     """Whether the written via count (long1) or via list (long2) is the ride's; None on the short template.
 
@@ -79,7 +119,7 @@ def via_ok(idx: SampleIndex, sec: Resolved, parsed: ParsedSection, max_chars: in
         text = parsed.via or ""
         if r is None or len(text) > max_chars * (len(r) + 1):  # a long ride's list is long; junk is bounded
             return False
-        written = {station_key(v, max_chars) for v in via_list(text)}
+        written = {bracket_free(idx, v, station_key(v, max_chars), max_chars) for v in via_list(text)}
         written.difference_update(sec[1:])  # the section's own stops are not via stops
         return written == set(r)
     return None
@@ -119,17 +159,18 @@ def robust_check(idx: SampleIndex, secs: Sequence[Resolved], vias: Sequence[bool
 
 def robust_detail(cfg: RewardConfig, idx: SampleIndex, secs: Sequence[Resolved],
                   vias: Sequence[bool | None] | None, correct: bool = False) -> float:
-    """R_detail under the robust rules: `detail_max` for a correct route, the floor (`detail_min`) for one that rides
-    no real line from one stop to another, else
+    """R_detail under the robust rules: `detail_max` for a correct route, the floor (`detail_min`) for one none of
+    whose sections goes from one stop to another, else
 
         floor + (detail_max − floor) · edit_decay ** (edits − partial_credit · share)
 
     with `edits` the fewest edits to a right route (`route_edits`, at least 1; a wrong via count or list on a right
-    ride, and a hedge, one ride written again on another line, are one more each) and `share` ∈ [0, 1] the route's
+    ride is one more) and `share` ∈ [0, 1] the route's
     credits (`_tally`, `_credits`) less its penalties. Each error costs one edit wherever it lands and whatever its
-    kind, so k errors always score below k − 1; the credits only order answers with the same number of edits,
-    and every attempt scores above the floor, so a useless answer never gets a positive advantage in a group of
-    failed attempts. `vias`: each section's `via_ok` (None on the short template).
+    kind (a line the map lacks is one wrong line), so k errors always score below k − 1; the credits only order
+    answers with the same number of edits (an invented line earns none, so it scores below a real line's near
+    miss), and every attempt that goes somewhere scores above the floor. `vias`: each section's `via_ok` (None on
+    the short template).
     """
     return _detail_and_edits(cfg, idx, secs, vias, correct)[0]
 
@@ -144,10 +185,10 @@ def _detail_and_edits(cfg: RewardConfig, idx: SampleIndex, secs: Sequence[Resolv
         return top, None
     tally = _tally(rules, idx, secs)
     if tally is None:
-        return floor, None  # no ride on a real line from one stop to another: useless (stay-put, prompt copy, …)
-    valid, ends, transfers, penalty, hedges = tally
-    lines, extra = idx.map.lines, hedges  # listing a ride on a second line is one more edit
-    if vias is not None:  # so is a wrong via count / list on a right ride
+        return floor, None  # no section goes from one stop to another: useless (stay-put)
+    valid, ends, transfers, penalty = tally
+    lines, extra = idx.map.lines, 0
+    if vias is not None:  # a wrong via count / list on a right ride is one more edit
         extra += sum(1 for (ln, a, b), v in zip(secs, vias, strict=True)
                      if v is False and ln is not None and a != b and a in lines[ln] and b in lines[ln])
     edits = route_edits(idx, secs, enough=max(0, 1 - extra)) + extra  # exact wherever max(1, ·) can tell
@@ -157,89 +198,10 @@ def _detail_and_edits(cfg: RewardConfig, idx: SampleIndex, secs: Sequence[Resolv
     return floor + (top - floor) * rules.edit_decay ** (edits - rules.partial_credit * share), edits
 
 
-def route_edits(idx: SampleIndex, secs: Sequence[Resolved], enough: int = 0) -> int:
-    """The fewest edits that turn a route into one of the sample's reference routes (all equally good ones), or any
-    count up to `enough` once one reference is within it (the scorer passes 1: it counts every wrong route as at
-    least one edit away). Counted up to `MAX_EDITS`.
-
-    One edit: change a section's line; change a stop (a transfer stop is one stop, though written twice); drop a
-    section or add a missing one; merge two rides into one (a skipped change of line) or split one into two (a
-    needless change, a detour); reconnect a broken chain (a departure that is not the last arrival); read the
-    whole route backwards (tried when it neither starts at the origin nor ends at the destination). A dynamic
-    programme over the route's rides, (line, arrival) pairs, against each reference's.
-
-    >>> import json
-    >>> md = json.dumps({"L1": ["A", "B", "C"], "L2": ["B", "D"]})
-    >>> s = {"id": "m-planning-0", "type": "planning", "answer": "", "metro_data": md, "difficulty_city": "easy",
-    ...      "station1": "A", "station2": "D", "question_transfer_count": 1, "template": "short",
-    ...      "routes": json.dumps([[{"route_name": "L1", "departure_stop": "A", "arrival_stop": "B"},
-    ...                             {"route_name": "L2", "departure_stop": "B", "arrival_stop": "D"}]])}
-    >>> idx = SampleIndex(s)
-    >>> route_edits(idx, [("L1", "a", "b"), ("L2", "b", "d")]), route_edits(idx, [("L1", "a", "d")])
-    (0, 1)
-    >>> route_edits(idx, [("L2", "d", "b"), ("L1", "b", "a")]), route_edits(idx, [("L1", "a", "c"), ("L9", "c", "d")])
-    (1, 2)
-    """
-    if not idx.refs or min(abs(len(secs) - len(lines)) for _, lines, _ in idx.refs) >= MAX_EDITS:
-        return MAX_EDITS  # each section too many or too few is an edit at least: junk is not worth the programme
-    best = _nearest(secs, idx.refs, enough)
-    if best > max(1, enough) and secs[0][1] != idx.s1 and secs[-1][2] != idx.s2:
-        back = [(ln, b, a) for ln, a, b in reversed(secs)]
-        best = min(best, 1 + _nearest(back, idx.refs, enough - 1))
-    return min(best, MAX_EDITS)
-
-
-MAX_EDITS = 12  # edits are counted up to this (0.7 ** 12: 1.4 % of the detail above the floor); bounds the time
-
-
-def _nearest(secs: Sequence[Resolved], refs: Sequence[tuple], enough: int) -> int:
-    """The fewest edits to any of `refs`, stopping at the first within `enough` (faster, and enough for the scorer)."""
-    best = len(secs) + 64
-    for start, lines, stops in refs:
-        if len(lines) == len(secs):  # no section added or dropped: the edits are at most the mismatches in place
-            d, prev = int(secs[0][1] != start), secs[0][1]
-            for (ln, a, b), r, t in zip(secs, lines, stops, strict=True):
-                d += (ln != r) + (b != t) + (a != prev)
-                prev = b
-            if d <= enough:
-                return d
-        d = _edits(secs, start, lines, stops)
-        if d < best:
-            best = d
-            if d <= enough:
-                break
-    return best
-
-
-def _edits(secs: Sequence[Resolved], start: str, lines: tuple[str, ...], stops: tuple[str, ...]) -> int:
-    """`route_edits` against one reference: its first departure, then its rides' lines and arrivals.
-
-    Row i, column j: the fewest edits that turn the route's first i rides into the reference's first j (row 0
-    starts with whether the first departure is the reference's).
-    """
-    n, m = len(secs), len(lines)
-    jump = [0] + [int(secs[i][1] != secs[i - 1][2]) for i in range(1, n)]
-    rows = [[int(secs[0][1] != start) + j for j in range(m + 1)]]
-    for i in range(1, n + 1):
-        ln, _, b = secs[i - 1]
-        up, jmp = rows[i - 1], jump[i - 1]
-        row = [up[0] + 1]
-        for j in range(1, m + 1):
-            r, t = lines[j - 1], stops[j - 1]
-            c = min(up[j] + 1, row[j - 1] + 1, up[j - 1] + (ln != r) + (b != t) + jmp)
-            if j > 1:  # one ride for two of the reference's (a skipped change)
-                c = min(c, up[j - 2] + 1 + (ln != r and ln != lines[j - 2]) + (b != t) + jmp)
-            if i > 1:  # two rides for one (a needless change or a detour)
-                c = min(c, rows[i - 2][j - 1] + 1 + (r != ln and r != secs[i - 2][0]) + (b != t) + jmp + jump[i - 2])
-            row.append(c)
-        rows.append(row)
-    return rows[n][m]
-
-
 def _tally(rules: RobustRules, idx: SampleIndex,
-           secs: Sequence[Resolved]) -> tuple[list[bool], int, int, float, int] | None:
-    """One pass over the sections: (valid flags, right endpoints, right transfers, penalty points, hedges); None
-    when nothing rides.
+           secs: Sequence[Resolved]) -> tuple[list[bool], int, int, float] | None:
+    """One pass over the sections: (valid flags, right endpoints, right transfers, penalty points); None when no
+    section goes from one stop to another (the floor).
 
     A section is valid when its line serves both of its stops, which differ, unless it is a needless change: the
     section before it ends where it starts, on a line that serves its own stops and this arrival too (staying on
@@ -251,7 +213,7 @@ def _tally(rules: RobustRules, idx: SampleIndex,
     Penalties: invented lines, lines not serving their stops, X→X sections, broken chains, one line twice in a row,
     hedges (one ride written again on another line) and sections beyond q + 1.
     """
-    lines, valid, transfers, penalty, rides, hedges = idx.map.lines, [], 0, 0.0, False, 0
+    lines, valid, transfers, penalty, rides = idx.map.lines, [], 0, 0.0, False
     seen: dict[tuple, str | None] = {}
     first, prev_line, prev_a, prev_b, prev_st, prev_serves = True, None, None, None, None, False
     ends, needless, st, a, b = 0, False, None, None, None
@@ -264,15 +226,14 @@ def _tally(rules: RobustRules, idx: SampleIndex,
             ends += 1
         if st is None:
             penalty += rules.unknown_line_penalty
-        elif a != b:
-            rides = True
-            if not serves:
-                penalty += rules.wrong_line_penalty
+        elif a != b and not serves:
+            penalty += rules.wrong_line_penalty
         if a == b:
             penalty += rules.zero_length_penalty
+        else:
+            rides = True
         if seen.setdefault((a, b), line) != line:
             penalty += rules.hedge_penalty
-            hedges += 1
         if not first:
             if prev_b != a:
                 penalty += rules.break_penalty
@@ -286,7 +247,7 @@ def _tally(rules: RobustRules, idx: SampleIndex,
         return None
     if b == idx.s2 and a != b and st is not None and b in st and not needless:
         ends += 1
-    return valid, ends, transfers, penalty + rules.extra_section_penalty * max(0, len(secs) - idx.q - 1), hedges
+    return valid, ends, transfers, penalty + rules.extra_section_penalty * max(0, len(secs) - idx.q - 1)
 
 
 def _credits(cfg: RewardConfig, rules: RobustRules, idx: SampleIndex, secs: Sequence[Resolved],
