@@ -36,6 +36,8 @@ from rmlite.notebook.env import (
     on_colab,
     output_dir,
     preset_report,
+    progress_bars,
+    quiet_bars,
     setting,
     stale_modules,
 )
@@ -94,5 +96,6 @@ __all__ = [
     "stage2_curriculum", "stage_data", "stage_switches", "StaticView", "ask_widget", "live_frontend",
     "map_browser", "reward_widget", "rollout_browser", "probe_summary", "console_summary",
     "completion_length", "run_preset", "settings", "preset_report", "KNOBS", "KnobError", "advantage_table",
-    "gallery", "logged_tables", "real_map_detail", "reward_comparison", "fit_text", "wrap",
+    "gallery", "logged_tables", "real_map_detail", "reward_comparison", "fit_text", "wrap", "progress_bars",
+    "quiet_bars",
 ]

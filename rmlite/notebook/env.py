@@ -86,6 +86,24 @@ def live_frontend() -> tuple[bool, str]:
     return False, "a kernel with no frontend (nbconvert, jupyter execute, papermill)"
 
 
+def progress_bars() -> bool:
+    """True where a progress bar (a tqdm widget) is drawn as it moves; elsewhere (nbconvert, `jupyter execute`) the
+    saved notebook would show every bar frozen at 0 %, so the notebooks print a line when a step ends instead."""
+    return live_frontend()[0]
+
+
+def quiet_bars() -> None:
+    """Without a frontend, turn off the bars transformers and huggingface_hub draw while loading or saving a model
+    (they would stay at 0 % in the saved notebook); the notebooks' own steps print a summary line each."""
+    if progress_bars():
+        return
+    from huggingface_hub.utils import disable_progress_bars  # deferred: heavy, only for the model notebooks
+    from transformers.utils import logging as hf_logging  # deferred: transformers (unsloth must come first)
+
+    disable_progress_bars()
+    hf_logging.disable_progress_bar()
+
+
 def knobs(smoke: dict | None = None, **full: Any) -> SimpleNamespace:
     """The knobs of a notebook: `full` values, with `smoke` overrides applied when RMLITE_SMOKE=1. Every name and
     value is checked against the schema (`rmlite.notebook.knobs`): a misspelt knob stops the cell in one line.
@@ -246,7 +264,7 @@ def preset_report(preset: dict | None = None) -> str:
 # Settings a notebook's knobs may leave out (01 owns the data knobs, 03 the model knobs): (full, smoke) values.
 DEFAULTS = {"n_maps": (200, 4), "image_size": (512, 512),
             "real_maps": (("oslo", "geneva", "miami"), ("oslo", "geneva")),
-            "seed": (0, 0), "load_in_4bit": (True, True), "lora_rank": (16, 8), "warm_steps": (300, 100)}
+            "seed": (0, 0), "load_in_4bit": (True, True), "lora_rank": (16, 8), "warm_steps": (300, 30)}
 
 
 def setting(k: SimpleNamespace, name: str) -> Any:
@@ -283,7 +301,7 @@ def ensure_data(k: SimpleNamespace) -> Path:
         if not hasattr(k, "n_maps") or all(old.get(key) == v for key, v in wanted.items()):
             return path
         print(f"the data knobs changed ({ {key: old.get(key) for key in wanted} } -> {wanted}): regenerating")
-    live = live_frontend()[0]  # a widget bar where one is drawn; elsewhere it would stay at 0 % in the saved output
+    live = progress_bars()  # a widget bar where one is drawn; elsewhere it would stay at 0 % in the saved output
     if not live:
         print(f"generating {cfg.n_maps} synthetic maps and {len(cfg.real_maps)} real ones in {path} ...")
     generate_dataset(path, cfg, overwrite=True, progress=live)

@@ -134,12 +134,17 @@ def lab_rewards(presets: tuple[str, ...], variants: dict[str, dict] | None = Non
 
 
 def logged_tables(logged: dict) -> str:
-    """06's view of `logged_lab`: one table per run (reward x type), each fitted to 120 columns and 40 lines (the
-    whole in `lab/logged_<run>.txt`)."""
+    """06's view of `logged_lab`: one table, a row per run and reward over all question types (within 120 columns
+    and 40 lines); the rows per type go to `lab/logged_by_type.txt`, named on the last line."""
     columns = ("reward", "type", "groups", "accuracy", "reward_mean", "frac_reward_zero_std")
-    parts = [f"{run}:\n" + fit_text(lab.table(columns, difficulty="all"), output_dir("lab") / f"logged_{run}.txt")
-             for run, lab in logged.items()]
-    return "\n\n".join([*parts, f"runs with logged completions: {list(logged) or 'none yet (train in 03/04 first)'}"])
+    if not logged:
+        return "runs with logged completions: none yet (train in 03/04 first)"
+    rows = [{"run": run, **r} for run, lab in logged.items() for r in lab.rows if r.get("difficulty") == "all"]
+    path = output_dir("lab") / "logged_by_type.txt"
+    path.write_text(format_table(rows, ("run", *columns)) + "\n", encoding="utf-8")
+    overall = fit_text(format_table([r for r in rows if r["type"] == "all"], ("run", *columns)),
+                      output_dir("lab") / "logged_all.txt")
+    return f"{overall}\n(per question type: {path})\nruns with logged completions: {list(logged)}"
 
 
 def logged_lab(run_names: tuple[str, ...], rewards: list) -> dict:

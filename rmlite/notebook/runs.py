@@ -19,7 +19,7 @@ from rmlite.models import gpu
 from rmlite.models.load import load_model
 from rmlite.models.tiny import build_tiny_vlm
 from rmlite.models.warmstart import warm_start
-from rmlite.notebook.env import ensure_data, output_dir, setting
+from rmlite.notebook.env import ensure_data, output_dir, quiet_bars, setting
 from rmlite.train.settings import GRPOSettings, card_load_options, card_settings, cpu_preset
 
 
@@ -28,6 +28,7 @@ def base_model(k: SimpleNamespace) -> str:
     if getattr(k, "model", None):
         return k.model
 
+    quiet_bars()
     path = output_dir("tiny_model")
     if not (path / "warm_started.json").is_file():
         data_dir = ensure_data(k)
@@ -65,6 +66,7 @@ def load(k: SimpleNamespace, adapter: str | Path | None = None, trainable: bool 
     loaded (rmlite.models.load.load_model checks its LoRA tensors against the file)."""
     name = base_model(k)
     require_gpu_for(name)
+    quiet_bars()
     options = {**card_load_options(run_preset(k)), "load_in_4bit": setting(k, "load_in_4bit")}
     return load_model(name, **options, lora_rank=setting(k, "lora_rank"),
                       adapter=adapter, trainable=trainable)  # trainable=False: no fresh LoRA (load_model's rule)
