@@ -3,8 +3,9 @@
 The engines are not installed here: `python scripts/check_engines.py --easyr1 PATH` builds their real configs from
 the recipes (docs/engines.md). These tests are the cheap part: the scripts parse, their dry run prints a launch
 command that agrees with the export's own `engine_settings.json` (written by rmlite.data.engine_settings, which
-shares no code with the scripts), docs/scaling.md and the scripts name the same files, knobs and settings, the
-check's judge fails on corrupted results, and its temporary folder goes on failure and on Ctrl-C.
+shares no code with the scripts), docs/scaling.md and the scripts name the same files, knobs and settings, the doc's
+CPU rehearsal runs as typed, the check's judge fails on corrupted results, and its temporary folder goes on failure,
+on Ctrl-C and on SIGTERM.
 """
 
 import importlib.util
