@@ -144,6 +144,8 @@ def test_resume_on_a_finished_run_trains_nothing(data, tmp_path, capsys):
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert [m["step"] for m in res.metrics] == list(range(1, STEPS + 1)) and res.trainer is None
     assert res.stage_starts == [(4, 1)]  # read back from metrics.jsonl's curriculum/stage
+    with pytest.raises(ValueError, match="exclude each other"):  # asking for both is still refused, not answered
+        train(None, None, data[0], resume=True, overwrite=True, settings=cpu_tiny_settings(str(out), max_steps=STEPS))
     # with more steps asked for, or an epoch-based run (max_steps -1: the checkpoint's own), the answer follows
     assert finished(out, STEPS + 1) is None and finished(out, -1) is not None and finished(out, 4) is not None
 

@@ -242,7 +242,7 @@ def train(model, processor, dataset, *, reward: str | RewardConfig | Any = PAPER
         raise ValueError("the training data set is empty")
     cur = get_curriculum(curriculum) if isinstance(curriculum, str) else curriculum
     out = Path(settings.output_dir)
-    done = runfolder.finished(out, settings.max_steps) if resume else None
+    done = runfolder.finished(out, settings.max_steps) if resume and not overwrite else None  # both: start refuses
     if done is not None:  # resuming would train one step past the end and replace the adapter
         print(done)
         rows = read_metrics(out)  # the finished run's, as a notebook re-run after it shows them
