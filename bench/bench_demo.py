@@ -90,9 +90,12 @@ def main() -> None:
                  "not checkable here (not a quiet 2-core machine): see the CPU seconds"))
     if {"quick", "full"} <= res.keys():
         q, f = res["quick"], res["full"]
-        print(f"\nquick / full: wall {q['wall'] / f['wall']:.2f}, CPU {q['cpu'] / f['cpu']:.2f}; quiet estimate for "
-              f"quick: {QUIET_SECONDS['full']:.0f} s × {q['cpu'] / f['cpu']:.2f} = "
-              f"{QUIET_SECONDS['full'] * q['cpu'] / f['cpu']:.0f} s (QUIET_SECONDS says {QUIET_SECONDS['quick']:.0f})")
+        share = q["cpu"] / f["cpu"]
+        print(f"\nquick / full: wall {q['wall'] / f['wall']:.2f}, CPU {share:.2f}; quiet 2-core estimate for quick: "
+              f"{QUIET_SECONDS['full']:.0f} s × {share:.2f} = {QUIET_SECONDS['full'] * share:.0f} s (its CPU share of "
+              f"the full demo's quiet time) to {q['cpu']:.0f} s (its CPU seconds, when the full demo's exceed its "
+              f"quiet time: {f['cpu']:.0f} > {QUIET_SECONDS['full']:.0f}); QUIET_SECONDS says "
+              f"{QUIET_SECONDS['quick']:.0f}")
     if "full" in res:
         print(f"full run's warm start vs the shipped one ({SHIPPED_DIR.name}): "
               f"{same_weights(ROOT / a.out / 'full' / 'model', SHIPPED_DIR / MODEL)}")

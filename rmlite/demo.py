@@ -16,7 +16,7 @@
    scores below the majority baseline;
 6. write a report folder (metrics, plots, a sample card with the model's answer and its reward breakdown).
 
-Before any work it prints its expected time: `QUIET_SECONDS` (measured on a quiet 2-core machine) times a factor
+Before any work it prints its expected time: `QUIET_SECONDS` (on a quiet 2-core machine) times a factor
 from the machine's load (`rmlite.demo_quick.load_factor`). `--quick` shows the same sections in less time: it
 reuses the shipped warm start and caps the arguments in `QUICK_CAPS` (fewer spread groups, GRPO steps and
 held-out questions); its report says what it cut.
@@ -91,10 +91,11 @@ def spread_rewards() -> tuple[str, ...]:
     return (SPARSE, *sorted(name for name, cfg in PRESETS.items() if cfg.detail and cfg.alpha > 0))
 
 
-# Seconds the demo took on a quiet 2-core machine (the expected-time line scales them by the load): the full demo's
-# from the README's run of 2026-11-28; the quick one's is the full one times the ratio of their CPU seconds measured
-# on 2026-12-07 at load 6–8 (bench/bench_demo.py prints both and their ratio; measure again on a quiet machine).
-QUIET_SECONDS = {"full": 137.0, "quick": 45.0}
+# Seconds the demo takes on a quiet 2-core machine (the expected-time line scales them by the load). Full: measured
+# 2026-11-28 (README). Quick: not measured quiet yet: its CPU seconds with one thread, 31 s (2026-12-07, load 10-13,
+# bench/bench_demo.py), bound its quiet time from above (CPU time only grows under load; the full demo's 168 CPU-s
+# against its quiet 137 s say a second thread saves under 19 %), and 137 s x its CPU share 0.185 = 25 s from below.
+QUIET_SECONDS = {"full": 137.0, "quick": 30.0}
 # --quick caps these arguments (and reuses the shipped warm start): 2 groups per planning question instead of 4,
 # 4 GRPO steps per curriculum stage instead of 8, 32 held-out questions instead of 48.
 QUICK_CAPS = {"spread_repeats": 2, "stage_prompts": 4, "eval_limit": 32}

@@ -6,9 +6,9 @@ Expected time. The demo's quiet time (on a quiet 2-core machine, `rmlite.demo.QU
 from `os.getloadavg()` and `os.cpu_count()`, read before the demo starts (so the load is the others'): with `load`
 runnable threads already there and the demo running `threads` of its own on `cpus` cores, fair time sharing gives
 each thread cpus / (load + threads) of a core once the run queue is longer than the cores, so the demo runs
-max(1, (load + threads) / cpus) times slower. An estimate, not a promise: on 2 cores at load 9–13 with 1 thread
-it said ×5.3 where the full demo took ×7.1 its quiet time (977 s), and ×6 where the quick one took about ×4.5
-(measured 2026-12-07, bench/bench_demo.py). It leaves out the second thread a busy machine's demo gives up.
+max(1, (load + threads) / cpus) times slower. An estimate, not a promise: on 2 cores at load 7–13 with 1 thread, three
+runs took between 0.6 and 1.7 times what it said (full: 977 s, said 569 s as the load rose from 7 to 12; full:
+750 s, said 938 s; quick: 109 s, said 171 s; 2026-12-07, bench/bench_demo.py).
 
 Threads. torch's intra-op threads busy-wait for each other: on 2 cores at load 7.7, one warm-start step took 8–11 s
 with 2 threads and 1.1 s with 1 (measured 2026-12-07), so on a busy machine the demo runs only as many threads as
