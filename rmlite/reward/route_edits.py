@@ -8,8 +8,8 @@ itself, on any line, each of its stops compared on its own), repeat (the section
 maybe changed), merge (one section for two rides, on either's line: a skipped change) and split (two sections for
 one ride, cut at a stop of its line, the other half on it or on a line serving that half: a needless change or a
 detour). A stop is compared once where the route is chained (a transfer stop written twice is one stop) and each
-written copy where it is broken. Reading the whole route backwards is one edit. Left out: via counts and hedges'
-other lines (the detail adds those, `rmlite.reward.robust`).
+written copy where it is broken. Reading the whole route backwards is one edit (when neither end is right). Left
+out: via counts (the detail adds those, `rmlite.reward.robust`).
 """
 
 from __future__ import annotations
