@@ -23,6 +23,9 @@ CURRICULUM="${CURRICULUM:-paper}"
 IMAGES="${IMAGES:-files}"        # embedded: every row carries its map's bytes (about 15 times larger)
 EXPORT="${EXPORT:-${DATA%/}-verl}"
 PYTHON="${PYTHON:-python3}"
+# verl starts from the export folder (step 4): a relative interpreter or model folder must not depend on where we are
+[[ "$PYTHON" == */* && "$PYTHON" != /* ]] && PYTHON="$(cd "$(dirname "$PYTHON")" && pwd)/$(basename "$PYTHON")"
+[[ -e "$MODEL" && "$MODEL" != /* ]] && MODEL="$(cd "$MODEL" && pwd)"
 
 # 1. rmlite core (data + reward: no torch, no transformers) into this environment, leaving verl's pins alone.
 # (asked from /: in the repository folder `import rmlite` would find the source tree, installed or not)
@@ -95,6 +98,6 @@ if [[ "${RMLITE_DRY_RUN:-0}" == 1 ]]; then
     printf '%s\n' "$PYTHON" -m verl.trainer.main_ppo "${ARGS[@]}" "$@"
     exit 0
 fi
-# verl opens the rows' image paths (images/<map>.png) from its working directory: run it from the export folder.
+# 4. verl opens the rows' image paths (images/<map>.png) from its working directory: run it from the export folder.
 cd "$EXPORT"
 exec "$PYTHON" -m verl.trainer.main_ppo "${ARGS[@]}" "$@"
