@@ -264,7 +264,7 @@ def preset_report(preset: dict | None = None) -> str:
 # Settings a notebook's knobs may leave out (01 owns the data knobs, 03 the model knobs): (full, smoke) values.
 DEFAULTS = {"n_maps": (200, 4), "image_size": (512, 512),
             "real_maps": (("oslo", "geneva", "miami"), ("oslo", "geneva")),
-            "seed": (0, 0), "load_in_4bit": (True, True), "lora_rank": (16, 8), "warm_steps": (300, 30)}
+            "seed": (0, 0), "load_in_4bit": (True, True), "lora_rank": (16, 8), "warm_steps": (300, 100)}
 
 
 def setting(k: SimpleNamespace, name: str) -> Any:

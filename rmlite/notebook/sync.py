@@ -26,10 +26,10 @@ FETCH = ('case "{SOURCE}" in *.zip) rm -rf /content/rmlite.unzip && unzip -q "{S
 TIME_LINE = re.compile(r"^\*\*(?:Expected time|Time)\b.*$", re.M)
 SMOKE_MACHINE = "a 2-core machine under load"  # where SMOKE_SECONDS were measured (re-measure when it is quiet)
 # (wall, CPU) seconds of one smoke run (RMLITE_SMOKE=1, in order 00 -> 06, a fresh output folder), /usr/bin/time.
-SMOKE_SECONDS = {"00_setup.ipynb": (0, 0), "01_maps_and_questions.ipynb": (0, 0),
-                 "02_reward_playground.ipynb": (0, 0), "03_stage1_perception_grpo.ipynb": (0, 0),
-                 "04_stage2_route_planning_grpo.ipynb": (0, 0), "05_evaluate.ipynb": (0, 0),
-                 "06_reward_lab.ipynb": (0, 0)}
+SMOKE_SECONDS = {"00_setup.ipynb": (18, 4), "01_maps_and_questions.ipynb": (30, 7),
+                 "02_reward_playground.ipynb": (27, 7), "03_stage1_perception_grpo.ipynb": (1056, 338),
+                 "04_stage2_route_planning_grpo.ipynb": (185, 55), "05_evaluate.ipynb": (128, 46),
+                 "06_reward_lab.ipynb": (32, 7)}  # load average ~11 on 2 cores: CPU seconds are the steadier figure
 T4_ESTIMATES = {"00_setup.ipynb": "about 3 minutes (the install)", "01_maps_and_questions.ipynb": "about 2 minutes",
                 "02_reward_playground.ipynb": "about 1 minute", "03_stage1_perception_grpo.ipynb":
                 "about 60-90 minutes for 150 steps", "04_stage2_route_planning_grpo.ipynb":
@@ -48,7 +48,7 @@ def readme_time(notebook: str, runtime: str) -> str:
 def time_line(notebook: str) -> str:
     """The header's time line: smoke mode as measured, a T4 as estimated (until someone measures it)."""
     wall, cpu = SMOKE_SECONDS[notebook]
-    return (f"**Time.** Smoke mode (`RMLITE_SMOKE=1`: tiny CPU model, tiny data): {wall} s wall, {cpu} s CPU, "
+    return (f"**Time.** Smoke mode (`RMLITE_SMOKE=1`, on a CPU): {wall} s wall, {cpu} s CPU, "
             f"measured on {SMOKE_MACHINE}. On a free Colab T4 GPU: {T4_ESTIMATES[notebook]} (an estimate, not yet "
             "measured on a T4).")
 
