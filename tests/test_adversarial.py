@@ -22,10 +22,9 @@ from fixtures.adversarial import (
     fresh_questions,
     ladder_rows,
     near_misses,
-    reversed_pairs,
-    spearman,
     write,
 )
+from fixtures.ranking import reversed_pairs, spearman
 
 from rmlite.reward.config import PAPER, ROBUST, get_config
 from rmlite.reward.score import score
