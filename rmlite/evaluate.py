@@ -27,6 +27,7 @@ from rmlite.reward.compat import COMPAT_MODES, DEFAULT, ReleaseCompat
 from rmlite.reward.config import PAPER, RewardConfig
 from rmlite.reward.score import score
 from rmlite.schema import CHOICE_LETTERS, answer_kind
+from rmlite.stats import mean_se
 
 
 @dataclass
@@ -59,19 +60,6 @@ def score_answers(samples: Sequence[Mapping], answers: Sequence[str], *, name: s
         rec.update(answer=a, key=s["answer"], reward=b.total, reason=b.reason, format_error=int(b.parsed is None))
         records.append(rec)
     return EvalReport(name, records, metrics.summarize(records))
-
-
-def mean_se(values: Sequence[float]) -> tuple[float, float]:
-    """The mean and its standard error (sample standard deviation, n - 1, over sqrt(n)); SE 0 for one value.
-
-    >>> mean_se([1, 0, 1, 1])
-    (0.75, 0.25)
-    """
-    n = len(values)
-    if not n:
-        return float("nan"), float("nan")
-    m = sum(values) / n
-    return m, math.sqrt(sum((v - m) ** 2 for v in values) / (n - 1) / n) if n > 1 else 0.0
 
 
 def paired_change(before: EvalReport, after: EvalReport, qtype: str | None = None) -> tuple[float, float, int]:

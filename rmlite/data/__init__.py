@@ -3,8 +3,9 @@
 Rooms, bottom up: `answers` (the reference answer text: `\\boxed{}` and route sections), `questions` (the six
 question types, keys from the network's graph), `store` (save and load a data set: questions, one image per map,
 manifest, `MapImages`), `build` (generate a data set: synthetic and real maps, the shipped mini set), `released`
-(the released ReasonMap / ReasonMap-Plus sets), `export` (parquet for verl and EasyR1), `cards` (pictures for
-people: a sample card, the gallery).
+(the released ReasonMap / ReasonMap-Plus sets), `export` and `engine_settings` (parquet for verl and EasyR1 in
+curriculum order, and the engine settings that keep it), `legibility`, `audit`, `recheck` and `shortcuts` (the data
+audit, a gate), `cards` (pictures for people: a sample card, the gallery).
 """
 
 from rmlite.data.answers import boxed, format_route, reference_completion
