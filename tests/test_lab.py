@@ -250,11 +250,8 @@ def test_user_reward_callable_and_probes(samples):
 
 
 def test_robust_fails_no_probe_and_paper_fails_the_issue_ones(samples):
-    # Issue 22: on a direct question, the question's stops under a line the map lacks (the invented-line probe;
-    # stay-put and prompt copy are the same answer there) are a misread line, one edit, so they can tie a one-error
-    # near miss that earns nothing either; they stay below the best one (tests/test_adversarial.py,
-    # tests/test_robust.py). Here: every question with a transfer.
-    samples = [s for s in samples if s["type"] != "planning" or s["question_transfer_count"] >= 1]
+    # Every planning question, direct ones included: there the stay-put, prompt-copy and invented-line answers are
+    # a misread line (one edit, issue 22) and are not probed (`MISREAD_ON_DIRECT`, tested below).
     rows = hack_probes(samples, ("paper", "robust"), per_type=40)
     table = {r["probe"]: r for r in probe_table(rows)}
     assert {p: r["robust"] for p, r in table.items() if r["robust"] == "FAIL"} == {}
@@ -425,3 +422,13 @@ def test_lab_reads_the_group_size_of_a_run(tmp_path, capsys):
     (run / "run.json").write_text(json.dumps({"reward": "paper"}))
     with pytest.raises(UserError, match="num_generations"):
         logged_group_size(run / "completions.jsonl", None)
+
+
+def test_misread_line_answers_are_probes_only_where_a_transfer_is_needed(samples):
+    from rmlite.lab.probes import MISREAD_ON_DIRECT, probe_answers
+
+    planning = [s for s in samples if s["type"] == "planning"]
+    direct = next(s for s in planning if not s["question_transfer_count"])
+    transfer = next(s for s in planning if s["question_transfer_count"])
+    assert not set(MISREAD_ON_DIRECT) & set(probe_answers(direct))
+    assert set(MISREAD_ON_DIRECT) <= set(probe_answers(transfer))

@@ -47,6 +47,10 @@ PROBE_RULES = {
 }
 # The answers the issue calls useless; `useless_vs_near_miss` is the best of them on each question.
 USELESS = ("stay_put", "prompt_copy", "invented_line", "every_line")
+# On a direct question these three are one answer: its two stops under a line the map lacks. That is what a misread
+# line looks like (`Line 3` on a map without one), which the route metric counts as one edit (issue 22), so they
+# are probes only where a transfer is needed.
+MISREAD_ON_DIRECT = ("stay_put", "prompt_copy", "invented_line")
 # One-error near misses: the route operators that keep an answer's shape (not format, empty or refusal).
 NEAR_MISS_OPERATORS = tuple(n for n, op in OPERATORS.items() if op.kinds == ("route",))
 _SECTION = "Route Name: {}\nDeparture Stop: {}\nArrival Stop: {}"
@@ -57,9 +61,10 @@ def probe_answers(sample: Mapping) -> dict[str, str]:
     """Answers built to exploit a reward rather than to answer (see `PROBE_RULES`); "reference" is the honest one.
 
     Planning: stay-put (ride from the origin to the origin q times, then an invented line to the destination),
-    prompt copy, invented line, invented last line, every line, detour, zero-length section, a longer route with
-    the fewest transfers, a wrong via count (long templates), padding, keyword stuffing, repeated sections, a
-    direct claim where a transfer is needed, and the empty answer.
+    prompt copy, invented line (these three only where a transfer is needed: see `MISREAD_ON_DIRECT`), invented last
+    line, every line, detour, zero-length section, a longer route with the fewest transfers, a wrong via count (long
+    templates), padding, keyword stuffing, repeated sections, a direct claim where a transfer is needed, and the
+    empty answer.
     """
     ref = reference_completion(sample)
     kind = answer_kind(sample["type"])
@@ -81,6 +86,9 @@ def probe_answers(sample: Mapping) -> dict[str, str]:
            "prompt_copy": _SECTION.format(f"from {s1} to {s2}", s1, s2),
            "stay_put": _stay_put(sample, m, fake), "empty": ""}
     out.update(_route_probes(sample, m, fake))
+    if not int(sample.get("question_transfer_count") or 0):
+        for name in MISREAD_ON_DIRECT:  # one-error answers here, not useless ones
+            out.pop(name, None)
     return {k: v for k, v in out.items() if v is not None}
 
 
