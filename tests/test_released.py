@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,10 +26,12 @@ from PIL import Image
 from rmlite.data.answers import reference_completion
 from rmlite.data.build import build_real_map
 from rmlite.data.questions import QuestionConfig
-from rmlite.data.released import decode_figure, from_released, load_released, template_of
+from rmlite.data.released import decode_figure, from_released, load_released, released_answer, template_of
 from rmlite.maps.real import TEST_CITIES, find_city, load_city
 from rmlite.names import strip_tags
 from rmlite.schema import validate_sample
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CITIES = {"oslo": "norway/oslo", "geneva": "switzerland/geneva", "miami": "america/miami"}
 
@@ -273,7 +276,7 @@ def test_a_bad_row_is_skipped_with_a_counted_reason_or_raises_when_strict(tmp_pa
     folder = tmp_path / "plus"
     DatasetDict({"test": Dataset.from_list(good + bad)}).save_to_disk(str(folder))
     with pytest.warns(UserWarning, match="skipped 2 released row"):
-        got = load_released(str(folder), "test", maps_root=tree)
+        got = load_released(str(folder), "test", maps_root=tree, allow_partial=True)
     assert len(got) == 3 and sum(got.skipped.values()) == 3 and len(got.skipped) == 2
     assert any("missing.png" in r for r in got.skipped) and any("Counting9" in r for r in got.skipped)
     assert all("\n" not in r for r in got.skipped)
@@ -290,3 +293,63 @@ def test_the_planning_template_is_read_from_the_question_text():
     assert s["template"] == "long1" and s["answer"] == reference_completion(s)
     assert from_released(row)["template"] == "short"
     assert template_of("Provide only one optimal route, including all the via stops.") == "long2"
+
+
+# ----- issue 23: released sets say what they hold --------------------------------------------------------------------
+@pytest.mark.parametrize(("value", "kind", "expected"), [
+    (0, "letter", "A"), (3, "letter", "D"), ("B", "letter", "B"), (" c ", "letter", "C"),
+    (1, "yes_no", "yes"), (0, "yes_no", "no"), ("yes", "yes_no", "yes"), (True, "yes_no", "yes"),
+    (0, "integer", "0"), ("7", "integer", "7")])
+def test_released_answers_in_every_valid_form(value, kind, expected):
+    assert released_answer(value, kind) == expected
+
+
+@pytest.mark.parametrize(("value", "kind"), [(-1, "letter"), (4, "letter"), ("E", "letter"), (2, "yes_no"),
+                                             (-1, "yes_no"), ("maybe", "yes_no"), (-1, "integer"), (2.5, "integer"),
+                                             ("٣", "integer"), (None, "integer")])
+def test_released_answers_out_of_range_are_refused_not_coerced(value, kind):
+    with pytest.raises(ValueError, match=r"^answer .* is not (a |yes/no)"):
+        released_answer(value, kind)
+
+
+def _plus_folder(tmp_path, rows):
+    from datasets import Dataset, DatasetDict
+
+    folder = tmp_path / "plus"
+    DatasetDict({"test": Dataset.from_list(rows)}).save_to_disk(str(folder))
+    return folder
+
+
+def test_bad_answers_and_unknown_stations_are_rejected_one_line_each(tmp_path):
+    tree = write_reasonmap_tree(tmp_path / "ReasonMap")
+    good = [plus_relative_figure_no_json(r) for r, _ in plus_rows()[:2]]
+    bad = [{**good[0], "answer": -1}, {**good[0], "station_1": "Atlantis"}]
+    folder = _plus_folder(tmp_path, good + bad)
+    with pytest.warns(UserWarning, match="skipped 1 released row"):
+        got = load_released(str(folder), "test", maps_root=tree, allow_partial=True)
+    assert len(got) == 2 and got.coverage == {"oslo": (2, 4)}
+    assert any("answer -1 is not yes/no" in r for r in got.skipped)
+    assert any("station 'Atlantis' is not on the map of oslo" in r for r in got.skipped)
+    with pytest.raises(ValueError, match="released row 2: .*answer -1"):
+        load_released(str(folder), "test", maps_root=tree, strict=True)
+
+
+def test_a_partial_set_is_refused_with_its_coverage_unless_allowed(tmp_path):
+    """The shipped real cities (data/reasonmap: three maps and their station lists) beside a city whose map
+    image is absent, as in ReasonMap's repository (station files, no images)."""
+    cities = (("oslo", "norway"), ("geneva", "switzerland"), ("miami", "america"))
+    lines = {c: len(json.loads((ROOT / "data" / "reasonmap" / "stations" / k / f"{c}.json").read_text()))
+             for c, k in cities}
+    rows = [{"type": "Counting3", "city": c, "country": k, "answer": lines[c], "question": "How many lines?",
+             "figure": f"./maps/{k}/{c}.png", "station_1": "", "station_2": "", "json": None} for c, k in cities]
+    rows.append({**rows[0], "city": "rome", "country": "italy", "figure": "./maps/italy/rome.png",
+                 "json": json.dumps({"Line A": ["X", "Y"]})})
+    folder = _plus_folder(tmp_path, rows)
+    with pytest.raises(ValueError, match=r"read 3 of 4 rows; 3 of 4 cities complete; incomplete: rome 0/1.*"
+                                         r"allow_partial=True"):
+        load_released(str(folder), "test", maps_root=ROOT / "data" / "reasonmap")
+    with pytest.warns(UserWarning, match="rome.png"):
+        got = load_released(str(folder), "test", maps_root=ROOT / "data" / "reasonmap", allow_partial=True)
+    assert got.coverage == {"oslo": (1, 1), "geneva": (1, 1), "miami": (1, 1), "rome": (0, 1)}
+    assert [s["answer"] for s in got] == [str(lines[c]) for c, _ in cities]
+    assert all(s["image"].size[0] > 500 for s in got)  # the shipped real map images, read
