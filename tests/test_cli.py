@@ -29,7 +29,7 @@ from rmlite.doctor import fit_check
 from rmlite.evaluate import evaluate
 from rmlite.lab.measure import run_lab
 from rmlite.maps.generate import LINE_NAMINGS
-from rmlite.models.gpu import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
+from rmlite.models.gpu import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, smart_resize
 from rmlite.reward.compat import COMPAT_MODES
 from rmlite.reward.config import PAPER
 from rmlite.schema import DIFFICULTIES, QUESTION_TYPES
@@ -122,10 +122,12 @@ def test_show_planning_on_a_synthetic_map_draws_the_route(tiny, tmp_path, capsys
     assert code == 0, err
     assert f"wrote {png}" in out and "answer: Route Name:" in out
     card = Image.open(png).convert("RGB")
-    assert card.width == 1024 and card.height > 1024, "map on top, question and answer below"
+    # A 512 px map under the default budget: Qwen2.5-VL sees 504 x 504 (sides in multiples of 28), not a 1024 card.
+    assert card.width == 504 and card.height > 504, "map on top, question and answer below"
+    assert "map drawn at 504x504 px, as the model sees it (stored 512x512" in out
     row = load_questions(tiny, "train")[i]
-    plain = np.asarray(_map_image(tiny, row["map_id"]).resize((1024, 1024)))
-    top = np.asarray(card.crop((0, 0, 1024, 1024)))
+    plain = np.asarray(_map_image(tiny, row["map_id"]).resize((504, 504)))
+    top = np.asarray(card.crop((0, 0, 504, 504)))
     assert (np.abs(top.astype(int) - plain.astype(int)).max(axis=2) > 60).mean() > 0.002, "gold route drawn"
 
 
@@ -142,9 +144,19 @@ def test_show_real_map_and_default_path(tiny, tmp_path, monkeypatch, capsys):
     assert sorted(p.relative_to(tiny) for p in tiny.rglob("*")) == before
     card = Image.open(png).convert("RGB")
     real = _map_image(tiny, "real-oslo")
-    h = round(real.height * 1024 / real.width)
-    assert card.width == 1024 and card.height > h
-    assert np.array_equal(np.asarray(card.crop((0, 0, 1024, h))), np.asarray(real.resize((1024, h))))
+    w = smart_resize(real.height, real.width)[1]  # the model's view under the default budget
+    h = round(real.height * w / real.width)
+    assert card.width == w < real.width and card.height > h
+    assert np.array_equal(np.asarray(card.crop((0, 0, w, h))), np.asarray(real.resize((w, h))))
+
+
+def test_show_draws_the_map_at_the_budget_given(tiny, tmp_path, capsys):
+    i = _index_of(tiny, "train", lambda r: r["source"] == "synthetic")
+    png = tmp_path / "small.png"
+    code, out, err = run(capsys, "show", str(tiny), "--index", str(i), "--out", str(png), "--max-pixels",
+                         str(256 * 256))
+    assert code == 0, err
+    assert Image.open(png).width == 252 and "map drawn at 252x252 px" in out
 
 
 @pytest.mark.regression
@@ -346,6 +358,7 @@ OWNERS = [
     ("export", "--format", Param(export, "fmt"), FORMATS),
     ("export", "--images", Param(export, "images"), IMAGE_MODES),
     ("export", "--max-pixels", Const(DEFAULT_MAX_PIXELS), None),
+    ("show", "--max-pixels", Const(DEFAULT_MAX_PIXELS), None),
     ("export", "--min-pixels", Const(DEFAULT_MIN_PIXELS), None),
     ("export", "--curriculum", Const(DEFAULT_CURRICULUM), CURRICULA),
     ("export", "--seed", Field(GRPOSettings, "seed"), None),  # rmlite train's seed: the order it trains on

@@ -20,6 +20,7 @@ from rmlite.data.engine_settings import SETTINGS_FILE, format_settings
 from rmlite.data.export import export
 from rmlite.data.questions import BOXED_INT, BOXED_MC, BOXED_YN, QuestionConfig
 from rmlite.data.store import load_maps, load_questions, map_row, read_manifest
+from rmlite.models.gpu import smart_resize
 from rmlite.reward.engines import engine_settings as reward_settings
 from rmlite.schema import QUESTION_TYPES
 
@@ -80,13 +81,17 @@ def cmd_show(a: argparse.Namespace) -> int:
         raise UserError(f"--index {a.index} is out of range: split {a.split!r} has {len(q)} questions "
                         f"(0 to {len(q) - 1})")
     sample = q[a.index]
-    card = sample_card(sample, map_row(load_maps(a.data), sample["map_id"]))
+    row = map_row(load_maps(a.data), sample["map_id"])
+    seen_h, seen_w = smart_resize(row["image"].height, row["image"].width, max_pixels=a.max_pixels)
+    card = sample_card(sample, row, width=seen_w)
     out.parent.mkdir(parents=True, exist_ok=True)
     card.save(out)
     print(f"{sample['type']} ({sample['id']}):")
     for line in question_preview(sample["question"]):
         print(f"  {line}")
     print(f"answer: {sample['answer'].splitlines()[0]}")
+    print(f"map drawn at {seen_w}x{seen_h} px, as the model sees it (stored {row['image'].width}x"
+          f"{row['image'].height}, --max-pixels {a.max_pixels})")
     print(f"wrote {out}")
     return 0
 

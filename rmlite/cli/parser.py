@@ -94,6 +94,9 @@ def _add_show(sub: Any) -> None:
     s.add_argument("--index", type=non_negative, default=0)
     s.add_argument("--split", default="train")
     s.add_argument("--out", default=None, help=f"PNG path (default: {SHOW_DIR}/<data folder>-<split>-<index>.png)")
+    s.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+                   help="the model's pixel budget: the map is drawn at the size the model sees it (Qwen2.5-VL's "
+                        "resize: sides in multiples of 28 px, area at most this)")
 
 
 def _add_audit(sub: Any) -> None:

@@ -133,7 +133,7 @@ def _guess(options: list[int], how: str) -> int:
         return int(np.argmax(options))
     if how == "median":
         return int(np.argsort(options, kind="stable")[1])
-    # out-of-order: the option that breaks ascending order (ReasonMap-Plus shows options sorted), else A
+    # out-of-order: the option that breaks ascending order (rmlite shows options sorted), else A
     for i in range(1, 4):
         if options[i] < options[i - 1]:
             return i
