@@ -22,8 +22,8 @@ reuses the shipped warm start and caps the arguments in `QUICK_CAPS` (fewer spre
 held-out questions); its report says what it cut.
 
 The report folder is the demo's own: it refuses a folder holding anything else, and re-running replaces its own
-files (it deletes nothing itself; the data set is replaced only if it is an rmlite data set). What a tiny CPU model
-can show, and what it cannot, is `LIMITS`.
+files (it deletes nothing itself but an earlier demo's GRPO run, as `rmlite train --overwrite` removes one; the data
+set is replaced only if it is an rmlite data set). What a tiny CPU model can show, and what it cannot, is `LIMITS`.
 
 One module on purpose: the demo's steps and the report section each one writes, in the order the demo runs them.
 """
@@ -348,7 +348,7 @@ def _train_two_stages(out_dir: Path, model_dir: Path, data_dir: Path, stage_prom
                        max_new_tokens=COMPLETION_TOKENS)
     settings = cpu_tiny_settings(str(out_dir / "grpo"), max_steps=len(pick), max_completion_length=COMPLETION_TOKENS)
     res = train(model, processor, ds.select(pick), reward="paper", curriculum="coarse", settings=settings,
-                heldout=held)
+                heldout=held, overwrite=True)  # the folder is the demo's own (claim_folder): its last run goes
     return model, processor, res, held
 
 

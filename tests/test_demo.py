@@ -10,6 +10,7 @@ import json
 import math
 import os
 import random
+import shutil
 import statistics
 from pathlib import Path
 
@@ -350,11 +351,15 @@ def test_a_stale_or_broken_shipped_warm_start_is_refused_in_one_line(full_run, t
 
 
 def test_quick_reuses_a_matching_warm_start_and_shows_the_same_sections(full_run, tmp_path, monkeypatch):
-    """A quick run with the full run's warm start shipped: not trained again (the same stats, the same weights), the
-    full run's report sections plus one saying what quick cut, and the cut applied."""
+    """A quick run with the full run's warm start shipped, into a copy of the full run's folder: not trained again
+    (the same stats, the same weights), the full run's report sections plus one saying what quick cut, the cut
+    applied, and the earlier report replaced (its GRPO run too: `make demo` twice once stopped at "already holds a
+    run")."""
     run, _ = full_run
     monkeypatch.setattr(dq, "SHIPPED_DIR", _ship_from(run, tmp_path / "shipped"))
+    shutil.copytree(run, tmp_path / "quick")  # an earlier report there: a re-run replaces it, its GRPO run included
     out, console = _demo(tmp_path / "quick", quick=True, **SMALL)
+    assert "overwrite: removed" in console and "grpo" in console
     assert console.splitlines()[0].startswith("[demo] quick: expected time: ")
     assert "[demo] quick: reusing the shipped warm start" in console and "warm start (shipped):" in console
     assert json.loads((out / "warm_start.json").read_text()) == json.loads((run / "warm_start.json").read_text())
