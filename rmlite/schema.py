@@ -203,6 +203,10 @@ RUN_MARKERS = (METRICS_FILE, COMPLETIONS_FILE, HELDOUT_FILE, RUN_FILE, CURRICULU
 RUN_CARD = "README.md"  # the run's description; counted as part of a run only beside another run file
 
 MANIFEST = "manifest.json"  # a data set's description (rmlite.data.store)
+# The stored data set's version, written into its manifest (`data_schema`) and checked when it is read: bump it
+# when what a stored set holds or means changes. 1 (unmarked): before 2026-12-07 (sets without `route_count`,
+# counting1 options that gave the key away, torf pairs with a cue). 2: the audit-gated generator of 2026-12-07.
+DATA_SCHEMA = 2
 
 
 def run_contents(folder: str | os.PathLike) -> list[str]:

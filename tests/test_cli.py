@@ -54,6 +54,8 @@ def assert_user_error(code: int, err: str, cmd: str, *needles: str) -> None:
     for n in needles:
         assert n in lines[0], (n, lines[0])
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> Path:
@@ -257,7 +259,9 @@ def test_show_user_mistakes(tiny, tmp_path, capsys):
     assert_user_error(code, err, "show", "missing")
     (tmp_path / "empty").mkdir()
     code, _, err = run(capsys, "show", str(tmp_path / "empty"))
-    assert_user_error(code, err, "show", "not a complete rmlite data set")
+    assert_user_error(code, err, "show", "is not an rmlite data set (no manifest.json): make one with")
+    code, _, err = run(capsys, "show", str(ROOT / "data" / "reasonmap"))  # issue 25: not "was it interrupted?"
+    assert_user_error(code, err, "show", "ReasonMap's released files (stations/, maps/), not an rmlite data set")
     n = len(load_questions(tiny, "train"))
     code, _, err = run(capsys, "show", str(tiny), "--index", str(n))
     assert_user_error(code, err, "show", "out of range", str(n))
@@ -455,3 +459,16 @@ def test_train_passes_resume_and_overwrite_to_train(tiny, tmp_path, monkeypatch,
         assert code == 0, err
     assert [(k["overwrite"], k["resume"], k["settings"].max_steps) for k in calls] == [(True, False, 3),
                                                                                         (False, True, 3)]
+
+
+def test_a_set_from_an_older_schema_is_refused_in_one_line(tiny, tmp_path, capsys):
+    import json
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(tiny, old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    del manifest["data_schema"]  # what every set made before the field existed looks like
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    code, _, err = run(capsys, "show", str(old))
+    assert_user_error(code, err, "show", "(data schema 1; this rmlite reads 2): generate it again")

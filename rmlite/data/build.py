@@ -33,7 +33,7 @@ from rmlite.maps.generate import (
 from rmlite.maps.layout import cached_plan
 from rmlite.maps.real import TEST_CITIES, find_city, load_city
 from rmlite.maps.render import render_map
-from rmlite.schema import DIFFICULTIES, MANIFEST
+from rmlite.schema import DATA_SCHEMA, DIFFICULTIES, MANIFEST
 
 SIZES = (512, 768, 1024)  # image sides the fonts, station caps and golden tests are tuned for
 
@@ -240,7 +240,8 @@ def _manifest(cfg: DatasetConfig, maps: list[dict], rows: dict[str, list[dict]],
                       "by_map_difficulty": dict(sorted(Counter(q["difficulty_city"] for q in r).items()))}
               for split, r in rows.items()}
     cfg_d = asdict(cfg)
-    return {"rmlite_version": __version__, "config": cfg_d, "seed": cfg.seed, "counts": counts,
+    return {"rmlite_version": __version__, "data_schema": DATA_SCHEMA, "config": cfg_d, "seed": cfg.seed,
+            "counts": counts,
             "short": short_types(maps, rows, cfg.questions), "maps": len(maps),
             "generation_seconds": round(seconds, 2), "complete": True}
 

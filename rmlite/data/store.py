@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from rmlite.schema import MANIFEST
+from rmlite.schema import DATA_SCHEMA, MANIFEST
 
 
 def save_dataset(out: Path, maps: list[dict], rows: dict[str, list[dict]], manifest: dict,
@@ -182,7 +182,7 @@ def read_manifest(path: str | os.PathLike) -> dict:
     if not p.is_dir():
         raise FileNotFoundError(f"no rmlite data set at {p} (not a folder)")
     if not m.is_file():
-        raise ValueError(f"{p} is not a complete rmlite data set (no {MANIFEST}; was generation interrupted?)")
+        raise ValueError(_no_manifest(p))
     try:
         manifest = json.loads(m.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as e:
@@ -191,7 +191,28 @@ def read_manifest(path: str | os.PathLike) -> dict:
         raise ValueError(f"{m} holds a JSON {type(manifest).__name__}, not an object; generate the data set again")
     if not manifest.get("complete"):
         raise ValueError(f"{p}: manifest says the data set is incomplete")
+    made = manifest.get("data_schema", 1)
+    if made != DATA_SCHEMA:
+        raise ValueError(f"{p} was made by rmlite {manifest.get('rmlite_version', '?')} (data schema {made}; this "
+                         f"rmlite reads {DATA_SCHEMA}): generate it again, e.g. `rmlite generate --out {p} "
+                         f"--overwrite` with the settings in its {MANIFEST}")
     return manifest
+
+
+def _no_manifest(p: Path) -> str:
+    """Why a folder without a manifest is not a data set, in one line: ReasonMap's released files, a set whose
+    generation stopped, or something else.
+
+    >>> import tempfile; d = Path(tempfile.mkdtemp()); (d / "stations").mkdir(); _no_manifest(d).split(":")[1]
+    " ReasonMap's released files (stations/, maps/), not an rmlite data set"
+    """
+    if (p / "stations").is_dir():
+        return (f"{p}: ReasonMap's released files (stations/, maps/), not an rmlite data set: make one from its "
+                f"cities with `rmlite generate --real <city>`, or read a released set with "
+                f"rmlite.data.load_released")
+    if (p / "questions").is_dir() or (p / "maps").is_dir():
+        return f"{p} is not a complete rmlite data set (no {MANIFEST}; was generation interrupted?)"
+    return f"{p} is not an rmlite data set (no {MANIFEST}): make one with `rmlite generate --out {p}`"
 
 
 def _load_table(folder: Path):
