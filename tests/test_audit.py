@@ -32,7 +32,7 @@ from rmlite.data.build import DatasetConfig, generate_dataset
 from rmlite.data.questions import QuestionConfig, generate_questions
 from rmlite.data.store import load_questions
 from rmlite.maps.generate import GeneratorConfig, generate_network
-from rmlite.maps.labels import misplaced_labels
+from rmlite.maps.labels import min_label_margin, misplaced_labels
 
 CFG = DatasetConfig(n_maps=9, seed=41, size=512, test_fraction=0.3, real_maps=("oslo",))
 
@@ -75,7 +75,7 @@ def test_stored_questions_never_name_an_unreadable_station(audited):
                 continue
             net = Network.from_dict(json.loads(rec["network"]))
             plan = cached_plan(net, rec["width"], False, None)
-            hidden = misplaced_labels(plan.label_boxes, plan.station_xy)
+            hidden = misplaced_labels(plan.label_boxes, plan.station_xy, min_label_margin(rec["width"]))
             assert q["station1"] not in hidden and q["station2"] not in hidden
 
 

@@ -8,6 +8,8 @@ construction; the property tests check fresh maps keep every promise.
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 import rmlite.maps.generate as generate
@@ -22,7 +24,7 @@ CASES = [(d, size, seed) for d in ("easy", "middle", "hard") for size in (512, 1
 
 def _measure(cases) -> dict:
     """Summed counts over freshly generated maps (no plan cache shared with other tests: new network objects)."""
-    out = {"labels": 0, "other": 0, "mark": 0, "flips": 0, "pairs": 0, "hairpins": 0, "lines": 0}
+    out = {"labels": 0, "other": 0, "mark": 0, "flips": 0, "pairs": 0, "hairpins": 0, "lines": 0, "thin": 0}
     for d, size, seed in cases:
         net = generate_network(GeneratorConfig(d, size=size), seed)
         plan = cached_plan(net, size, False, None)
@@ -35,7 +37,20 @@ def _measure(cases) -> dict:
         out["flips"] += flips
         out["hairpins"] += hairpin_lines(net)
         out["lines"] += len(net.lines)
+        out["thin"] += _thin_margins(plan, size)
     return out
+
+
+def _thin_margins(plan, size: int) -> int:
+    """Labels not nearer their own mark than every other mark by size/256 px (issue 23's rule), measured with
+    plain point-to-box distances here rather than the placer's `_reading_margin`."""
+    count = 0
+    for s, (x0, y0, x1, y1) in plan.label_boxes.items():
+        def dist(p, x0=x0, y0=y0, x1=x1, y1=y1):
+            return math.hypot(max(x0 - p[0], 0.0, p[0] - x1), max(y0 - p[1], 0.0, p[1] - y1))
+        others = min((dist(p) for t, p in plan.station_xy.items() if t != s), default=math.inf)
+        count += others - dist(plan.station_xy[s]) < size / 256 - 0.01
+    return count
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +63,7 @@ def test_fresh_maps_hide_no_mark_swap_no_neighbours_and_have_no_hairpins(fresh):
     assert fresh["mark"] == 0, "a label covers a tick, terminus bar or transfer pill"
     assert fresh["flips"] == 0, "two neighbours' labels read in the opposite order to their marks"
     assert fresh["hairpins"] == 0
+    assert fresh["thin"] == 0, "a label is nearer its own mark by less than the margin: it reads as either"
     # Track is covered only where every free spot covers some (measured 0–2.7 % of labels per group, 40 maps each)
     assert fresh["other"] <= 0.03 * fresh["labels"], fresh
 
@@ -55,6 +71,11 @@ def test_fresh_maps_hide_no_mark_swap_no_neighbours_and_have_no_hairpins(fresh):
 def test_red_team_labels_over_marks_are_found(monkeypatch):
     monkeypatch.setattr(labels.Placer, "split", staticmethod(lambda c: (c % labels.MARK_WEIGHT, 0 * c)))
     assert _measure(CASES)["mark"] > 0, "with the mark check off, some label must land on a mark"
+
+
+def test_red_team_labels_midway_between_marks_are_found(monkeypatch):
+    monkeypatch.setattr(labels, "min_label_margin", lambda size: 0.0)  # any positive margin reads as its own
+    assert _measure(CASES)["thin"] > 0, "with no margin, some label must sit nearly midway between two marks"
 
 
 def test_red_team_swapped_neighbours_are_found(monkeypatch):

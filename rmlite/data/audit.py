@@ -33,7 +33,7 @@ from rmlite.data.recheck import Recheck, recheck_rows
 from rmlite.data.shortcuts import MapCues, Shortcut, format_shortcuts, shortcut_table
 from rmlite.data.store import load_maps, load_questions, map_row, read_manifest
 from rmlite.maps.colors import min_delta_e
-from rmlite.maps.labels import label_margins
+from rmlite.maps.labels import label_margins, min_label_margin
 from rmlite.maps.layout import cached_plan
 from rmlite.maps.network import Network
 from rmlite.schema import CHOICE_LETTERS, NAMED_FIELDS
@@ -216,7 +216,7 @@ def _map_stats(rec: dict, net: Network, questions: list[dict], group: GroupStats
     plan = cached_plan(net, int(rec["width"]), False, None)
     margins = label_margins(plan.label_boxes, plan.station_xy)
     unlabelled = {s for s in net.stations if s not in plan.label_boxes}
-    misplaced = {s for s, m in margins.items() if m <= 0}
+    misplaced = {s for s, m in margins.items() if m < min_label_margin(int(rec["width"]))}
     group.maps += 1
     group.stations += len(net.stations)
     group.misplaced += len(misplaced)

@@ -96,6 +96,21 @@ _UNLABELLED_ROUNDS = 2
 _AMBIGUITY_BATCH = 6  # free spots checked for ambiguity at once (`_first_readable`)
 
 
+def min_label_margin(size: int) -> float:
+    """How much nearer (px) a label must be to its own mark than to any other mark to read as its own.
+
+    A label only just nearer its own mark (0.0–0.6 px, as issue 23 found) sits midway between two marks: a
+    reader cannot rank distances that close, so such a label names neither station. The margin is one 256th of
+    the image side (2 px at 512, 3 at 768, 4 at 1024): the same share of the picture at every preset, so it
+    survives the training resize alike, and about half a line stroke, the smallest gap an eye ranks at once.
+    Only station marks count, not other lines' strokes (those are `rmlite.data.legibility.label_cover`'s).
+
+    >>> min_label_margin(512), min_label_margin(1024)
+    (2.0, 4.0)
+    """
+    return size / 256
+
+
 @lru_cache(maxsize=8192)
 def _text_box(text: str, px: int) -> tuple[float, float, float, float]:
     """(width, height, left bearing, top) of `text` drawn at `px` with anchor "ls", with room for accents."""
@@ -199,9 +214,9 @@ def _marks_own_first(station_xy: dict) -> dict[str, np.ndarray]:
     return {s: np.concatenate([xy[i:i + 1], xy[:i], xy[i + 1:]]) for i, s in enumerate(station_xy)}
 
 
-def _nearer_other(boxes: np.ndarray, xy: np.ndarray, own: int) -> np.ndarray:
-    """True for each box that reads as another station's label (`_reading_margin` ≤ 0)."""
-    return _reading_margin(boxes, xy, own) <= 0
+def _nearer_other(boxes: np.ndarray, xy: np.ndarray, own: int, margin: float) -> np.ndarray:
+    """True for each box that does not read as its own station's label (`_reading_margin` < `margin`)."""
+    return _reading_margin(boxes, xy, own) < margin
 
 
 def _candidates(ctx: _Context, s: str, fi: int, prev: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -267,7 +282,7 @@ def _first_readable(ctx: _Context, s: str, costs: np.ndarray, cand: np.ndarray, 
 
 def _readable_in(ctx: _Context, s: str, cand: np.ndarray, batch: list[int]) -> int | None:
     """The first spot of `batch` (candidate indices) that does not read as another station's label."""
-    ok = np.flatnonzero(~_nearer_other(cand[batch], ctx.marks_xy[s], 0))
+    ok = np.flatnonzero(~_nearer_other(cand[batch], ctx.marks_xy[s], 0, min_label_margin(ctx.placer.size)))
     return batch[int(ok[0])] if len(ok) else None
 
 
@@ -325,13 +340,19 @@ def label_margins(label_boxes: dict, station_xy: dict) -> dict[str, float]:
     return {names[i]: float(m) for i, m in zip(own, margins, strict=True)}
 
 
-def misplaced_labels(label_boxes: dict, station_xy: dict) -> frozenset[str]:
-    """Stations whose label sits nearer another station's mark than its own, or that have no label at all.
+def misplaced_labels(label_boxes: dict, station_xy: dict, margin: float) -> frozenset[str]:
+    """Stations whose label is not nearer its own mark than any other by `margin` px (`min_label_margin`), or
+    that have no label at all.
 
-    A reader matches a name to the nearest mark, so such a station cannot be read off the map.
+    A reader matches a name to the clearly nearest mark, so such a station cannot be read off the map. Below, A's
+    label is 4 px from its own mark and 4.5 px from B's: nearer by 0.5 px only, it reads as either.
 
-    >>> sorted(misplaced_labels({"A": (10, 0, 30, 8), "B": (0, 10, 20, 18)}, {"A": (0, 4), "B": (30, 20)}))
+    >>> boxes, xy = {"A": (10, 0, 30, 8), "B": (0, 10, 20, 18)}, {"A": (0, 4), "B": (30, 20)}
+    >>> sorted(misplaced_labels(boxes, xy, 0.0))  # B has no label
     ['B']
+    >>> a_only, xy2 = {"A": (10, 0, 30, 8)}, {"A": (6, 4), "B": (34.5, 4)}
+    >>> sorted(misplaced_labels(a_only, xy2, 0.0)), sorted(misplaced_labels(a_only, xy2, 2.0))
+    (['B'], ['A', 'B'])
     """
     margins = label_margins(label_boxes, station_xy)
-    return frozenset(s for s in station_xy if margins.get(s, -1.0) <= 0)
+    return frozenset(s for s in station_xy if margins.get(s, -math.inf) < max(margin, 1e-9))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from PIL import Image, ImageDraw
 
 from rmlite.maps.fonts import get_font
-from rmlite.maps.labels import misplaced_labels
+from rmlite.maps.labels import min_label_margin, misplaced_labels
 from rmlite.maps.layout import CORNER_RADIUS, Layout, MapPlan, cached_plan, hex_rgb, round_corners
 from rmlite.maps.network import Network, Section
 
@@ -38,7 +38,7 @@ class RenderResult:
     font_px: int
     badge_boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
     overlaps: int = 0  # stations crowded out of every free spot (unlabelled; labels never overlap; 0 when generated)
-    # Stations a reader cannot find by name: no label, a label nearer another station's mark, or a label that had
+    # Stations a reader cannot find by name: no label, a label not clearly nearer its own mark, or a label that had
     # to sit on track (it may hide a stroke or a link). Questions never name them
     # (`rmlite.data.questions.generate_questions(unreadable=...)`).
     unreadable: frozenset[str] = frozenset()
@@ -69,7 +69,8 @@ def render_map(network: Network, size: int = 1024, *, legend: bool = False,
     lay = plan.layout
     return RenderResult(img, plan.label_boxes, dict(plan.station_xy), lay.scale, (lay.ox, lay.oy), plan.fpx,
                         [b for b, _, _ in plan.badges], plan.failed,
-                        misplaced_labels(plan.label_boxes, plan.station_xy) | on_track_labels(plan))
+                        misplaced_labels(plan.label_boxes, plan.station_xy, min_label_margin(size))
+                        | on_track_labels(plan))
 
 
 def on_track_labels(plan: MapPlan) -> frozenset[str]:
