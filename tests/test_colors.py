@@ -1,4 +1,5 @@
-"""CIEDE2000 against the published test pairs (Sharma, Wu and Dalal 2005), and the palette rule on generated maps."""
+"""CIEDE2000 against the published test pairs (Sharma, Wu and Dalal 2005), the colour-vision simulation against
+an independent implementation of Machado et al. 2009, and the palette rules on generated maps."""
 
 from __future__ import annotations
 
@@ -6,7 +7,16 @@ import itertools
 
 import pytest
 
-from rmlite.maps.colors import MIN_DELTA_E, ciede2000, delta_e, hex_to_lab, min_delta_e
+from rmlite.maps.colors import (
+    MIN_CVD_DELTA_E,
+    MIN_DELTA_E,
+    ciede2000,
+    cvd_delta_e,
+    delta_e,
+    hex_to_lab,
+    min_cvd_delta_e,
+    min_delta_e,
+)
 from rmlite.maps.generate import PALETTE, GeneratorConfig, generate_network
 
 # (Lab 1, Lab 2, ΔE00) from Table 1 of Sharma, Wu and Dalal, "The CIEDE2000 color-difference formula" (2005).
@@ -48,10 +58,32 @@ def test_regression_the_old_near_identical_pairs_are_caught():
     assert min_delta_e(["#0072B2", "#0072b2"]) == 0.0, "the same colour twice"
 
 
+# CIELAB of colours as seen with protanopia / deuteranopia: colorspacious 1.1.2 (Machado et al. 2009, severity 100,
+# "sRGB1+CVD" → sRGB1 clipped → "CIELab"), computed once outside this project.
+MACHADO_REFERENCE = [
+    ("#009E73", "protanopia", (60.37, -2.22, 18.71)), ("#009E73", "deuteranopia", (55.84, -1.28, 9.21)),
+    ("#F08070", "protanopia", (60.34, -2.35, 20.00)), ("#F08070", "deuteranopia", (69.10, -3.88, 32.17)),
+    ("#CC3311", "protanopia", (36.99, -3.58, 42.68)), ("#0072B2", "deuteranopia", (43.79, 9.49, -44.08)),
+]
+
+
+@pytest.mark.parametrize(("color", "cvd", "lab"), MACHADO_REFERENCE)
+def test_cvd_simulation_matches_an_independent_implementation(color, cvd, lab):
+    assert hex_to_lab(color, cvd) == pytest.approx(lab, abs=0.03)
+
+
+def test_regression_green_and_coral_collapse_under_protanopia():
+    # issue 23: the old palette's Green and Coral are 0.7 apart as a protanope sees them (far apart otherwise)
+    assert delta_e("#009E73", "#F08070") > 40
+    assert cvd_delta_e("#009E73", "#F08070") == pytest.approx(0.7, abs=0.1)
+    assert min_cvd_delta_e(["#0072B2", "#009E73", "#F08070"]) < MIN_CVD_DELTA_E
+
+
 def test_palette_pairs_are_all_far_apart():
     assert len({c for _, c in PALETTE}) == len(PALETTE) == 12
     for (n1, c1), (n2, c2) in itertools.combinations(PALETTE, 2):
         assert delta_e(c1, c2) >= MIN_DELTA_E, (n1, n2)
+        assert cvd_delta_e(c1, c2) >= MIN_CVD_DELTA_E, (n1, n2)
 
 
 @pytest.mark.parametrize("size", [512, 768, 1024])
@@ -59,3 +91,4 @@ def test_generated_maps_follow_the_colour_rule(size):
     for seed in range(4):
         net = generate_network(GeneratorConfig("hard", size=size), seed)
         assert min_delta_e([ln.color for ln in net.lines]) >= MIN_DELTA_E
+        assert min_cvd_delta_e([ln.color for ln in net.lines]) >= MIN_CVD_DELTA_E

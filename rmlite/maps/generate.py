@@ -37,13 +37,16 @@ TIGHT_MIN_STATIONS = 5  # shortest line where a size's station cap cannot fit th
 # (5 stations: counts 0–3 between stops, so counting1 still finds four options one step apart)
 LINE_NAMINGS = ("numbered", "named")  # "Line 3", or the colour's name: "Red Line"
 
-# Colour-blind-aware palette (Okabe-Ito + Paul Tol), each colour with the name a "named" line takes from it.
-# Ordered so that small maps get the most distinct colours first. Every pair is at least 20 CIEDE2000 apart
-# (`rmlite.maps.colors`; the rule is MIN_DELTA_E = 12), so any map of up to 12 lines, at every size, passes it.
+# Colour-blind-aware palette (Okabe-Ito + Paul Tol, the last four chosen on a 17-step sRGB grid to be far from
+# the rest as seen with protanopia and deuteranopia), each colour with the name a "named" line takes from it.
+# Ordered so that small maps get the most distinct colours first. Every pair is at least 20 CIEDE2000 apart and
+# 8.4 apart under both colour-vision simulations (`rmlite.maps.colors`; the rules are MIN_DELTA_E = 12 and
+# MIN_CVD_DELTA_E = 8), so any map of up to 12 lines, at every size, passes both. (Until issue 23 the last four were
+# Olive #999933, Grey #777777, Brown #7B4A12 and Coral #F08070: Coral and Green were 0.7 apart under protanopia.)
 PALETTE: tuple[tuple[str, str], ...] = (
     ("Blue", "#0072B2"), ("Orange", "#E69F00"), ("Green", "#009E73"), ("Red", "#CC3311"), ("Purple", "#AA3377"),
-    ("Sky", "#56B4E9"), ("Pink", "#CC79A7"), ("Indigo", "#332288"), ("Olive", "#999933"), ("Grey", "#777777"),
-    ("Brown", "#7B4A12"), ("Coral", "#F08070"),
+    ("Sky", "#56B4E9"), ("Pink", "#CC79A7"), ("Indigo", "#332288"), ("Slate", "#555544"), ("Violet", "#8877FF"),
+    ("Tan", "#997755"), ("Olive", "#889944"),
 )  # fmt: skip
 
 # Octilinear unit steps, index k = k * 45° clockwise from east (y grows downwards, as in images).
