@@ -472,3 +472,20 @@ def test_a_set_from_an_older_schema_is_refused_in_one_line(tiny, tmp_path, capsy
     (old / "manifest.json").write_text(json.dumps(manifest))
     code, _, err = run(capsys, "show", str(old))
     assert_user_error(code, err, "show", "(data schema 1; this rmlite reads 2): generate it again")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--maps", "1"], "--maps 1 with --test-fraction 0.2 leaves the test split empty: use --maps 2 or more"),
+    (["--maps", "3", "--test-fraction", "0.9"], "holds every map out for testing and leaves the train split empty"),
+    (["--maps", "1", "--real", "geneva", "--test-fraction", "0.9"], "--maps 1 and 1 real with --test-fraction 0.9"),
+])
+def test_generate_refuses_an_empty_split_before_drawing(tmp_path, capsys, args, message):
+    code, _, err = run(capsys, "generate", *args, "--size", "512", "--out", str(tmp_path / "d"))
+    assert_user_error(code, err, "generate", message)
+    assert not (tmp_path / "d").exists()
+
+
+def test_generate_allows_no_test_split_when_asked(tmp_path, capsys):
+    code, _, err = run(capsys, "generate", "--maps", "1", "--test-fraction", "0", "--size", "512", "--per-type", "1",
+                       "--workers", "1", "--out", str(tmp_path / "d"))
+    assert code == 0, err

@@ -11,9 +11,10 @@ import tempfile
 from pathlib import Path
 
 from rmlite.cli.args import UserError
+from rmlite.data.build import DatasetConfig, map_specs
 from rmlite.data.store import check_save_target, load_maps, load_questions, read_manifest
 from rmlite.demo import smallest_n_maps
-from rmlite.maps.real import find_city
+from rmlite.maps.real import TEST_CITIES, find_city, load_city
 from rmlite.models.load import check_adapter_base
 from rmlite.models.source import model_source
 from rmlite.reward.functions import load_reward
@@ -58,10 +59,27 @@ def generate_out(out: str, overwrite: bool) -> None:
         raise UserError(str(e).replace("overwrite=True (CLI: --overwrite)", "--overwrite")) from None
 
 
+def splits(cfg: DatasetConfig) -> None:
+    """`generate`: both splits get maps, known before any map is drawn (synthetic maps from `map_specs`, real ones
+    by ReasonMap's test cities). Left empty only on request: no test split under --test-fraction 0, no train split
+    when the only maps asked for are real test cities (an evaluation set)."""
+    held = sum(s.split == "test" for s in map_specs(cfg))
+    held += sum(find_city(c)[0].stem in TEST_CITIES for c in cfg.real_maps)
+    n = cfg.n_maps + len(cfg.real_maps)
+    asked = f"--maps {cfg.n_maps}{f' and {len(cfg.real_maps)} real' if cfg.real_maps else ''} with --test-fraction " \
+            f"{cfg.test_fraction}"
+    if held == n and cfg.n_maps:
+        raise UserError(f"{asked} holds every map out for testing and leaves the train split empty: lower "
+                        f"--test-fraction or add maps")
+    if held == 0 and cfg.test_fraction > 0:
+        raise UserError(f"{asked} leaves the test split empty: use --maps 2 or more (or --test-fraction 0 for a set "
+                        f"without a test split)")
+
+
 def real_cities(cities: tuple[str, ...]) -> None:
     """Every `--real` city (or JSON path) resolves, before any synthetic map is drawn."""
     for city in cities:
-        find_city(city)  # FileNotFoundError lists the known cities
+        load_city(str(find_city(city)[0]))  # FileNotFoundError lists the known cities; a broken JSON is named
 
 
 def data_split(data: str, split: str, *, maps: bool = True) -> int:

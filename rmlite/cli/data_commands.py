@@ -41,6 +41,7 @@ def cmd_generate(a: argparse.Namespace) -> int:
     cfg = dataset_config(a)  # validates every number (a ValueError names the field)
     checks.generate_out(a.out, a.overwrite)
     checks.real_cities(cfg.real_maps)
+    checks.splits(cfg)
     out = generate_dataset(a.out, cfg, workers=a.workers, overwrite=a.overwrite)
     m = read_manifest(out)
     for split, c in m["counts"].items():
