@@ -489,3 +489,16 @@ def test_generate_allows_no_test_split_when_asked(tmp_path, capsys):
     code, _, err = run(capsys, "generate", "--maps", "1", "--test-fraction", "0", "--size", "512", "--per-type", "1",
                        "--workers", "1", "--out", str(tmp_path / "d"))
     assert code == 0, err
+
+
+def test_model_hints_name_the_adapter_and_the_working_directory(tmp_path, monkeypatch):
+    from rmlite.models.source import ModelUnavailable, model_source
+
+    run_dir = tmp_path / "run"
+    (run_dir / "adapter").mkdir(parents=True)
+    (run_dir / "adapter" / "adapter_config.json").write_text("{}")
+    with pytest.raises(ModelUnavailable, match=rf"holds a LoRA adapter .*--adapter {run_dir / 'adapter'}"):
+        model_source(str(run_dir))  # a run folder given as --model
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ModelUnavailable, match=rf"no such folder: runs/demo/model \(looked in {tmp_path}\)"):
+        model_source("runs/demo/model")  # the README's path, typed from another folder

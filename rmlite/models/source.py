@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rmlite.schema import ADAPTER_DIR
+
 HUB_TIMEOUT_S = 10.0  # how long an online check of a hub name may wait before saying the hub is unreachable
 EXAMPLE_LOCAL_MODEL = "runs/demo/model (written by `make demo`)"
 
@@ -33,12 +35,17 @@ def model_source(name: str) -> str:
     """
     path = Path(name).expanduser()
     if path.exists():
+        adapter = next((p for p in (path, path / ADAPTER_DIR) if (p / "adapter_config.json").is_file()), None)
+        if adapter is not None:
+            raise ModelUnavailable(f"{name} holds a LoRA adapter (a training run's output), not a model: pass it as "
+                                   f"--adapter {adapter} and the base model as --model")
         if not (path / "config.json").is_file():
             raise ModelUnavailable(f"{name} is not a model folder (no config.json); pass a folder written by "
                                    f"save_pretrained, e.g. {EXAMPLE_LOCAL_MODEL}")
         return "local"
     if _looks_local(name):
-        raise ModelUnavailable(f"no such folder: {name}; pass a model folder, e.g. {EXAMPLE_LOCAL_MODEL}")
+        where = f" (looked in {Path.cwd()})" if not path.is_absolute() else ""
+        raise ModelUnavailable(f"no such folder: {name}{where}; pass a model folder, e.g. {EXAMPLE_LOCAL_MODEL}")
     from huggingface_hub import constants, try_to_load_from_cache
 
     try:
