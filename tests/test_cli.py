@@ -502,3 +502,77 @@ def test_model_hints_name_the_adapter_and_the_working_directory(tmp_path, monkey
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ModelUnavailable, match=rf"no such folder: runs/demo/model \(looked in {tmp_path}\)"):
         model_source("runs/demo/model")  # the README's path, typed from another folder
+
+
+# ----- issue 25: one output-folder rule, and Ctrl-C in one line ------------------------------------------------------
+def _lab(tiny, out, *extra):
+    return ["lab", "--data", str(tiny), "--limit", "4", "--error-rates", "0.5", "--rewards", "sparse", "--no-plots",
+            "--out", str(out), *extra]
+
+
+FOLDER_COMMANDS = {
+    "lab": _lab,
+    "export": lambda tiny, out, *extra: ["export", "--data", str(tiny), "--out", str(out), *extra],
+    "eval": lambda tiny, out, *extra: ["eval", "--data", str(tiny), "--model", "runs/no-such-model", "--out",
+                                       str(out), *extra],
+}
+
+
+@pytest.mark.parametrize("command", sorted(FOLDER_COMMANDS))
+@pytest.mark.parametrize("foreign", ["user file", "training run", "data set"])
+def test_a_command_refuses_a_folder_it_did_not_make(tiny, tmp_path, capsys, command, foreign):
+    out = tmp_path / "out"
+    out.mkdir()
+    name = {"user file": "notes.txt", "training run": "metrics.jsonl", "data set": "manifest.json"}[foreign]
+    (out / name).write_text("mine")
+    code, _, err = run(capsys, *FOLDER_COMMANDS[command](tiny, out))
+    what = "holds files rmlite did not write" if foreign == "user file" else f"holds a {foreign} output"
+    assert_user_error(code, err, command, f"--out {out} {what} ({name}): choose a new folder, or pass --overwrite")
+    assert sorted(p.name for p in out.iterdir()) == [name] and (out / name).read_text() == "mine"
+
+
+def test_a_command_reruns_into_its_own_folder_and_overwrite_lets_it_into_another(tiny, tmp_path, capsys):
+    out = tmp_path / "lab"
+    assert run(capsys, *_lab(tiny, out))[0] == 0
+    assert run(capsys, *_lab(tiny, out))[0] == 0  # its own folder: replaced
+    code, _, err = run(capsys, *FOLDER_COMMANDS["export"](tiny, out))
+    assert_user_error(code, err, "export", "holds a lab output")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("kept")
+    assert run(capsys, *_lab(tiny, tmp_path / "mine", "--overwrite"))[0] == 0
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "kept" and (tmp_path / "mine" / "lab.txt").is_file()
+
+
+def test_show_replaces_only_its_own_picture(tiny, tmp_path, capsys):
+    png = tmp_path / "card.png"
+    assert run(capsys, "show", str(tiny), "--out", str(png))[0] == 0
+    assert run(capsys, "show", str(tiny), "--index", "1", "--out", str(png))[0] == 0  # its own picture
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (8, 8)).save(photo)
+    code, _, err = run(capsys, "show", str(tiny), "--out", str(photo))
+    assert_user_error(code, err, "show", "exists and `rmlite show` did not write it")
+    assert Image.open(photo).size == (8, 8)
+    assert run(capsys, "show", str(tiny), "--out", str(photo), "--overwrite")[0] == 0
+
+
+@pytest.mark.parametrize(("command", "advice"), [("lab", "re-run the same command"), ("train", "--resume"),
+                                                 ("generate", "nothing was written")])
+def test_ctrl_c_is_one_line(monkeypatch, capsys, command, advice):
+    from rmlite import cli
+
+    def stop(_):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(cli.COMMANDS, command, stop)
+    monkeypatch.delenv("RMLITE_DEBUG", raising=False)
+    argv = {"lab": ["lab", "--data", "d", "--out", "o"], "generate": ["generate", "--out", "o"],
+            "train": ["train", "--data", "d", "--model", "m", "--out", "o"]}[command]
+    assert cli.main(argv) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"rmlite {command}: stopped (Ctrl-C); ") and advice in err[0]
+
+
+def test_eval_reports_are_named_after_their_adapter():
+    from rmlite.cli.model_commands import eval_name
+
+    assert eval_name("runs/stage2/adapter") == "stage2" and eval_name(None) == "model"

@@ -30,6 +30,11 @@ COMMANDS = {"generate": cmd_generate, "show": cmd_show, "audit": cmd_audit, "exp
             "eval": cmd_eval, "lab": cmd_lab, "demo": cmd_demo, "doctor": cmd_doctor}
 # OSError: files, folders, permissions; AdapterUnusable: e.g. `eval --adapter` of a run whose LoRA never moved
 USER_ERRORS = (UserError, ValueError, KeyError, OSError, BackendUnavailable, AdapterUnusable)
+# What Ctrl-C leaves, per command, in one line (no traceback).
+STOPPED = {"": "what was written is kept; re-run the same command to finish",
+           "generate": "nothing was written (a data set appears only when complete); re-run the same command",
+           "train": "re-run with --resume to continue from the last checkpoint (before the first one, --overwrite "
+                    "starts the run again)"}
 
 
 def one_line(e: BaseException) -> str:
@@ -58,6 +63,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"rmlite {args.cmd}: error: {one_line(e)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        if os.environ.get("RMLITE_DEBUG"):
+            raise
+        print(f"rmlite {args.cmd}: stopped (Ctrl-C); {STOPPED.get(args.cmd, STOPPED[''])}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import textwrap
 from functools import partial
 from pathlib import Path
 
-from rmlite.cli import checks
+from rmlite.cli import checks, outputs
 from rmlite.cli.args import UserError, field_default
 from rmlite.cli.parser import AUDIT_DIR, SHOW_DIR
 from rmlite.curriculum import get_curriculum, order_samples
@@ -76,6 +76,7 @@ def _data_name(data: str) -> str:
 def cmd_show(a: argparse.Namespace) -> int:
     out = Path(a.out or Path(SHOW_DIR) / f"{_data_name(a.data)}-{a.split}-{a.index}.png")
     checks.writable_out(out, folder=False)
+    outputs.check_picture(out, a.overwrite)
     checks.data_split(a.data, a.split, maps=False)
     q = load_questions(a.data, a.split)
     if a.index >= len(q):
@@ -86,7 +87,7 @@ def cmd_show(a: argparse.Namespace) -> int:
     seen_h, seen_w = smart_resize(row["image"].height, row["image"].width, max_pixels=a.max_pixels)
     card = sample_card(sample, row, width=seen_w)
     out.parent.mkdir(parents=True, exist_ok=True)
-    card.save(out)
+    card.save(out, pnginfo=outputs.picture_info())
     print(f"{sample['type']} ({sample['id']}):")
     for line in question_preview(sample["question"]):
         print(f"  {line}")
@@ -113,8 +114,9 @@ def cmd_audit(a: argparse.Namespace) -> int:
 
 def cmd_export(a: argparse.Namespace) -> int:
     checks.pixels(a.min_pixels, a.max_pixels)
-    checks.writable_out(a.out)
+    outputs.check_folder(a.out, "export", a.overwrite)
     read_manifest(a.data)
+    outputs.claim_folder(a.out, "export")
     # The order `rmlite train` trains on: its curriculum's scheduled pass (one owner, rmlite.curriculum).
     order = partial(order_samples, curriculum=get_curriculum(a.curriculum), seed=a.seed)
     for p in export(a.data, a.out, a.format, images=a.images, max_pixels=a.max_pixels, min_pixels=a.min_pixels,

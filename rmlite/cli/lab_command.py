@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from rmlite.cli import checks
+from rmlite.cli import checks, outputs
 from rmlite.cli.args import Parser, UserError, param_default
 from rmlite.cli.parser import add_lab_parser, lab_arguments
 from rmlite.data.store import read_manifest
@@ -45,7 +45,7 @@ def check_lab(a: argparse.Namespace) -> None:
         checks.fraction(rate, "--error-rates")
     if not a.error_rates:
         raise UserError("--error-rates: give at least one rate in [0, 1]")
-    checks.writable_out(a.out)
+    outputs.check_folder(a.out, "lab", a.overwrite)
     checks.rewards(a.rewards, "--rewards")
     if a.completions is None:
         checks.data_split(a.data, a.split, maps=False)
@@ -55,6 +55,7 @@ def check_lab(a: argparse.Namespace) -> None:
 
 def cmd_lab(a: argparse.Namespace) -> int:
     check_lab(a)
+    outputs.claim_folder(a.out, "lab")
     rewards = list(a.rewards)
     if a.completions:
         samples = {s["id"]: s for s in load_samples(a.data, None)}

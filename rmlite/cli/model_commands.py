@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rmlite.cli import checks
+from rmlite.cli import checks, outputs
 from rmlite.cli.args import UserError
 from rmlite.curriculum import get_curriculum
 from rmlite.curriculum.schedule import generation_geometry, order_samples
@@ -18,6 +18,7 @@ from rmlite.doctor import main_lines as doctor_main
 from rmlite.evaluate import evaluate, markdown_table
 from rmlite.models.gpu import cuda_available, gpu_preset
 from rmlite.models.load import load_model
+from rmlite.schema import ADAPTER_DIR
 from rmlite.train.runfolder import finished
 from rmlite.train.settings import GRPOSettings, card_load_options, card_settings, cpu_preset
 
@@ -99,8 +100,20 @@ def cmd_train(a: argparse.Namespace) -> int:
     return 0
 
 
+def eval_name(adapter: str | None) -> str:
+    """The report's name: its adapter's run (`runs/stage2/adapter` → "stage2"), or "model" for the base model.
+
+    >>> eval_name("runs/stage2/adapter"), eval_name("my-lora"), eval_name(None)
+    ('stage2', 'my-lora', 'model')
+    """
+    if adapter is None:
+        return "model"
+    p = Path(adapter)
+    return (p.parent.name if p.name == ADAPTER_DIR and p.parent.name else p.name) or "model"
+
+
 def cmd_eval(a: argparse.Namespace) -> int:
-    checks.writable_out(a.out)
+    outputs.check_folder(a.out, "eval", a.overwrite)
     checks.model(a.model)
     checks.adapter(a.adapter, a.model)
     checks.data_split(a.data, a.split)
@@ -109,7 +122,9 @@ def cmd_eval(a: argparse.Namespace) -> int:
     ds = load_split(a.data, a.split)
     if a.limit is not None:
         ds = ds.select(range(min(a.limit, len(ds))))
-    reports = evaluate(model, processor, ds, out=a.out, max_new_tokens=a.max_new_tokens, compat=a.compat)
+    outputs.claim_folder(a.out, "eval")
+    reports = evaluate(model, processor, ds, name=eval_name(a.adapter), out=a.out, max_new_tokens=a.max_new_tokens,
+                       compat=a.compat)
     print(markdown_table(list(reports.values())))
     print(f"wrote {a.out}")
     return 0

@@ -94,6 +94,7 @@ def _add_show(sub: Any) -> None:
     s.add_argument("--index", type=non_negative, default=0)
     s.add_argument("--split", default="train")
     s.add_argument("--out", default=None, help=f"PNG path (default: {SHOW_DIR}/<data folder>-<split>-<index>.png)")
+    s.add_argument("--overwrite", action="store_true", help="replace an existing picture that `show` did not write")
     s.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                    help="the model's pixel budget: the map is drawn at the size the model sees it (Qwen2.5-VL's "
                         "resize: sides in multiples of 28 px, area at most this)")
@@ -115,6 +116,8 @@ def _add_export(sub: Any) -> None:
     e.add_argument("--data", required=True, help="a folder written by `rmlite generate`")
     e.add_argument("--out", required=True, help="the export folder; rows name files relative to it, so it can "
                    "move, and the engine runs from it")
+    e.add_argument("--overwrite", action="store_true", help="write into an --out folder that holds other files "
+                   "(files of the same name are replaced)")
     e.add_argument("--images", choices=IMAGE_MODES, default=param_default(export, "images"),
                    help="files: each map's PNG once under OUT/images/, named relative to OUT; embedded: its bytes "
                         "in every row, readable from anywhere (default: %(default)s)")
@@ -168,6 +171,8 @@ def _add_eval(sub: Any) -> None:
     v.add_argument("--max-new-tokens", type=at_least_one, default=param_default(evaluate, "max_new_tokens"),
                    help="default: %(default)s")
     v.add_argument("--out", required=True)
+    v.add_argument("--overwrite", action="store_true", help="write into an --out folder that holds other files "
+                   "(files of the same name are replaced)")
     v.add_argument("--no-4bit", action="store_true")
     v.add_argument("--compat", choices=tuple(COMPAT_MODES), default=param_default(evaluate, "compat"),
                    help="release: also judge the answers as ReasonMap's release does, bugs included, beside rmlite's "
@@ -199,6 +204,8 @@ def lab_arguments(p: argparse.ArgumentParser) -> None:
                    help="simulation seed (same seed, same rollouts)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG")
     p.add_argument("--out", required=True, help="output folder (lab.jsonl, lab.txt, probes.jsonl, PNG)")
+    p.add_argument("--overwrite", action="store_true", help="write into an --out folder that holds other files "
+                   "(files of the same name are replaced)")
 
 
 def _add_demo(sub: Any) -> None:
