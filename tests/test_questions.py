@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from collections import Counter
 
 import pytest
@@ -16,7 +17,15 @@ from fixtures.networks import chain, metro_data
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rmlite.data.questions import OPTION_STEPS, QuestionConfig, apportion, counting1_pairs, generate_questions
+import rmlite.data.questions as questions
+from rmlite.data.questions import (
+    LONG_ROUTE_CATCH_UP,
+    OPTION_STEPS,
+    QuestionConfig,
+    apportion,
+    counting1_pairs,
+    generate_questions,
+)
 from rmlite.maps.network import Network
 from rmlite.schema import QUESTION_TYPES, validate_sample
 
@@ -181,23 +190,46 @@ def test_counting1_options_ascend_in_one_step_around_the_key(reasonmap_dir):
 
 
 # ----- planning ----------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("mix", "expected"), [
-    ((0.5, 0.35, 0.15), {"easy": 4, "middle": 3, "hard": 1}),
-    ((1, 0, 0), {"easy": 8}),
-    ((0, 1, 0), {"middle": 8}),
-    ((0, 0, 1), {"hard": 8}),
-    ((1, 1, 2), {"easy": 2, "middle": 2, "hard": 4}),
-])
-def test_planning_mix_is_honoured_when_the_map_allows_it(mix, expected):
+@pytest.mark.parametrize("mix", [(0.5, 0.35, 0.15), (1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 2)])
+def test_planning_mix_is_honoured_when_the_map_allows_it(mix):
+    # A map with long routes asks LONG_ROUTE_CATCH_UP times their share (for the maps that have none); each count
+    # is its share of 8 rounded down or up, and over many seeds the counts average the shares.
+    w = (mix[0], mix[1], mix[2] * LONG_ROUTE_CATCH_UP)
+    share = {d: 8 * x / sum(w) for d, x in zip(("easy", "middle", "hard"), w, strict=True)}
     net = Network.from_metro_data(chain(4, 8))
-    for seed in range(5):
+    total: Counter = Counter()
+    for seed in range(60):
         qs = generate_questions(net, map_id="chain", seed=seed,
                                 config=QuestionConfig(per_map={"planning": 8}, planning_mix=mix))
         check_all(qs, "chain")
         got = Counter(q["difficulty_question"] for q in qs)
-        assert got == Counter(expected), (seed, got)
+        assert sum(got.values()) == 8 and all(math.floor(v) <= got[d] <= math.ceil(v) for d, v in share.items())
+        total += got
         for q in qs:
             assert q["difficulty_question"] == ("easy", "middle", "hard")[min(q["question_transfer_count"], 2)]
+    assert all(abs(total[d] / 60 - v) < 0.25 for d, v in share.items()), (total, share)
+
+
+def _planning_shares(n_maps: int) -> list[float]:
+    """Shares of 0 / 1 / ≥ 2-transfer planning questions over a fresh 512 px set built as `rmlite generate` does."""
+    from rmlite.data.build import DatasetConfig, build_synthetic_map, map_specs
+
+    cfg = DatasetConfig(n_maps=n_maps, seed=23, size=512)
+    got = Counter(min(q["question_transfer_count"], 2) for spec in map_specs(cfg)
+                  for q in build_synthetic_map(spec, cfg)[1] if q["type"] == "planning")
+    return [got[k] / sum(got.values()) for k in range(3)]
+
+
+def test_planning_mix_is_met_over_a_fresh_set_within_three_points():
+    # issue 23: asked 50/35/15 %, the set gave 53.9/37.7/8.4 % (small maps and maps with unreadable hubs have no
+    # readable long route, and every map rounded 1.2 long routes down to 1)
+    shares = _planning_shares(48)
+    assert all(abs(s - w) <= 0.03 for s, w in zip(shares, (0.5, 0.35, 0.15), strict=True)), shares
+
+
+def test_red_team_without_the_catch_up_long_routes_fall_short(monkeypatch):
+    monkeypatch.setattr(questions, "LONG_ROUTE_CATCH_UP", 1.0)
+    assert _planning_shares(48)[2] < 0.12
 
 
 def test_planning_mix_falls_back_when_a_bucket_is_empty():

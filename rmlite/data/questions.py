@@ -31,6 +31,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from rmlite.data.answers import format_route
+from rmlite.data.apportion import apportion
 from rmlite.maps.network import MAX_ROUTES, Network, route_to_json
 from rmlite.schema import (
     CHOICE_LETTERS,
@@ -81,7 +82,9 @@ class QuestionConfig:
     Args:
         per_map: questions per type and map (counting3 is capped at one: a map has one line count).
         planning_mix: relative weights of planning questions with 0 / 1 / ≥2 transfers (easy / middle / hard);
-            where a map cannot supply a bucket, the others fill in.
+            met over a set, not on each map: a map's counts round its shares up or down at random, a map with no
+            readable long route fills in with the next longest, and one that has them asks more
+            (`LONG_ROUTE_CATCH_UP`), so the set's mix stays within 3 points of these weights (issue 23).
         long_template_share: share of planning questions asked with a long template (via-stop counts or lists).
         max_routes: reference routes kept per planning question (all equally good ones up to this cap; the
             sample's `route_count` says how many there are in all).
@@ -345,10 +348,14 @@ def _planning(net: Network, rng: random.Random, n: int, cfg: QuestionConfig, avo
     stations = sorted(net.stations)
     buckets: dict[str, list] = {d: [] for d in DIFFICULTIES}
     seen: set[tuple] = set()
-    want = apportion(n, cfg.planning_mix)
+    w = cfg.planning_mix
+    want = apportion(n, w, rng)
+    # Small maps, and maps whose hubs are unreadable, offer no readable long route: a map that does offers more,
+    # so that long routes make their share over the set (`LONG_ROUTE_CATCH_UP`).
+    eager = apportion(n, (w[0], w[1], w[2] * LONG_ROUTE_CATCH_UP), rng)
     base = max(60, 12 * n)
     for i in range(max(base, PLANNING_DRAWS * n) if avoid else base):
-        if i >= base and all(len(buckets[d]) >= k for d, k in zip(DIFFICULTIES, want, strict=True)):
+        if i >= base and all(len(buckets[d]) >= k for d, k in zip(DIFFICULTIES, eager, strict=True)):
             break
         a, b = rng.sample(stations, 2)
         if (a, b) in seen:
@@ -361,12 +368,15 @@ def _planning(net: Network, rng: random.Random, n: int, cfg: QuestionConfig, avo
         if not avoid or avoid.isdisjoint(st for r in routes for sec in r
                                          for st in (sec.departure_stop, sec.arrival_stop, *sec.via_stops)):
             buckets[question_difficulty(len(routes[0]) - 1)].append((a, b, routes, total))
+    if len(buckets[DIFFICULTIES[2]]) >= eager[2]:
+        want = eager
     chosen = []
     for d, k in zip(DIFFICULTIES, want, strict=True):
         chosen += buckets[d][:k]
         buckets[d] = buckets[d][k:]
-    # Then every spare pair: `generate_questions` takes the first n whose routes name only readable stops.
-    chosen += [x for d in DIFFICULTIES for x in buckets[d]]
+    # Then every spare pair, most transfers first (a map short of long routes, as small maps are, fills in with the
+    # next longest rather than with direct ones): `generate_questions` takes the first n it keeps.
+    chosen += [x for d in reversed(DIFFICULTIES) for x in buckets[d]]
     for a, b, routes, total in chosen:
         template = "short"
         if rng.random() < cfg.long_template_share:
@@ -379,21 +389,8 @@ def _planning(net: Network, rng: random.Random, n: int, cfg: QuestionConfig, avo
 
 
 PLANNING_DRAWS = 40  # candidate pairs drawn per planning question at most, on a map with unreadable stops
+LONG_ROUTE_CATCH_UP = 2.5  # a map that can, asks this many times its share of ≥ 2-transfer routes (see _planning)
 # The maker of each question type: `maker(net, rng, n, cfg)` yields up to n dicts of the fields that differ from the
 # base sample (question, answer, and the stops, line, choices or routes the question names).
 MAKERS = {"counting1": _counting1, "counting2": _counting2, "counting3": _counting3, "torf1": _torf1, "torf2": _torf2,
           "planning": _planning}
-
-
-def apportion(n: int, weights: tuple[float, ...]) -> list[int]:
-    """Split n into integer parts proportional to weights (largest remainder).
-
-    >>> apportion(8, (0.5, 0.35, 0.15))
-    [4, 3, 1]
-    """
-    total = sum(weights)
-    raw = [n * w / total for w in weights]
-    parts = [int(r) for r in raw]
-    for i in sorted(range(len(raw)), key=lambda i: raw[i] - parts[i], reverse=True)[: n - sum(parts)]:
-        parts[i] += 1
-    return parts
