@@ -33,6 +33,7 @@ from rmlite.data.questions import QuestionConfig, generate_questions
 from rmlite.data.store import load_questions
 from rmlite.maps.generate import GeneratorConfig, generate_network
 from rmlite.maps.labels import min_label_margin, misplaced_labels
+from rmlite.schema import DATA_SCHEMA
 
 CFG = DatasetConfig(n_maps=9, seed=41, size=512, test_fraction=0.3, real_maps=("oslo",))
 
@@ -163,7 +164,7 @@ def test_audit_command_fails_on_a_corrupted_set(corpus, capsys, tmp_path):
     bad = {s: [_flip(r) if i % 3 == 0 and r["type"] == "torf1" else r for i, r in enumerate(rs)]
            for s, rs in rows.items()}
     save_dataset(tmp_path / "bad", [{**m, "image": {"bytes": _png(), "path": None}} for m in maps], bad,
-                 {"counts": {s: {} for s in bad}, "complete": True})
+                 {"counts": {s: {} for s in bad}, "complete": True, "data_schema": DATA_SCHEMA})
     assert main(["audit", str(tmp_path / "bad"), "--picture", str(tmp_path / "w.png")]) == 1
     out = capsys.readouterr().out
     assert "torf1: wrong key" in out and "audit failed" in out

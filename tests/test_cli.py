@@ -543,7 +543,7 @@ def test_a_command_reruns_into_its_own_folder_and_overwrite_lets_it_into_another
     assert (tmp_path / "mine" / "notes.txt").read_text() == "kept" and (tmp_path / "mine" / "lab.txt").is_file()
 
 
-def test_show_replaces_only_its_own_picture(tiny, tmp_path, capsys):
+def test_show_and_audit_replace_only_their_own_pictures(tiny, tmp_path, capsys):
     png = tmp_path / "card.png"
     assert run(capsys, "show", str(tiny), "--out", str(png))[0] == 0
     assert run(capsys, "show", str(tiny), "--index", "1", "--out", str(png))[0] == 0  # its own picture
@@ -551,8 +551,14 @@ def test_show_replaces_only_its_own_picture(tiny, tmp_path, capsys):
     Image.new("RGB", (8, 8)).save(photo)
     code, _, err = run(capsys, "show", str(tiny), "--out", str(photo))
     assert_user_error(code, err, "show", "exists and `rmlite show` did not write it")
+    code, _, err = run(capsys, "audit", str(tiny), "--picture", str(photo))
+    assert_user_error(code, err, "audit", "--picture")
     assert Image.open(photo).size == (8, 8)
     assert run(capsys, "show", str(tiny), "--out", str(photo), "--overwrite")[0] == 0
+    code, _, err = run(capsys, "audit", str(tiny), "--picture", str(tmp_path / "labels.png"), "--report")
+    assert code == 0, err
+    code, _, err = run(capsys, "audit", str(tiny), "--picture", str(tmp_path / "labels.png"), "--report")
+    assert code == 0, err  # its own picture
 
 
 @pytest.mark.parametrize(("command", "advice"), [("lab", "re-run the same command"), ("train", "--resume"),

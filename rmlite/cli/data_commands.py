@@ -76,7 +76,7 @@ def _data_name(data: str) -> str:
 def cmd_show(a: argparse.Namespace) -> int:
     out = Path(a.out or Path(SHOW_DIR) / f"{_data_name(a.data)}-{a.split}-{a.index}.png")
     checks.writable_out(out, folder=False)
-    outputs.check_picture(out, a.overwrite)
+    outputs.check_picture(out, "show", a.overwrite)
     checks.data_split(a.data, a.split, maps=False)
     q = load_questions(a.data, a.split)
     if a.index >= len(q):
@@ -87,7 +87,7 @@ def cmd_show(a: argparse.Namespace) -> int:
     seen_h, seen_w = smart_resize(row["image"].height, row["image"].width, max_pixels=a.max_pixels)
     card = sample_card(sample, row, width=seen_w)
     out.parent.mkdir(parents=True, exist_ok=True)
-    card.save(out, pnginfo=outputs.picture_info())
+    card.save(out, pnginfo=outputs.picture_info("show"))
     print(f"{sample['type']} ({sample['id']}):")
     for line in question_preview(sample["question"]):
         print(f"  {line}")
@@ -101,9 +101,12 @@ def cmd_show(a: argparse.Namespace) -> int:
 def cmd_audit(a: argparse.Namespace) -> int:
     picture = Path(a.picture or Path(AUDIT_DIR) / f"{_data_name(a.data)}-labels.png")
     checks.writable_out(picture, flag="--picture", folder=False)
+    outputs.check_picture(picture, "audit", a.overwrite, flag="--picture")
     read_manifest(a.data)
     picture.parent.mkdir(parents=True, exist_ok=True)
     report = audit_dataset(a.data, picture=picture)
+    if picture.is_file():
+        outputs.mark_picture(picture, "audit")
     print(format_audit(report))
     print(f"wrote {picture}")
     missed = len(report.failures())

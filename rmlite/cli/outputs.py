@@ -4,7 +4,8 @@ itself for the same purpose (a re-run replaces its own files); anything else nee
 A folder is known by the marker a command leaves in it (`OUTPUT_MARKER`: the command's name and rmlite's
 version), written before the work starts, so an interrupted run still owns its folder. `generate` (a data set),
 `train` (a run folder, `rmlite.train.runfolder`) and `demo` (its report marker) keep their own stricter rules;
-this module serves `lab`, `eval` and `export`, and `show`'s picture files (a PNG text chunk names the writer).
+this module serves `lab`, `eval` and `export`, and the pictures of `show` and `audit` (a PNG text chunk names the
+command that wrote one).
 
 >>> import tempfile; d = Path(tempfile.mkdtemp()) / "lab"; _ = claim_folder(d, "lab"); owner(d)
 'lab'
@@ -21,7 +22,6 @@ from rmlite.cli.checks import writable_out
 from rmlite.schema import MANIFEST, run_contents
 
 OUTPUT_MARKER = ".rmlite-output.json"
-PNG_WRITER = "rmlite show"  # the PNG text chunk `Software` of a picture `show` wrote
 
 
 def owner(folder: Path) -> str | None:
@@ -58,26 +58,35 @@ def claim_folder(out: str | Path, command: str) -> Path:
     return p
 
 
-def check_picture(out: Path, overwrite: bool = False) -> None:
-    """A picture path `show` may write: new, or a picture `show` wrote before, unless `overwrite`."""
+def check_picture(out: Path, command: str, overwrite: bool = False, flag: str = "--out") -> None:
+    """A picture path `command` may write: new, or a picture it wrote before, unless `overwrite`."""
     if overwrite or not out.is_file():
         return
     try:
         from PIL import Image
 
         with Image.open(out) as im:
-            mine = im.info.get("Software") == PNG_WRITER
+            mine = im.info.get("Software") == f"rmlite {command}"
     except OSError:
         mine = False
     if not mine:
-        raise UserError(f"--out {out} exists and `rmlite show` did not write it: choose another path, or pass "
+        raise UserError(f"{flag} {out} exists and `rmlite {command}` did not write it: choose another path, or pass "
                         f"--overwrite to replace it")
 
 
-def picture_info():
-    """The PNG text chunk that marks a picture as `show`'s (pass as `pnginfo=` to `Image.save`)."""
+def picture_info(command: str):
+    """The PNG text chunk that marks a picture as `command`'s (pass as `pnginfo=` to `Image.save`)."""
     from PIL.PngImagePlugin import PngInfo
 
     info = PngInfo()
-    info.add_text("Software", PNG_WRITER)
+    info.add_text("Software", f"rmlite {command}")
     return info
+
+
+def mark_picture(path: Path, command: str) -> None:
+    """Mark a picture another module saved as `command`'s (re-saved with the text chunk; pixels unchanged)."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        im.load()
+        im.save(path, pnginfo=picture_info(command))

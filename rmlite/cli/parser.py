@@ -107,6 +107,7 @@ def _add_audit(sub: Any) -> None:
                    help=f"PNG of the closest-call labels (default: {AUDIT_DIR}/<data folder>-labels.png)")
     u.add_argument("--report", action="store_true",
                    help="print the report and exit 0 even when a target is missed (default: exit 1, a gate)")
+    u.add_argument("--overwrite", action="store_true", help="replace an existing picture that `audit` did not write")
 
 
 def _add_export(sub: Any) -> None:
