@@ -42,11 +42,11 @@ LINE_NAMINGS = ("numbered", "named")  # "Line 3", or the colour's name: "Red Lin
 # Ordered so that small maps get the most distinct colours first. Every pair is at least 20 CIEDE2000 apart and
 # 8.4 apart under both colour-vision simulations (`rmlite.maps.colors`; the rules are MIN_DELTA_E = 12 and
 # MIN_CVD_DELTA_E = 8), so any map of up to 12 lines, at every size, passes both. (Until issue 23 the last four were
-# Olive #999933, Grey #777777, Brown #7B4A12 and Coral #F08070: Coral and Green were 0.7 apart under protanopia.)
+# #999933, #777777, #7B4A12 and Coral #F08070: Coral and Green were 0.7 apart under protanopia.)
 PALETTE: tuple[tuple[str, str], ...] = (
     ("Blue", "#0072B2"), ("Orange", "#E69F00"), ("Green", "#009E73"), ("Red", "#CC3311"), ("Purple", "#AA3377"),
-    ("Sky", "#56B4E9"), ("Pink", "#CC79A7"), ("Indigo", "#332288"), ("Slate", "#555544"), ("Violet", "#8877FF"),
-    ("Tan", "#997755"), ("Olive", "#889944"),
+    ("Sky", "#56B4E9"), ("Pink", "#CC79A7"), ("Indigo", "#332288"), ("Grey", "#555544"), ("Violet", "#8877FF"),
+    ("Brown", "#997755"), ("Olive", "#889944"),
 )  # fmt: skip
 
 # Octilinear unit steps, index k = k * 45° clockwise from east (y grows downwards, as in images).
