@@ -20,6 +20,7 @@ from rmlite.models.load import load_model
 from rmlite.models.tiny import build_tiny_vlm
 from rmlite.models.warmstart import warm_start
 from rmlite.notebook.env import ensure_data, output_dir, quiet_bars, setting
+from rmlite.notebook.text import wrap
 from rmlite.train.settings import GRPOSettings, card_load_options, card_settings, cpu_preset
 
 
@@ -38,7 +39,7 @@ def base_model(k: SimpleNamespace) -> str:
         stats = warm_start(path, None, rows, images,
                            steps=setting(k, "warm_steps"), seed=setting(k, "seed"), progress=False)
         (path / "warm_started.json").write_text(json.dumps(stats.as_dict(), default=str))
-        print(stats.summary())
+        print(wrap(stats.summary()))  # one long line: within 120 columns
     return str(path)
 
 
@@ -118,7 +119,14 @@ def heldout_set(data_dir: str | Path, types: tuple[str, ...], n: int):
 def amplifiable(model, processor, held, k: SimpleNamespace) -> str:
     """Before GRPO: greedy accuracy and pass@`k.pass_k` per type on the held-out set against guessing (a Markdown
     table); one printed warning line per type where GRPO has nothing to amplify."""
-    report = pass_at_k(model, processor, held, k=k.pass_k, max_new_tokens=completion_length(k))
+    import contextlib
+    import io
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):  # its warning lines run past 120 columns: shown wrapped
+        report = pass_at_k(model, processor, held, k=k.pass_k, max_new_tokens=completion_length(k))
+    if printed.getvalue():
+        print(wrap(printed.getvalue().rstrip("\n")))
     return report.table()
 
 
