@@ -178,7 +178,7 @@ def corpus(tmp_path_factory):
     from rmlite.data.store import load_maps, load_questions
 
     root = tmp_path_factory.mktemp("gate")
-    ds = generate_dataset(root / "ds", DatasetConfig(n_maps=18, seed=43, size=512, test_fraction=0.3), workers=1,
+    ds = generate_dataset(root / "ds", DatasetConfig(n_maps=18, seed=44, size=512, test_fraction=0.3), workers=1,
                           progress=False)
     return load_maps(ds).remove_columns(["image"]).to_list(), {s: load_questions(ds, s).to_list()
                                                                for s in ("train", "test")}
