@@ -136,11 +136,14 @@ def fingerprint(settings: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def question_digest(rows: Sequence[Mapping[str, Any]]) -> str:
-    """A short hash of the questions a warm start trains on (id, map, type, question, answer, in order)."""
+def question_digest(rows: Sequence[Mapping[str, Any]], images: Mapping[str, Any]) -> str:
+    """A short hash of what a warm start trains on: the questions (id, map, type, question, answer, in order) and
+    the pixels of their maps (`images`: map id → PIL image), so a changed renderer counts too."""
     keys = ("id", "map_id", "type", "question", "answer")
-    text = json.dumps([[str(r.get(k)) for k in keys] for r in rows])
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    h = hashlib.sha256(json.dumps([[str(r.get(k)) for k in keys] for r in rows]).encode())
+    for map_id in sorted({str(r["map_id"]) for r in rows}):
+        h.update(images[map_id].convert("RGB").tobytes())
+    return h.hexdigest()[:16]
 
 
 # ----- ship and reuse --------------------------------------------------------------------------------------------
@@ -179,7 +182,7 @@ def reuse(settings: Mapping[str, Any], digest: str, model_dest: Path, src: Path 
                           f"{record.get('fingerprint')}, these settings {want})")
         if record.get("questions") != digest:
             return None, (f"the shipped warm start in {src} was trained on other questions than this run generated "
-                          f"(the data generator changed since it was made)")
+                          f"or maps (the data generator or renderer changed since it was made)")
     except (OSError, ValueError, TypeError, AttributeError) as e:
         return None, f"no usable shipped warm start in {src} ({type(e).__name__}: {e})"
     shutil.copytree(src / MODEL, model_dest, dirs_exist_ok=True)
@@ -210,7 +213,7 @@ def warm_up(out_dir: Path, train_rows: list[dict], images: MapImages, settings: 
     model_dir = out_dir / "model"
     shipped = None
     if quick:
-        shipped, why = reuse(settings, question_digest(train_rows), model_dir)
+        shipped, why = reuse(settings, question_digest(train_rows, images), model_dir)
         print(f"[demo] quick: reusing the shipped warm start ({SHIPPED_DIR}, fingerprint {fingerprint(settings)})"
               if shipped else f"[demo] quick: {why}; warming up instead (`{REBUILD}` rebuilds it)", flush=True)
     if shipped:
@@ -252,8 +255,9 @@ def rebuild(defaults: Mapping[str, int], dest: Path | None = None) -> Path:
     with load_threads() as load, tempfile.TemporaryDirectory() as tmp:
         torch.manual_seed(data.seed)  # as run_demo does before its steps
         _, images, rows = make_data(Path(tmp) / "data", data)
+        digest = question_digest(rows, images)  # before training: the images are not left as loaded
         model_dir, stats, _ = warm_up(Path(tmp), rows, images, settings, quick=False)
-        return ship(model_dir, stats.as_dict(), settings, question_digest(rows), dest,
+        return ship(model_dir, stats.as_dict(), settings, digest, dest,
                     torch_threads=torch.get_num_threads(), load=round(load, 1), rmlite_version=__version__)
 
 

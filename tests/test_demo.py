@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import rmlite.demo_quick as dq
-from rmlite.data.store import load_questions
+from rmlite.data.store import MapImages, load_maps, load_questions
 from rmlite.demo import (
     MARKER,
     REPORT,
@@ -302,8 +302,9 @@ def test_the_shipped_warm_start_trained_on_the_questions_the_demo_generates(tmp_
     """The demo's default data set, generated again (seconds), has the questions the shipped warm start trained on:
     a generator that changed under the same settings makes this fail."""
     data, _ = default_settings()
-    _, _, rows = dq.make_data(tmp_path / "data", data)
-    assert dq.question_digest(rows) == dq.shipped_record()["questions"], "data/warm_tiny is stale: `make warm-tiny`"
+    _, images, rows = dq.make_data(tmp_path / "data", data)
+    assert dq.question_digest(rows, images) == dq.shipped_record()["questions"], "data/warm_tiny is stale: " \
+                                                                                 "`make warm-tiny`"
 
 
 @pytest.mark.parametrize("change", ["tiny model", "data", "warm start", "steps"])
@@ -321,13 +322,30 @@ def test_the_fingerprint_changes_with_every_part_of_the_settings(monkeypatch, ch
     assert dq.shipped_record()["fingerprint"] != dq.fingerprint(settings)  # the shipped check above would fail
 
 
+def test_the_question_digest_changes_with_a_question_or_one_pixel_of_a_map():
+    from PIL import Image
+
+    rows = [{"id": "q1", "map_id": "m", "type": "torf1", "question": "Is A next to B?", "answer": "yes"}]
+    img = Image.new("RGB", (8, 8), "white")
+    base = dq.question_digest(rows, {"m": img})
+    other = img.copy()
+    other.putpixel((3, 3), (254, 255, 255))
+    assert dq.question_digest(rows, {"m": other}) != base
+    assert dq.question_digest([{**rows[0], "answer": "no"}], {"m": img}) != base
+    assert dq.question_digest(rows, {"m": img.copy()}) == base
+
+
 def _ship_from(run: Path, dest: Path, **changes) -> Path:
     """A shipped warm start made from a demo run's model and stats, for `SMALL` (with `changes`)."""
     small = {**SMALL, **changes}
     data, settings = dq.demo_settings(*(small[k] for k in ("n_maps", "seed", "size", "warm_steps", "pass_k")))
     rows = [dict(r) for r in load_questions(run / "data", "train")]
     stats = json.loads((run / "warm_start.json").read_text())
-    return dq.ship(run / "model", stats, settings, dq.question_digest(rows), dest)
+    return dq.ship(run / "model", stats, settings, dq.question_digest(rows, _images(run)), dest)
+
+
+def _images(run: Path) -> MapImages:
+    return MapImages(load_maps(run / "data"))
 
 
 @pytest.mark.parametrize("corrupt", ["settings", "questions", "weights", "record"])
@@ -343,7 +361,7 @@ def test_a_stale_or_broken_shipped_warm_start_is_refused_in_one_line(full_run, t
         (src / dq.RECORD).write_text("{not json")
     data, settings = dq.demo_settings(*(SMALL[k] for k in ("n_maps", "seed", "size", "warm_steps", "pass_k")))
     rows = [dict(r) for r in load_questions(run / "data", "train")]
-    stats, why = dq.reuse(settings, dq.question_digest(rows), tmp_path / "model", src)
+    stats, why = dq.reuse(settings, dq.question_digest(rows, _images(run)), tmp_path / "model", src)
     assert stats is None and why and "\n" not in why
     assert {"settings": "other settings", "questions": "other questions", "weights": "no usable",
             "record": "no usable"}[corrupt] in why
