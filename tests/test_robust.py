@@ -33,8 +33,9 @@ from rmlite.maps.network import Network, route_to_json
 from rmlite.names import normalize_station
 from rmlite.reward import robust as rm_robust
 from rmlite.reward import route_edits as rm_route_edits
-from rmlite.reward.config import PAPER, ROBUST, RewardConfig, RobustRules, get_config
+from rmlite.reward.config import PAPER, ROBUST, RewardConfig, get_config
 from rmlite.reward.index import index_sample
+from rmlite.reward.rules import RobustRules
 from rmlite.reward.score import score
 
 
@@ -94,7 +95,7 @@ def test_config_validates():
     with pytest.raises(ValueError, match="max_extra_stops"):
         RobustRules(max_extra_stops=-1)
     with pytest.raises(ValueError, match="lenient parser"):
-        RewardConfig(parser="official", robust=RobustRules())
+        RewardConfig(parser="official", rules=RobustRules())
     assert get_config("robust") is ROBUST
 
 
@@ -167,9 +168,9 @@ def test_longer_than_best_is_not_correct_but_within_tolerance_is():
     assert score(text([["Long", "A", "E"]]), s, PAPER).correct
     assert not score(text([["Long", "A", "E"]]), s, ROBUST).correct  # 5 stops where 2 suffice
     assert score(text([["Near", "A", "E"]]), s, ROBUST).correct  # 3 stops: within the tolerance of 2
-    strict = get_config(ROBUST, robust=RobustRules(max_extra_stops=0))
+    strict = get_config(ROBUST, rules=RobustRules(max_extra_stops=0))
     assert not score(text([["Near", "A", "E"]]), s, strict).correct
-    off = get_config(ROBUST, robust=RobustRules(max_extra_stops=None))
+    off = get_config(ROBUST, rules=RobustRules(max_extra_stops=None))
     assert score(text([["Long", "A", "E"]]), s, off).correct
 
 
