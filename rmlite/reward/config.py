@@ -1,5 +1,5 @@
-"""What a reward is: `RewardConfig` (every knob, and the presets `PAPER`, `OFFICIAL`, `SPARSE`, `ROBUST`) and the
-`RewardBreakdown` a score returns.
+"""What a reward is: `RewardConfig` (what every preset shares, and its route rules: a rule set of
+`rmlite.reward.rules`), the presets `PAPER`, `OFFICIAL`, `SPARSE`, `ROBUST`, and the `RewardBreakdown` a score returns.
 
     R = W · (R_format + R_correctness + α · R_detail),    W = W_map + W_question   (RewardMap Sec. 4.2, App. B)
 
@@ -10,7 +10,7 @@ The rules of each preset, side by side, are the table in `RewardConfig`'s docstr
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any
 
 from rmlite.reward import parse
@@ -21,7 +21,9 @@ from rmlite.schema import DIFFICULTY_LEVEL, answer_kind
 # ----- configuration -----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class RewardConfig:
-    """Every number and rule the scorer uses. Frozen, hashable, validated on creation.
+    """What every preset shares (weights, points, detail bounds, parser, size bounds) and its route rules `rules`
+    (`PaperRules`, `ReleasedRules`, `RobustRules`, `SparseRules` or your own, `rmlite.reward.rules`), which hold
+    the knobs of the table below that only they read. Frozen, hashable, validated on creation.
 
     Weight. `W = gamma[map difficulty] + W_question`, where W_question = `beta[0]` for a route question (planning)
     whose reference route has no transfer, `beta[1]` when it has one or more, and 0 for the perception types.
@@ -150,13 +152,32 @@ PRESETS: dict[str, RewardConfig] = {c.name: c for c in (PAPER, OFFICIAL, SPARSE,
 
 
 def get_config(config: RewardConfig | str = "paper", **overrides: Any) -> RewardConfig:
-    """A preset by name (or a config), with keyword overrides: `get_config("paper", alpha=1.0)`."""
+    """A preset by name (or a config), with keyword overrides of its fields or of its rules' knobs.
+
+    A knob its rule set does not read is refused, naming the knobs it has:
+
+    >>> get_config("paper", alpha=1.0, transfer_penalty=8.0).rules
+    PaperRules(endpoint_points=2.0, transfer_penalty=8.0, direct_line_points=4.0, transfer_points=1.0)
+    >>> get_config("robust", line_points=3.0)
+    Traceback (most recent call last):
+    TypeError: RobustRules has no knob 'line_points' (robust's knobs: edit_decay, partial_credit, ...)
+    """
     if isinstance(config, str):
         if config not in PRESETS:
             raise ValueError(f"unknown reward preset {config!r}; expected one of {sorted(PRESETS)}")
         config = PRESETS[config]
     if not isinstance(config, RewardConfig):
         raise TypeError(f"expected a RewardConfig or preset name, got {type(config).__name__}")
+    mine = {f.name for f in fields(RewardConfig)}
+    knobs = {k: v for k, v in overrides.items() if k not in mine}
+    if knobs:
+        rules = overrides.get("rules", config.rules)
+        have = [f.name for f in fields(rules)] if is_dataclass(rules) else []
+        for k in knobs:
+            if k not in have:
+                shown = ", ".join(have[:2]) + (", ..." if len(have) > 2 else "")
+                raise TypeError(f"{type(rules).__name__} has no knob {k!r} ({config.name}'s knobs: {shown or 'none'})")
+        overrides = {k: v for k, v in overrides.items() if k in mine} | {"rules": replace(rules, **knobs)}
     return replace(config, **overrides) if overrides else config
 
 
