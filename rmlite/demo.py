@@ -88,7 +88,7 @@ PARTS = {"total": "the total reward (what GRPO's advantage sees)",
 
 def spread_rewards() -> tuple[str, ...]:
     """The sparse reward and every dense preset (a detail term) in `rmlite.reward.config.PRESETS`, read now."""
-    return (SPARSE, *sorted(name for name, cfg in PRESETS.items() if cfg.detail and cfg.alpha > 0))
+    return (SPARSE, *sorted(name for name, cfg in PRESETS.items() if cfg.dense and cfg.alpha > 0))
 
 
 # Seconds the demo takes on a quiet 2-core machine (the expected-time line scales them by the load). Full: measured

@@ -223,7 +223,7 @@ def test_demo_writes_a_complete_report(full_run):
                    "Held-out accuracy changed by", "chance", "Below the majority baseline", "format errors"):
         assert phrase in report, phrase
     # every dense preset is compared with sparse, read at run time (a preset added later is picked up)
-    dense = {n for n, c in PRESETS.items() if c.detail and c.alpha > 0}
+    dense = {n for n, c in PRESETS.items() if c.dense and c.alpha > 0}
     assert set(spread_rewards()) == dense | {"sparse"} and "paper" in dense
     spread = json.loads((out / "spread.json").read_text())
     assert spread["groups"] == spread["questions"] * 3 and spread["questions"] <= 5

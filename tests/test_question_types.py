@@ -22,7 +22,7 @@ from rmlite.lab.mistakes import OPERATORS, apply_errors
 from rmlite.lab.probes import probe_answers
 from rmlite.lab.rollouts import Policy, simulate, steps_of
 from rmlite.reward import metrics
-from rmlite.reward.config import OFFICIAL, PAPER, SPARSE
+from rmlite.reward.config import PAPER, PRESETS
 from rmlite.reward.score import score
 
 KIND_OPERATORS = {"integer": "off_by_one", "yes_no": "flipped_yes_no", "letter": "wrong_letter",
@@ -45,13 +45,14 @@ def test_registering_is_one_entry_per_type(new_types):
     assert [schema.answer_kind(t) for t in qt.NEW_TYPES] == list(qt.NEW_TYPES.values())
 
 
-@pytest.mark.parametrize("config", [PAPER, OFFICIAL, SPARSE], ids=lambda c: c.name)
+@pytest.mark.parametrize("config", list(PRESETS.values()), ids=list(PRESETS))
 def test_every_preset_scores_right_and_wrong_answers(new_types, config):
     for s in new_types:
         schema.validate_sample(s)
         right, wrong = score(reference_completion(s), s, config), score(qt.wrong_answer(s), s, config)
         assert right.correct and not wrong.correct, (s["id"], right.reason, wrong.reason)
-        assert right.total > wrong.total >= 0.0, s["id"]
+        assert right.total > wrong.total, s["id"]
+        assert wrong.total >= (0.0 if config.detail_min is None else min(0.0, config.detail_min)), s["id"]
         if config is PAPER:
             assert right.format == config.format_points, s["id"]  # the strict format reads the kind's token
 

@@ -27,8 +27,9 @@ from hypothesis import strategies as st
 import rmlite
 from rmlite.data.store import load_questions
 from rmlite.reward import metrics
-from rmlite.reward.config import PRESETS, RewardConfig, RobustRules
+from rmlite.reward.config import PRESETS, RewardConfig
 from rmlite.reward.functions import trl_reward_funcs
+from rmlite.reward.rules import PaperRules, ReleasedRules, RobustRules, SparseRules
 from rmlite.reward.score import score
 from rmlite.schema import ANSWER_KIND
 
@@ -221,15 +222,15 @@ def test_the_worst_crafted_inputs_stay_in_the_budget():
 def test_a_zero_denominator_is_rejected():
     """robust's credit share divides by a perfect route's credits, 2·endpoint_points + section_points (q = 0,
     short template): zero in both passed validation and raised ZeroDivisionError on the first direct route."""
-    with pytest.raises(ValueError, match="endpoint_points > 0 or RobustRules.section_points > 0"):
-        RewardConfig(robust=RobustRules(section_points=0), endpoint_points=0, detail_min=-2.0)
+    with pytest.raises(ValueError, match="endpoint_points > 0 or section_points > 0"):
+        RobustRules(section_points=0, endpoint_points=0)
     # Either alone is enough, and transfer or via points never are (a direct, short question has neither).
-    for kw in ({"endpoint_points": 0.0}, {"robust": RobustRules(section_points=0.0)}):
-        cfg = RewardConfig(**{"robust": RobustRules(), "detail_min": -2.0, **kw})
+    for kw in ({"endpoint_points": 0.0}, {"section_points": 0.0}):
+        cfg = RewardConfig(rules=RobustRules(**kw), detail_min=-2.0)
         for sample in samples():
             assert math.isfinite(score("Route Name: x\nDeparture Stop: y\nArrival Stop: z", sample, cfg).total)
     with pytest.raises(ValueError):
-        RewardConfig(robust=RobustRules(section_points=0, via_points=5), endpoint_points=0, transfer_points=5)
+        RobustRules(section_points=0, via_points=5, endpoint_points=0, transfer_points=5)
 
 
 @pytest.mark.parametrize("kw", [{"max_extra_stops": True}, {"max_extra_stops": -1}, {"edit_decay": 1.0},
@@ -239,7 +240,7 @@ def test_robust_rules_validation(kw):
         RobustRules(**kw)
 
 
-@pytest.mark.parametrize("kw", [{"max_sections": True}, {"max_name_chars": 0}, {"endpoint_points": -1}])
+@pytest.mark.parametrize("kw", [{"max_sections": True}, {"max_name_chars": 0}, {"rules": PaperRules}])
 def test_config_validation(kw):
     with pytest.raises(ValueError):
         RewardConfig(**kw)
@@ -252,20 +253,21 @@ points = st.one_of(st.just(0.0), st.floats(0, 50, allow_nan=False))
 @given(st.data())
 def test_every_valid_configuration_scores_without_raising(data):
     """Draw any configuration (zeros included); it either fails validation or scores every sample finitely."""
-    rules = data.draw(st.one_of(st.none(), st.builds(
-        RobustRules, edit_decay=st.floats(0.01, 0.99), partial_credit=st.floats(0, 0.99),
-        max_extra_stops=st.one_of(st.none(), st.integers(0, 3)), section_points=points, via_points=points,
-        unknown_line_penalty=points, break_penalty=points, extra_section_penalty=points)))
-    kw = dict(robust=rules, endpoint_points=data.draw(points), transfer_points=data.draw(points),
-              format_points=data.draw(points), alpha=data.draw(points), correct_points=data.draw(st.floats(0.1, 50)),
-              endpoint_rule=data.draw(st.sampled_from(["either", "both"])), line_points=data.draw(points),
-              detail_min=data.draw(st.one_of(st.none(), st.floats(-20, 0))), detail_max=data.draw(st.floats(0, 20)),
-              detail=data.draw(st.booleans()), max_sections=data.draw(st.integers(1, 300)))
+    robust = dict(edit_decay=st.floats(0.01, 0.99), partial_credit=st.floats(0, 0.99),
+                  max_extra_stops=st.one_of(st.none(), st.integers(0, 3)), section_points=points, via_points=points,
+                  unknown_line_penalty=points, break_penalty=points, extra_section_penalty=points,
+                  endpoint_points=points, transfer_points=points)
     try:
-        cfg = RewardConfig(**kw)
+        rules = data.draw(st.one_of(st.builds(SparseRules), st.builds(
+            PaperRules, endpoint_points=points, transfer_points=points, transfer_penalty=points), st.builds(
+            ReleasedRules, endpoint_points=points, line_points=points), st.builds(RobustRules, **robust)))
     except ValueError:
-        assert rules is not None and 2 * kw["endpoint_points"] + rules.section_points == 0
-        return
+        return  # only RobustRules with neither endpoint nor section points (tested above)
+    kw = dict(rules=rules, format_points=data.draw(points), alpha=data.draw(points),
+              correct_points=data.draw(st.floats(0.1, 50)),
+              detail_min=data.draw(st.one_of(st.none(), st.floats(-20, 0))), detail_max=data.draw(st.floats(0, 20)),
+              max_sections=data.draw(st.integers(1, 300)))
+    cfg = RewardConfig(**kw)
     for sample in samples():
         for text in ("Route Name: 1\nDeparture Stop: a\nArrival Stop: b", sample.get("answer") or "",
                      "\\boxed{1}"):

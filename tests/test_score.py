@@ -13,6 +13,7 @@ from fixtures.reward import perception_sample, planning_sample, reference
 from rmlite.reward.config import OFFICIAL, PAPER, PRESETS, SPARSE, RewardBreakdown, RewardConfig, get_config
 from rmlite.reward.functions import as_total, load_reward
 from rmlite.reward.index import index_samples
+from rmlite.reward.rules import PaperRules, RobustRules
 from rmlite.reward.score import score
 
 # Oslo is a "middle" map in ReasonMap: W = 1.2, plus 0.5 for a question with a transfer.
@@ -43,7 +44,7 @@ def test_presets():
     assert PAPER.alpha == 0.5 and PAPER.gamma == (1.0, 1.2, 1.5) and PAPER.beta == (0.0, 0.5)
     assert (PAPER.format_points, PAPER.correct_points, PAPER.detail_min, PAPER.detail_max) == (1, 10, 0, 10)
     assert OFFICIAL.format_points == 0 and OFFICIAL.parser == "official" and OFFICIAL.detail_min is None
-    assert not SPARSE.detail and SPARSE.gamma == (1, 1, 1) and SPARSE.beta == (0, 0)
+    assert not SPARSE.dense and SPARSE.gamma == (1, 1, 1) and SPARSE.beta == (0, 0)
     with pytest.raises(dataclasses.FrozenInstanceError):
         PAPER.alpha = 1.0
     assert hash(PAPER) == hash(get_config("paper")) and get_config("paper", alpha=1.0).alpha == 1.0
@@ -51,12 +52,29 @@ def test_presets():
 
 @pytest.mark.parametrize("kw", [
     {"alpha": -1}, {"alpha": float("nan")}, {"gamma": (1.0, 1.2)}, {"gamma": (1.0, 0.0, 1.5)}, {"beta": (0.0, -0.5)},
-    {"parser": "regex"}, {"endpoint_rule": "any"}, {"detail_min": 5.0, "detail_max": 1.0}, {"correct_points": 0},
-    {"max_sections": 0}, {"transfer_penalty": True},
+    {"parser": "regex"}, {"rules": PaperRules}, {"detail_min": 5.0, "detail_max": 1.0},
+    {"correct_points": 0}, {"max_sections": 0},
 ])
 def test_config_validation(kw):
     with pytest.raises(ValueError):
         RewardConfig(**kw)
+    with pytest.raises(ValueError):
+        PaperRules(transfer_penalty=True)
+
+
+def test_a_knob_a_rule_set_does_not_read_cannot_be_set():
+    """Issue 22: under `robust` eight paper / released knobs were silently ignored (a wrong route with the
+    released endpoint rule, line points and penalties scored 7.032 like plain robust). Now they are no field."""
+    for kw in ({"endpoint_rule": "both"}, {"line_points": 3.0}, {"penalty_off_by_one": True},
+               {"transfer_penalty": 50.0}, {"direct_line_points": 40.0}):
+        with pytest.raises(TypeError):
+            get_config("robust", **kw)
+        with pytest.raises(TypeError):
+            RobustRules(**kw)
+    with pytest.raises(TypeError):
+        PaperRules(line_points=3.0)
+    with pytest.raises(ValueError, match="lenient"):
+        RewardConfig(parser="official", rules=RobustRules())
 
 
 def test_get_config_errors():

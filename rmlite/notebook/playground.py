@@ -124,7 +124,8 @@ def signal_density_plot(lab_result, path: str | Path):
 # ----- reward lab ----------------------------------------------------------------------------------------------------
 def lab_rewards(presets: tuple[str, ...], variants: dict[str, dict] | None = None) -> list:
     """The rewards the lab compares: preset names, plus named variants `{name: {"base": preset, field: value}}`
-    built with `rmlite.reward.config.get_config` (e.g. `{"paper_alpha1": {"base": "paper", "alpha": 1.0}}`)."""
+    built with `rmlite.reward.config.get_config` (e.g. `{"paper_alpha1": {"base": "paper", "alpha": 1.0}}`); a
+    field is one of `RewardConfig` or a knob of the preset's rules (`{"base": "paper", "transfer_penalty": 8.0}`)."""
     out: list = list(presets)
     for name, spec in (variants or {}).items():
         spec = dict(spec)

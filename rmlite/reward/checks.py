@@ -8,9 +8,11 @@ table says. `shorten`, `section_text` and `route_text` write the short human-rea
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
-from rmlite.reward.config import RewardConfig
 from rmlite.reward.parse import ParsedSection
+
+RewardConfig = Any  # `rmlite.reward.config.RewardConfig`, which imports this module through its rules
 
 
 def shorten(s: str, n: int = 40) -> str:
@@ -47,29 +49,30 @@ def check_route(secs: list[tuple[str | None, str | None, str | None]], lines: Ma
     return True, "correct route", None
 
 
-def detail_points(cfg: RewardConfig, secs: list[tuple[str | None, str | None, str | None]],
-            lines: Mapping[str, frozenset], s1: str, s2: str, q: int, direct: frozenset) -> float:
-    """R_detail on resolved sections `(line or None, departure key, arrival key)`; see the RewardConfig table."""
+def detail_points(cfg: RewardConfig, r: Any, secs: list[tuple[str | None, str | None, str | None]],
+                  lines: Mapping[str, frozenset], s1: str, s2: str, q: int, direct: frozenset) -> float:
+    """R_detail on resolved sections `(line or None, departure key, arrival key)` under the paper's or the released
+    rules `r` (`rmlite.reward.rules`), clipped to `cfg`'s detail bounds; see the RewardConfig table."""
     dep_ok, arr_ok = secs[0][1] == s1, secs[-1][2] == s2
-    ends = (dep_ok and arr_ok) if cfg.endpoint_rule == "both" else (dep_ok or arr_ok)
-    total = cfg.endpoint_points if ends else 0.0
-    if ends or not cfg.section_credit_needs_endpoints:
-        shift = 1 if cfg.penalty_off_by_one else 0
+    ends = (dep_ok and arr_ok) if r.endpoint_rule == "both" else (dep_ok or arr_ok)
+    total = r.endpoint_points if ends else 0.0
+    if ends or not r.section_credit_needs_endpoints:
+        shift = 1 if r.penalty_off_by_one else 0
         last = len(secs) - 1
         for i, (line, dep, arr) in enumerate(secs):
             if i + shift > q:
-                total -= cfg.transfer_penalty
+                total -= r.transfer_penalty
             stations = lines.get(line) if line is not None else None
             if stations is None:
                 continue
             if q == 0:
-                if line in direct and (i == 0 or not cfg.direct_line_first_section_only):
-                    total += cfg.direct_line_points
+                if line in direct and (i == 0 or not r.direct_line_first_section_only):
+                    total += r.direct_line_points
             else:
-                total += cfg.line_points
+                total += r.line_points
             if (i < last and arr == secs[i + 1][1] and dep in stations and arr in stations
-                    and (not cfg.transfer_points_within_budget or i + 1 <= q)):
-                total += cfg.transfer_points
+                    and (not r.transfer_points_within_budget or i + 1 <= q)):
+                total += r.transfer_points
     if cfg.detail_max is not None and total > cfg.detail_max:
         total = cfg.detail_max
     if cfg.detail_min is not None and total < cfg.detail_min:

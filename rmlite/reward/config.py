@@ -1,5 +1,5 @@
-"""What a reward is: `RewardConfig` (every knob, and the presets `PAPER`, `OFFICIAL`, `SPARSE`, `ROBUST`) and the
-`RewardBreakdown` a score returns.
+"""What a reward is: `RewardConfig` (what every preset shares, and its route rules: a rule set of
+`rmlite.reward.rules`), the presets `PAPER`, `OFFICIAL`, `SPARSE`, `ROBUST`, and the `RewardBreakdown` a score returns.
 
     R = W · (R_format + R_correctness + α · R_detail),    W = W_map + W_question   (RewardMap Sec. 4.2, App. B)
 
@@ -10,58 +10,20 @@ The rules of each preset, side by side, are the table in `RewardConfig`'s docstr
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any
 
 from rmlite.reward import parse
+from rmlite.reward.rules import PaperRules, ReleasedRules, RobustRules, Rules, SparseRules
 from rmlite.schema import DIFFICULTY_LEVEL, answer_kind
 
 
 # ----- configuration -----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class RobustRules:
-    """The `robust` preset's route rules (`rmlite.reward.robust`): what correctness demands and what detail pays.
-
-    A wrong route's detail decays by `edit_decay` per edit to the nearest reference route (above the floor
-    `detail_min`); its credits, as a share of a perfect route's less penalties on a 0–10 scale, take back up to
-    `partial_credit` of one edit. The rule table is in `RewardConfig`'s docstring. A config with these rules needs
-    `RewardConfig.endpoint_points` or `section_points` above 0: a perfect direct route's credits, which the share
-    divides by, are 2·endpoint_points + section_points.
-    """
-
-    edit_decay: float = 0.7  # each edit to the nearest right route keeps this share of the detail above the floor
-    partial_credit: float = 0.5  # how far the route's credits (a share in [0, 1]) take back one edit; < 1
-    max_extra_stops: int | None = 2  # correct needs no more stops than the best route plus this; None: no check
-    # The credits behind the share (raw points, scaled by a perfect route's) and their penalties (0–10 scale):
-    section_points: float = 2.0  # a section whose line serves both of its (different) stops, at most q + 1 of them
-    via_points: float = 1.0  # long templates: a valid section whose via count / via set is the ride's
-    unknown_line_penalty: float = 2.0  # a section on a line the map does not have
-    zero_length_penalty: float = 0.5  # a section from a stop to itself
-    break_penalty: float = 8.0  # an arrival that is not the next departure
-    extra_section_penalty: float = 1.0  # each section beyond q + 1
-    same_line_penalty: float = 1.0  # two consecutive sections on one line
-    wrong_line_penalty: float = 0.5  # a real line that does not serve both stops of its section
-    hedge_penalty: float = 2.0  # a section repeating an earlier section's stops on another line (listing lines)
-
-    def __post_init__(self) -> None:
-        for f in ("section_points", "via_points", "unknown_line_penalty", "zero_length_penalty", "break_penalty",
-                  "extra_section_penalty", "same_line_penalty", "wrong_line_penalty", "hedge_penalty"):
-            v = getattr(self, f)
-            if not (_finite(v) and v >= 0):
-                raise ValueError(f"RobustRules: {f} must be finite and >= 0, got {v!r}")
-        if self.max_extra_stops is not None and not (isinstance(self.max_extra_stops, int)
-                                                     and not isinstance(self.max_extra_stops, bool)
-                                                     and self.max_extra_stops >= 0):
-            raise ValueError(f"RobustRules: max_extra_stops must be an int >= 0 or None, got {self.max_extra_stops!r}")
-        if not (_finite(self.edit_decay) and 0 < self.edit_decay < 1):
-            raise ValueError(f"RobustRules: edit_decay must be in (0, 1), got {self.edit_decay!r}")
-        if not (_finite(self.partial_credit) and 0 <= self.partial_credit < 1):
-            raise ValueError(f"RobustRules: partial_credit must be in [0, 1), got {self.partial_credit!r}")
-
-
-@dataclass(frozen=True)
 class RewardConfig:
-    """Every number and rule the scorer uses. Frozen, hashable, validated on creation.
+    """What every preset shares (weights, points, detail bounds, parser, size bounds) and its route rules `rules`
+    (`PaperRules`, `ReleasedRules`, `RobustRules`, `SparseRules` or your own, `rmlite.reward.rules`), which hold
+    the knobs of the table below that only they read. Frozen, hashable, validated on creation.
 
     Weight. `W = gamma[map difficulty] + W_question`, where W_question = `beta[0]` for a route question (planning)
     whose reference route has no transfer, `beta[1]` when it has one or more, and 0 for the perception types.
@@ -124,41 +86,31 @@ class RewardConfig:
     alpha: float = 0.5  # weight of the detail term
     gamma: tuple[float, float, float] = (1.0, 1.2, 1.5)  # W_map for easy / middle / hard maps
     beta: tuple[float, float] = (0.0, 0.5)  # W_question for 0 / ≥1 transfers (planning only)
-    detail: bool = True  # False: no detail term (sparse baseline)
-    endpoint_points: float = 2.0
-    endpoint_rule: str = "either"  # "either" (paper) or "both" (released)
-    section_credit_needs_endpoints: bool = False  # released: per-section credit only inside the endpoint branch
-    transfer_penalty: float = 5.0
-    penalty_off_by_one: bool = False  # released: penalise when i + 1 > q, so every correct route pays once
-    direct_line_points: float = 4.0
-    direct_line_first_section_only: bool = True
-    line_points: float = 0.0  # released: +3 per section on a line of the map when q > 0
-    transfer_points: float = 1.0
-    transfer_points_within_budget: bool = False  # released: +1 only while i + 1 ≤ q
     detail_min: float | None = 0.0  # None: no floor
     detail_max: float | None = 10.0
     max_answer_chars: int = parse.WINDOW  # lenient parsing reads this tail of the answer; longer is never strict
     max_completion_chars: int = 65536  # the official parser reads this tail (released: all; differs only beyond)
     max_sections: int = 256  # more sections than this is scored as unparseable (bounded time; official: a bound)
     max_name_chars: int = 256  # lenient parser: a longer station / line "name" matches nothing (bounded time)
-    robust: RobustRules | None = None  # the robust route rules (`ROBUST`); None: the paper / released rules above
+    rules: Rules = PaperRules()  # what a route must be to be correct and what its detail pays (`rmlite.reward.rules`)
 
     def __post_init__(self) -> None:
         def check(ok: bool, msg: str) -> None:
             if not ok:
                 raise ValueError(f"RewardConfig {self.name!r}: {msg}")
 
-        check(self.robust is None or (isinstance(self.robust, RobustRules) and self.parser == "lenient"),
-              "robust rules need a RobustRules and the lenient parser")
+        check(not isinstance(self.rules, type) and all(callable(getattr(self.rules, m, None))
+                                                       for m in ("correct", "detail", "judge")),
+              f"rules need correct, detail and judge (rmlite.reward.rules), got {type(self.rules).__name__}")
+        check(self.parser in getattr(self.rules, "parsers", ("lenient", "official")),
+              f"{type(self.rules).__name__} reads only the {' or '.join(self.rules.parsers)} parser, "
+              f"got {self.parser!r}")
         check(self.parser in ("lenient", "official"), f"parser must be 'lenient' or 'official', got {self.parser!r}")
-        check(self.endpoint_rule in ("either", "both"), f"endpoint_rule must be 'either' or 'both', got "
-                                                        f"{self.endpoint_rule!r}")
         check(len(self.gamma) == 3 and all(_finite(g) and g > 0 for g in self.gamma),
               f"gamma needs three positive weights (easy, middle, hard), got {self.gamma!r}")
         check(len(self.beta) == 2 and all(_finite(b) and b >= 0 for b in self.beta),
               f"beta needs two non-negative weights (0, >=1 transfers), got {self.beta!r}")
-        for f in ("format_points", "correct_points", "alpha", "endpoint_points", "transfer_penalty",
-                  "direct_line_points", "line_points", "transfer_points"):
+        for f in ("format_points", "correct_points", "alpha"):
             check(_finite(getattr(self, f)) and getattr(self, f) >= 0, f"{f} must be finite and >= 0")
         check(self.correct_points > 0, "correct_points must be > 0")
         lo, hi = self.detail_min, self.detail_max
@@ -168,14 +120,13 @@ class RewardConfig:
         for f in ("max_answer_chars", "max_completion_chars", "max_sections", "max_name_chars"):
             v = getattr(self, f)
             check(isinstance(v, int) and not isinstance(v, bool) and v > 0, f"{f} must be a positive int")
-        # The only division in scoring: robust's share is a route's credits over a perfect route's, which are
-        # 2·endpoint_points + section_points·(q + 1) + transfer_points·q (+ via_points·(q + 1) on a long template):
-        # never 0 for any question exactly when 2·endpoint_points + section_points > 0 (q = 0, short template).
-        check(self.robust is None or 2 * self.endpoint_points + self.robust.section_points > 0,
-              "robust rules need endpoint_points > 0 or RobustRules.section_points > 0: a perfect direct route's "
-              "credits are their sum, and a route's credit share divides by it")
         object.__setattr__(self, "gamma", tuple(float(g) for g in self.gamma))
         object.__setattr__(self, "beta", tuple(float(b) for b in self.beta))
+
+    @property
+    def dense(self) -> bool:
+        """Whether the config has a detail term (every preset but `SPARSE`)."""
+        return not isinstance(self.rules, SparseRules)
 
     def weight(self, difficulty_city: str, qtype: str, transfers: int) -> float:
         """W for one sample.
@@ -194,24 +145,39 @@ def _finite(x: Any) -> bool:
 
 
 PAPER = RewardConfig(name="paper")
-OFFICIAL = RewardConfig(
-    name="official", parser="official", format_points=0.0, endpoint_rule="both", section_credit_needs_endpoints=True,
-    penalty_off_by_one=True, direct_line_first_section_only=False, line_points=3.0,
-    transfer_points_within_budget=True, detail_min=None,
-)
-SPARSE = RewardConfig(name="sparse", detail=False, gamma=(1.0, 1.0, 1.0), beta=(0.0, 0.0))
-ROBUST = RewardConfig(name="robust", robust=RobustRules(), detail_min=-2.0)
+OFFICIAL = RewardConfig(name="official", parser="official", format_points=0.0, rules=ReleasedRules(), detail_min=None)
+SPARSE = RewardConfig(name="sparse", rules=SparseRules(), gamma=(1.0, 1.0, 1.0), beta=(0.0, 0.0))
+ROBUST = RewardConfig(name="robust", rules=RobustRules(), detail_min=-2.0)
 PRESETS: dict[str, RewardConfig] = {c.name: c for c in (PAPER, OFFICIAL, SPARSE, ROBUST)}
 
 
 def get_config(config: RewardConfig | str = "paper", **overrides: Any) -> RewardConfig:
-    """A preset by name (or a config), with keyword overrides: `get_config("paper", alpha=1.0)`."""
+    """A preset by name (or a config), with keyword overrides of its fields or of its rules' knobs.
+
+    A knob its rule set does not read is refused, naming the knobs it has:
+
+    >>> get_config("paper", alpha=1.0, transfer_penalty=8.0).rules
+    PaperRules(endpoint_points=2.0, transfer_penalty=8.0, direct_line_points=4.0, transfer_points=1.0)
+    >>> get_config("robust", line_points=3.0)
+    Traceback (most recent call last):
+    TypeError: RobustRules has no knob 'line_points' (robust's knobs: edit_decay, partial_credit, ...)
+    """
     if isinstance(config, str):
         if config not in PRESETS:
             raise ValueError(f"unknown reward preset {config!r}; expected one of {sorted(PRESETS)}")
         config = PRESETS[config]
     if not isinstance(config, RewardConfig):
         raise TypeError(f"expected a RewardConfig or preset name, got {type(config).__name__}")
+    mine = {f.name for f in fields(RewardConfig)}
+    knobs = {k: v for k, v in overrides.items() if k not in mine}
+    if knobs:
+        rules = overrides.get("rules", config.rules)
+        have = [f.name for f in fields(rules)] if is_dataclass(rules) else []
+        for k in knobs:
+            if k not in have:
+                shown = ", ".join(have[:2]) + (", ..." if len(have) > 2 else "")
+                raise TypeError(f"{type(rules).__name__} has no knob {k!r} ({config.name}'s knobs: {shown or 'none'})")
+        overrides = {k: v for k, v in overrides.items() if k in mine} | {"rules": replace(rules, **knobs)}
     return replace(config, **overrides) if overrides else config
 
 

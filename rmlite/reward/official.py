@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from rmlite.names import official_clean_string
-from rmlite.reward.checks import check_route, detail_points, shorten
+from rmlite.reward.checks import shorten
 from rmlite.reward.config import RewardBreakdown, RewardConfig, make_breakdown
 from rmlite.reward.index import SampleIndex, SizedCache
 from rmlite.reward.official_parse import official_extract, official_match, official_sections
+from rmlite.reward.rules import Route
 
 # ----- the released behaviour ---------------------------------------------------------------------------------------
 _RELEASED_LINE_HACKS = (("八通", "Line 1"), ("大兴", "Line 4"))  # Beijing special cases of the released code
@@ -61,10 +62,11 @@ def score_official_planning(text: str, idx: SampleIndex, cfg: RewardConfig, w: f
     lines = idx.map.off_lines
     ok, why = False, "no route sections found"
     if strict:
-        ok, why, _ = check_route(_off_resolve(cfg, strict, lines), lines, idx.off_s1, idx.off_s2)
+        ok, why = cfg.rules.correct(cfg, idx, Route(_off_resolve(cfg, strict, lines), None, lines, idx.off_s1,
+                                                     idx.off_s2, idx.off_direct))
     detail = 0.0
-    if loose and cfg.detail:
-        detail = detail_points(cfg, _off_resolve(cfg, loose, lines), lines, idx.off_s1, idx.off_s2, idx.q,
-                               idx.off_direct)
+    if loose:
+        detail = cfg.rules.detail(cfg, idx, Route(_off_resolve(cfg, loose, lines), None, lines, idx.off_s1, idx.off_s2,
+                                                  idx.off_direct))
     parsed = " | ".join(f"{shorten(n, 24)}: {shorten(d, 32)} → {shorten(a, 32)}" for n, d, a in strict) or None
     return make_breakdown(cfg, w, False, ok, detail, parsed, why, None if strict or loose else why)

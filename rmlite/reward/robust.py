@@ -13,26 +13,28 @@ longer routes. Here, on resolved sections `(line or None, departure key, arrival
   `_credits`: valid sections, right transfers, endpoints and via stops, less penalties) only order answers with
   the same number of edits.
 
-The rule table is in `RewardConfig`'s docstring; the numbers are `RobustRules`.
+The rule table is in `RewardConfig`'s docstring; the numbers are `rmlite.reward.rules.RobustRules`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from rmlite.names import drop_brackets
 from rmlite.reward.checks import check_route, section_text
-from rmlite.reward.config import RewardConfig, RobustRules
 from rmlite.reward.forms import via_count, via_list
 from rmlite.reward.index import SampleIndex, ride, station_key
 from rmlite.reward.parse import ParsedSection
 from rmlite.reward.route_edits import MAX_EDITS, route_edits
 
+# A `RewardConfig` and its `rmlite.reward.rules.RobustRules` (both import this module: typed Any, no cycle).
+RewardConfig = RobustRules = Any
 Resolved = tuple[str | None, str | None, str | None]
 
 
-def robust_route(cfg: RewardConfig, idx: SampleIndex, secs: Sequence[Resolved], parsed: Sequence[ParsedSection],
-                 ok: bool, why: str) -> tuple[bool, str, float]:
+def robust_route(cfg: RewardConfig, rules: RobustRules, idx: SampleIndex, secs: Sequence[Resolved],
+                 parsed: Sequence[ParsedSection], ok: bool, why: str) -> tuple[bool, str, float]:
     """(correct, reason, detail) under the robust rules, given Algorithm 1's verdict `ok, why` on the sections.
 
     Pure in the resolved sections (and the written via stops on the long templates), so it is memoised per sample:
@@ -60,11 +62,10 @@ def robust_route(cfg: RewardConfig, idx: SampleIndex, secs: Sequence[Resolved], 
     key = (tuple(secs), ok) if short else (tuple(secs), ok, tuple([(p.num_via, p.via) for p in parsed]))
     hit = memo.get(key)
     if hit is None:
-        rules = cfg.robust or RobustRules()
         vias = None if short else [via_ok(idx, s, p, cfg.max_name_chars) for s, p in zip(secs, parsed, strict=True)]
         verdict = robust_check(idx, secs, vias, rules) if ok else None
         correct = ok if verdict is None else verdict[0]
-        detail, edits = _detail_and_edits(cfg, idx, secs, vias, correct) if cfg.detail else (0.0, None)
+        detail, edits = _detail_and_edits(cfg, rules, idx, secs, vias, correct)
         hit = verdict, detail, edits
         if len(memo) >= MEMO_SIZE:
             memo.clear()
@@ -157,7 +158,7 @@ def robust_check(idx: SampleIndex, secs: Sequence[Resolved], vias: Sequence[bool
     return True, "correct route"
 
 
-def robust_detail(cfg: RewardConfig, idx: SampleIndex, secs: Sequence[Resolved],
+def robust_detail(cfg: RewardConfig, rules: RobustRules, idx: SampleIndex, secs: Sequence[Resolved],
                   vias: Sequence[bool | None] | None, correct: bool = False) -> float:
     """R_detail under the robust rules: `detail_max` for a correct route, the floor (`detail_min`) for one none of
     whose sections goes from one stop to another, else
@@ -172,13 +173,12 @@ def robust_detail(cfg: RewardConfig, idx: SampleIndex, secs: Sequence[Resolved],
     miss), and every attempt that goes somewhere scores above the floor. `vias`: each section's `via_ok` (None on
     the short template).
     """
-    return _detail_and_edits(cfg, idx, secs, vias, correct)[0]
+    return _detail_and_edits(cfg, rules, idx, secs, vias, correct)[0]
 
 
-def _detail_and_edits(cfg: RewardConfig, idx: SampleIndex, secs: Sequence[Resolved],
+def _detail_and_edits(cfg: RewardConfig, rules: RobustRules, idx: SampleIndex, secs: Sequence[Resolved],
                       vias: Sequence[bool | None] | None, correct: bool) -> tuple[float, int | None]:
     """`robust_detail` and the edits it counted (None for a correct or a useless route)."""
-    rules = cfg.robust or RobustRules()
     top = cfg.detail_max if cfg.detail_max is not None else 10.0
     floor = cfg.detail_min if cfg.detail_min is not None else 0.0
     if correct:  # a correct route rides (each section's line serves its two different stops): no tally needed
@@ -192,7 +192,7 @@ def _detail_and_edits(cfg: RewardConfig, idx: SampleIndex, secs: Sequence[Resolv
         extra += sum(1 for (ln, a, b), v in zip(secs, vias, strict=True)
                      if v is False and ln is not None and a != b and a in lines[ln] and b in lines[ln])
     edits = route_edits(idx, secs, enough=max(0, 1 - extra)) + extra  # exact wherever max(1, ·) can tell
-    earned, best = _credits(cfg, rules, idx, secs, vias, valid, ends, transfers)
+    earned, best = _credits(rules, idx, secs, vias, valid, ends, transfers)
     share = min(1.0, max(0.0, earned / best - penalty / 10.0))
     edits = min(max(1, edits), MAX_EDITS)
     return floor + (top - floor) * rules.edit_decay ** (edits - rules.partial_credit * share), edits
@@ -250,7 +250,7 @@ def _tally(rules: RobustRules, idx: SampleIndex,
     return valid, ends, transfers, penalty + rules.extra_section_penalty * max(0, len(secs) - idx.q - 1)
 
 
-def _credits(cfg: RewardConfig, rules: RobustRules, idx: SampleIndex, secs: Sequence[Resolved],
+def _credits(rules: RobustRules, idx: SampleIndex, secs: Sequence[Resolved],
              vias: Sequence[bool | None] | None, valid: list[bool], ends: int,
              transfers: int) -> tuple[float, float]:
     """(points earned, points of a perfect route) for right endpoints, valid sections, transfers and via stops.
@@ -259,9 +259,9 @@ def _credits(cfg: RewardConfig, rules: RobustRules, idx: SampleIndex, secs: Sequ
     extra rides never make up for wrong ones.
     """
     q, n = idx.q, len(secs)
-    per_section = rules.section_points + cfg.transfer_points
-    earned = cfg.endpoint_points * ends + rules.section_points * sum(valid) + cfg.transfer_points * transfers
-    best = 2 * cfg.endpoint_points + rules.section_points * (q + 1) + cfg.transfer_points * q
+    per_section = rules.section_points + rules.transfer_points
+    earned = rules.endpoint_points * ends + rules.section_points * sum(valid) + rules.transfer_points * transfers
+    best = 2 * rules.endpoint_points + rules.section_points * (q + 1) + rules.transfer_points * q
     if vias is not None:
         right = sum(1 for v, ok in zip(valid, vias, strict=True) if v and ok)
         earned += rules.via_points * right

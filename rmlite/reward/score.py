@@ -29,11 +29,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from rmlite.reward import parse
-from rmlite.reward.checks import check_route, detail_points, route_text, section_text, shorten
+from rmlite.reward.checks import route_text, shorten
 from rmlite.reward.config import PAPER, RewardBreakdown, RewardConfig, get_config, make_breakdown
 from rmlite.reward.index import SampleIndex, index_sample, resolve_line, station_key
 from rmlite.reward.official import score_official_perception, score_official_planning
-from rmlite.reward.robust import robust_route
+from rmlite.reward.rules import Route
 
 
 # ----- scoring ------------------------------------------------------------------------------------------------------
@@ -100,11 +100,5 @@ def _planning(text: str, idx: SampleIndex, cfg: RewardConfig, w: float) -> Rewar
     m, cap = idx.map, cfg.max_name_chars
     resolved = [(resolve_line(m, s.route_name, cap), station_key(s.departure, cap), station_key(s.arrival, cap))
                 for s in sections]
-    ok, why, bad = check_route(resolved, m.lines, idx.s1, idx.s2)
-    if bad is not None:
-        why += f" ({section_text(sections[bad])})"
-    if cfg.robust is not None:
-        ok, why, detail = robust_route(cfg, idx, resolved, sections, ok, why)
-    else:
-        detail = detail_points(cfg, resolved, m.lines, idx.s1, idx.s2, idx.q, idx.direct) if cfg.detail else 0.0
+    ok, why, detail = cfg.rules.judge(cfg, idx, Route(resolved, sections, m.lines, idx.s1, idx.s2, idx.direct))
     return make_breakdown(cfg, w, fmt, ok, detail, route_text(sections), why)
