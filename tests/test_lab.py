@@ -313,7 +313,8 @@ def test_command_line_writes_tables_and_plot(tmp_path, capsys):
     out = tmp_path / "lab"
     assert lab_main(["--data", str(data), "--rewards", "sparse,paper", "--group-size", "4", "--error-rates",
                      "0.2,0.8", "--out", str(out)]) == 0
-    assert {p.name for p in out.iterdir()} == {"lab.jsonl", "lab.txt", "probes.jsonl", "signal_density.png"}
+    assert {p.name for p in out.iterdir()} == {"lab.jsonl", "lab.txt", "probes.jsonl", "signal_density.png",
+                                            ".rmlite-output.json"}  # the marker: lab wrote this folder
     assert "frac_reward_zero_std" in capsys.readouterr().out
     rows = [json.loads(x) for x in (out / "lab.jsonl").read_text().splitlines()]
     assert {r["error_rate"] for r in rows} == {0.2, 0.8}
