@@ -11,6 +11,7 @@
 #   PKG_CONSTRAINTS     constraint files for `pip install -e ".[EXTRAS]"` (space-separated)
 #   EXTRAS              the package's extras
 #   HASH_FILES          files whose content decides whether the environment is up to date
+#   CREATE              1: create a missing venv at ENV_DIR whatever its kind (the GPU-pin lane's own .venv-gpu)
 #   TORCH_INDEX         where CPU-only torch comes from on Linux: "auto" (default: the PyTorch CPU index when it
 #                       answers within 5 s, else the ordinary index), "none" (the ordinary index: on Linux x86_64 a
 #                       CUDA build, about 5 GB more), or an index URL. macOS wheels are CPU-only already.
@@ -36,7 +37,7 @@ if [ -x "$PY" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
   echo "rmlite: $ENV_KIND $ENV_DIR is up to date"; exit 0
 fi
 if [ ! -x "$PY" ]; then
-  if [ "$ENV_KIND" != "project .venv" ]; then echo "rmlite: no python at $PY" >&2; exit 1; fi
+  if [ "$ENV_KIND" != "project .venv" ] && [ "${CREATE:-0}" != 1 ]; then echo "rmlite: no python at $PY" >&2; exit 1; fi
   echo "rmlite: creating $ENV_DIR with $("$PYTHON" --version)"
   "$PYTHON" -m venv "$ENV_DIR"
 fi
