@@ -72,8 +72,8 @@ GPU_LOCK  := requirements/gpu-lane.txt
 GPU_TESTS ?= tests/test_api_surface.py tests_gpu
 
 setup-gpu-stack:
-	@ENV_DIR="$(GPU_ENV)" ENV_KIND="GPU-pin lane" CREATE=1 PYTHON="$(PYTHON)" TORCH_SPEC="$(TORCH_SPEC)" EXTRAS="train,gpu,dev" \
-	  TORCH_INDEX="$(TORCH_INDEX)" \
+	@ENV_DIR="$(GPU_ENV)" ENV_KIND="GPU-pin lane" CREATE=1 PYTHON="$(PYTHON)" TORCH_SPEC="$(TORCH_SPEC)" \
+	  EXTRAS="train,gpu,dev" TORCH_INDEX="$(TORCH_INDEX)" \
 	  TORCH_CONSTRAINTS="$(GPU_LOCK)" PKG_CONSTRAINTS="requirements/gpu.txt $(GPU_LOCK)" \
 	  HASH_FILES="pyproject.toml requirements/gpu.txt $(GPU_LOCK)" bash scripts/setup_env.sh
 

@@ -104,9 +104,7 @@ def cmd_audit(a: argparse.Namespace) -> int:
     outputs.check_picture(picture, "audit", a.overwrite, flag="--picture")
     read_manifest(a.data)
     picture.parent.mkdir(parents=True, exist_ok=True)
-    report = audit_dataset(a.data, picture=picture)
-    if picture.is_file():
-        outputs.mark_picture(picture, "audit")
+    report = audit_dataset(a.data, picture=picture, pnginfo=outputs.picture_info("audit"))
     print(format_audit(report))
     print(f"wrote {picture}")
     missed = len(report.failures())

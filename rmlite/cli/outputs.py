@@ -82,11 +82,3 @@ def picture_info(command: str):
     info.add_text("Software", f"rmlite {command}")
     return info
 
-
-def mark_picture(path: Path, command: str) -> None:
-    """Mark a picture another module saved as `command`'s (re-saved with the text chunk; pixels unchanged)."""
-    from PIL import Image
-
-    with Image.open(path) as im:
-        im.load()
-        im.save(path, pnginfo=picture_info(command))

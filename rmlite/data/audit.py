@@ -25,6 +25,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -276,19 +277,22 @@ def audit_rows(maps: Iterable[dict], rows_by_split: dict[str, list[dict]]) -> Au
                        shortcut_table(known, cues))
 
 
-def audit_dataset(path: str | os.PathLike, picture: str | os.PathLike | None = None) -> AuditReport:
-    """Audit a saved data set; with `picture`, also write the closest-call labels there (see `worst_labels_png`)."""
+def audit_dataset(path: str | os.PathLike, picture: str | os.PathLike | None = None, *,
+                  pnginfo: Any = None) -> AuditReport:
+    """Audit a saved data set; with `picture`, also write the closest-call labels there (see `worst_labels_png`;
+    `pnginfo`, PIL's PNG text chunks, is saved with it)."""
     manifest = read_manifest(path)
     splits = list(manifest.get("counts", {})) or ["train", "test"]
     rows_by_split = {s: load_questions(path, s).to_list() for s in splits}
     maps = load_maps(path)
     report = audit_rows(maps.remove_columns(["image"]).to_list(), rows_by_split)
     if picture is not None:
-        worst_labels_png(maps, report.worst, picture)
+        worst_labels_png(maps, report.worst, picture, pnginfo=pnginfo)
     return report
 
 
-def worst_labels_png(maps, worst: list[tuple[float, str, str]], out: str | os.PathLike) -> Path:
+def worst_labels_png(maps, worst: list[tuple[float, str, str]], out: str | os.PathLike, *,
+                     pnginfo: Any = None) -> Path:
     """A strip of crops around the labels nearest to reading as another station's (red: the label, blue: its mark)."""
     from PIL import Image, ImageDraw
 
@@ -314,7 +318,7 @@ def worst_labels_png(maps, worst: list[tuple[float, str, str]], out: str | os.Pa
         sheet.paste(t, (200 * i, 0))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(out)
+    sheet.save(out, pnginfo=pnginfo)
     return out
 
 
