@@ -10,7 +10,8 @@ pairs: riding one stop costs (0 transfers, 1 stop), changing line at a station c
 nothing repeats), with the total count, as ReasonMap keeps several reference routes and a scorer needs to know
 when a stored list was cut.
 
-A loop line is written closed (its first station repeated at the end); stop counts on it take the shorter way.
+A loop line is written closed (its first station repeated at the end); stop counts on it take the shorter way
+(`rmlite.maps.rides`, the one rule for the stops between two stations that the reward and the lab use too).
 
 >>> net = Network.from_metro_data({"Line 1": ["A", "B", "C"], "Line 2": ["D", "B", "E"]})
 >>> sorted(net.transfer_stations)
@@ -30,6 +31,7 @@ from functools import cached_property
 
 import networkx as nx
 
+from rmlite.maps.rides import is_loop, ring, ways
 from rmlite.names import strip_tags
 from rmlite.schema import DIFFICULTIES
 
@@ -58,12 +60,12 @@ class Line:
     @property
     def loop(self) -> bool:
         """A closed loop: the first station is repeated at the end (and the ring has at least three stops)."""
-        return len(self.stations) > 3 and self.stations[0] == self.stations[-1]
+        return is_loop(self.stations)
 
     @property
     def ring(self) -> tuple[str, ...]:
         """The stations of a loop once each, in riding order (the plain list for an open line)."""
-        return self.stations[:-1] if self.loop else self.stations
+        return tuple(ring(self.stations))
 
 
 @dataclass(frozen=True)
@@ -161,19 +163,14 @@ class Network:
         >>> Network.from_metro_data({"Line": ["A", "B", "C"]}).ways_between("Line", "A", "C")
         (1, None)
         """
-        ways = self.ways_between(line, a, b)
-        return None if ways is None else ways[0]
+        w = self.ways_between(line, a, b)
+        return None if w is None else w[0]
 
     def ways_between(self, line: str, a: str, b: str) -> tuple[int, int | None] | None:
-        """(intermediate stops the short way, the long way round a loop, or None on an open line)."""
-        ln = self.line_by_name[line]
-        st = ln.ring
-        if st.count(a) != 1 or st.count(b) != 1 or a == b:
-            return None
-        d = abs(st.index(a) - st.index(b))
-        if not ln.loop:
-            return d - 1, None
-        return min(d, len(st) - d) - 1, max(d, len(st) - d) - 1
+        """(intermediate stops the short way, the long way round a loop, or None on an open line): the counts of
+        `rmlite.maps.rides.ways`, which lists the stops themselves."""
+        w = ways(self.line_by_name[line].stations, a, b)
+        return None if w is None else (len(w[0]), None if w[1] is None else len(w[1]))
 
     @cached_property
     def graph(self) -> nx.Graph:

@@ -16,6 +16,7 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
+from rmlite.maps.rides import between
 from rmlite.names import normalize_line, normalize_station, official_clean_string
 from rmlite.schema import SCORED_FIELDS, TEMPLATES, answer_kind, metro_data_of, validate_sample
 
@@ -147,22 +148,10 @@ def ride(m: MapIndex, line: str | None, a: str | None, b: str | None) -> tuple[s
     except KeyError:
         pass
     st = m.order.get(line) if line is not None else None
-    out = None if st is None or a == b or a not in m.lines[line] or b not in m.lines[line] else _ride(st, a, b)
+    out = None if st is None or a == b or a not in m.lines[line] or b not in m.lines[line] else between(st, a, b)
     if len(m.rides) < 65536:  # bounded: keys come from model output
         m.rides[key] = out
     return out
-
-
-def _ride(st: tuple[str, ...], a: str | None, b: str | None) -> tuple[str, ...] | None:
-    loop = len(st) > 3 and st[0] == st[-1]
-    ring = st[:-1] if loop else st
-    if ring.count(a) != 1 or ring.count(b) != 1:
-        return None
-    i, j = ring.index(a), ring.index(b)
-    fwd = ring[i + 1:j] if i < j else ring[i + 1:] + ring[:j] if loop else None
-    back = ring[j + 1:i][::-1] if j < i else (ring[:i][::-1] + ring[j + 1:][::-1]) if loop else None
-    ways = [w for w in (fwd, back) if w is not None]
-    return min(ways, key=len)
 
 
 @lru_cache(maxsize=256)
