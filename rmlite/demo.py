@@ -55,7 +55,7 @@ from rmlite.evaluate import (
 )
 from rmlite.models.inference import answers_for
 from rmlite.models.load import load_model
-from rmlite.models.probe import ProbeReport, sample_groups
+from rmlite.models.passk import PassAtKReport, sample_groups
 from rmlite.reward.config import PRESETS, RewardBreakdown
 from rmlite.reward.functions import load_reward
 from rmlite.schema import answer_kind
@@ -388,16 +388,16 @@ def _write_report(out_dir: Path, stats: Any, spread: dict, res: Any, reports: di
 
 
 def _warm_section(stats: Any) -> str:
-    probe = ProbeReport.from_dict(stats.probe)
+    passk = PassAtKReport.from_dict(stats.pass_at_k)
     curve = ", ".join(f"step {i + 1}: {stats.losses[i]:.3f}" for i in sorted({0, len(stats.losses) // 10,
                                                                               len(stats.losses) // 2,
                                                                               len(stats.losses) - 1}))
-    warn = "\n".join(f"- {line}" for line in stats.warnings) or f"- pass@{probe.k} beats guessing on every type."
+    warn = "\n".join(f"- {line}" for line in stats.warnings) or f"- pass@{passk.k} beats guessing on every type."
     return (f"## Warm start\n\n{stats.summary()}\n\nLearning curve (`warm_start.png`, raw points and their running "
             f"mean): {curve}.\n\n"
-            f"Is there anything for GRPO to amplify? Greedy accuracy and pass@{probe.k} at the training temperature "
+            f"Is there anything for GRPO to amplify? Greedy accuracy and pass@{passk.k} at the training temperature "
             f"on the warm start's held-out questions, against a guesser who knows each type's answer distribution "
-            f"(± standard errors):\n\n{probe.table()}\n\n{warn}\n")
+            f"(± standard errors):\n\n{passk.table()}\n\n{warn}\n")
 
 
 def _interval(d: dict) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from rmlite.data.answers import boxed
 from rmlite.models.inference import answers_for
-from rmlite.models.probe import ProbeReport, probe
+from rmlite.models.passk import PassAtKReport, sample_pass_at_k
 from rmlite.reward import metrics
 from rmlite.reward.compat import COMPAT_MODES, DEFAULT, ReleaseCompat
 from rmlite.reward.config import PAPER, RewardConfig
@@ -198,13 +198,13 @@ def evaluate(model, processor, dataset, *, name: str = "model", image_masked: bo
 
 
 def pass_at_k(model, processor, dataset, *, k: int = 8, temperature: float = 1.0, max_new_tokens: int | None = None,
-              batch_size: int = 8, seed: int = 0, warn: bool = True) -> ProbeReport:
+              batch_size: int = 8, seed: int = 0, warn: bool = True) -> PassAtKReport:
     """Before GRPO: greedy accuracy and pass@k at the training temperature per type against a guesser's pass@k
-    (`rmlite.models.probe`), on rows with an `image`; prints one warning line per type where pass@k is at chance."""
+    (`rmlite.models.passk`), on rows with an `image`; prints one warning line per type where pass@k is at chance."""
     rows = [dataset[i] for i in range(len(dataset))]
     samples = [{key: v for key, v in r.items() if key != "image"} for r in rows]
-    report = probe(model, processor, samples, [r["image"] for r in rows], k=k, temperature=temperature,
-                   max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed)
+    report = sample_pass_at_k(model, processor, samples, [r["image"] for r in rows], k=k, temperature=temperature,
+                              max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed)
     if warn:
         for line in report.warnings():
             print(line)

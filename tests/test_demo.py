@@ -241,7 +241,7 @@ def test_demo_writes_a_complete_report(full_run):
     assert {BEFORE_NAME, MODEL_NAME, "chance", "majority"} <= set(held)
     assert held[BEFORE_NAME]["n"] == held[MODEL_NAME]["n"] == 8
     warm = json.loads((out / "warm_start.json").read_text())
-    assert warm["probe"]["k"] == 2 and warm["probe"]["by_type"]
+    assert warm["pass_at_k"]["k"] == 2 and warm["pass_at_k"]["by_type"]
     assert "[demo] finished in" in console and "Quick mode" not in report
     first = console.splitlines()[0]  # said before any work
     assert first.startswith("[demo] expected time: ") and "quiet 2-core machine" in first and "cores, load" in first
@@ -290,10 +290,10 @@ def test_the_shipped_model_was_built_and_trained_as_the_defaults_say():
         assert info[key] == tiny[key].default, key
     assert info["seed"] == demo["seed"].default and config["text_config"]["hidden_size"] == tiny["hidden_size"].default
     warm, ws = info["warm_start"], inspect.signature(dq.warm_start).parameters
-    assert warm["steps"] == demo["warm_steps"].default and warm["probe"]["k"] == demo["pass_k"].default
+    assert warm["steps"] == demo["warm_steps"].default and warm["pass_at_k"]["k"] == demo["pass_k"].default
     assert warm["batch_size"] == ws["batch_size"].default and warm["lr"] == ws["lr"].default
     stats = json.loads((dq.SHIPPED_DIR / dq.STATS).read_text())
-    assert len(stats["losses"]) == stats["steps"] == warm["steps"] and stats["probe"] == warm["probe"]
+    assert len(stats["losses"]) == stats["steps"] == warm["steps"] and stats["pass_at_k"] == warm["pass_at_k"]
     size = sum(p.stat().st_size for p in dq.SHIPPED_DIR.rglob("*") if p.is_file())
     assert size < 5e6, f"data/warm_tiny is {size / 1e6:.1f} MB"
 

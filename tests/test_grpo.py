@@ -140,7 +140,7 @@ def test_default_scaling_keeps_difficulty_weight():
 def test_precision_follows_the_model_then_the_card(dtypes, native, cpu, expected):
     from rmlite.train.grpo import choose_precision
 
-    assert choose_precision(dtypes, native, cpu) == expected
+    assert choose_precision(dtypes, native_bf16=native, use_cpu=cpu) == expected
 
 
 def test_native_bf16_ignores_emulation(monkeypatch):
@@ -155,6 +155,47 @@ def test_native_bf16_ignores_emulation(monkeypatch):
     assert native_bf16() is False
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda *a: (8, 9))
     assert native_bf16() is True
+
+
+# A value other than the default for every GRPOSettings field (a valid run: 2 × 3 divisible by 3), and where it
+# shows in GRPOConfig. Written out here, not read from rmlite.train.grpo: a field added to GRPOSettings without a
+# line here fails below.
+NOT_DEFAULT = {"max_steps": 7, "num_train_epochs": 2.0, "num_generations": 3, "per_device_train_batch_size": 2,
+               "gradient_accumulation_steps": 3, "max_completion_length": 33, "learning_rate": 3e-5,
+               "loss_type": "grpo", "beta": 0.01, "scale_rewards": "group", "temperature": 0.7, "logging_steps": 2,
+               "save_steps": 9, "seed": 5, "bf16": True, "fp16": False, "optim": "adamw_torch", "weight_decay": 0.1,
+               "warmup_steps": 3, "epsilon_high": 0.3, "mask_truncated_completions": True, "use_cpu": True,
+               "gradient_checkpointing": False, "extra": {"log_completions": True}}
+
+
+def _unreached(cfg, settings) -> list[str]:
+    """The GRPOSettings fields whose value does not show in `cfg` (read attribute by attribute, by hand)."""
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(cfg)}
+    shown = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(settings) if f.name in names}
+    if "activation_checkpointing" in names:  # transformers >= 5.24 takes the new name
+        shown["gradient_checkpointing"] = cfg.activation_checkpointing
+    shown["extra"] = {k: getattr(cfg, k) for k in settings.extra}
+    shown = {k: getattr(v, "value", v) for k, v in shown.items()}  # enums (optim) as their strings
+    return [f.name for f in dataclasses.fields(settings) if shown.get(f.name, "absent") != getattr(settings, f.name)]
+
+
+def test_every_grpo_setting_reaches_grpo_config(tmp_path):
+    import dataclasses
+
+    from rmlite.train.grpo import RMLITE_ONLY, GRPOSettings, grpo_config
+
+    given = {**NOT_DEFAULT, "output_dir": str(tmp_path / "x")}
+    assert {f.name for f in dataclasses.fields(GRPOSettings)} == set(given), "add the new field to NOT_DEFAULT"
+    assert RMLITE_ONLY == ("extra",)  # reaches the config item by item, checked through `extra` above
+    settings = GRPOSettings(**given)
+    assert not [k for k, v in given.items() if v == getattr(GRPOSettings(), k)], "a value equal to the default"
+    assert _unreached(grpo_config(settings), settings) == []
+    # the check fails on a config that dropped them: the default settings' config misses every field but use_cpu
+    # and fp16 (None resolves to True and False on a machine without CUDA, the values given here)
+    missed = _unreached(grpo_config(GRPOSettings()), settings)
+    assert set(missed) == set(given) - {"use_cpu", "fp16"}, missed
 
 
 def test_settings_pin_what_unsloth_would_change(tmp_path):

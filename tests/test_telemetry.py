@@ -161,7 +161,7 @@ def test_format_errors_apart_from_wrong_answers():
 def test_pass_at_k_warns_when_sampling_is_guessing(warm_model_dir, toy_data, capsys):
     from rmlite.evaluate import pass_at_k
     from rmlite.models.load import load_model
-    from rmlite.models.probe import NOTHING_TO_LEARN, TypeProbe
+    from rmlite.models.passk import NOTHING_TO_LEARN, TypePassAtK
 
     samples, images = toy_data
     model, proc = load_model(str(warm_model_dir), load_in_4bit=False, lora_rank=0, dtype="float32")
@@ -177,8 +177,8 @@ def test_pass_at_k_warns_when_sampling_is_guessing(warm_model_dir, toy_data, cap
     printed = [x for x in capsys.readouterr().out.splitlines() if NOTHING_TO_LEARN in x]
     assert len(printed) == len(rep.warnings())
     # the rule itself: a yes/no type with pass@8 1.0 on 20 questions is guessing (1 - 0.5^8 = 0.996) ...
-    assert TypeProbe("torf1", 20, 0.5, 0.1, 1.0, 0.0, 0.996).at_chance
+    assert TypePassAtK("torf1", 20, 0.5, 0.1, 1.0, 0.0, 0.996).at_chance
     # ... a route never is guessed right: 0 is at chance, 0.3 is not; a letter type at 0.9 vs 0.68 is above chance
-    assert TypeProbe("planning", 20, 0.0, 0.0, 0.0, 0.0, 0.0).at_chance
-    assert not TypeProbe("planning", 20, 0.1, 0.07, 0.3, 0.1, 0.0).at_chance
-    assert not TypeProbe("counting1", 40, 0.5, 0.1, 0.9, 0.05, 1 - 0.75 ** 4).at_chance
+    assert TypePassAtK("planning", 20, 0.0, 0.0, 0.0, 0.0, 0.0).at_chance
+    assert not TypePassAtK("planning", 20, 0.1, 0.07, 0.3, 0.1, 0.0).at_chance
+    assert not TypePassAtK("counting1", 40, 0.5, 0.1, 0.9, 0.05, 1 - 0.75 ** 4).at_chance

@@ -21,7 +21,7 @@ from typing import Any
 from rmlite.data.answers import reference_completion
 from rmlite.models.inference import generate_answers
 from rmlite.models.load import load_model
-from rmlite.models.probe import probe
+from rmlite.models.passk import sample_pass_at_k
 from rmlite.models.tiny import MARKER, is_tiny_model_dir, tiny_info
 from rmlite.reward.functions import as_total, load_reward
 from rmlite.schema import answer_kind
@@ -129,7 +129,7 @@ class WarmStartStats:
     n_train: int = 0
     n_heldout: int = 0
     examples: list[dict] = field(default_factory=list)  # a few held-out (type, reference, answer)
-    probe: dict | None = None  # pass@k per type against guessing (`rmlite.models.probe.ProbeReport.as_dict`)
+    pass_at_k: dict | None = None  # pass@k per type against guessing (`rmlite.models.passk.PassAtKReport.as_dict`)
     warnings: list[str] = field(default_factory=list)  # one line per type where pass@k is at chance
     saved_to: str | None = None
 
@@ -210,7 +210,7 @@ def warm_start(model_dir_or_model, processor=None, samples: Sequence[Mapping] = 
         images: `{map_id: PIL image}`, a sequence parallel to `samples`, or None to read `sample["image"]`.
         heldout: share (float) or number (int) of samples held out (by map) for the greedy exact-answer check.
         pass_k, temperature: with pass_k > 0, also pass@k at `temperature` per type on the held-out slice against a
-            guesser (`rmlite.models.probe`); a type where it is at chance is warned about in one printed line.
+            guesser (`rmlite.models.passk`); a type where it is at chance is warned about in one printed line.
         save: True saves back into the model folder; a path saves there; False does not save.
     Returns a `WarmStartStats` (loss curve, held-out exact accuracy, timing); also printed when `progress`.
     """
@@ -259,8 +259,8 @@ def warm_start(model_dir_or_model, processor=None, samples: Sequence[Mapping] = 
 def _probe(model, processor, stats: WarmStartStats, held: list[dict], images: list, pool: list[dict], k: int,
            temperature: float, seed: int) -> None:
     """Is there anything for GRPO to amplify? pass@k per type on the held-out slice, warnings printed."""
-    report = probe(model, processor, held, images, k=k, temperature=temperature, pool=pool, seed=seed)
-    stats.probe, stats.warnings = report.as_dict(), report.warnings()
+    report = sample_pass_at_k(model, processor, held, images, k=k, temperature=temperature, pool=pool, seed=seed)
+    stats.pass_at_k, stats.warnings = report.as_dict(), report.warnings()
     for line in stats.warnings:
         print(line)
 

@@ -46,7 +46,7 @@ from rmlite.train.runlog import ACCURACY_REWARD, RunLogger, plot_metrics, read_m
 from rmlite.train.settings import GRPOSettings, card_settings, cpu_tiny_settings  # noqa: F401  (public here too)
 
 
-def choose_precision(model_dtypes: set[str], native_bf16: bool, use_cpu: bool) -> tuple[bool, bool]:
+def choose_precision(model_dtypes: set[str], *, native_bf16: bool, use_cpu: bool) -> tuple[bool, bool]:
     """(bf16, fp16) for GRPOConfig: fp32 on CPU; else the model's own half type (unsloth loads fp16 on a T4 and
     refuses a bf16 trainer); else bf16 where the card has it natively, fp16 elsewhere.
 
@@ -69,6 +69,18 @@ def model_dtypes(model) -> set[str]:
     return {str(p.dtype).removeprefix("torch.") for p in model.parameters()} if model is not None else set()
 
 
+# GRPOSettings fields that reach GRPOConfig resolved, not as given (every other field passes on under its own name):
+# precision and the CPU switch (None: chosen from the model and the hardware), checkpointing (its GRPOConfig name
+# depends on the transformers version, `_checkpointing`) and epsilon_high (None: the lower clip, as a number, since
+# unsloth turns None into 0.28 for "dapo").
+RESOLVED = ("bf16", "fp16", "use_cpu", "gradient_checkpointing", "epsilon_high")
+RMLITE_ONLY = ("extra",)  # not a GRPOConfig field: its items are GRPOConfig fields, merged last
+# GRPOConfig fields every rmlite run sets whatever the settings: the curriculum orders the data set, extra columns
+# reach the reward functions, checkpoints on `save_steps`, no logging service, rmlite's console draws the bar.
+FIXED = {"shuffle_dataset": False, "report_to": "none", "remove_unused_columns": False, "save_strategy": "steps",
+         "disable_tqdm": False}
+
+
 def grpo_config(settings: GRPOSettings, model=None):
     """A TRL GRPOConfig from settings, with precision chosen from the model and the hardware when not given."""
     import torch
@@ -78,27 +90,16 @@ def grpo_config(settings: GRPOSettings, model=None):
     use_cpu = (not cuda) if settings.use_cpu is None else settings.use_cpu
     bf16, fp16 = settings.bf16, settings.fp16
     if bf16 is None and fp16 is None:
-        bf16, fp16 = choose_precision(model_dtypes(model), native_bf16(), use_cpu)
-    kw = dict(output_dir=settings.output_dir, max_steps=settings.max_steps, num_train_epochs=settings.num_train_epochs,
-              num_generations=settings.num_generations,
-              per_device_train_batch_size=settings.per_device_train_batch_size,
-              gradient_accumulation_steps=settings.gradient_accumulation_steps,
-              max_completion_length=settings.max_completion_length, learning_rate=settings.learning_rate,
-              loss_type=settings.loss_type, beta=settings.beta, scale_rewards=settings.scale_rewards,
-              temperature=settings.temperature, logging_steps=settings.logging_steps, save_steps=settings.save_steps,
-              seed=settings.seed, bf16=bool(bf16), fp16=bool(fp16), use_cpu=use_cpu,
-              **_checkpointing(GRPOConfig, settings.gradient_checkpointing), optim=settings.optim,
-              weight_decay=settings.weight_decay, warmup_steps=settings.warmup_steps,
-              epsilon_high=settings.epsilon_high if settings.epsilon_high is not None else
-              settings.extra.get("epsilon", 0.2),  # a number: unsloth turns None into 0.28 for "dapo"
-              mask_truncated_completions=settings.mask_truncated_completions,
-              shuffle_dataset=False, report_to="none",
-              remove_unused_columns=False, save_strategy="steps", disable_tqdm=False)
-    kw.update(settings.extra)
+        bf16, fp16 = choose_precision(model_dtypes(model), native_bf16=native_bf16(), use_cpu=use_cpu)
+    same = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)
+            if f.name not in RESOLVED + RMLITE_ONLY}
+    epsilon_high = settings.epsilon_high if settings.epsilon_high is not None else settings.extra.get("epsilon", 0.2)
+    kw = {**same, **FIXED, "bf16": bool(bf16), "fp16": bool(fp16), "use_cpu": use_cpu, "epsilon_high": epsilon_high,
+          **_checkpointing(GRPOConfig, on=settings.gradient_checkpointing), **settings.extra}
     return GRPOConfig(**kw)
 
 
-def _checkpointing(config_class: type, on: bool) -> dict:
+def _checkpointing(config_class: type, *, on: bool) -> dict:
     """transformers 5.24 renamed `gradient_checkpointing` to `activation_checkpointing` (the old name warns); 5.17,
     the unsloth pin, has only the old one."""
     names = {f.name for f in dataclasses.fields(config_class)}
@@ -150,7 +151,7 @@ class AccuracyRecorder:
 
     def __init__(self, reward: Any, path: Path | None, stage_of_step=None, rank: int = 0):
         self.reward = reward
-        self.reward_is_preset = getattr(getattr(reward, "config", None), "name", None) == PAPER.name
+        self.reward_is_paper_preset = getattr(getattr(reward, "config", None), "name", None) == PAPER.name
         self.path = path
         self.stage_of_step = stage_of_step
         self.rank = rank  # this process's index: every process appends its own rollouts
@@ -171,7 +172,7 @@ class AccuracyRecorder:
             text = text if isinstance(text, str) else ""
             b = self.reward(text, r)
             # Accuracy is ReasonMap correctness whatever reward trains: the paper preset's (lenient) check.
-            correct = float(b.correct if isinstance(b, RewardBreakdown) and self.reward_is_preset
+            correct = float(b.correct if isinstance(b, RewardBreakdown) and self.reward_is_paper_preset
                             else score(text, r).correct)
             out.append(correct)
             per_type.setdefault(r.get("type", "?"), []).append(correct)

@@ -2,10 +2,10 @@
 
 GRPO can only reinforce right answers the policy already samples. If, for a question type, the k answers sampled
 at the training temperature are right no more often than a guesser's k draws, the right ones are luck: GRPO has
-nothing to learn from there. `probe` measures it; `ProbeReport.warnings()` says it in one line per such type.
+nothing to learn from there. `sample_pass_at_k` measures it; `PassAtKReport.warnings()` says it, one line a type.
 
 The guesser knows the answer distribution of the type but not the map: it draws each of its k guesses from the
-keys of that type in `pool` (default: the probed questions), so its pass@k on a question whose key has frequency
+keys of that type in `pool` (default: the questions sampled), so its pass@k on a question whose key has frequency
 p is 1 - (1 - p)^k. A route is never guessed (chance 0). "At chance" means pass@k is not above the guesser's by
 more than two standard errors of a binomial share at the guesser's rate.
 
@@ -42,7 +42,7 @@ def guesser_pass_at_k(sample: Mapping, pool: Sequence[Mapping], k: int) -> float
 
 
 @dataclass
-class TypeProbe:
+class TypePassAtK:
     """One question type: n questions, greedy accuracy, pass@k (with standard errors) and the guesser's pass@k."""
 
     type: str
@@ -61,10 +61,10 @@ class TypeProbe:
 
 
 @dataclass
-class ProbeReport:
+class PassAtKReport:
     k: int
     temperature: float
-    by_type: dict[str, TypeProbe] = field(default_factory=dict)
+    by_type: dict[str, TypePassAtK] = field(default_factory=dict)
 
     def warnings(self) -> list[str]:
         """One line per type whose pass@k is at chance."""
@@ -81,10 +81,10 @@ class ProbeReport:
         return "\n".join(lines)
 
     @classmethod
-    def from_dict(cls, d: Mapping) -> ProbeReport:
+    def from_dict(cls, d: Mapping) -> PassAtKReport:
         """The inverse of `as_dict` (e.g. from `warm_start.json`)."""
         fields = ("type", "n", "greedy", "greedy_se", "pass_k", "pass_k_se", "chance_k")
-        return cls(d["k"], d["temperature"], {t: TypeProbe(*(v[f] for f in fields)) for t, v in d["by_type"].items()})
+        return cls(d["k"], d["temperature"], {t: TypePassAtK(*(v[f] for f in fields)) for t, v in d["by_type"].items()})
 
     def as_dict(self) -> dict:
         return {"k": self.k, "temperature": self.temperature,
@@ -114,9 +114,9 @@ def sample_groups(model, processor, samples: Sequence[Mapping], images: Sequence
     return [flat[i * group_size:(i + 1) * group_size] for i in range(len(samples))]
 
 
-def probe(model, processor, samples: Sequence[Mapping], images: Sequence, *, k: int = 8, temperature: float = 1.0,
-          pool: Sequence[Mapping] | None = None, max_new_tokens: int | None = None, batch_size: int = 8,
-          seed: int = 0) -> ProbeReport:
+def sample_pass_at_k(model, processor, samples: Sequence[Mapping], images: Sequence, *, k: int = 8,
+                     temperature: float = 1.0, pool: Sequence[Mapping] | None = None, max_new_tokens: int | None = None,
+                     batch_size: int = 8, seed: int = 0) -> PassAtKReport:
     """Greedy accuracy and pass@k at `temperature` per question type on `samples` (images parallel to them).
 
     Correct means the paper reward's correctness (the accuracy GRPO's reward sees). `max_new_tokens` None: the
@@ -133,9 +133,9 @@ def probe(model, processor, samples: Sequence[Mapping], images: Sequence, *, k: 
         by.setdefault(s["type"], []).append((float(score(g, s).correct), float(any(score(a, s).correct
                                                                                    for a in group)),
                                              guesser_pass_at_k(s, pool, k)))
-    report = ProbeReport(k, temperature)
+    report = PassAtKReport(k, temperature)
     for t, rows in by.items():
         g, g_se = mean_se([r[0] for r in rows])
         p, p_se = mean_se([r[1] for r in rows])
-        report.by_type[t] = TypeProbe(t, len(rows), g, g_se, p, p_se, sum(r[2] for r in rows) / len(rows))
+        report.by_type[t] = TypePassAtK(t, len(rows), g, g_se, p, p_se, sum(r[2] for r in rows) / len(rows))
     return report
