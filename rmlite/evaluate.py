@@ -26,7 +26,8 @@ from rmlite.reward import metrics
 from rmlite.reward.compat import COMPAT_MODES, DEFAULT, ReleaseCompat
 from rmlite.reward.config import PAPER, RewardConfig
 from rmlite.reward.score import score
-from rmlite.schema import CHOICE_LETTERS, answer_kind
+from rmlite.schema import CHANCE_MAX_COUNT as CHANCE_MAX_COUNT  # the chance baseline's count range (re-exported)
+from rmlite.schema import kind_of
 from rmlite.stats import mean_se
 
 
@@ -101,26 +102,14 @@ def accuracy_se(records: Sequence[Mapping]) -> tuple[float, float]:
     return mean_se([r["correct"] for r in records])
 
 
-CHANCE_MAX_COUNT = 12  # a chance guess for a count is uniform in 1..12 (ReasonMap-Plus counts are small)
-
-
 def chance_answers(samples: Sequence[Mapping], seed: int = 0) -> list[str]:
-    """One draw of a uniform guess per question, by answer kind: a letter A–D, yes or no, a count in
-    1..`CHANCE_MAX_COUNT`, and no route (there is no sensible random route: chance accuracy on route questions is
-    ~0). The map is not read: a guess that never saw it. Reports use the expectation (`chance_report`)."""
+    """One draw of a uniform guess per question from its kind's `guesses` (`rmlite.schema.AnswerKind`): a letter A–D,
+    yes or no, a count in 1..`CHANCE_MAX_COUNT`, and no route (there is no sensible random route: chance accuracy on
+    route questions is ~0). The map is not read: a guess that never saw it. Reports use the expectation
+    (`chance_report`)."""
     rng = random.Random(seed)
-    out = []
-    for s in samples:
-        kind = answer_kind(s["type"])
-        if kind == "letter":
-            out.append(boxed(rng.choice(CHOICE_LETTERS)))
-        elif kind == "yes_no":
-            out.append(boxed(rng.choice(("yes", "no"))))
-        elif kind == "integer":
-            out.append(boxed(str(rng.randint(1, CHANCE_MAX_COUNT))))
-        else:
-            out.append("")
-    return out
+    guesses = [kind_of(s["type"]).guesses for s in samples]
+    return [boxed(rng.choice(g)) if g else "" for g in guesses]
 
 
 def chance_probability(sample: Mapping) -> float:
@@ -130,14 +119,8 @@ def chance_probability(sample: Mapping) -> float:
     >>> chance_probability({"type": "torf1", "answer": "no"}), chance_probability({"type": "counting1", "answer": "13"})
     (0.5, 0.0)
     """
-    kind, key = answer_kind(sample["type"]), str(sample["answer"]).strip()
-    if kind == "letter":
-        return 1 / len(CHOICE_LETTERS) if key.upper() in CHOICE_LETTERS else 0.0
-    if kind == "yes_no":
-        return 0.5 if key.lower() in ("yes", "no") else 0.0
-    if kind == "integer":
-        return 1 / CHANCE_MAX_COUNT if key.isdigit() and 1 <= int(key) <= CHANCE_MAX_COUNT else 0.0
-    return 0.0
+    kind = kind_of(sample["type"])
+    return 1 / len(kind.guesses) if kind.guesses and kind.canonical(str(sample["answer"])) in kind.guesses else 0.0
 
 
 def chance_report(samples: Sequence[Mapping], name: str = "chance") -> EvalReport:
@@ -149,7 +132,7 @@ def chance_report(samples: Sequence[Mapping], name: str = "chance") -> EvalRepor
         rec = metrics.judge("", s)  # ids, types, difficulties, weight; a route's map score for no answer
         p = chance_probability(s)
         rec.update(correct=p, variance=p * (1 - p), answer="", key=s["answer"],
-                   format_error=int(answer_kind(s["type"]) == "route"))
+                   format_error=int(kind_of(s["type"]).route))
         records.append(rec)
     return EvalReport(name, records, metrics.summarize(records))
 
@@ -164,7 +147,7 @@ def majority_answers(samples: Sequence[Mapping], train: Iterable[Mapping] | None
 
 
 def _as_answer(key: str, qtype: str) -> str:
-    return key if answer_kind(qtype) == "route" else boxed(key)
+    return key if kind_of(qtype).route else boxed(key)
 
 
 def evaluate(model, processor, dataset, *, name: str = "model", image_masked: bool = True,

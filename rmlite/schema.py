@@ -24,10 +24,13 @@ attached lazily under `image` (see `rmlite.data`).
 | source | str | "synthetic" or "reasonmap:<city>" |
 | prompt | list | conversational prompt for TRL: `[{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]` |
 
-What a question type is, is written once, here: `ANSWER_KIND` maps each type to the kind of answer it asks for,
-and the reward, the metrics, the evaluation baselines, the lab and the released-set loader dispatch on that kind
-(looked up when they run, through `answer_kind`), never on the type's name. `NAMED_FIELDS` says which stops or
-line a type's question names, so `validate_sample` checks them against the map.
+What a question type is, is written once, here: `ANSWER_KIND` maps each type to the name of the kind of answer it
+asks for, and `ANSWER_KINDS` holds one `AnswerKind` record per kind: everything about the kind that is data (its
+word in messages, its key's format, the bare token the strict format accepts, its released encoding, the chance
+baseline's guesses, its hack probe). The reward, the metrics, the evaluation baselines, the lab and the released-set
+loader read the record (looked up when they run, through `answer_kind` or `kind_of`), never a type's or a kind's
+name. Adding a kind is one record here plus its lenient reader (`rmlite.reward.score.READERS`).
+`NAMED_FIELDS` says which stops or line a type's question names, so `validate_sample` checks them against the map.
 
 | kind | the answer | types |
 |---|---|---|
@@ -36,19 +39,94 @@ line a type's question names, so `validate_sample` checks them against the map.
 | yes_no | "yes" or "no" | torf1, torf2 |
 | route | route sections (`routes` holds the reference routes) | planning |
 
->>> answer_kind("torf2"), PERCEPTION_TYPES[-1]
-('yes_no', 'torf2')
+>>> answer_kind("torf2"), PERCEPTION_TYPES[-1], kind_of("counting1").word
+('yes_no', 'torf2', 'letter A-D')
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-ANSWER_KINDS = ("letter", "integer", "yes_no", "route")
+CHOICE_LETTERS = "ABCD"
+CHANCE_MAX_COUNT = 12  # a chance guess for a count is uniform in 1..12 (ReasonMap-Plus counts are small)
+
+
+def _whole_number(text: str) -> str:
+    """A count written in ASCII digits without its leading zeros ("04" → "4"); anything else as it is."""
+    return str(int(text)) if text.isascii() and text.isdecimal() else text
+
+
+@dataclass(frozen=True)
+class AnswerKind:
+    """Everything about one kind of answer that is data; a perception kind must fill every field marked *.
+
+    >>> k = ANSWER_KINDS["letter"]
+    >>> k.canonical(" b "), k.canonical("E"), k.released_key(2), ANSWER_KINDS["integer"].canonical("04")
+    ('B', None, 'C', '4')
+    >>> AnswerKind("colour", word="colour")
+    Traceback (most recent call last):
+    ValueError: answer kind 'colour' misses key, key_doc, token, released_doc, guesses, every_option
+    """
+
+    name: str
+    word: str  # * what a message calls an answer of this kind: "cannot read 'x' as a letter A-D"
+    key: str = ""  # * the regex a stored key fullmatches (a route's key is checked through its routes)
+    key_doc: str = ""  # * the key's format in words, for the one-line error: "one of A-D"
+    token: str = ""  # * the regex of the bare answer inside `\\boxed{}` that earns format credit (strict parser)
+    normalize: Callable[[str], str] = str.strip  # a written answer in the key's spelling: "b" → "B", "04" → "4"
+    released: tuple[tuple[str, str], ...] = ()  # released values (lower case) that stand for a key: ("0", "A")
+    released_doc: str = ""  # * what a released answer must be: "a choice (0-3 or A-D)"
+    guesses: tuple[str, ...] = ()  # * the keys a chance guess draws from, uniformly
+    every_option: str = ""  # * a hack probe: every value in one box ("A, B, C, D")
+    options: tuple[str, ...] = ()  # the closed set of keys (A-D, yes/no); () for an open set (counts, routes)
+    choices: bool = False  # the key is a letter into the sample's four `choices`
+    count: bool = False  # the key is a count: compared as a number ("04" is 4), off by one is a mistake people make
+    route: bool = False  # route sections: read, checked and scored by their own code, not by these fields
+
+    def __post_init__(self) -> None:
+        if not self.route:
+            missing = [name for name in _NEEDED if not getattr(self, name)]
+            if missing:
+                raise ValueError(f"answer kind {self.name!r} misses {', '.join(missing)}")
+
+    @cached_property
+    def token_re(self) -> re.Pattern:
+        """`token`, compiled once (the strict parser's fullmatch)."""
+        return re.compile(self.token)
+
+    def canonical(self, written: str) -> str | None:
+        """The key `written` spells, in this kind's encoding; None if it spells none."""
+        key = self.normalize(written.strip())
+        return key if self.key and re.fullmatch(self.key, key) else None
+
+    def released_key(self, value: Any) -> str | None:
+        """A released answer (an index, 1/0, a word, a count) as a key of this kind; None if it is none."""
+        text = str(value).strip()
+        return self.canonical(dict(self.released).get(text.lower(), text))
+
+
+_NEEDED = ("word", "key", "key_doc", "token", "released_doc", "guesses", "every_option")
+ANSWER_KINDS: dict[str, AnswerKind] = {k.name: k for k in (
+    AnswerKind("letter", word="letter A-D", key="[A-D]", key_doc="one of A-D", token="[A-Da-d]", normalize=str.upper,
+               released=tuple((str(i), c) for i, c in enumerate(CHOICE_LETTERS)), released_doc="a choice (0-3 or A-D)",
+               guesses=tuple(CHOICE_LETTERS), every_option=", ".join(CHOICE_LETTERS), options=tuple(CHOICE_LETTERS),
+               choices=True),
+    AnswerKind("integer", word="number", key="[0-9]+", key_doc="a non-negative integer", token="[0-9]+",
+               normalize=_whole_number, released_doc="a count (a whole number >= 0)",
+               guesses=tuple(str(i) for i in range(1, CHANCE_MAX_COUNT + 1)),
+               every_option=", ".join(str(i) for i in range(10)), count=True),
+    AnswerKind("yes_no", word="yes/no", key="yes|no", key_doc="'yes' or 'no'", token="(?i:yes|no)", normalize=str.lower,
+               released=(("1", "yes"), ("0", "no"), ("true", "yes"), ("false", "no")), released_doc="yes/no (1 or 0)",
+               guesses=("yes", "no"), every_option="yes or no", options=("yes", "no")),
+    AnswerKind("route", word="route", route=True),
+)}  # the registry: a kind registered at run time (one more record) is read by every part when it runs
 ANSWER_KIND: dict[str, str] = {"counting1": "letter", "counting2": "integer", "counting3": "integer",
                                "torf1": "yes_no", "torf2": "yes_no", "planning": "route"}
 # The built-in types, in the generator's order (defaults and choices read these; dispatch reads ANSWER_KIND).
@@ -61,7 +139,6 @@ NAMED_FIELDS: dict[str, tuple[str, ...]] = {
 DIFFICULTIES = ("easy", "middle", "hard")
 DIFFICULTY_LEVEL = {d: i for i, d in enumerate(DIFFICULTIES)}  # easy 0, middle 1, hard 2: the weights' input
 TEMPLATES = ("short", "long1", "long2")
-CHOICE_LETTERS = "ABCD"
 
 FIELDS: dict[str, type] = {
     "id": str, "map_id": str, "type": str, "question": str, "answer": str, "choices": list,
@@ -76,7 +153,8 @@ SCORED_FIELDS = ("id", "type", "answer", "station1", "station2", "line", "metro_
 
 
 def answer_kind(qtype: str) -> str:
-    """The kind of answer `qtype` asks for, read from `ANSWER_KIND` now (so a type registered at run time counts).
+    """The name of the kind of answer `qtype` asks for, read from `ANSWER_KIND` now (so a type registered at run time
+    counts); its record is `kind_of(qtype)`.
 
     >>> answer_kind("counting1"), answer_kind("planning")
     ('letter', 'route')
@@ -85,8 +163,17 @@ def answer_kind(qtype: str) -> str:
     if kind is None:
         raise ValueError(f"unknown question type {qtype!r}; expected one of {tuple(ANSWER_KIND)}")
     if kind not in ANSWER_KINDS:
-        raise ValueError(f"question type {qtype!r} has answer kind {kind!r}; expected one of {ANSWER_KINDS}")
+        raise ValueError(f"question type {qtype!r} has answer kind {kind!r}; expected one of {tuple(ANSWER_KINDS)}")
     return kind
+
+
+def kind_of(qtype: str) -> AnswerKind:
+    """The `AnswerKind` record of `qtype`'s answers.
+
+    >>> kind_of("torf1").options, kind_of("counting2").count
+    (('yes', 'no'), True)
+    """
+    return ANSWER_KINDS[answer_kind(qtype)]
 
 
 def question_difficulty(transfers: int) -> str:
@@ -124,23 +211,20 @@ def validate_sample(sample: Mapping[str, Any]) -> None:
     md = metro_data_of(sample)
     _check_key(sample, sid, typ, kind)
     _check_named_fields(sample, sid, typ, md)
-    if kind == "route":
+    if ANSWER_KINDS[kind].route:
         _check_routes(sample, sid, typ)
 
 
 def _check_key(sample: Mapping[str, Any], sid: Any, typ: str, kind: str) -> None:
     """A perception key must be encoded as its kind says (a route's key is checked through its routes)."""
-    ans = str(sample["answer"])
-    if kind == "letter":
-        if ans not in CHOICE_LETTERS:
-            raise ValueError(f"sample {sid}: {typ} answer must be one of A-D, got {ans!r}")
-        ch = sample.get("choices")
-        if not isinstance(ch, (list, tuple)) or len(ch) != 4:
-            raise ValueError(f"sample {sid}: {typ} needs four choices, got {ch!r}")
-    elif kind == "integer" and not ans.isdigit():
-        raise ValueError(f"sample {sid}: {typ} answer must be a non-negative integer, got {ans!r}")
-    elif kind == "yes_no" and ans not in ("yes", "no"):
-        raise ValueError(f"sample {sid}: {typ} answer must be 'yes' or 'no', got {ans!r}")
+    k, ans = ANSWER_KINDS[kind], str(sample["answer"])
+    if k.route:
+        return
+    if not re.fullmatch(k.key, ans):
+        raise ValueError(f"sample {sid}: {typ} answer must be {k.key_doc}, got {ans!r}")
+    ch = sample.get("choices")
+    if k.choices and (not isinstance(ch, (list, tuple)) or len(ch) != len(CHOICE_LETTERS)):
+        raise ValueError(f"sample {sid}: {typ} needs four choices, got {ch!r}")
 
 
 def _check_named_fields(sample: Mapping[str, Any], sid: Any, typ: str, md: Mapping[str, list[str]]) -> None:

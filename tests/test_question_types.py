@@ -109,7 +109,7 @@ def test_the_lab_simulates_and_probes_them(new_types):
         if kind != "route":  # a perception answer has one value to get wrong
             assert sum(not OPERATORS[op].surface for op in ops) <= 1, (s["id"], ops)
     for name in qt.NEW_TYPES:  # a kind-specific error was drawn for every type
-        assert any(OPERATORS[op].kinds != schema.ANSWER_KINDS for i, ops in enumerate(r.ops) for op in ops
+        assert any(OPERATORS[op].kinds != tuple(schema.ANSWER_KINDS) for i, ops in enumerate(r.ops) for op in ops
                    if r.samples[i // r.group_size]["type"] == name), name
     res = run_lab(new_types, rewards=("paper",), error_rates=(0.5,), group_size=4, probes=True)
     assert {row["type"] for row in res.rows} >= set(qt.NEW_TYPES)

@@ -32,7 +32,7 @@ from rmlite.data.answers import format_route
 from rmlite.maps.network import Network, Section, route_to_json
 from rmlite.maps.real import OPEN_LOOPS, reasonmap_root
 from rmlite.names import normalize_line, normalize_station
-from rmlite.schema import ANSWER_KIND, CHOICE_LETTERS, NAMED_FIELDS, answer_kind, make_prompt, question_difficulty
+from rmlite.schema import ANSWER_KIND, ANSWER_KINDS, NAMED_FIELDS, kind_of, make_prompt, question_difficulty
 
 RELEASED = {"reasonmap": "FSCCS/ReasonMap", "plus": "FSCCS/ReasonMap-Plus", "train": "FSCCS/ReasonMap-Train"}
 
@@ -63,7 +63,7 @@ def from_released(row: Mapping[str, Any], *, template: str = "short", roots: Seq
               "difficulty_question": str(row.get("difficulty_question") or net.difficulty),
               "question_transfer_count": int(row.get("question_transfer_count") or 0), "template": "",
               "seed": 0, "source": f"released:{row.get('city', '')}"}
-    if answer_kind(typ) == "route":
+    if kind_of(typ).route:
         _fill_route(sample, row, net, template)
     else:
         _fill_perception(sample, row, net)
@@ -139,9 +139,9 @@ def _fill_route(sample: dict, row: Mapping[str, Any], net: Network, template: st
 def _fill_perception(sample: dict, row: Mapping[str, Any], net: Network) -> None:
     """Question and key of a perception question (ReasonMap-Plus), encoded by its answer kind."""
     sample["question"] = str(row.get("question") or "")
-    kind = answer_kind(sample["type"])
-    sample["answer"] = released_answer(row.get("answer"), kind)
-    if kind == "letter":
+    kind = kind_of(sample["type"])
+    sample["answer"] = released_answer(row.get("answer"), kind.name)
+    if kind.choices:
         sample["choices"] = _choices_from_question(sample["question"])
     if "line" in NAMED_FIELDS.get(sample["type"], ()):
         sample["line"] = _line_from_question(net, sample["question"])
@@ -149,7 +149,8 @@ def _fill_perception(sample: dict, row: Mapping[str, Any], net: Network) -> None
 
 def released_answer(value: Any, kind: str) -> str:
     """A released perception answer in rmlite's encoding, or ValueError in one line: a letter is an index 0–3 or
-    A–D, yes/no is 1/0 (or the words), a count is a whole number ≥ 0. Nothing out of range is coerced.
+    A–D, yes/no is 1/0 (or the words), a count is a whole number ≥ 0 (the kind's record says: `AnswerKind.released`).
+    Nothing out of range is coerced.
 
     >>> released_answer(1, "letter"), released_answer("b", "letter"), released_answer(0, "yes_no")
     ('B', 'B', 'no')
@@ -157,21 +158,10 @@ def released_answer(value: Any, kind: str) -> str:
     Traceback (most recent call last):
     ValueError: answer -1 is not a choice (0-3 or A-D)
     """
-    text = str(value).strip()
-    if kind == "letter":
-        if text.upper() in CHOICE_LETTERS:
-            return text.upper()
-        if text.isdecimal() and int(text) < len(CHOICE_LETTERS):
-            return CHOICE_LETTERS[int(text)]
-        raise ValueError(f"answer {value!r} is not a choice (0-{len(CHOICE_LETTERS) - 1} or A-D)")
-    if kind == "yes_no":
-        words = {"1": "yes", "0": "no", "true": "yes", "false": "no", "yes": "yes", "no": "no"}
-        if text.lower() in words:
-            return words[text.lower()]
-        raise ValueError(f"answer {value!r} is not yes/no (1 or 0)")
-    if text.isascii() and text.isdecimal():
-        return str(int(text))
-    raise ValueError(f"answer {value!r} is not a count (a whole number >= 0)")
+    key = ANSWER_KINDS[kind].released_key(value)
+    if key is None:
+        raise ValueError(f"answer {value!r} is not {ANSWER_KINDS[kind].released_doc}")
+    return key
 
 
 def template_of(question: str) -> str:

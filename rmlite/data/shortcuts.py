@@ -18,7 +18,7 @@ import zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from rmlite.schema import answer_kind
+from rmlite.schema import kind_of
 
 TWO_ANSWER_MAX, MAJORITY_SLACK, NOISE_Z = 0.55, 0.05, 2.0
 CUES = {"torf1": ("interchanges among the stops", "termini among the stops", "drawn distance (quartile)"),
@@ -168,13 +168,14 @@ def shortcut_table(rows: list[dict], cues: dict[str, MapCues]) -> list[Shortcut]
     """Balance and every baseline, per question type (planning and types without rows left out)."""
     by_type: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
-        if answer_kind(r["type"]) != "route":
+        if not kind_of(r["type"]).route:
             by_type[r["type"]].append(r)
     out: list[Shortcut] = []
     for typ, rs in sorted(by_type.items()):
         answers = [r["answer"] for r in rs]
         folds = [fold_of(r["map_id"]) for r in rs]
-        two = answer_kind(typ) == "yes_no"
+        kind = kind_of(typ)
+        two = len(kind.options) == 2
         share = Counter(answers).most_common(1)[0][1] / len(rs)
         null = 0.5 if two else share
         target = TWO_ANSWER_MAX if two else share + MAJORITY_SLACK
@@ -183,8 +184,9 @@ def shortcut_table(rows: list[dict], cues: dict[str, MapCues]) -> list[Shortcut]
             continue
         if two:
             out.append(Shortcut(typ, "balance: majority answer", len(rs), share, 0.5, TWO_ANSWER_MAX))
-        elif answer_kind(typ) == "letter":
-            out.append(Shortcut(typ, "balance: majority letter", len(rs), share, 0.25, 0.25 + MAJORITY_SLACK))
+        elif kind.options:  # a closed set: a letter A-D
+            even = 1 / len(kind.options)
+            out.append(Shortcut(typ, f"balance: majority {kind.name}", len(rs), share, even, even + MAJORITY_SLACK))
         out.append(Shortcut(typ, "question text only", len(rs), text_accuracy([r["question"] for r in rs], answers,
                                                                               folds), null, target))
         for what in CUES.get(typ, ()):

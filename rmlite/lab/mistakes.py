@@ -2,10 +2,10 @@
 
 Each *error operator* names one failure mode reported for ReasonMap models (visual confusion of lines and stops,
 missing or extra transfers, detours, reversed routes, hallucinated or repeated sections, broken format, empty
-answers, refusals; off-by-one counts, wrong letters, flipped yes/no). Each applies to the answer kinds it names
-(`rmlite.schema.ANSWER_KIND`), so a new question type of a known kind gets its errors for free. Operators compose:
-a rollout with k errors applies k distinct operators to the reference; `rmlite.lab.rollouts` draws groups of them.
-Left out: errors inside thinking text.
+answers, refusals; off-by-one counts, wrong letters, flipped yes/no). Each applies to the answer kinds it `fits`
+(read from their `rmlite.schema.AnswerKind` records), so a new question type or answer kind gets its errors for free.
+Operators compose: k errors are k distinct operators applied to the reference (`rmlite.lab.rollouts` draws groups of
+them). Left out: errors inside thinking text.
 
 >>> import json
 >>> md = json.dumps({"Line 1": ["A", "B", "C"], "Line 2": ["D", "B", "E"]})
@@ -24,16 +24,16 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import attrgetter
 
 from rmlite.data.answers import boxed, format_route, reference_completion
 from rmlite.maps.network import Section, routes_from_json
 from rmlite.maps.rides import between
 from rmlite.names import normalize_line, normalize_station, official_clean_string
-from rmlite.schema import ANSWER_KINDS, CHOICE_LETTERS, answer_kind
+from rmlite.schema import ANSWER_KINDS, CHOICE_LETTERS, AnswerKind, kind_of
 
-ROUTE = ("route",)
-COUNTS = ("letter", "integer")  # kinds whose value is a count (a letter points at a number of `choices`)
 REFUSAL = "I'm sorry, but I can't determine that from the image."
+ROUTE = attrgetter("route")  # an operator's `fits`: it edits route answers (`AnswerKind.route`)
 NUMBER_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
                 "sixteen seventeen eighteen nineteen twenty").split()
 
@@ -79,7 +79,7 @@ class Draft:
     surface: Callable[[Draft], str] | None = None  # a whole-text rewrite, applied when rendering
 
     def body(self) -> str:
-        if answer_kind(self.sample["type"]) == "route":
+        if kind_of(self.sample["type"]).route:
             secs = [Section(ln, a, b, tuple(v)) for ln, a, b, v in self.sections]
             return format_route(secs, self.sample.get("template") or "short")
         return boxed(self.value)
@@ -90,7 +90,7 @@ class Draft:
 
 def draft_of(sample: Mapping) -> Draft:
     """The reference answer as an editable draft (rendering it gives `reference_completion(sample)`)."""
-    if answer_kind(sample["type"]) == "route":
+    if kind_of(sample["type"]).route:
         route = routes_from_json(sample["routes"])[0]
         return Draft(sample, [[s.route_name, s.departure_stop, s.arrival_stop, tuple(s.via_stops)] for s in route])
     return Draft(sample, value=str(sample["answer"]))
@@ -285,47 +285,44 @@ def _repeated_section(d: Draft, m: _Map, rng: random.Random) -> bool:
 # ----- perception operators -----------------------------------------------------------------------------------------
 def _off_by_one(d: Draft, m: _Map, rng: random.Random) -> bool:
     """A count one too high or too low (a letter: the option whose value is one off, when there is one)."""
-    if answer_kind(d.sample["type"]) == "letter":
+    if kind_of(d.sample["type"]).choices:
         choices = list(d.sample["choices"])
         truth = choices[CHOICE_LETTERS.index(d.value)]
         near = [CHOICE_LETTERS[k] for k, v in enumerate(choices) if abs(v - truth) == 1]
-        if not near:
-            return False
-        d.value = rng.choice(near)
-        return True
+        d.value = rng.choice(near) if near else d.value
+        return bool(near)
     v = int(d.value)
     d.value = str(v + 1 if v == 0 or rng.random() < 0.5 else v - 1)
     return True
 
 
 def _wrong_letter(d: Draft, m: _Map, rng: random.Random) -> bool:
-    """Another option letter."""
-    d.value = rng.choice([c for c in CHOICE_LETTERS if c != d.value])
+    """Another option letter (another of the kind's options)."""
+    d.value = rng.choice([c for c in kind_of(d.sample["type"]).options if c != d.value])
     return True
 
 
 def _flipped_yes_no(d: Draft, m: _Map, rng: random.Random) -> bool:
-    """yes ↔ no."""
-    d.value = "no" if d.value == "yes" else "yes"
+    """yes ↔ no (the other of a kind's two options)."""
+    d.value = next(o for o in kind_of(d.sample["type"]).options if o != d.value)
     return True
 
 
 # ----- surface operators: rewrite the whole text (applied last) -------------------------------------------------------
 def _prose(d: Draft) -> str:
-    kind = answer_kind(d.sample["type"])
-    if kind == "route":
+    kind = kind_of(d.sample["type"])
+    if kind.route:
         rides = [f"take {ln} from {a} to {b}" for ln, a, b, _ in d.sections]
         return "First " + ", then ".join(rides) + "."
-    if kind == "letter":
+    if kind.choices:
         return f"It is the option with {d.sample['choices'][CHOICE_LETTERS.index(d.value)]} stops."
-    if kind == "integer":
-        v = int(d.value)
-        return f"There are {NUMBER_WORDS[v] if v < len(NUMBER_WORDS) else 'very many'}."
+    if kind.count:
+        return f"There are {NUMBER_WORDS[int(d.value)] if int(d.value) < len(NUMBER_WORDS) else 'very many'}."
     return "It is hard to tell from the map."
 
 
 def _loose(d: Draft) -> str:
-    if answer_kind(d.sample["type"]) == "route":
+    if kind_of(d.sample["type"]).route:
         return "Sure! Here is the route:\n" + d.body() + "\nHave a nice trip."
     return f"The answer is {d.value}."
 
@@ -339,23 +336,26 @@ def _surface(fn: Callable[[Draft], str]) -> Callable[[Draft, _Map, random.Random
 
 @dataclass(frozen=True)
 class Operator:
-    """One named failure mode. `kinds`: the answer kinds it applies to; `fatal`: ReasonMap correctness is lost;
-    `surface`: rewrites the whole text (last)."""
+    """A failure mode. `fits`: the answer kinds it edits (`bool`: all); `fatal`: loses correctness; `surface`: last."""
 
     name: str
     apply: Callable[[Draft, _Map, random.Random], bool]
-    kinds: tuple[str, ...]
+    fits: Callable[[AnswerKind], bool]
     fatal: bool = True
     surface: bool = False
     doc: str = ""
 
+    @property
+    def kinds(self) -> tuple[str, ...]:  # the names of the kinds it fits, read now (a kind registered later counts)
+        return tuple(name for name, kind in ANSWER_KINDS.items() if self.fits(kind))
+
     def applies_to(self, sample: Mapping) -> bool:
         """Whether this operator can edit an answer to `sample` (its type's kind, looked up now)."""
-        return answer_kind(sample["type"]) in self.kinds
+        return self.fits(kind_of(sample["type"]))
 
 
-def _op(name, fn, kinds, fatal=True, surface=False, doc=None) -> Operator:
-    return Operator(name, fn, tuple(kinds), fatal, surface, doc or (fn.__doc__ or "").strip())
+def _op(name, fn, fits, fatal=True, surface=False, doc=None) -> Operator:
+    return Operator(name, fn, fits, fatal, surface, doc or (fn.__doc__ or "").strip())
 
 
 OPERATORS: dict[str, Operator] = {o.name: o for o in (
@@ -369,14 +369,14 @@ OPERATORS: dict[str, Operator] = {o.name: o for o in (
     _op("detour", _detour, ROUTE, fatal=False),
     _op("hallucinated_section", _hallucinated_section, ROUTE),
     _op("repeated_section", _repeated_section, ROUTE),
-    _op("off_by_one", _off_by_one, COUNTS),
-    _op("wrong_letter", _wrong_letter, ("letter",)),
-    _op("flipped_yes_no", _flipped_yes_no, ("yes_no",)),
-    _op("broken_format", _surface(_prose), ANSWER_KINDS, surface=True, doc="The answer as prose: nothing parseable."),
-    _op("loose_format", _surface(_loose), ANSWER_KINDS, fatal=False, surface=True,
+    _op("off_by_one", _off_by_one, lambda k: k.count or k.choices),  # a letter points at one of `choices`' counts
+    _op("wrong_letter", _wrong_letter, lambda k: len(k.options) > 2),
+    _op("flipped_yes_no", _flipped_yes_no, lambda k: len(k.options) == 2),
+    _op("broken_format", _surface(_prose), bool, surface=True, doc="The answer as prose: nothing parseable."),
+    _op("loose_format", _surface(_loose), bool, fatal=False, surface=True,
         doc="Right answer, wrong format: chatty text around it, or no \\boxed{}."),
-    _op("empty", _surface(lambda d: ""), ANSWER_KINDS, surface=True, doc="No answer at all."),
-    _op("refusal", _surface(lambda d: REFUSAL), ANSWER_KINDS, surface=True, doc="A refusal."),
+    _op("empty", _surface(lambda d: ""), bool, surface=True, doc="No answer at all."),
+    _op("refusal", _surface(lambda d: REFUSAL), bool, surface=True, doc="A refusal."),
 )}
 NO_ERROR = "none"
 ORDER = list(OPERATORS)  # the order operators compose in (see `rollout`)

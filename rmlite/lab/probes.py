@@ -31,12 +31,9 @@ from rmlite.maps.network import Section, routes_from_json
 from rmlite.names import normalize_station
 from rmlite.reward.functions import as_total, load_reward
 from rmlite.reward.parse import parse_route
-from rmlite.schema import CHOICE_LETTERS, answer_kind
+from rmlite.schema import answer_kind, kind_of
 
 FILLER = "Let me think about this carefully and check the map again. "
-# Every value a perception answer of each kind could take (counts: the small ones).
-_EVERY_OPTION = {"letter": ", ".join(CHOICE_LETTERS), "integer": ", ".join(str(i) for i in range(10)),
-                 "yes_no": "yes or no"}
 PROBE_RULES = {
     "stay_put": "useless", "prompt_copy": "useless", "invented_line": "useless", "every_line": "useless",
     "keyword_stuffing": "useless", "empty": "useless", "invented_last_line": "keeps_detail",
@@ -67,9 +64,9 @@ def probe_answers(sample: Mapping) -> dict[str, str]:
     empty answer.
     """
     ref = reference_completion(sample)
-    kind = answer_kind(sample["type"])
-    if kind != "route":
-        every = _EVERY_OPTION[kind]
+    kind = kind_of(sample["type"])
+    if not kind.route:
+        every = kind.every_option  # every value the answer could take (counts: the small ones)
         return {"reference": ref, "padding": FILLER * 80 + "\n" + ref,
                 "keyword_stuffing": "yes no true A B C D 1 2 3 4 " + ref,
                 "every_option": "\\boxed{" + every + "}",

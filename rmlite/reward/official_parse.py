@@ -12,6 +12,8 @@ them; rmlite's own readers are `rmlite.reward.parse`.
 
 from __future__ import annotations
 
+from rmlite.schema import ANSWER_KINDS
+
 _OFFICIAL_PHRASES = ("the final answer is", "the answer is", "the correct answer is", "the answer should be")
 
 
@@ -39,15 +41,14 @@ def official_extract(response: str) -> str:
 
 
 def official_match(extracted: str, key: str, kind: str) -> bool:
-    """The released exact match of an extracted answer with the key: yes/no as is, one letter in any case, an integer.
+    """The released exact match of an extracted answer with the key: a count as a number (its record's `count`), any
+    other kind as text in any case (one letter, yes/no).
 
     >>> official_match("b", "B", "letter"), official_match("yes", "yes", "yes_no"), official_match("04", "4", "integer")
     (True, True, True)
     """
-    if kind == "yes_no":
-        return extracted.lower() == key
-    if kind == "letter":
-        return extracted.lower() == key.lower() and len(extracted) == 1
+    if not ANSWER_KINDS[kind].count:
+        return extracted.lower() == key.lower() and len(extracted) == len(key)
     try:
         return int(extracted) == int(key)
     except ValueError:

@@ -30,6 +30,7 @@ from typing import NamedTuple
 
 from rmlite.reward import forms
 from rmlite.reward.forms import drop_examples, is_example
+from rmlite.schema import ANSWER_KINDS
 
 # Lenient parsing reads only the end of the answer: real route answers are < 2 KB, and the answer comes last.
 WINDOW = 8192
@@ -316,12 +317,10 @@ def strict_route(answer: str, template: str = "short", max_sections: int = 256) 
 
 
 _STRICT_BOXED = re.compile(r"\s*\\boxed\{([^{}\n]{1,64})\}\s*")
-STRICT_TOKEN = {"letter": re.compile(r"[A-Da-d]"), "integer": re.compile(r"[0-9]+"),
-                "yes_no": re.compile(r"(?i:yes|no)")}  # the bare token of each perception answer kind
 
 
 def strict_boxed(answer: str, kind: str) -> str | None:
-    """The boxed token if `answer` is exactly `\\boxed{X}` with X a bare answer of `kind` (see `STRICT_TOKEN`).
+    """The boxed token if `answer` is exactly `\\boxed{X}` with X a bare answer of `kind` (its record's `token`).
 
     >>> strict_boxed(" \\\\boxed{B} ", "letter"), strict_boxed("\\\\boxed{(B)}", "letter")
     ('B', None)
@@ -330,7 +329,7 @@ def strict_boxed(answer: str, kind: str) -> str | None:
     if m is None:
         return None
     token = m.group(1).strip()
-    return token if STRICT_TOKEN[kind].fullmatch(token) else None
+    return token if ANSWER_KINDS[kind].token_re.fullmatch(token) else None
 
 
 def read_form(where: str, written: str) -> object:

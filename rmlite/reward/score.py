@@ -34,6 +34,7 @@ from rmlite.reward.config import PAPER, RewardBreakdown, RewardConfig, get_confi
 from rmlite.reward.index import SampleIndex, index_sample, resolve_line, station_key
 from rmlite.reward.official import score_official_perception, score_official_planning
 from rmlite.reward.rules import Route
+from rmlite.schema import ANSWER_KINDS
 
 
 # ----- scoring ------------------------------------------------------------------------------------------------------
@@ -67,20 +68,26 @@ def score_indexed(completion: Any, idx: SampleIndex, cfg: RewardConfig) -> Rewar
     return _perception(completion, idx, cfg, w)
 
 
-# How each perception answer kind is read leniently, and what a reason calls it when it cannot be.
-_READ_VALUE = {"letter": parse.parse_choice, "integer": parse.parse_int, "yes_no": parse.parse_yes_no}
-_KIND_WORD = {"letter": "letter A-D", "integer": "number", "yes_no": "yes/no"}
+class _Readers(dict):
+    def __missing__(self, kind: str) -> Any:
+        raise ValueError(f"answer kind {kind!r} has no reader: add one to rmlite.reward.score.READERS")
+
+
+# How each perception answer kind is read leniently: reward-layer code, one entry per kind (everything else about a
+# kind, what a reason calls it included, is its record in `rmlite.schema.ANSWER_KINDS`).
+READERS = _Readers(letter=parse.parse_choice, integer=parse.parse_int, yes_no=parse.parse_yes_no)
 
 
 def _perception(text: str, idx: SampleIndex, cfg: RewardConfig, w: float) -> RewardBreakdown:
     part = parse.strict_answer(text)
     token = parse.strict_boxed(part, idx.kind) if part is not None and len(part) <= cfg.max_answer_chars else None
     answer = token if token is not None else parse.extract_answer(text, cfg.max_answer_chars)
-    value = _READ_VALUE[idx.kind](answer)
+    value = READERS[idx.kind](answer)
     if value is None:
-        why = "no answer found" if answer is None else f"cannot read {shorten(answer)!r} as a {_KIND_WORD[idx.kind]}"
+        word = ANSWER_KINDS[idx.kind].word
+        why = "no answer found" if answer is None else f"cannot read {shorten(answer)!r} as a {word}"
         return make_breakdown(cfg, w, token is not None, False, 0.0, None, why, why)
-    key = int(idx.answer) if idx.kind == "integer" else idx.answer
+    key = int(idx.answer) if ANSWER_KINDS[idx.kind].count else idx.answer
     ok = value == key
     return make_breakdown(cfg, w, token is not None, ok, 0.0, str(value), "correct" if ok else f"{value} is wrong")
 
