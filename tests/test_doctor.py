@@ -272,12 +272,11 @@ def test_unsloth_gets_the_vision_tower_in_its_skip_list(monkeypatch):
     monkeypatch.setitem(sys.modules, "unsloth_zoo", types.ModuleType("unsloth_zoo"))
     monkeypatch.setitem(sys.modules, "unsloth_zoo.peft_utils", zoo)
     monkeypatch.setattr(load, "_own_gpu", lambda: {"": 0})
-    kw = dict(load_in_4bit=True, lora_rank=16, lora_alpha=None, lora_dropout=0.0, finetune_vision_layers=False,
-              dtype="fp16", max_seq_length=2048, seed=0)
+    s = load.LoadSettings(load_in_4bit=True, lora_rank=16, dtype="fp16", max_seq_length=2048, seed=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # transformers is imported before the stand-in: the order warning
-        load._load_unsloth("m", **kw, keep_16bit_modules=doctor.KEEP_16BIT)
-        load._load_unsloth("m", **kw)
+        load._load_unsloth("m", s.replace(keep_16bit_modules=doctor.KEEP_16BIT))
+        load._load_unsloth("m", s)
     q = calls[0]["quantization_config"]
     assert q.llm_int8_skip_modules == ["lm_head", "visual", "model.visual"]
     assert q.load_in_4bit and q.bnb_4bit_quant_type == "nf4" and q.bnb_4bit_compute_dtype == torch.float16

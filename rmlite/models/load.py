@@ -39,11 +39,13 @@ One module on purpose: both backends share one contract (quantisation, LoRA targ
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import logging
 import os
 import sys
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +133,7 @@ def get_max_pixels(processor) -> int | None:
         return getattr(ip, "max_pixels", None)
 
 
-def _resolve_dtype(dtype, on_cuda: bool):
+def _resolve_dtype(dtype, *, on_cuda: bool):
     import torch
 
     if dtype is None or dtype == "auto":
@@ -162,12 +164,42 @@ def choose_backend(backend: str = "auto") -> str:
     return backend
 
 
-def load_model(name: str = DEFAULT_MODEL, *, load_in_4bit: bool = True, lora_rank: int | None = 16,
-               lora_alpha: int | None = None, lora_dropout: float = 0.0, finetune_vision_layers: bool = False,
-               max_pixels: int | str | None = "auto", min_pixels: int | None = None, backend: str = "auto",
-               dtype=None, gradient_checkpointing: bool | None = None, max_seq_length: int = 16384, seed: int = 3407,
-               adapter: str | os.PathLike | None = None, trainable: bool = True,
-               keep_16bit_modules: tuple[str, ...] = ()):
+@dataclass(frozen=True)
+class LoadSettings:
+    """How `load_model` loads a model: every field is also a `load_model` keyword (see there), so a caller can keep
+    one object for a run (`rmlite.train.settings.card_load_options` gives a card's) or name the few it changes.
+
+    >>> LoadSettings(load_in_4bit=False).replace(lora_rank=0)
+    LoadSettings(load_in_4bit=False, lora_rank=0, lora_alpha=None, ...)
+    >>> LoadSettings().replace(rank=8)
+    Traceback (most recent call last):
+    TypeError: load_model got unknown option(s) ['rank']; its options are the fields of LoadSettings
+    """
+
+    load_in_4bit: bool = True
+    lora_rank: int | None = 16
+    lora_alpha: int | None = None
+    lora_dropout: float = 0.0
+    finetune_vision_layers: bool = False
+    max_pixels: int | str | None = "auto"
+    min_pixels: int | None = None
+    backend: str = "auto"
+    dtype: Any = None
+    gradient_checkpointing: bool | None = None
+    max_seq_length: int = 16384
+    seed: int = 3407
+    keep_16bit_modules: tuple[str, ...] = ()
+
+    def replace(self, **options: Any) -> LoadSettings:
+        """These settings with `options` changed; a name that is not a field is one clear TypeError."""
+        unknown = sorted(set(options) - {f.name for f in dataclasses.fields(self)})
+        if unknown:
+            raise TypeError(f"load_model got unknown option(s) {unknown}; its options are the fields of LoadSettings")
+        return dataclasses.replace(self, **options)
+
+
+def load_model(name: str = DEFAULT_MODEL, settings: LoadSettings | None = None, *,
+               adapter: str | os.PathLike | None = None, trainable: bool = True, **options: Any):
     """Load `name` (hub id or local folder) and return `(model, processor)` ready for LoRA GRPO.
 
     With `adapter` (a folder saved by `rmlite train` / a notebook), the base model is loaded and that LoRA adapter
@@ -176,6 +208,10 @@ def load_model(name: str = DEFAULT_MODEL, *, load_in_4bit: bool = True, lora_ran
     with the file (`verify_adapter`), so a silently ignored adapter fails here, not after hours of training.
 
     Args:
+        settings: a LoadSettings (default: its defaults); `options`, its field names as keywords, change fields of it.
+        adapter: a saved LoRA adapter folder to attach (see above).
+        trainable: False loads for evaluation: the adapter frozen (or, without one, no LoRA at all), eval mode.
+    Options (the fields of LoadSettings):
         load_in_4bit: nf4 quantisation of the base weights (QLoRA). False: float32 on CPU, bf16/fp16 on GPU.
         lora_rank: LoRA rank; 0 or None attaches no adapter (full model, e.g. for the tiny model's warm start).
         lora_alpha: LoRA alpha (default: equal to the rank, as unsloth's notebooks).
@@ -185,8 +221,7 @@ def load_model(name: str = DEFAULT_MODEL, *, load_in_4bit: bool = True, lora_ran
         backend: "auto" (unsloth when CUDA and unsloth are present), "unsloth" or "transformers".
         dtype: compute dtype ("float32", "bf16", "fp16", a torch dtype or None for the device's best).
         gradient_checkpointing: default on for CUDA, off on CPU (tiny models do not need it).
-        adapter: a saved LoRA adapter folder to attach (see above).
-        trainable: False loads for evaluation: the adapter frozen (or, without one, no LoRA at all), eval mode.
+        max_seq_length, seed: unsloth's sequence budget; the seed of a fresh LoRA's initial weights.
         keep_16bit_modules: kept out of 4-bit beside the backend's own list, e.g. "model.visual" (the vision tower,
             as unsloth's bnb-4bit checkpoints keep it; transformers 5 matches a name's start or end).
     Raises:
@@ -194,28 +229,20 @@ def load_model(name: str = DEFAULT_MODEL, *, load_in_4bit: bool = True, lora_ran
         ModelUnavailable: (transformers backend) `name` cannot load from here (`model_source`); raised before any
             heavy import.
     """
-    chosen = choose_backend(backend)
+    s = (settings or LoadSettings()).replace(**options)
+    chosen = choose_backend(s.backend)
     if chosen == "transformers":  # (unsloth resolves names its own way; `rmlite train/eval` check them first)
         model_source(name)
     quiet_known_warnings()
     if adapter is not None:
         adapter = check_adapter_base(adapter, name, chosen)
     elif not trainable:
-        lora_rank = 0  # evaluating the base model: no fresh (all-zero) LoRA, no k-bit training preparation
-    if chosen == "unsloth":
-        model, processor = _load_unsloth(
-            name, load_in_4bit=load_in_4bit, lora_rank=lora_rank, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
-            finetune_vision_layers=finetune_vision_layers, dtype=dtype, max_seq_length=max_seq_length, seed=seed,
-            adapter=adapter, trainable=trainable, keep_16bit_modules=keep_16bit_modules)
-    else:
-        model, processor = _load_transformers(
-            name, load_in_4bit=load_in_4bit, lora_rank=lora_rank, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
-            finetune_vision_layers=finetune_vision_layers, dtype=dtype,
-            gradient_checkpointing=gradient_checkpointing, seed=seed, adapter=adapter, trainable=trainable,
-            keep_16bit_modules=keep_16bit_modules)
+        s = s.replace(lora_rank=0)  # evaluating the base model: no fresh (all-zero) LoRA, no k-bit preparation
+    backend_load = _load_unsloth if chosen == "unsloth" else _load_transformers
+    model, processor = backend_load(name, s, adapter=adapter, trainable=trainable)
     if adapter is not None:
         print(verify_adapter(model, adapter))
-    _cap_pixels(processor, max_pixels, min_pixels)
+    _cap_pixels(processor, s.max_pixels, s.min_pixels)
     tok = getattr(processor, "tokenizer", processor)
     if hasattr(tok, "padding_side"):
         tok.padding_side = "left"  # generation (GRPO rollouts, evaluation) needs left padding
@@ -234,8 +261,7 @@ def _cap_pixels(processor, max_pixels: int | str | None, min_pixels: int | None)
         set_max_pixels(processor, int(max_pixels), min_pixels)
 
 
-def _load_unsloth(name, *, load_in_4bit, lora_rank, lora_alpha, lora_dropout, finetune_vision_layers, dtype,
-                  max_seq_length, seed, adapter=None, trainable=True, keep_16bit_modules=()):
+def _load_unsloth(name: str, s: LoadSettings, *, adapter: Path | None = None, trainable: bool = True):
     late = [m for m in _IMPORT_ORDER_SENSITIVE if m in sys.modules and "unsloth" not in sys.modules]
     if late:
         warnings.warn(f"{', '.join(late)} imported before unsloth: unsloth's patches may be silently skipped. "
@@ -244,14 +270,14 @@ def _load_unsloth(name, *, load_in_4bit, lora_rank, lora_alpha, lora_dropout, fi
     import unsloth  # noqa: F401  -- first, before anything that imports transformers / trl / peft
     from unsloth import FastVisionModel
 
-    kwargs: dict[str, Any] = dict(load_in_4bit=load_in_4bit, use_gradient_checkpointing="unsloth",
-                                  max_seq_length=max_seq_length, device_map=_own_gpu())
-    if dtype is not None:
-        kwargs["dtype"] = _resolve_dtype(dtype, True)
-    if keep_16bit_modules and load_in_4bit:  # unsloth's own BitsAndBytesConfig, these added to its skip list
+    kwargs: dict[str, Any] = dict(load_in_4bit=s.load_in_4bit, use_gradient_checkpointing="unsloth",
+                                  max_seq_length=s.max_seq_length, device_map=_own_gpu())
+    if s.dtype is not None:
+        kwargs["dtype"] = _resolve_dtype(s.dtype, on_cuda=True)
+    if s.keep_16bit_modules and s.load_in_4bit:  # unsloth's own BitsAndBytesConfig, these added to its skip list
         from unsloth_zoo.peft_utils import SKIP_QUANTIZATION_MODULES as skip
 
-        kwargs["quantization_config"] = _nf4(_resolve_dtype(dtype, True), [*skip, *keep_16bit_modules])
+        kwargs["quantization_config"] = _nf4(_resolve_dtype(s.dtype, on_cuda=True), [*skip, *s.keep_16bit_modules])
     if adapter is not None:
         # unsloth's own resume path (unsloth 2026.10.9 loader.py): given an adapter folder, from_pretrained loads
         # the base named in adapter_config.json, attaches the adapter with PeftModel(is_trainable=True) and runs
@@ -262,11 +288,11 @@ def _load_unsloth(name, *, load_in_4bit, lora_rank, lora_alpha, lora_dropout, fi
         model, processor = FastVisionModel.from_pretrained(name, **kwargs)
     if not trainable:
         FastVisionModel.for_inference(model)  # no gradient checkpointing, cache on, left padding
-    if adapter is None and lora_rank and trainable:
+    if adapter is None and s.lora_rank and trainable:
         model = FastVisionModel.get_peft_model(
-            model, finetune_vision_layers=finetune_vision_layers, finetune_language_layers=True,
-            finetune_attention_modules=True, finetune_mlp_modules=True, r=lora_rank,
-            lora_alpha=lora_alpha or lora_rank, lora_dropout=lora_dropout, bias="none", random_state=seed,
+            model, finetune_vision_layers=s.finetune_vision_layers, finetune_language_layers=True,
+            finetune_attention_modules=True, finetune_mlp_modules=True, r=s.lora_rank,
+            lora_alpha=s.lora_alpha or s.lora_rank, lora_dropout=s.lora_dropout, bias="none", random_state=s.seed,
             use_rslora=False, loftq_config=None, use_gradient_checkpointing="unsloth")
     return model, processor
 
@@ -289,9 +315,9 @@ def _nf4(compute_dtype, skip: list[str]):
                               bnb_4bit_compute_dtype=compute_dtype, llm_int8_skip_modules=skip)
 
 
-def lora_target_modules(model, finetune_vision_layers: bool = False) -> list[str]:
+def lora_target_modules(model, *, vision: bool = False) -> list[str]:
     """Full names of the Linear layers LoRA should wrap: the language model's attention/MLP projections, plus
-    every Linear of the vision tower and projector when `finetune_vision_layers`. Never `lm_head`."""
+    every Linear of the vision tower and projector when `vision` (`finetune_vision_layers`). Never `lm_head`."""
     import torch
 
     names = []
@@ -300,7 +326,7 @@ def lora_target_modules(model, finetune_vision_layers: bool = False) -> list[str
             continue
         is_vision = any(m in name.split(".") or f"{m}." in name for m in VISION_MARKERS)
         if is_vision:
-            if finetune_vision_layers:
+            if vision:
                 names.append(name)
         elif name.rsplit(".", 1)[-1] in LANGUAGE_PROJECTIONS:
             names.append(name)
@@ -309,42 +335,40 @@ def lora_target_modules(model, finetune_vision_layers: bool = False) -> list[str
     return names
 
 
-def _load_transformers(name, *, load_in_4bit, lora_rank, lora_alpha, lora_dropout, finetune_vision_layers, dtype,
-                       gradient_checkpointing, seed, adapter=None, trainable=True, keep_16bit_modules=()):
+def _load_transformers(name: str, s: LoadSettings, *, adapter: Path | None = None, trainable: bool = True):
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
     on_cuda = gpu.cuda_available()
-    torch_dtype = _resolve_dtype(dtype, on_cuda)
+    torch_dtype = _resolve_dtype(s.dtype, on_cuda=on_cuda)
     kwargs: dict[str, Any] = {"dtype": torch_dtype, "device_map": _own_gpu() if on_cuda else "cpu"}
-    if load_in_4bit:
+    if s.load_in_4bit:
         if importlib.util.find_spec("bitsandbytes") is None:
             raise BackendUnavailable("4-bit loading needs bitsandbytes (>= 0.50 for CPU); pip install bitsandbytes, "
                                      "or pass load_in_4bit=False.")
         # keep the vision tower in full precision unless it is trained (as unsloth's dynamic quants do)
-        skip = ["lm_head"] if finetune_vision_layers else ["lm_head", *VISION_16BIT]
-        kwargs["quantization_config"] = _nf4(torch_dtype, [*skip, *keep_16bit_modules])
+        skip = ["lm_head"] if s.finetune_vision_layers else ["lm_head", *VISION_16BIT]
+        kwargs["quantization_config"] = _nf4(torch_dtype, [*skip, *s.keep_16bit_modules])
     model = AutoModelForImageTextToText.from_pretrained(name, **kwargs)
     processor = AutoProcessor.from_pretrained(name)
-    if gradient_checkpointing is None:
-        gradient_checkpointing = on_cuda
+    gradient_checkpointing = on_cuda if s.gradient_checkpointing is None else s.gradient_checkpointing
     if adapter is not None and not trainable:
         from peft import PeftModel
 
         return PeftModel.from_pretrained(model, str(adapter), is_trainable=False).eval(), processor
-    if lora_rank or adapter is not None:
+    if s.lora_rank or adapter is not None:
         from peft import LoraConfig, PeftModel, get_peft_model, prepare_model_for_kbit_training
 
-        if load_in_4bit:
+        if s.load_in_4bit:
             model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=gradient_checkpointing)
         elif gradient_checkpointing:
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
             model.enable_input_require_grads()
         if adapter is not None:  # continue training a saved adapter (same preparation as a fresh one)
             return PeftModel.from_pretrained(model, str(adapter), is_trainable=True), processor
-        torch.manual_seed(seed)
-        config = LoraConfig(r=lora_rank, lora_alpha=lora_alpha or lora_rank, lora_dropout=lora_dropout, bias="none",
-                            target_modules=lora_target_modules(model, finetune_vision_layers),
+        torch.manual_seed(s.seed)
+        config = LoraConfig(r=s.lora_rank, lora_alpha=s.lora_alpha or s.lora_rank, lora_dropout=s.lora_dropout,
+                            bias="none", target_modules=lora_target_modules(model, vision=s.finetune_vision_layers),
                             task_type="CAUSAL_LM")
         model = get_peft_model(model, config)
     elif gradient_checkpointing and trainable:
