@@ -45,10 +45,10 @@ ifeq ($(CI),true)
   RUN_ENV += HYPOTHESIS_PROFILE=$(or $(HYPOTHESIS_PROFILE),ci)
 endif
 
-.PHONY: setup test demo lint doctest clean help mini-data warm-tiny notebooks-sync setup-gpu-stack test-gpu-stack
+.PHONY: setup test test-fast demo lint doctest clean help mini-data warm-tiny notebooks-sync setup-gpu-stack test-gpu-stack
 
 help:
-	@echo "make setup | test | demo | lint | doctest | mini-data | warm-tiny | notebooks-sync | test-gpu-stack | clean    (environment: $(ENV_KIND) at $(ENV_DIR))"
+	@echo "make setup | test | test-fast | demo | lint | doctest | mini-data | warm-tiny | notebooks-sync | test-gpu-stack | clean    (environment: $(ENV_KIND) at $(ENV_DIR))"
 
 setup:
 	@ENV_DIR="$(ENV_DIR)" ENV_KIND="$(ENV_KIND)" PYTHON="$(PYTHON)" TORCH_SPEC="$(TORCH_SPEC)" EXTRAS="$(EXTRAS)" \
@@ -60,6 +60,12 @@ test: setup
 	@$(RUN_ENV) $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "rmlite: pytest collected no tests (exit 5), treated as success"; exit 0; fi; \
 	exit $$rc
+
+# The developer lane: every test but the end-to-end runs marked `slow` (training, notebooks 03-05, demo, DDP...).
+# `make test` (CI) runs both lanes; docs/maintainers.md gives their measured times.
+test-fast: setup
+	@start=$$(date +%s); $(RUN_ENV) $(PY) -m pytest $(PYTEST_ARGS) -m "not slow"; rc=$$?; \
+	echo "rmlite: the developer lane (-m 'not slow') took $$(( $$(date +%s) - start )) s"; exit $$rc
 
 # ---- the GPU-pin lane: the code users run on a GPU (unsloth, trl 1.15, transformers 5.17), tested on a CPU --------
 # Its own venv (.venv-gpu, never an active one: the pins differ from cpu.txt), installed like `setup` (CPU torch
