@@ -22,6 +22,7 @@ from rmlite import __version__
 from rmlite.data.legibility import label_cover
 from rmlite.data.questions import QuestionConfig, generate_questions
 from rmlite.data.store import save_dataset
+from rmlite.maps.fonts import MAP_SIZE, QUICK_SIZE, SIZES
 from rmlite.maps.generate import (
     LINE_NAMINGS,
     LINE_RANGES,
@@ -35,7 +36,6 @@ from rmlite.maps.real import TEST_CITIES, find_city, load_city
 from rmlite.maps.render import render_map
 from rmlite.schema import DATA_SCHEMA, DIFFICULTIES, MANIFEST
 
-SIZES = (512, 768, 1024)  # image sides the fonts, station caps and golden tests are tuned for
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class DatasetConfig:
 
     n_maps: int = 20
     seed: int = 0
-    size: int = 1024
+    size: int = MAP_SIZE
     difficulties: tuple[str, ...] = DIFFICULTIES
     test_fraction: float = 0.2
     line_naming: str = "numbered"
@@ -264,7 +264,7 @@ def short_types(maps: list[dict], rows: dict[str, list[dict]], questions: Questi
 # 512 px maps (8 per difficulty) plus the real Oslo, Geneva and Miami maps, about 3 MB. tests/test_shipped_data.py
 # regenerates it from MINI_CONFIG and fails if the committed copy is stale; `make mini-data` rewrites it.
 MINI_DIR = Path(__file__).resolve().parents[2] / "data" / "mini"
-MINI_CONFIG = DatasetConfig(n_maps=24, seed=0, size=512, real_maps=("oslo", "geneva", "miami"))
+MINI_CONFIG = DatasetConfig(n_maps=24, seed=0, size=QUICK_SIZE, real_maps=("oslo", "geneva", "miami"))
 
 
 def mini_dataset() -> Path:

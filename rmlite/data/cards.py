@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from rmlite.maps.fonts import font_path, get_font
+from rmlite.maps.fonts import TRAIN_SIZE, font_path, get_font
 from rmlite.maps.generate import GeneratorConfig, generate_network
 from rmlite.maps.network import Network, routes_from_json
 from rmlite.maps.real import find_city
@@ -107,7 +107,7 @@ def sample_card(sample: Mapping, map_row: Mapping, *, width: int = 1024, complet
     return card
 
 
-def gallery(path: str | Path, seed: int = 3, size: int = 768, real_map: str | Path | None = None,
+def gallery(path: str | Path, seed: int = 3, size: int = TRAIN_SIZE, real_map: str | Path | None = None,
             real_maps: tuple[str | Path, ...] = ()) -> Image.Image:
     """Easy / middle / hard maps at `size` beside real ReasonMap maps, as one captioned PNG.
 

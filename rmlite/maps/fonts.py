@@ -17,6 +17,12 @@ from pathlib import Path
 
 from PIL import ImageFont
 
+# Image sides, one owner each (tests/test_defaults.py): the ones the fonts, station caps and golden tests are tuned
+# for, and which of them each kind of run uses unless told.
+SIZES = (512, 768, 1024)
+MAP_SIZE = 1024  # a map's side: GeneratorConfig, render_map, DatasetConfig (`rmlite generate --size`)
+TRAIN_SIZE = 768  # the side a training image keeps (`DEFAULT_MAX_PIXELS` = 768², 729 visual tokens): GPU presets
+QUICK_SIZE = 512  # quick runs (324 visual tokens, the fastest to train): the demo, the notebooks, the shipped data/mini
 MIN_CAP_PX = 10  # smallest legible cap height (px) after the training resize
 CAP_RATIO = 0.73  # DejaVu Sans cap height / font size
 FONT_DIR = Path(__file__).parent / "fonts"

@@ -23,7 +23,7 @@ import math
 import random
 from dataclasses import dataclass
 
-from rmlite.maps.fonts import MIN_CAP_PX, legible_font_px, legible_station_cap
+from rmlite.maps.fonts import MAP_SIZE, MIN_CAP_PX, legible_font_px, legible_station_cap
 from rmlite.maps.layout import labels_fit
 from rmlite.maps.namer import FLAVOURS, StationNamer
 from rmlite.maps.network import Line, Network
@@ -77,7 +77,7 @@ class GeneratorConfig:
     """
 
     difficulty: str = "middle"
-    size: int = 1024
+    size: int = MAP_SIZE
     max_pixels: int | None = None
     line_naming: str = "numbered"
     name_flavours: tuple[str, ...] = FLAVOURS

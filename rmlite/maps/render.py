@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw
 
-from rmlite.maps.fonts import get_font
+from rmlite.maps.fonts import MAP_SIZE, get_font
 from rmlite.maps.labels import min_label_margin, misplaced_labels
 from rmlite.maps.layout import CORNER_RADIUS, Layout, MapPlan, cached_plan, hex_rgb, round_corners
 from rmlite.maps.network import Network, Section
@@ -44,7 +44,7 @@ class RenderResult:
     unreadable: frozenset[str] = frozenset()
 
 
-def render_map(network: Network, size: int = 1024, *, legend: bool = False,
+def render_map(network: Network, size: int = MAP_SIZE, *, legend: bool = False,
                highlight_route: list[Section] | tuple[Section, ...] | None = None,
                max_pixels: int | None = None) -> RenderResult:
     """Draw a generated network as a schematic map.

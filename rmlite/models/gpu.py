@@ -17,9 +17,11 @@ import re
 import sys
 from typing import Any
 
+from rmlite.maps.fonts import TRAIN_SIZE
+
 DEFAULT_MODEL = "unsloth/Qwen2.5-VL-3B-Instruct-unsloth-bnb-4bit"
 PAPER_MODEL = "unsloth/Qwen2.5-VL-7B-Instruct-unsloth-bnb-4bit"
-DEFAULT_MAX_PIXELS = 768 * 768  # 729 visual tokens for a square map
+DEFAULT_MAX_PIXELS = TRAIN_SIZE * TRAIN_SIZE  # 729 visual tokens for a square map
 DEFAULT_MIN_PIXELS = 56 * 56
 
 
@@ -191,17 +193,17 @@ def gpu_preset(device_name: str | None = None, total_mem_gb: float | None = None
         tier = dict(tier="small", model=DEFAULT_MODEL, image_size=448, num_generations=2, per_device_train_batch_size=2,
                     gradient_accumulation_steps=4, max_completion_length=256)
     elif mem <= 17:
-        tier = dict(tier="16gb", model=DEFAULT_MODEL, image_size=768, num_generations=4, per_device_train_batch_size=4,
-                    gradient_accumulation_steps=2, max_completion_length=512)
+        tier = dict(tier="16gb", model=DEFAULT_MODEL, image_size=TRAIN_SIZE, num_generations=4,
+                    per_device_train_batch_size=4, gradient_accumulation_steps=2, max_completion_length=512)
     elif mem <= 32:
-        tier = dict(tier="24gb", model=DEFAULT_MODEL, image_size=768, num_generations=4, per_device_train_batch_size=8,
-                    gradient_accumulation_steps=1, max_completion_length=512)
+        tier = dict(tier="24gb", model=DEFAULT_MODEL, image_size=TRAIN_SIZE, num_generations=4,
+                    per_device_train_batch_size=8, gradient_accumulation_steps=1, max_completion_length=512)
     elif mem <= 56:
-        tier = dict(tier="48gb", model=PAPER_MODEL, image_size=768, num_generations=8, per_device_train_batch_size=8,
-                    gradient_accumulation_steps=2, max_completion_length=512)
+        tier = dict(tier="48gb", model=PAPER_MODEL, image_size=TRAIN_SIZE, num_generations=8,
+                    per_device_train_batch_size=8, gradient_accumulation_steps=2, max_completion_length=512)
     else:
-        tier = dict(tier="80gb", model=PAPER_MODEL, image_size=768, num_generations=8, per_device_train_batch_size=16,
-                    gradient_accumulation_steps=1, max_completion_length=512)
+        tier = dict(tier="80gb", model=PAPER_MODEL, image_size=TRAIN_SIZE, num_generations=8,
+                    per_device_train_batch_size=16, gradient_accumulation_steps=1, max_completion_length=512)
     px = tier["image_size"] ** 2
     return {
         "device": name, "total_mem_gb": round(float(mem), 1), **tier,
@@ -222,7 +224,7 @@ def cpu_preset() -> dict:
 def oom_advice(preset: dict | None = None) -> str:
     """What to change after CUDA out-of-memory, most effective first, with concrete values from `preset`."""
     p = preset or gpu_preset()
-    size = int(p.get("image_size") or 768)
+    size = int(p.get("image_size") or TRAIN_SIZE)
     smaller = max(224, (size * 2 // 3) // 28 * 28)
     gens = int(p.get("num_generations") or 4)
     comp = int(p.get("max_completion_length") or 512)

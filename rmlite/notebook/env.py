@@ -17,6 +17,7 @@ from typing import Any
 
 from rmlite import __version__
 from rmlite.data.build import DatasetConfig, generate_dataset, mini_dataset
+from rmlite.maps.fonts import QUICK_SIZE
 from rmlite.models import gpu as gpu_checks
 from rmlite.models.gpu import env_summary, gpu_preset
 from rmlite.models.load import choose_backend
@@ -262,7 +263,7 @@ def preset_report(preset: dict | None = None) -> str:
 
 # ----- data ----------------------------------------------------------------------------------------------------------
 # Settings a notebook's knobs may leave out (01 owns the data knobs, 03 the model knobs): (full, smoke) values.
-DEFAULTS = {"n_maps": (200, 4), "image_size": (512, 512),
+DEFAULTS = {"n_maps": (200, 4), "image_size": (QUICK_SIZE, QUICK_SIZE),
             "real_maps": (("oslo", "geneva", "miami"), ("oslo", "geneva")),
             "seed": (0, 0), "load_in_4bit": (True, True), "lora_rank": (16, 8), "warm_steps": (300, 100)}
 

@@ -15,6 +15,7 @@ from rmlite.lab.measure import lab_logged, load_samples, read_completions
 from rmlite.lab.mistakes import OPERATORS, apply_errors
 from rmlite.lab.probes import probe_answers
 from rmlite.lab.report import format_table, plot_signal_density
+from rmlite.maps.fonts import QUICK_SIZE
 from rmlite.maps.real import find_city
 from rmlite.notebook.env import output_dir
 from rmlite.notebook.text import fit_text
@@ -36,7 +37,7 @@ def card(data_dir: str | Path, index: int = 0, split: str = "train", **kw: Any):
     return sample_card(sample, map_row(load_maps(data_dir), sample["map_id"]), width=CARD_WIDTH, **kw)
 
 
-def gallery(size: int = 512):
+def gallery(size: int = QUICK_SIZE):
     """01's gallery: easy, middle and hard synthetic maps at `size` beside all three real ReasonMap maps (six
     panels, none empty, whatever real maps the data knobs chose), saved as `gallery.png` in the output folder."""
     return cards_gallery(output_dir() / "gallery.png", size=size, real_maps=REAL_CITIES)
