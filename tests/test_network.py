@@ -41,9 +41,9 @@ def test_derived_facts_on_a_toy_map():
     assert net.station_lines["B"] == ("Line 1", "Line 2")
     assert net.common_lines("A", "C") == ("Line 1",)
     assert net.common_lines("A", "E") == ()
-    assert net.stops_between("Line 1", "A", "D") == 2
-    assert net.stops_between("Line 1", "D", "A") == 2
-    assert net.stops_between("Line 1", "A", "B") == 0
+    assert net.ways_between("Line 1", "A", "D") == (2, None)
+    assert net.ways_between("Line 1", "D", "A") == (2, None)
+    assert net.ways_between("Line 1", "A", "B") == (0, None)
     assert net.metro_data() == {"Line 1": ["A", "B", "C", "D"], "Line 2": ["E", "B", "F"], "Line 3": ["F", "D"]}
 
 
@@ -70,7 +70,7 @@ def assert_routes_ok(net: Network, a: str, b: str, max_routes: int = 16) -> list
     assert len(set(keys)) == len(keys), "equal-cost routes must be distinct"
     for r in routes:
         assert oracle.check_route(md, as_dicts(r), a, b) == opt
-    assert net.transfers_needed(a, b) == opt[0]
+    assert len(routes[0]) - 1 == opt[0], "one section per ride: transfers = sections - 1"
     return routes
 
 
@@ -126,9 +126,9 @@ def test_loop_lines():
     assert ring.line_by_name["Ring"].loop and not ring.line_by_name["Line 2"].loop
     assert ring.ways_between("Ring", "A", "C") == (1, 2)
     assert ring.ways_between("Ring", "B", "E") == (1, 2)
-    assert ring.stops_between("Ring", "B", "D") == 1
+    assert ring.ways_between("Ring", "B", "D") == (1, 2)
     for a, b in itertools.combinations("ABCDE", 2):
-        assert {ring.stops_between("Ring", a, b)} == oracle.stop_counts(ring.metro_data(), a, b)
+        assert {ring.ways_between("Ring", a, b)[0]} == oracle.stop_counts(ring.metro_data(), a, b)
     # B→E: the short way round goes through the repeated station A (B-A-E), 1 via stop.
     (route,) = assert_routes_ok(ring, "B", "E")
     assert as_tuples(route) == (("Ring", "B", "E", ("A",)),)
@@ -137,7 +137,7 @@ def test_loop_lines():
     lasso = Network.from_metro_data({"Line 1": ["P", "Q", "R", "S", "T", "Q"]})
     (route,) = assert_routes_ok(lasso, "P", "T")
     assert as_tuples(route) == (("Line 1", "P", "T", ("Q",)),)
-    assert lasso.stops_between("Line 1", "P", "S") == 2
+    assert lasso.ways_between("Line 1", "P", "S") == (2, None)
 
 
 @pytest.mark.parametrize(("a", "b", "match"), [
@@ -160,7 +160,7 @@ def test_routing_is_deterministic_and_leaves_no_temporary_nodes():
     first = [net.routes(a, b) for a, b in itertools.combinations(net.stations[:12], 2)]
     again = [Network.from_metro_data(md).routes(a, b) for a, b in itertools.combinations(net.stations[:12], 2)]
     assert first == again
-    assert all(isinstance(n[0], str) and not n[0].startswith("__") for n in net._state_graph.nodes)
+    assert all(isinstance(n[0], str) and not n[0].startswith("__") for n in net._state_adjacency)
 
 
 # ----- construction errors -----------------------------------------------------------------------------------------
@@ -264,7 +264,7 @@ def test_open_loops_are_closed_by_name():
     md = {"Line 2": ["A", "B", "C", "D", "E", "F", "G", "H"], "Line 5": ["A", "X"]}
     net = Network.from_metro_data(md, loops={"Line 2"})
     assert net.metro_data()["Line 2"] == [*md["Line 2"], "A"]
-    assert net.stops_between("Line 2", "B", "H") == 1 and net.ways_between("Line 2", "B", "H") == (1, 5)
+    assert net.ways_between("Line 2", "B", "H") == (1, 5)
     (route,) = assert_routes_ok(net, "B", "H")
     assert as_tuples(route) == (("Line 2", "B", "H", ("A",)),)
 

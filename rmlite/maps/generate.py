@@ -129,13 +129,9 @@ class _Grid:
         self.station_at: dict[tuple[int, int], int] = {}  # node -> station id
         self.track: set[tuple[int, int]] = set()  # nodes any line passes through
         self.edges: dict[frozenset, list[int]] = {}  # unit edge -> line ids
-        self.diag: set[frozenset] = set()  # diagonal unit edges (to spot X-crossings)
         self.node_dirs: dict[tuple[int, int], set[int]] = {}  # node -> directions of track leaving it
         self.pairs: set[frozenset] = set()  # consecutive station nodes of some line
         self.field: dict[tuple[int, int], float] = {}  # crowding: weighted count of track/stations within 2 steps
-
-    def inside(self, p: tuple[int, int]) -> bool:
-        return 0 <= p[0] <= self.w and 0 <= p[1] <= self.h
 
     def crowd(self, p: tuple[int, int]) -> float:
         """How cramped a new station at p would be (nearby foreign track leaves no room for labels)."""
@@ -326,7 +322,7 @@ def _anchor_candidates(g: _Grid, rng: random.Random) -> list[tuple[float, tuple[
     return out
 
 
-def _layout(cfg: GeneratorConfig, rng: random.Random, n_lines: int, sizes: list[int], grid_n: int):
+def _layout(cfg: GeneratorConfig, rng: random.Random, sizes: list[int], grid_n: int):
     """Lay out all lines; returns (grid, [(unit nodes, station flags, station ids)]) or None on a dead end."""
     g = _Grid(grid_n, grid_n)
     next_id = [0]
@@ -407,7 +403,7 @@ def generate_network(config: GeneratorConfig, seed: int) -> Network:
         slo = min(slo, max(TIGHT_MIN_STATIONS, budget))
         per = max(slo, min(shi, budget))
         sizes = [rng.randint(slo, per) for _ in range(n_lines)]
-        res = _layout(config, rng, n_lines, sizes, grid_n)
+        res = _layout(config, rng, sizes, grid_n)
         if res is None:
             continue
         g, lines = res

@@ -1,14 +1,20 @@
-"""A transit network: lines, stations, transfers, and routing on a networkx graph.
+"""A transit network: lines, stations, transfers, and a router for the fewest transfers, then the fewest stops.
 
 A `Network` is the single source of truth for one map. Everything a question or a reward needs
 (same-line facts, stop counts, optimal routes) is derived from its ordered line lists, which is also
 ReasonMap's flat `{line: [stations in order]}` "metro data" format. A branch is its own line.
 
-Routing ("fewest transfers, then fewest stops") runs on a state graph whose nodes are (station, line)
-pairs: riding one stop costs (0 transfers, 1 stop), changing line at a station costs (1 transfer,
-0 stops). Every equally good route is enumerated from the shortest-path DAG (each state path is one route, so
-nothing repeats), with the total count, as ReasonMap keeps several reference routes and a scorer needs to know
-when a stored list was cut.
+Routing runs on a state graph whose nodes are (station, line) pairs: riding one stop costs (0 transfers, 1 stop),
+changing line at a station costs (1 transfer, 0 stops). Every equally good route is enumerated from the
+shortest-path DAG (each state path is one route, so nothing repeats), with the total count, as ReasonMap keeps
+several reference routes and a scorer needs to know when a stored list was cut.
+
+The router is written by hand on plain adjacency lists, not networkx, on purpose. It is faster: networkx's
+`all_shortest_paths` on the same graph gave the same routes in the same order for all 6,000 queries asked on 30
+generated maps, but answered 0.67-0.76x as many per CPU-second (`bench/bench_routing.py`); and networkx has no
+count without listing every path, where this router counts them on its DAG and lists at most `_ENUMERATE` times
+the cap. And the audit's second path (`rmlite.data.recheck`) is networkx over the stored metro data, so the
+generator and its check share no algorithm.
 
 A loop line is written closed (its first station repeated at the end); stop counts on it take the shorter way
 (`rmlite.maps.rides`, the one rule for the stops between two stations that the reward and the lab use too).
@@ -28,8 +34,6 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-
-import networkx as nx
 
 from rmlite.maps.rides import is_loop, ring, ways
 from rmlite.names import strip_tags
@@ -153,48 +157,16 @@ class Network:
         lb = set(self.station_lines.get(b, ()))
         return tuple(n for n in self.station_lines.get(a, ()) if n in lb)
 
-    def stops_between(self, line: str, a: str, b: str) -> int | None:
-        """Intermediate stops between a and b on `line` (both excluded), the shorter way on a loop; None if absent
-        or ambiguous (a station an open line visits twice).
-
-        >>> net = Network.from_metro_data({"Ring": ["A", "B", "C", "D", "E", "F", "A"]})
-        >>> net.stops_between("Ring", "B", "F"), net.ways_between("Ring", "B", "F")
-        (1, (1, 3))
-        >>> Network.from_metro_data({"Line": ["A", "B", "C"]}).ways_between("Line", "A", "C")
-        (1, None)
-        """
-        w = self.ways_between(line, a, b)
-        return None if w is None else w[0]
-
     def ways_between(self, line: str, a: str, b: str) -> tuple[int, int | None] | None:
-        """(intermediate stops the short way, the long way round a loop, or None on an open line): the counts of
-        `rmlite.maps.rides.ways`, which lists the stops themselves."""
+        """(intermediate stops the short way, the long way round a loop or None on an open line), None if a station
+        is absent or ambiguous (a station the line visits twice) or a == b: the counts of `rmlite.maps.rides.ways`.
+
+        >>> net = Network.from_metro_data({"Ring": ["A", "B", "C", "D", "E", "F", "A"], "Line": ["A", "B", "C"]})
+        >>> net.ways_between("Ring", "B", "F"), net.ways_between("Line", "A", "C"), net.ways_between("Line", "A", "A")
+        ((1, 3), (1, None), None)
+        """
         w = ways(self.line_by_name[line].stations, a, b)
         return None if w is None else (len(w[0]), None if w[1] is None else len(w[1]))
-
-    @cached_property
-    def graph(self) -> nx.Graph:
-        """Station adjacency graph; each edge records the lines that ride it (attribute `lines`)."""
-        g = nx.Graph()
-        g.add_nodes_from(self.stations)
-        for ln in self.lines:
-            for u, v in itertools.pairwise(ln.stations):
-                if u != v:
-                    g.add_edge(u, v)
-                    g.edges[u, v].setdefault("lines", set()).add(ln.name)
-        return g
-
-    @cached_property
-    def _state_graph(self) -> nx.Graph:
-        g = nx.Graph()
-        for ln in self.lines:
-            for u, v in itertools.pairwise(ln.stations):
-                if u != v:
-                    g.add_edge((u, ln.name), (v, ln.name), weight=1)
-        for s, lines in self.station_lines.items():
-            for a, b in itertools.combinations(lines, 2):
-                g.add_edge((s, a), (s, b), weight=_TRANSFER_COST)
-        return g
 
     # ----- routing -------------------------------------------------------------------------------
     def routes(self, start: str, end: str, max_routes: int = MAX_ROUTES) -> list[Route]:
@@ -227,9 +199,17 @@ class Network:
 
     @cached_property
     def _state_adjacency(self) -> dict[tuple[str, str], list[tuple[tuple[str, str], int]]]:
-        """The state graph as plain adjacency lists (state → [(neighbour, weight)]), sorted: faster to walk."""
-        g = self._state_graph
-        return {u: sorted((v, attr["weight"]) for v, attr in g[u].items()) for u in g.nodes}
+        """The state graph as sorted adjacency lists, state → [(neighbour, weight)]: riding one stop costs 1,
+        changing line at a station `_TRANSFER_COST` (each link once, both ways)."""
+        adj: dict[tuple[str, str], dict[tuple[str, str], int]] = {}
+        links = [((u, ln.name), (v, ln.name), 1) for ln in self.lines for u, v in itertools.pairwise(ln.stations)
+                 if u != v]
+        links += [((s, a), (s, b), _TRANSFER_COST) for s, lines in self.station_lines.items()
+                  for a, b in itertools.combinations(lines, 2)]
+        for u, v, w in links:
+            adj.setdefault(u, {})[v] = w
+            adj.setdefault(v, {})[u] = w
+        return {u: sorted(nbs.items()) for u, nbs in adj.items()}
 
     def _route_dag(self, start: str, end: str) -> tuple[dict, list]:
         """Predecessor lists of every optimal (station, line) state path from `start`, and its optimal end states.
@@ -265,10 +245,6 @@ class Network:
             raise ValueError(f"no route from {start!r} to {end!r} on map {self.name!r}")
         # An end state reached through another end state (a transfer at the arrival) costs more: never optimal.
         return preds, sorted(t for t in targets if t in done and dist[t] == best)
-
-    def transfers_needed(self, start: str, end: str) -> int:
-        """Transfers on an optimal route."""
-        return len(self.routes(start, end, max_routes=1)[0]) - 1
 
     # ----- (de)serialisation ---------------------------------------------------------------------
     @classmethod
