@@ -5,13 +5,14 @@ TRL glue in `rmlite.train.curriculum_trainer` stays thin. Rooms: `stages` (`Stag
 `CURRICULA`), `schedule` (the paper's mode: one pre-ordered data set, each stage shuffled inside, trained in a
 single pass with `GRPOConfig(shuffle_dataset=False)`; `order_samples`), `adaptive` (a `StageSwitcher` promotes
 when accuracy over the last k scored rollouts of the stage reaches a threshold, drawing batches from the current
-stage with a `StageSampler`).
+stage with a `StageSampler`), and `modes` (each mode as an object the TRL glue asks instead of testing its name).
 
 >>> get_curriculum("paper").names
 ('torf', 'counting23', 'counting1', 'planning')
 """
 
 from rmlite.curriculum.adaptive import STATE_VERSION, StageSampler, StageSwitcher, Transition, plot_stages
+from rmlite.curriculum.modes import CURRICULUM_MODES, AdaptiveMode, ScheduleMode, mode_of
 from rmlite.curriculum.schedule import StageSpan, generation_geometry, order_samples, stage_at_step
 from rmlite.curriculum.stages import (
     CURRICULA,
@@ -30,4 +31,4 @@ from rmlite.curriculum.stages import (
 __all__ = ["STATE_VERSION", "StageSampler", "StageSwitcher", "Transition", "plot_stages", "StageSpan",
            "generation_geometry", "order_samples", "stage_at_step", "CURRICULA", "DEFAULT_CURRICULUM",
            "DIFFICULTY_FIELDS", "FITS", "MODES", "Curriculum", "Stage", "get_curriculum", "group_by_stage",
-           "STAGE_METRIC", "stage_starts"]
+           "STAGE_METRIC", "stage_starts", "CURRICULUM_MODES", "AdaptiveMode", "ScheduleMode", "mode_of"]

@@ -30,17 +30,8 @@ from transformers import TrainerCallback
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint
 from trl import GRPOTrainer
 
-from rmlite.curriculum import (
-    Curriculum,
-    StageSampler,
-    StageSpan,
-    StageSwitcher,
-    Transition,
-    generation_geometry,
-    group_by_stage,
-    order_samples,
-    stage_at_step,
-)
+from rmlite.curriculum import Curriculum, StageSampler, StageSpan, Transition, generation_geometry
+from rmlite.curriculum.modes import ScheduleMode, mode_of
 from rmlite.curriculum.stages import STAGE_METRIC as METRIC
 from rmlite.schema import STATE_FILE
 from rmlite.train.console import quiet_known_warnings
@@ -54,47 +45,36 @@ def trl_geometry(args: Any) -> tuple[int, int]:
                                num_processes=args.world_size)
 
 
-def _stage_rows(dataset: Any, curriculum: Curriculum) -> Any:
-    # Read only the fields the curriculum needs: a full row may carry a lazily rendered map image.
-    cols = ["type", curriculum.difficulty_field]
-    if hasattr(dataset, "select_columns") and all(c in dataset.column_names for c in cols):
-        return dataset.select_columns(cols)
-    return dataset
-
-
 def schedule_dataset(dataset: Any, curriculum: Curriculum, args: Any, seed: int | None = None
                      ) -> tuple[Any, list[StageSpan]]:
     """The paper's ordered pass as a `datasets.Dataset` (`dataset.select(order)`) plus its stage spans.
 
     Refuses `shuffle_dataset=True`: TRL's RepeatSampler would then permute the whole set and erase the stages.
     """
-    if getattr(args, "shuffle_dataset", False):
-        raise ValueError("a scheduled curriculum is one ordered pass: set GRPOConfig(shuffle_dataset=False)")
     prompts, steps = trl_geometry(args)
-    order, spans = order_samples(_stage_rows(dataset, curriculum), curriculum, args.seed if seed is None else seed,
-                                 prompts_per_batch=prompts, steps_per_batch=steps)
-    return dataset.select(order), spans
+    ordered, parts = ScheduleMode.prepare(dataset, curriculum, seed=args.seed if seed is None else seed,
+                                          prompts=prompts, steps=steps, shuffle=getattr(args, "shuffle_dataset", False))
+    return ordered, parts["spans"]
 
 
 class CurriculumCallback(TrainerCallback):
     """Logs `curriculum/stage` at every logging step and saves/restores the curriculum state with checkpoints.
 
-    Schedule mode needs the `spans` of `schedule_dataset`; adaptive mode owns the `StageSwitcher` and the
-    `StageSampler` (built by `CurriculumGRPOTrainer`). The logged value is the stage of the data trained at the
-    logged step. Added first in the callback list (the trainer does this) so reporters see the metric;
-    `state.log_history` gets it either way.
+    Holds the curriculum's mode object (`rmlite.curriculum.modes`: schedule mode needs the `spans` of
+    `schedule_dataset`; adaptive mode owns the `StageSwitcher` and the `StageSampler` built by
+    `CurriculumGRPOTrainer`). The logged value is the stage of the data trained at the logged step. Added first in
+    the callback list (the trainer does this) so reporters see the metric; `state.log_history` gets it either way.
     """
 
     def __init__(self, curriculum: Curriculum, spans: Sequence[StageSpan] | None = None,
                  sampler: StageSampler | None = None, steps_per_batch: int = 1):
-        if curriculum.mode == "schedule" and spans is None:
-            raise ValueError("schedule mode needs the stage spans (see schedule_dataset)")
-        if curriculum.mode == "adaptive" and sampler is None:
-            raise ValueError("adaptive mode needs a StageSampler")
-        self.curriculum, self.spans, self.sampler = curriculum, list(spans or []), sampler
-        self.steps_per_batch = steps_per_batch
-        self.switcher = StageSwitcher(curriculum) if curriculum.mode == "adaptive" else None
-        self.trained_stage = 0  # adaptive: the stage of the generation batch being trained
+        self.curriculum, self.steps_per_batch = curriculum, steps_per_batch
+        self.mode = mode_of(curriculum.mode)(curriculum, spans=spans, sampler=sampler)
+
+    spans = property(lambda self: self.mode.spans, doc="The scheduled stage spans ([] in adaptive mode).")
+    sampler = property(lambda self: self.mode.sampler, doc="The adaptive mode's StageSampler (None: schedule).")
+    switcher = property(lambda self: self.mode.switcher, doc="The adaptive mode's StageSwitcher (None: schedule).")
+    trained_stage = property(lambda self: self.mode.trained_stage, doc="The stage of the batch being trained.")
 
     @property
     def transitions(self) -> list[Transition]:
@@ -103,11 +83,7 @@ class CurriculumCallback(TrainerCallback):
         stage's first logged step (metrics.jsonl's 1-based `step`) is `step + steps_per_batch + 1`: `stage_starts`;
         `plot_stages(ax, t, offset=steps_per_batch)` marks it there.
         """
-        if self.switcher is not None:
-            return list(self.switcher.transitions)
-        live = [s for s in self.spans if s.num_batches]
-        return [Transition(b.start_step - self.steps_per_batch, a.index, b.index, "schedule", None)
-                for a, b in zip(live, live[1:], strict=False)]
+        return self.mode.transitions(self.steps_per_batch)
 
     def stage_starts(self, until: int | None = None) -> list[tuple[int, int]]:
         """(first logged step, stage) of each stage switched to (schedule: planned), up to logged step `until`:
@@ -117,13 +93,11 @@ class CurriculumCallback(TrainerCallback):
 
     def stage_at(self, step: int) -> int:
         """The stage trained at global_step `step` (adaptive: the latest generation batch)."""
-        return self.trained_stage if self.switcher is not None else stage_at_step(self.spans, step)
+        return self.mode.stage_at(step)
 
     def observe(self, step: int, scores: Sequence[float | None], types: Sequence[str] | None) -> Transition | None:
         """Feed one scored generation batch to the switcher (adaptive mode)."""
-        if self.switcher is None:
-            raise ValueError("observe() is for adaptive mode")
-        return self.switcher.update(step, scores, types)
+        return self.mode.observe(step, scores, types)
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict | None = None, **kwargs: Any) -> None:
         stage = self.stage_at(max(state.global_step - 1, 0))
@@ -144,23 +118,12 @@ class CurriculumCallback(TrainerCallback):
         out: dict[str, Any] = {"mode": self.curriculum.mode, "curriculum": self.curriculum.name,
                                "global_step": global_step, "trained_stage": self.trained_stage,
                                "spans": [dataclasses.asdict(s) for s in self.spans]}
-        if self.switcher is not None:
-            out["switcher"] = self.switcher.state_dict()
-            out["sampler"] = self.sampler.state_dict()
-        return out
+        return {**out, **self.mode.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if state["mode"] != self.curriculum.mode:
             raise ValueError(f"checkpoint is from a {state['mode']} curriculum, this one is {self.curriculum.mode}")
-        if self.switcher is None:
-            saved = [StageSpan(**s) for s in state["spans"]]
-            if saved != self.spans:
-                raise ValueError("the scheduled stage spans differ from the checkpoint's (other data, seed, "
-                                 "curriculum or batch geometry): resuming would repeat or skip stages")
-            return
-        self.switcher.load_state_dict(state["switcher"])
-        self.sampler.load_state_dict(state["sampler"])
-        self.trained_stage = state["trained_stage"]
+        self.mode.load_state_dict(state)
 
     def save(self, folder: str, global_step: int | None = None) -> str:
         """Write the state as JSON into `folder` (atomically); returns the file path."""
@@ -216,22 +179,6 @@ class CurriculumSampler(Sampler[int]):
         return self.stages.draw(stage), preview == wanted
 
 
-class _ScoredReward:
-    """Wraps the correctness reward: passes its values through to TRL and feeds them to the switcher.
-
-    Keeps the wrapped function's name, so TRL still logs it as `rewards/<name>/mean`.
-    """
-
-    def __init__(self, func: Callable, callback: CurriculumCallback):
-        self.func, self.callback = func, callback
-        self.__name__ = getattr(func, "__name__", type(func).__name__)
-
-    def __call__(self, *args: Any, **kwargs: Any) -> list[float | None]:
-        rewards = self.func(*args, **kwargs)
-        self.callback.observe(kwargs["trainer_state"].global_step, rewards, kwargs.get("type"))
-        return rewards
-
-
 class CurriculumGRPOTrainer(GRPOTrainer):
     """GRPOTrainer that follows a `Curriculum` (schedule or adaptive), one trainer and one adapter for all stages.
 
@@ -253,31 +200,18 @@ class CurriculumGRPOTrainer(GRPOTrainer):
         self.curriculum = curriculum
         self.curriculum_redraws = 0  # generation batches re-drawn because a switch beat the prefetch
         funcs = list(reward_funcs) if isinstance(reward_funcs, (list, tuple)) else [reward_funcs]
-        if curriculum.mode == "schedule":
-            train_dataset, spans = schedule_dataset(train_dataset, curriculum, args, seed)
-            callback = CurriculumCallback(curriculum, spans=spans, steps_per_batch=self.curriculum_steps_per_batch)
-        else:
-            groups = group_by_stage(_stage_rows(train_dataset, curriculum), curriculum)
-            empty = [curriculum.stages[k].name for k, g in enumerate(groups) if not g]
-            if empty:
-                raise ValueError(f"adaptive curriculum: no samples for stage(s) {empty}")
-            callback = CurriculumCallback(curriculum, sampler=StageSampler(groups, prompts, seed),
-                                          steps_per_batch=self.curriculum_steps_per_batch)
-            names = [getattr(f, "__name__", type(f).__name__) for f in funcs]
-            i = names.index(score_reward) if isinstance(score_reward, str) and score_reward in names else score_reward
-            if not isinstance(i, int) or not 0 <= i < len(funcs) or isinstance(funcs[i], (str, os.PathLike)):
-                raise ValueError(f"score_reward {score_reward!r} must name or index a callable reward in {names}")
-            funcs[i] = _ScoredReward(funcs[i], callback)
-            spb = self.curriculum_steps_per_batch
-            by_steps = getattr(args.save_strategy, "value", args.save_strategy) == "steps"
-            if by_steps and args.save_steps >= 1 and int(args.save_steps) % spb:
-                raise ValueError(f"save_steps={args.save_steps} is not a multiple of the {spb} optimizer steps per "
-                                 f"generation batch: an adaptive curriculum checkpoints at batch boundaries only")
+        spb = self.curriculum_steps_per_batch
+        shuffle = getattr(args, "shuffle_dataset", False)
+        train_dataset, parts = mode_of(curriculum.mode).prepare(train_dataset, curriculum, seed=seed, prompts=prompts,
+                                                                steps=spb, shuffle=shuffle)
+        callback = CurriculumCallback(curriculum, steps_per_batch=spb, **parts)
+        mode = callback.mode
+        funcs = mode.scored(funcs, score_reward)
+        by_steps = getattr(args.save_strategy, "value", args.save_strategy) == "steps"
+        mode.check_saving(args.save_steps if by_steps else None, spb)
         self.curriculum_callback = callback
         super().__init__(model, funcs, args, train_dataset, **kwargs)
-        if curriculum.mode == "adaptive" and self.accelerator.num_processes > 1:
-            raise ValueError("the adaptive curriculum runs in a single process (each process would score only "
-                             "its own rollouts); use schedule mode for multi-GPU")
+        mode.check_processes(self.accelerator.num_processes)
         # First in the list, so reporting callbacks (wandb, tensorboard, the printer) see `curriculum/stage`.
         self.callback_handler.callbacks.insert(0, callback)
 
@@ -295,7 +229,7 @@ class CurriculumGRPOTrainer(GRPOTrainer):
         return self.curriculum_callback.stage_at(self.state.global_step)
 
     def _get_train_sampler(self, dataset: Any = None) -> Sampler:
-        if self.curriculum.mode != "adaptive":
+        if not self.curriculum_callback.mode.draws_batches:
             return super()._get_train_sampler(dataset)
         dataset = self.train_dataset if dataset is None else dataset
         cb = self.curriculum_callback
@@ -308,15 +242,15 @@ class CurriculumGRPOTrainer(GRPOTrainer):
     def _prepare_inputs(self, generation_batch: Any) -> Any:
         # Same "is this a generation step" test as GRPOTrainer._prepare_inputs (trl 1.15/1.16).
         generate_every = self.args.steps_per_generation * self.num_iterations
-        if (self.curriculum.mode == "adaptive" and self.model.training
-                and (self._step % generate_every == 0 or self._buffered_inputs is None)):
-            cb = self.curriculum_callback
-            stage = cb.switcher.current_stage
+        mode = self.curriculum_callback.mode
+        if mode.draws_batches and self.model.training and (self._step % generate_every == 0
+                                                          or self._buffered_inputs is None):
+            stage = mode.switcher.current_stage
             indices, fresh = self._curriculum_sampler.commit(stage)
             if not fresh:  # the prefetched chunk predates a switch (or a resume): fetch the committed one
                 self.curriculum_redraws += 1
                 generation_batch = [self.train_dataset[i] for i in indices for _ in range(self.num_generations)]
-            cb.trained_stage = stage
+            mode.trained_stage = stage
         return super()._prepare_inputs(generation_batch)
 
     def _calculate_rewards(self, inputs: Any, prompts: Any, completions: Any, completion_ids_list: Any) -> Any:
@@ -355,7 +289,7 @@ class CurriculumGRPOTrainer(GRPOTrainer):
                 if path is None:
                     raise ValueError(f"no checkpoint found in {self.args.output_dir}")
             self.curriculum_callback.load(path)
-            if self.curriculum.mode == "adaptive":
+            if self.curriculum_callback.mode.draws_batches:  # the restored sampler is the data position
                 self.args.ignore_data_skip = True
             resume_from_checkpoint = path
         with quiet_known_warnings():  # TRL calls transformers' deprecated checkpointing names around each rollout
