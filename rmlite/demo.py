@@ -34,6 +34,7 @@ import inspect
 import json
 import time
 from collections.abc import Hashable, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,7 @@ from rmlite.evaluate import (
     type_table,
     write_reports,
 )
+from rmlite.maps.fonts import QUICK_SIZE
 from rmlite.models.inference import answers_for
 from rmlite.models.load import load_model
 from rmlite.models.passk import PassAtKReport, sample_groups
@@ -101,27 +103,47 @@ QUIET_SECONDS = {"full": 137.0, "quick": 30.0}
 QUICK_CAPS = {"spread_repeats": 2, "stage_prompts": 4, "eval_limit": 32}
 
 
-def run_demo(out: str = "runs/demo", n_maps: int = 12, seed: int = 0, size: int = 512, warm_steps: int = 300,
-             stage_prompts: int = 8, eval_limit: int = 48, spread_prompts: int = 80, spread_repeats: int = 4,
-             pass_k: int = PASS_K, quick: bool = False) -> Path:
-    """The steps of the module docstring, each timed; returns the report folder. `quick`: reuse the shipped warm
-    start (when it matches these settings) and cap the arguments in `QUICK_CAPS`.
+@dataclass(frozen=True)
+class DemoSettings:
+    """What the demo runs: the owner of `rmlite demo`'s defaults (`--maps`, `--seed`, `--quick`).
+
+    n_maps synthetic maps of `size` px and `seed`; a warm start of `warm_steps` steps checked with pass@`pass_k`;
+    `spread_repeats` GRPO groups on each of `spread_prompts` planning questions; `stage_prompts` GRPO steps per
+    curriculum stage; `eval_limit` held-out questions. `quick`: reuse the shipped warm start (when it matches these
+    settings) and cap the arguments in `QUICK_CAPS`.
+    """
+
+    n_maps: int = 12
+    seed: int = 0
+    size: int = QUICK_SIZE
+    warm_steps: int = 300
+    stage_prompts: int = 8
+    eval_limit: int = 48
+    spread_prompts: int = 80
+    spread_repeats: int = 4
+    pass_k: int = PASS_K
+    quick: bool = False
+
+
+def run_demo(out: str = "runs/demo", settings: DemoSettings | None = None, **options: Any) -> Path:
+    """The steps of the module docstring, each timed, written into the report folder `out`; returns it. `settings`:
+    a DemoSettings (default: its defaults), `options` (its field names as keywords) change fields of it.
 
     Raises ValueError, before any work, for an argument below the smallest value that works or a report folder
     that is not the demo's (or cannot be written).
     """
-    args = dict(out=str(out), n_maps=n_maps, seed=seed, size=size, warm_steps=warm_steps, stage_prompts=stage_prompts,
-                eval_limit=eval_limit, spread_prompts=spread_prompts, spread_repeats=spread_repeats, pass_k=pass_k)
+    s = replace(settings or DemoSettings(), **options)
+    args = {"out": str(out), **{k: v for k, v in asdict(s).items() if k != "quick"}}
     check_arguments(**args)
-    if quick:
+    if s.quick:
         args.update({k: min(args[k], cap) for k, cap in QUICK_CAPS.items()})
     out_dir = Path(out)
-    claim_folder(out_dir, {**args, "quick": quick})
-    with load_threads(QUIET_SECONDS["quick" if quick else "full"], "quick: " * quick):
-        return _run(out_dir, args, quick)
+    claim_folder(out_dir, {**args, "quick": s.quick})
+    with load_threads(QUIET_SECONDS["quick" if s.quick else "full"], "quick: " * s.quick):
+        return _run(out_dir, args, quick=s.quick)
 
 
-def _run(out_dir: Path, args: dict, quick: bool) -> Path:
+def _run(out_dir: Path, args: dict, *, quick: bool) -> Path:
     """`run_demo`'s steps, after its checks."""
     import torch
 
@@ -134,8 +156,8 @@ def _run(out_dir: Path, args: dict, quick: bool) -> Path:
     laps.lap("data")
     model_dir, stats, shipped = warm_up(out_dir, train_rows, images, settings, quick)
     laps.lap("warm start (shipped)" if shipped else "warm start")
-    spread = _zero_spread(out_dir, model_dir, train_rows, images, args["spread_prompts"], args["spread_repeats"],
-                          args["seed"])
+    spread = _zero_spread(out_dir, model_dir, train_rows, images, n_prompts=args["spread_prompts"],
+                          repeats=args["spread_repeats"], seed=args["seed"])
     laps.lap("zero-spread groups")
     model, processor, res, held = _train_two_stages(out_dir, model_dir, data_dir, args["stage_prompts"],
                                                     args["eval_limit"])
@@ -145,7 +167,7 @@ def _run(out_dir: Path, args: dict, quick: bool) -> Path:
     _answer_card(out_dir, data_dir, maps, reports)
     total = round(time.perf_counter() - t0, 1)
     cut = quick_section(args, _defaults(), shipped, settings) if quick else ""
-    _write_report(out_dir, stats, spread, res, reports, laps.seconds, total, cut)
+    _write_report(out_dir, (stats, spread, res, reports), timings=laps.seconds, total=total, quick=cut)
     print(change_table(reports[BEFORE_NAME], reports[MODEL_NAME], [reports["chance"], reports["majority"]]))
     for line in below_majority(reports[MODEL_NAME], reports["majority"]):
         print(line)
@@ -154,10 +176,11 @@ def _run(out_dir: Path, args: dict, quick: bool) -> Path:
 
 
 def _defaults() -> dict:
-    return {k: p.default for k, p in inspect.signature(run_demo).parameters.items()}
+    """`run_demo`'s report folder and its settings' defaults, by name."""
+    return {"out": inspect.signature(run_demo).parameters["out"].default, **asdict(DemoSettings())}
 
 
-WARM_ARGS = ("n_maps", "seed", "size", "warm_steps", "pass_k")  # run_demo's arguments its data and warm start take
+WARM_ARGS = ("n_maps", "seed", "size", "warm_steps", "pass_k")  # the DemoSettings its data and warm start take
 
 
 def default_settings() -> tuple[DatasetConfig, dict]:
@@ -248,7 +271,7 @@ class _Laps:
 
 
 # ----- 1.–3. data, warm start (`rmlite.demo_quick`), zero-spread groups ------------------------------------------
-def _zero_spread(out_dir: Path, model_dir: Path, train_rows: list[dict], images: MapImages, n_prompts: int,
+def _zero_spread(out_dir: Path, model_dir: Path, train_rows: list[dict], images: MapImages, *, n_prompts: int,
                  repeats: int, seed: int) -> dict:
     """3. `repeats` groups on each of the first `n_prompts` planning questions, sampled from the warm-started model
     as the demo's GRPO samples them, scored under each of `spread_rewards()`; the groups go to `spread_groups.jsonl`.
@@ -377,10 +400,11 @@ def _answer_card(out_dir: Path, data_dir: Path, maps: Any, reports: dict) -> Non
     answer_card(sample, map_row(maps, sample["map_id"]), rec, width=768).save(out_dir / "sample_answer.png")
 
 
-def _write_report(out_dir: Path, stats: Any, spread: dict, res: Any, reports: dict[str, EvalReport],
+def _write_report(out_dir: Path, results: tuple[Any, dict, Any, dict[str, EvalReport]], *,
                   timings: dict[str, float], total: float, quick: str = "") -> None:
     """6b. REPORT.md: what the demo can and cannot show (and what --quick cut), then its numbers, each with its
-    standard error."""
+    standard error. `results`: the warm start's stats, the spread tables, the GRPO result and the reports."""
+    stats, spread, res, reports = results
     laps = ", ".join(f"{name} {sec} s" for name, sec in timings.items())
     parts = [f"{REPORT_TITLE}\n", LIMITS, *([quick] if quick else []), _warm_section(stats), spread_section(spread),
              _grpo_section(res), _heldout_section(reports), f"## Timings\n\n{laps}; total {total} s.\n"]

@@ -32,7 +32,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ from rmlite import __version__
 from rmlite.data.build import DatasetConfig, generate_dataset
 from rmlite.data.store import MapImages, load_maps, load_questions
 from rmlite.models.tiny import build_tiny_vlm
-from rmlite.models.warmstart import WarmStartStats, warm_start
+from rmlite.models.warmstart import WarmStartSettings, WarmStartStats, warm_start
 
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "data" / "warm_tiny"
 MODEL = "model"  # the shipped model folder (what `load_model` reads), under SHIPPED_DIR
@@ -50,8 +50,6 @@ REBUILD = "make warm-tiny"
 REAL_MAPS = ("oslo",)  # the real map the demo's data set adds to its synthetic ones
 WARM_HELDOUT = 64  # the warm start's held-out questions (its exact-answer check and pass@k)
 QUIET_CORES = 2  # the cores of the quiet machine `rmlite.demo.QUIET_SECONDS` are for
-# warm_start's arguments that say where the data and model come from or what is printed, not how it trains
-_NOT_SETTINGS = ("model_dir_or_model", "processor", "samples", "images", "progress", "save")
 
 
 # ----- expected time and threads ---------------------------------------------------------------------------------
@@ -123,7 +121,7 @@ def warm_settings(data: DatasetConfig, warm: Mapping[str, Any], tiny_seed: int) 
     """Everything that decides the warm-started model: the tiny model's build arguments (its defaults and the seed),
     the data set's config, and the warm start's arguments (its defaults overridden by `warm`)."""
     return {"tiny_model": {**_defaults(build_tiny_vlm, ("path", "vocab_texts")), "seed": tiny_seed},
-            "data": asdict(data), "warm_start": {**_defaults(warm_start, _NOT_SETTINGS), **warm}}
+            "data": asdict(data), "warm_start": {**{f.name: f.default for f in fields(WarmStartSettings)}, **warm}}
 
 
 def fingerprint(settings: Mapping[str, Any]) -> str:

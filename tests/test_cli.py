@@ -24,7 +24,7 @@ from rmlite.data.build import SIZES, DatasetConfig, generate_dataset
 from rmlite.data.export import FORMATS, IMAGE_MODES, export
 from rmlite.data.questions import QuestionConfig
 from rmlite.data.store import load_maps, load_questions, read_manifest
-from rmlite.demo import run_demo
+from rmlite.demo import DemoSettings, run_demo
 from rmlite.doctor import fit_check
 from rmlite.evaluate import evaluate
 from rmlite.lab.measure import run_lab
@@ -377,8 +377,8 @@ OWNERS = [
     ("lab", "--error-rates", Param(run_lab, "error_rates"), None),
     ("lab", "--seed", Param(run_lab, "seed"), None),
     ("demo", "--out", Param(run_demo, "out"), None),
-    ("demo", "--maps", Param(run_demo, "n_maps"), None),
-    ("demo", "--seed", Param(run_demo, "seed"), None),
+    ("demo", "--maps", Field(DemoSettings, "n_maps"), None),
+    ("demo", "--seed", Field(DemoSettings, "seed"), None),
     ("doctor", "--steps", Param(fit_check, "steps"), None),
 ]
 # Defaults that are the command line's own choice: which split a command reads, which sample `show` draws.

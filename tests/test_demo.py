@@ -4,6 +4,7 @@ warm start is the one the code trains (its fingerprint, checked without training
 in one line, and a quick run reuses a matching one and shows the same sections."""
 
 import contextlib
+import dataclasses
 import inspect
 import io
 import json
@@ -23,6 +24,7 @@ from rmlite.demo import (
     REPORT,
     REPORT_TITLE,
     SPARSE,
+    DemoSettings,
     below_majority,
     beyond_noise,
     check_arguments,
@@ -284,14 +286,14 @@ def test_the_shipped_model_was_built_and_trained_as_the_defaults_say():
     model = dq.SHIPPED_DIR / dq.MODEL
     info = json.loads((model / "rmlite_tiny.json").read_text())
     config = json.loads((model / "config.json").read_text())
-    demo = inspect.signature(run_demo).parameters
+    demo = DemoSettings()
     tiny = inspect.signature(dq.build_tiny_vlm).parameters
     for key in ("hidden_size", "num_layers", "vision_hidden", "vision_depth", "max_pixels"):
         assert info[key] == tiny[key].default, key
-    assert info["seed"] == demo["seed"].default and config["text_config"]["hidden_size"] == tiny["hidden_size"].default
-    warm, ws = info["warm_start"], inspect.signature(dq.warm_start).parameters
-    assert warm["steps"] == demo["warm_steps"].default and warm["pass_at_k"]["k"] == demo["pass_k"].default
-    assert warm["batch_size"] == ws["batch_size"].default and warm["lr"] == ws["lr"].default
+    assert info["seed"] == demo.seed and config["text_config"]["hidden_size"] == tiny["hidden_size"].default
+    warm, ws = info["warm_start"], dq.WarmStartSettings()
+    assert warm["steps"] == demo.warm_steps and warm["pass_at_k"]["k"] == demo.pass_k
+    assert warm["batch_size"] == ws.batch_size and warm["lr"] == ws.lr
     stats = json.loads((dq.SHIPPED_DIR / dq.STATS).read_text())
     assert len(stats["losses"]) == stats["steps"] == warm["steps"] and stats["pass_at_k"] == warm["pass_at_k"]
     size = sum(p.stat().st_size for p in dq.SHIPPED_DIR.rglob("*") if p.is_file())
@@ -316,7 +318,8 @@ def test_the_fingerprint_changes_with_every_part_of_the_settings(monkeypatch, ch
     elif change == "data":
         monkeypatch.setattr(dq, "REAL_MAPS", ("oslo", "geneva"))
     elif change == "warm start":
-        monkeypatch.setitem(dq.warm_start.__kwdefaults__, "lr", 1e-3)
+        monkeypatch.setattr(next(f for f in dataclasses.fields(dq.WarmStartSettings) if f.name == "lr"), "default",
+                            1e-3)
     _, settings = dq.demo_settings(12, 0, 512, 299 if change == "steps" else 300, 8)
     assert dq.fingerprint(settings) != base
     assert dq.shipped_record()["fingerprint"] != dq.fingerprint(settings)  # the shipped check above would fail

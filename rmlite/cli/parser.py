@@ -24,7 +24,7 @@ from rmlite.curriculum import CURRICULA, DEFAULT_CURRICULUM
 from rmlite.data.build import SIZES, DatasetConfig, generate_dataset
 from rmlite.data.export import FORMATS, IMAGE_MODES, export
 from rmlite.data.questions import QuestionConfig
-from rmlite.demo import run_demo
+from rmlite.demo import DemoSettings, run_demo
 from rmlite.doctor import fit_check
 from rmlite.evaluate import evaluate
 from rmlite.lab.measure import run_lab
@@ -212,9 +212,9 @@ def lab_arguments(p: argparse.ArgumentParser) -> None:
 def _add_demo(sub: Any) -> None:
     d = sub.add_parser("demo", help="the end-to-end demo on a small CPU default")
     d.add_argument("--out", default=param_default(run_demo, "out"), help="report folder (default: %(default)s)")
-    d.add_argument("--maps", type=non_negative, default=param_default(run_demo, "n_maps"),
+    d.add_argument("--maps", type=non_negative, default=field_default(DemoSettings, "n_maps"),
                    help="default: %(default)s")
-    d.add_argument("--seed", type=int, default=param_default(run_demo, "seed"))
+    d.add_argument("--seed", type=int, default=field_default(DemoSettings, "seed"))
     d.add_argument("--quick", action="store_true", help="reuse the warm start shipped in data/warm_tiny/ and cut the "
                    "spread groups, GRPO steps and held-out questions: the same report sections in about a third of "
                    "the time (the report says what it cut)")

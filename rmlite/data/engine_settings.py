@@ -42,7 +42,7 @@ def _listing(files: list[str]) -> str:
     return files[0] if len(files) == 1 else "[" + ",".join(files) + "]"
 
 
-def _data_settings(fmt: str, written: dict[str, list[str]], images: str, ordered: bool, batch_size: int,
+def _data_settings(fmt: str, written: dict[str, list[str]], *, images: str, ordered: bool, batch_size: int,
                    max_pixels: int | None, min_pixels: int | None) -> dict[str, Any]:
     train, val = written.get("train", []), written.get("test", [])
     s: dict[str, Any] = {"data.train_files": _listing(train) if fmt == "verl" else train[0]} if train else {}
@@ -101,7 +101,8 @@ def engine_settings(fmt: str, written: dict[str, list[str]], *, images: str, sta
     elif ordered:
         notes.append("rows the engine filters out (overlong prompts) move later stages off the batch boundaries")
     return {"format": fmt, "run_from": "the export folder", "stages": stages,
-            "settings": _data_settings(fmt, written, images, ordered, batch_size, max_pixels, min_pixels),
+            "settings": _data_settings(fmt, written, images=images, ordered=ordered, batch_size=batch_size,
+                                       max_pixels=max_pixels, min_pixels=min_pixels),
             "warnings": ([SHUFFLE_WARNING.format(engine=engine)] if ordered else []) + (
                 [f"the folder also holds {', '.join(stale)} from an earlier export: not part of this one"]
                 if stale else []), "notes": notes,

@@ -103,7 +103,7 @@ def _staged(samples: list[dict], order: Order | None, batch_size: int) -> list[t
             if span.stop > span.start]
 
 
-def _files(fmt: str, split: str, samples: list[dict], groups: list[tuple[int, str, list[int]]], image: Callable,
+def _files(fmt: str, split: str, samples: list[dict], groups: list[tuple[int, str, list[int]]], image: Callable, *,
            stage_files: bool) -> list[tuple[str, list[dict]]]:
     """(file name, rows) of one split: one file, or one per stage with `stage_files`."""
     files: list[tuple[str, list[dict]]] = [] if stage_files else [(f"{split}.parquet", [])]
@@ -163,7 +163,7 @@ def export(data_dir: str | Path, out: str | Path, fmt: str = "verl", *, images: 
         if split == TRAIN and order is not None:
             stages = [name for _, name, _ in groups]
         counts[split] = (sum(len(g[2]) for g in groups), len(samples))
-        files = _files(fmt, split, samples, groups, image, stage_files and split == TRAIN)
+        files = _files(fmt, split, samples, groups, image, stage_files=stage_files and split == TRAIN)
         for name, rows in files:
             Dataset.from_list(rows).to_parquet(str(out / name))
         written[split] = [name for name, _ in files]

@@ -14,7 +14,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -194,35 +194,56 @@ def evaluate_exact(model, processor, samples: Sequence[Mapping], images=None, *,
     return acc, {t: sum(v) / len(v) for t, v in by.items()}, detail
 
 
-def warm_start(model_dir_or_model, processor=None, samples: Sequence[Mapping] = (), images=None, *,
-               steps: int = 300, lr: float = 2e-3, batch_size: int = 16, seed: int = 0, progress: bool = True,
-               heldout: int | float = 0.15, max_heldout: int = 96, types: Sequence[str] | None = None,
-               max_sections: int = 2, warmup_steps: int = 10, eval_before: bool = False, pass_k: int = 0,
-               temperature: float = 1.0, save: bool | str | os.PathLike = True) -> WarmStartStats:
+@dataclass(frozen=True)
+class WarmStartSettings:
+    """What a warm start trains on and how (`warm_start`'s options). The fields are also `warm_start` keywords;
+    `rmlite.demo_quick` hashes them into the shipped warm start's fingerprint, so a renamed field is a new warm start.
+    `steps` AdamW steps of `batch_size` (`warmup_steps` linear warm-up, cosine decay to 10 %). `heldout`: share (float)
+    or number (int) of samples held out by map for the greedy exact-answer check (at most `max_heldout`), measured
+    before training too with `eval_before`. `types`: trained on (None: all), routes only up to `max_sections`
+    sections. With pass_k > 0, pass@k at `temperature` per type on the held-out slice against a guesser
+    (`rmlite.models.passk`); a type where it is at chance is warned about in one printed line.
+    """
+
+    steps: int = 300
+    lr: float = 2e-3
+    batch_size: int = 16
+    seed: int = 0
+    heldout: int | float = 0.15
+    max_heldout: int = 96
+    types: Sequence[str] | None = None
+    max_sections: int = 2
+    warmup_steps: int = 10
+    eval_before: bool = False
+    pass_k: int = 0
+    temperature: float = 1.0
+
+
+def warm_start(model_dir_or_model, processor=None, samples: Sequence[Mapping] = (), images=None,
+               settings: WarmStartSettings | None = None, *, progress: bool = True,
+               save: bool | str | os.PathLike = True, **options: Any) -> WarmStartStats:
     """A short supervised warm start: cross-entropy on the reference answer tokens only (prompt masked).
 
     Args:
         model_dir_or_model: a model folder (e.g. from `build_tiny_vlm`; loaded in float32, all weights trained)
             or a model object (trained in place: whatever parameters require grad, e.g. a LoRA adapter).
         processor: the model's processor (loaded from the folder when None).
-        samples: rmlite samples; only `types` are used (None: every type), route questions only with short
-            answers of ≤ `max_sections` sections.
+        samples: rmlite samples (`settings.types` and short routes are used).
         images: `{map_id: PIL image}`, a sequence parallel to `samples`, or None to read `sample["image"]`.
-        heldout: share (float) or number (int) of samples held out (by map) for the greedy exact-answer check.
-        pass_k, temperature: with pass_k > 0, also pass@k at `temperature` per type on the held-out slice against a
-            guesser (`rmlite.models.passk`); a type where it is at chance is warned about in one printed line.
+        settings: a WarmStartSettings; `options` (its field names as keywords) change fields of it.
         save: True saves back into the model folder; a path saves there; False does not save.
     Returns a `WarmStartStats` (loss curve, held-out exact accuracy, timing); also printed when `progress`.
     """
+    s = replace(settings or WarmStartSettings(), **options)
     model, processor, model_dir = _model_and_processor(model_dir_or_model, processor)
-    chosen = [(i, s) for i, s in enumerate(samples) if _eligible(s, types, max_sections)]
+    chosen = [(i, x) for i, x in enumerate(samples) if _eligible(x, s.types, s.max_sections)]
     if len(chosen) < 2:
-        wanted = "any type" if types is None else f"types {tuple(types)}"
+        wanted = "any type" if s.types is None else f"types {tuple(s.types)}"
         raise ValueError(f"warm start needs at least 2 samples of {wanted}, got {len(chosen)}")
-    pool = [dict(s) for _, s in chosen]
-    pool_images = [_image_of(i, s, images) for i, s in chosen]
-    train_idx, held_idx = _split(pool, heldout, seed)
-    held_idx = held_idx[:max_heldout]
+    pool = [dict(x) for _, x in chosen]
+    pool_images = [_image_of(i, x, images) for i, x in chosen]
+    train_idx, held_idx = _split(pool, s.heldout, s.seed)
+    held_idx = held_idx[:s.max_heldout]
     enc = SampleEncoder(processor)
     t_enc = time.perf_counter()
     encoded = [enc.encode(pool[i], pool_images[i]) for i in train_idx]
@@ -230,24 +251,23 @@ def warm_start(model_dir_or_model, processor=None, samples: Sequence[Mapping] = 
     held_images = [pool_images[i] for i in held_idx]
     t_enc = time.perf_counter() - t_enc
 
-    stats = WarmStartStats(steps=steps, batch_size=batch_size, lr=lr, seconds=0.0, seconds_per_step=0.0,
+    stats = WarmStartStats(steps=s.steps, batch_size=s.batch_size, lr=s.lr, seconds=0.0, seconds_per_step=0.0,
                            n_train=len(encoded), n_heldout=len(held))
-    if eval_before and held:
+    if s.eval_before and held:
         stats.accuracy_before = evaluate_exact(model, processor, held, held_images, encoder=enc)[0]
-    train_s = _train(model, enc, encoded, stats, seed=seed, warmup_steps=warmup_steps, progress=progress)
+    train_s = _train(model, enc, encoded, stats, seed=s.seed, warmup_steps=s.warmup_steps, progress=progress)
     if held:
         stats.accuracy, stats.accuracy_by_type, detail = evaluate_exact(model, processor, held, held_images,
                                                                         encoder=enc)
         stats.examples = detail[:6]
-        if pass_k > 0:
-            _probe(model, processor, stats, held, held_images, [pool[i] for i in train_idx], pass_k, temperature,
-                   seed)
+        if s.pass_k > 0:
+            _check_pass_at_k(model, processor, stats, (held, held_images), pool=[pool[i] for i in train_idx], s=s)
     k = min(10, len(stats.losses))
     if k:
         stats.loss_first = sum(stats.losses[:k]) / k
         stats.loss_last = sum(stats.losses[-k:]) / k
     stats.seconds = round(train_s + t_enc, 2)
-    stats.seconds_per_step = round(train_s / max(1, steps), 4)
+    stats.seconds_per_step = round(train_s / max(1, s.steps), 4)
     target = (model_dir if save is True else Path(save) if save else None)
     if target is not None:
         _save(model, processor, model_dir, target, stats)
@@ -256,10 +276,10 @@ def warm_start(model_dir_or_model, processor=None, samples: Sequence[Mapping] = 
     return stats
 
 
-def _probe(model, processor, stats: WarmStartStats, held: list[dict], images: list, pool: list[dict], k: int,
-           temperature: float, seed: int) -> None:
-    """Is there anything for GRPO to amplify? pass@k per type on the held-out slice, warnings printed."""
-    report = sample_pass_at_k(model, processor, held, images, k=k, temperature=temperature, pool=pool, seed=seed)
+def _check_pass_at_k(model, processor, stats: WarmStartStats, held: tuple[list[dict], list], *, pool: list[dict],
+                     s: WarmStartSettings) -> None:
+    """Is there anything for GRPO to amplify? pass@k per type on the held-out (samples, images), warnings printed."""
+    report = sample_pass_at_k(model, processor, *held, k=s.pass_k, temperature=s.temperature, pool=pool, seed=s.seed)
     stats.pass_at_k, stats.warnings = report.as_dict(), report.warnings()
     for line in stats.warnings:
         print(line)

@@ -140,7 +140,7 @@ class TrainingConsole(TrainerCallback):
             self.bar = None
 
 
-def install(trainer: Any, stage_names: Sequence[str] = (), progress: bool = True) -> TrainingConsole | None:
+def install(trainer: Any, stage_names: Sequence[str] = (), *, progress: bool = True) -> TrainingConsole | None:
     """Remove transformers' metrics printers from `trainer`; add a `TrainingConsole` unless `progress` is False."""
     for cb in list(trainer.callback_handler.callbacks):
         if isinstance(cb, (ProgressCallback, PrinterCallback)) or type(cb).__name__ in PRINTERS:

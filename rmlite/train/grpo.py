@@ -248,11 +248,11 @@ def train(model, processor, dataset, *, reward: str | RewardConfig | Any = PAPER
         print(done)
         rows = read_metrics(out)  # the finished run's, as a notebook re-run after it shows them
         return TrainResult(out, rows, [], stage_starts=stage_starts(rows)[1:])
-    main = runfolder.start(out, resume, overwrite)
+    main = runfolder.start(out, resume=resume, overwrite=overwrite)
     with console.quiet_known_warnings():
-        trainer, held = _trainer(model, processor, dataset, reward, cur, settings, out, callbacks, log_completions,
-                                 heldout)
-        console.install(trainer, cur.names, progress)
+        trainer, held = _trainer(model, processor, dataset, reward=reward, curriculum=cur, settings=settings,
+                                 callbacks=callbacks, log_completions=log_completions, heldout=heldout)
+        console.install(trainer, cur.names, progress=progress)
         if main:
             runfolder.write_run_file(out, reward, cur, settings, trainer.accelerator.num_processes)
         trainer.accelerator.wait_for_everyone()  # no process appends a row before the main one has cut the records
@@ -263,17 +263,20 @@ def train(model, processor, dataset, *, reward: str | RewardConfig | Any = PAPER
     if trainer.accelerator.is_main_process:
         state = {**cb.state_dict(trainer.state.global_step), "num_processes": trainer.accelerator.num_processes}
         (out / CURRICULUM_FILE).write_text(json.dumps(state, default=str, indent=2))
-        runfolder.write_cards(out, runfolder.facts_of(out, model, dataset, reward, cur, rows,
-                                                      trainer.state.max_steps, held))
+        facts = runfolder.facts_of(out, model=model, dataset=dataset, reward=reward, curriculum=cur, rows=rows,
+                                   max_steps=trainer.state.max_steps, held=held)
+        runfolder.write_cards(out, facts)
     trainer.accelerator.wait_for_everyone()  # every process returns with the run files complete
     return TrainResult(out, rows, list(cb.transitions), trainer, cb.stage_starts(trainer.state.global_step))
 
 
-def _trainer(model, processor, dataset, reward: Any, cur: Curriculum, settings: GRPOSettings, out: Path,
+def _trainer(model, processor, dataset, *, reward: Any, curriculum: Curriculum, settings: GRPOSettings,
              callbacks: tuple, log_completions: bool, heldout: Any) -> tuple[Any, HeldOutEval | None]:
-    """The CurriculumGRPOTrainer with rmlite's reward functions, the accuracy recorder and the run-file callbacks."""
+    """The CurriculumGRPOTrainer with rmlite's reward functions, the accuracy recorder and the run-file callbacks
+    (in `settings.output_dir`)."""
     from rmlite.train.curriculum_trainer import CurriculumGRPOTrainer  # deferred: torch / trl (unsloth must come first)
 
+    cur, out = curriculum, Path(settings.output_dir)
     reward_fn = load_reward(reward)
     funcs = list(trl_reward_funcs(reward if not callable(reward) or isinstance(reward, str) else reward_fn))
     recorder = AccuracyRecorder(reward_fn, out / COMPLETIONS_FILE if log_completions else None)

@@ -45,7 +45,7 @@ from rmlite.schema import (
 )
 
 
-def start(out: Path, resume: bool = False, overwrite: bool = False) -> bool:
+def start(out: Path, *, resume: bool = False, overwrite: bool = False) -> bool:
     """Create or claim the run folder; True on the main process (the one that writes the run files).
 
     A folder holding a run raises FileExistsError unless `resume` (continue it: its records are cut back to the last
@@ -351,7 +351,7 @@ def heldout_lines(held: Any) -> tuple[list[HeldOutLine], tuple[int, int] | None,
     return lines, (a, b), held.change()
 
 
-def facts_of(out: Path, model: Any, dataset: Any, reward: Any, curriculum: Any, rows: Sequence[Mapping],
+def facts_of(out: Path, *, model: Any, dataset: Any, reward: Any, curriculum: Any, rows: Sequence[Mapping],
              max_steps: int, held: Any = None) -> RunFacts:
     """The facts of a finished run, from what `rmlite.train.train` holds (`rows`: metrics.jsonl)."""
     config = reward if isinstance(reward, RewardConfig) else PRESETS.get(reward) if isinstance(reward, str) else None
