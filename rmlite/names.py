@@ -6,7 +6,7 @@ Two normalisers live here because answers are matched in two worlds:
   "(Transfer Station)", "(Branch-starting Station)", "（换乘站）", "（支线起始站）"), the words Station/Metro and
   the Chinese 站 suffix, and every character that is not a letter or a digit. Other bracketed words are part of
   the name: "Fairmoor (Heath)" is not Fairmoor.
-* `official_clean_string` re-implements the released RewardMap `clean_string` behaviour point for point
+* `rewardmap_clean` re-implements the released RewardMap `clean_string` behaviour point for point
   (written from its description, not copied) so the `official` reward preset can be compared with the
   paper's runs: it keeps accents and most punctuation, rewrites Univ/Tech/Road and drops *every* bracketed part
   (so there "Fairmoor (Heath)" is Fairmoor, as released).
@@ -15,9 +15,9 @@ Two normalisers live here because answers are matched in two worlds:
 'toyen'
 >>> normalize_station("Carouge-Marché")
 'carougemarche'
->>> official_clean_string("Pont-d'Arve Station (Transfer Station)")
+>>> rewardmap_clean("Pont-d'Arve Station (Transfer Station)")
 'pontdarve'
->>> normalize_station("Fairmoor (Heath)"), official_clean_string("Fairmoor (Heath)")
+>>> normalize_station("Fairmoor (Heath)"), rewardmap_clean("Fairmoor (Heath)")
 ('fairmoorheath', 'fairmoor')
 """
 
@@ -67,13 +67,14 @@ _OFFICIAL_SPACE = re.compile(r"[\s\-]+")
 
 
 @lru_cache(maxsize=65536)
-def official_clean_string(s: str) -> str:
-    """The released RewardMap station normaliser (behaviour-compatible re-implementation).
+def rewardmap_clean(s: str) -> str:
+    """The released RewardMap reward's station clean-up, its `clean_string` (a behaviour-compatible
+    re-implementation; rmlite's own is `normalize_station`, ReasonMap's evaluation's `metrics.reasonmap_clean`).
 
     Replacements run in the released order; note that "Univ" → "University" also rewrites an existing
     "University" to "Universityersity", exactly as the released code does.
 
-    >>> official_clean_string("Tech Road Metro")
+    >>> rewardmap_clean("Tech Road Metro")
     'technologylu'
     """
     for old, new in _OFFICIAL_REWRITES:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from rmlite.maps.fonts import legible_station_cap
 from rmlite.maps.generate import LINE_RANGES, PALETTE, TRANSFER_RANGES, GeneratorConfig, generate_network
 from rmlite.maps.namer import FLAVOURS, StationNamer, is_clean_name
-from rmlite.names import normalize_station, official_clean_string
+from rmlite.names import normalize_station, rewardmap_clean
 
 FORBIDDEN = ("station", "metro", "road", "univ", "tech", "--", ":", "(", ")", "[", "]", "{", "}", "*", ",", "'")
 
@@ -104,7 +104,7 @@ def check_names(names) -> None:
         low = n.lower()
         assert not any(f in low for f in FORBIDDEN), n
         assert n == n.strip() and "  " not in n
-    for norm in (normalize_station, official_clean_string):
+    for norm in (normalize_station, rewardmap_clean):
         keys = [norm(n) for n in names]
         assert len(set(keys)) == len(keys), f"collision under {norm.__name__}"
 

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from rmlite.names import TAGS, drop_brackets, normalize_line, normalize_station, official_clean_string, strip_tags
+from rmlite.names import TAGS, drop_brackets, normalize_line, normalize_station, rewardmap_clean, strip_tags
 
 
 @pytest.mark.parametrize("tag", TAGS)
@@ -23,8 +23,8 @@ def test_bracketed_words_are_part_of_the_name():
 
 
 def test_the_released_normaliser_drops_every_bracket():
-    assert official_clean_string("Fairmoor (Heath)") == official_clean_string("Fairmoor")
-    assert official_clean_string("Cathedral Pkwy (110 St)") == "cathedralpkwy"
+    assert rewardmap_clean("Fairmoor (Heath)") == rewardmap_clean("Fairmoor")
+    assert rewardmap_clean("Cathedral Pkwy (110 St)") == "cathedralpkwy"
 
 
 @pytest.mark.parametrize("s", ["a (b) c", "a (b (c) d) e", "(", ")", "a (b", "x（y）z", "a (b）c", "((()))", "",

@@ -12,6 +12,7 @@ import math
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from rmlite.curriculum.schedule import StageSpan
@@ -132,6 +133,22 @@ class StageSwitcher:
         self.transitions = [Transition(**t) for t in state["transitions"]]
 
 
+@lru_cache(maxsize=64)  # a few passes of a few stages are read at once (a batch, the prefetched ones)
+def pass_order(seed: int, stage: int, epoch: int, size: int) -> tuple[int, ...]:
+    """The order of one pass over a stage of `size` samples: positions shuffled by the stage's RNG, so
+    `[pool[i] for i in pass_order(...)]` is `pool` shuffled by it (a shuffle's swaps depend on the length only).
+    Cached by value: the same arguments always give the same order.
+
+    >>> pool = [10, 11, 12, 13, 14]
+    >>> shuffled = list(pool); stage_rng(3, 1, 2).shuffle(shuffled)
+    >>> [pool[i] for i in pass_order(3, 1, 2, len(pool))] == shuffled
+    True
+    """
+    order = list(range(size))
+    stage_rng(seed, stage, epoch).shuffle(order)
+    return tuple(order)
+
+
 @dataclass
 class StageSampler:
     """Batches of sample positions drawn from one stage at a time, shuffled inside the stage.
@@ -161,26 +178,16 @@ class StageSampler:
             self.counts = [0] * len(self.stage_indices)
         if len(self.counts) != len(self.stage_indices):
             raise ValueError("one count per stage expected")
-        self._perm_cache: dict[tuple[int, int], list[int]] = {}
 
-    def _perm(self, stage: int, epoch: int) -> list[int]:
-        key = (stage, epoch)
-        if key not in self._perm_cache:
-            idx = list(self.stage_indices[stage])
-            stage_rng(self.seed, stage, epoch).shuffle(idx)
-            if len(self._perm_cache) > 64:
-                self._perm_cache.clear()
-            self._perm_cache[key] = idx
-        return self._perm_cache[key]
 
     def peek(self, stage: int, ahead: int = 0) -> list[int]:
         """The batch that draw number counts[stage] + ahead of `stage` returns, without consuming it."""
         pool = self.stage_indices[stage]
         if not pool:
             raise ValueError(f"stage {stage} has no samples to draw from")
-        n = self.counts[stage] + ahead
+        n, size = self.counts[stage] + ahead, len(pool)
         pos = range(n * self.batch_size, (n + 1) * self.batch_size)
-        return [self._perm(stage, p // len(pool))[p % len(pool)] for p in pos]
+        return [pool[pass_order(self.seed, stage, p // size, size)[p % size]] for p in pos]
 
     def draw(self, stage: int) -> list[int]:
         """The next batch of `stage` (consumed)."""

@@ -29,7 +29,7 @@ from operator import attrgetter
 from rmlite.data.answers import boxed, format_route, reference_completion
 from rmlite.maps.network import Section, routes_from_json
 from rmlite.maps.rides import between
-from rmlite.names import normalize_line, normalize_station, official_clean_string
+from rmlite.names import normalize_line, normalize_station, rewardmap_clean
 from rmlite.schema import ANSWER_KINDS, CHOICE_LETTERS, AnswerKind, kind_of
 
 REFUSAL = "I'm sorry, but I can't determine that from the image."
@@ -48,7 +48,7 @@ class _Map:
         self.sets = {ln: frozenset(st) for ln, st in md.items()}
         self.stations = sorted({s for st in md.values() for s in st})
         self.keys = frozenset(normalize_station(s) for s in self.stations)
-        self.off_keys = frozenset(official_clean_string(s) for s in self.stations)
+        self.off_keys = frozenset(rewardmap_clean(s) for s in self.stations)
         self.line_keys = frozenset(normalize_line(ln) for ln in md) | frozenset(md)
 
     def via(self, line: str, a: str, b: str) -> tuple[str, ...]:
@@ -161,7 +161,7 @@ def garble(name: str, m: _Map, rng: random.Random) -> str | None:
             out = name[:i] + name[i + 1:]
         else:
             out = name[:i] + name[i] + name[i:]
-        if normalize_station(out) not in m.keys and official_clean_string(out) not in m.off_keys:
+        if normalize_station(out) not in m.keys and rewardmap_clean(out) not in m.off_keys:
             return out
     return None
 

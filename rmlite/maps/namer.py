@@ -2,7 +2,7 @@
 
 Names are built from hand-picked roots, endings and two-word patterns per flavour, so they read like real
 stations ("Grønåsen", "Place Verte", "Nowa Wola", "Kőhalom"). Every name is checked to be unambiguous under
-BOTH rmlite's `normalize_station` and the released RewardMap `official_clean_string`, and to avoid text that
+BOTH rmlite's `normalize_station` and `rewardmap_clean` (the released RewardMap's clean-up), and to avoid text that
 either normaliser strips or rewrites (Station, Metro, Road, Univ, Tech, brackets, "--", ":", "*", ",", "'").
 Left out: real place names and transliteration (no CJK; the bundled DejaVu font has no CJK glyphs).
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 import re
 
-from rmlite.names import normalize_station, official_clean_string
+from rmlite.names import normalize_station, rewardmap_clean
 
 # flavour -> (roots, endings, prefix words "X …", suffix words "… X"). Roots take an ending or a word.
 _FLAVOURS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
@@ -132,7 +132,7 @@ class StationNamer:
 
     def _remember(self, name: str) -> None:
         self._keys.add(normalize_station(name))
-        self._official.add(official_clean_string(name))
+        self._official.add(rewardmap_clean(name))
 
     def _draw(self) -> str:
         rng = self.rng
@@ -158,7 +158,7 @@ class StationNamer:
             name = self._draw()
             if len(name) > max_len or not is_clean_name(name):
                 continue
-            key, off = normalize_station(name), official_clean_string(name)
+            key, off = normalize_station(name), rewardmap_clean(name)
             if key in self._keys or off in self._official:
                 continue
             self._keys.add(key)

@@ -7,12 +7,25 @@ table says. `shorten`, `section_text` and `route_text` write the short human-rea
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
 
 from rmlite.reward.parse import ParsedSection
 
 RewardConfig = Any  # `rmlite.reward.config.RewardConfig`, which imports this module through its rules
+Resolved = tuple[str | None, str | None, str | None]
+
+
+class Route(NamedTuple):
+    """A route answer as one parser read it: resolved sections `(line or None, departure key, arrival key)`, the
+    written sections (None under the released parser), and the map and question as that parser keys them."""
+
+    secs: list[Resolved]
+    parsed: Sequence[ParsedSection] | None
+    lines: Mapping[str, frozenset]
+    s1: str
+    s2: str
+    direct: frozenset
 
 
 def shorten(s: str, n: int = 40) -> str:
@@ -26,8 +39,13 @@ def section_text(s: ParsedSection) -> str:
 
 
 def route_text(sections: Iterable[ParsedSection]) -> str:
-    """A parsed route as its sections' texts joined by ` | ` (a breakdown's `parsed`)."""
-    return " | ".join(section_text(s) for s in sections)
+    """A parsed route as its sections' texts joined by ` | ` (a breakdown's `parsed`).
+
+    >>> route_text([ParsedSection("Line 1", "A", "B"), ParsedSection("2", "B", "C" * 50)])
+    'Line 1: A → B | 2: B → CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC…'
+    """
+    return " | ".join([section_text(s) if len(s[0]) > 24 or len(s[1]) > 32 or len(s[2]) > 32
+                       else f"{s[0]}: {s[1]} → {s[2]}" for s in sections])  # short names (most): as they are
 
 
 def check_route(secs: list[tuple[str | None, str | None, str | None]], lines: Mapping[str, frozenset],
@@ -49,10 +67,10 @@ def check_route(secs: list[tuple[str | None, str | None, str | None]], lines: Ma
     return True, "correct route", None
 
 
-def detail_points(cfg: RewardConfig, r: Any, secs: list[tuple[str | None, str | None, str | None]],
-                  lines: Mapping[str, frozenset], s1: str, s2: str, q: int, direct: frozenset) -> float:
-    """R_detail on resolved sections `(line or None, departure key, arrival key)` under the paper's or the released
-    rules `r` (`rmlite.reward.rules`), clipped to `cfg`'s detail bounds; see the RewardConfig table."""
+def detail_points(cfg: RewardConfig, r: Any, route: Route, *, q: int) -> float:
+    """R_detail of a resolved `route` to a question with `q` transfers under the paper's or the released rules `r`
+    (`rmlite.reward.rules`), clipped to `cfg`'s detail bounds; see the RewardConfig table."""
+    secs, lines, s1, s2, direct = route.secs, route.lines, route.s1, route.s2, route.direct
     dep_ok, arr_ok = secs[0][1] == s1, secs[-1][2] == s2
     ends = (dep_ok and arr_ok) if r.endpoint_rule == "both" else (dep_ok or arr_ok)
     total = r.endpoint_points if ends else 0.0

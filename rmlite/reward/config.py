@@ -123,6 +123,18 @@ class RewardConfig:
         object.__setattr__(self, "gamma", tuple(float(g) for g in self.gamma))
         object.__setattr__(self, "beta", tuple(float(b) for b in self.beta))
 
+    def __hash__(self) -> int:
+        """By value, as a frozen dataclass's, but computed once: scoring's memos are keyed by the config (an id could
+        be reused by another config once this one is gone), and hashing every field on every lookup is slow."""
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = self.__dict__["_hash"] = hash(tuple(getattr(self, f.name) for f in fields(self)))
+        return h
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The fields only: a hash is per process (strings hash differently in each), so it is not pickled."""
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+
     @property
     def dense(self) -> bool:
         """Whether the config has a detail term (every preset but `SPARSE`)."""
@@ -204,10 +216,22 @@ class RewardBreakdown:
                 "detail": self.weight * self.alpha * self.detail}
 
 
-def make_breakdown(cfg: RewardConfig, w: float, fmt: bool, correct: bool, detail: float, parsed: str | None,
-                   reason: str, error: str | None = None) -> RewardBreakdown:
-    """A `RewardBreakdown` from what a scorer found (format kept, correct, detail points) under `cfg` and weight `w`."""
+def make_breakdown(cfg: RewardConfig, w: float, *, reason: str, fmt: bool = False, correct: bool = False,
+                   detail: float = 0.0, parsed: str | None = None, error: str | None = None) -> RewardBreakdown:
+    """A `RewardBreakdown` from what a scorer found (format kept, correct, detail points) under `cfg` and weight `w`.
+
+    >>> make_breakdown(PAPER, 1.5, reason="correct route", fmt=True, correct=True, detail=3.0).total
+    18.75
+    """
     f = cfg.format_points if fmt else 0.0
     c = cfg.correct_points if correct else 0.0
-    total = w * f + w * c + w * cfg.alpha * detail
-    return RewardBreakdown(total, f, c, detail, w, cfg.alpha, correct, parsed, reason, error)
+    # What `RewardBreakdown(...)` builds, without its frozen __init__'s ten `object.__setattr__` calls (a tenth of
+    # the time of scoring a route; tests/test_reward_caches.py checks the two agree).
+    b = _new(RewardBreakdown)
+    _set(b, "__dict__", {"total": w * f + w * c + w * cfg.alpha * detail, "format": f, "correctness": c,
+                         "detail": detail, "weight": w, "alpha": cfg.alpha, "correct": correct, "parsed": parsed,
+                         "reason": reason, "error": error})
+    return b
+
+
+_new, _set = object.__new__, object.__setattr__

@@ -3,22 +3,63 @@
 Every completion in a GRPO group is scored against the same sample, so the metro data is parsed and normalised
 once (`index_sample`, cached by the sample's `rmlite.schema.SCORED_FIELDS`) rather than per completion.
 `index_samples` indexes a whole data set before training's first step, so a malformed sample fails there and not
-at step 400. `resolve_line` and `station_key` turn a parsed name into the index's keys. `SizedCache` is the cache for
-values keyed by model output, bounded by bytes.
+at step 400. `resolve_line` and `station_key` turn a parsed name into the index's keys. The caches: `LRUCache`, bounded
+by entries and keyed by value (the sample indexes, each sample's memo of scored routes), and `SizedCache`, bounded by
+bytes, for values keyed by long model output.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections import OrderedDict
 from collections.abc import Hashable, Mapping
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
 from rmlite.maps.rides import between
-from rmlite.names import normalize_line, normalize_station, official_clean_string
+from rmlite.names import normalize_line, normalize_station, rewardmap_clean
 from rmlite.schema import SCORED_FIELDS, TEMPLATES, answer_kind, metro_data_of, validate_sample
+
+
+class LRUCache:
+    """A cache keyed by value, bounded by its number of entries: when full, the least recently used entry goes
+    (one at a time, so the hot entries stay; a cache that empties itself when full loses them all at once).
+
+    >>> c = LRUCache(maxsize=2)
+    >>> c.put("a", 1), c.put("b", 2), c.get("a"), c.put("c", 3), c.get("b"), len(c)
+    (1, 2, 1, 3, None, 2)
+    """
+
+    __slots__ = ("data", "maxsize")
+
+    def __init__(self, maxsize: int):
+        if not (isinstance(maxsize, int) and maxsize > 0):
+            raise ValueError(f"maxsize must be a positive int, got {maxsize!r}")
+        self.data: OrderedDict = OrderedDict()
+        self.maxsize = maxsize
+
+    def get(self, key: Hashable) -> Any:
+        """The value kept under `key` (now the most recently used), or None."""
+        hit = self.data.get(key)
+        if hit is not None:
+            self.data.move_to_end(key)
+        return hit
+
+    def put(self, key: Hashable, value: Any) -> Any:
+        """Keep `value` (not None) under `key`, dropping the least recently used entry if full; return `value`."""
+        data = self.data
+        data[key] = value
+        if len(data) > self.maxsize:
+            data.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        self.data.clear()
+
+    def __len__(self) -> int:
+        return len(self.data)
 
 
 class SizedCache:
@@ -61,13 +102,13 @@ class SizedCache:
 class MapIndex:
     """Everything about one metro map that scoring needs, keyed by normalised names."""
 
-    __slots__ = ("lines", "exact", "norm", "off_lines", "order", "rides")
+    __slots__ = ("lines", "exact", "norm", "off_lines", "order", "stations")
 
     def __init__(self, metro: dict[str, list[str]]):
         self.order = {ln: tuple(normalize_station(s) for s in st) for ln, st in metro.items()}
         self.lines = {ln: frozenset(st) for ln, st in self.order.items()}
-        self.rides: dict[tuple, tuple[str, ...] | None] = {}  # (line, a, b) → `ride`, filled as scored
-        self.off_lines = {ln: frozenset(official_clean_string(s) for s in st) for ln, st in metro.items()}
+        self.stations = frozenset().union(*self.lines.values())  # every station key of the map
+        self.off_lines = {ln: frozenset(rewardmap_clean(s) for s in st) for ln, st in metro.items()}
         self.exact = {ln: ln for ln in metro}
         keys: dict[str, set[str]] = {}
         for ln in metro:
@@ -84,6 +125,9 @@ def _line_suffixes(name: str) -> list[str]:
     return [normalize_station(" ".join(words[i:])) for i in range(1, len(words))]
 
 
+MEMO_SIZE = 1024  # results a sample's memo keeps (every config's together)
+
+
 class SampleIndex:
     """One sample, resolved: type and answer kind, key, weight inputs and (route kind) stops and map index."""
 
@@ -92,7 +136,7 @@ class SampleIndex:
 
     def __init__(self, sample: Mapping[str, Any]):
         validate_sample(sample)
-        self.memo: dict = {}  # scorers' per-sample memo of pure results (rmlite.reward.robust)
+        self.memo = LRUCache(MEMO_SIZE)  # scorers' per-sample memo of pure results (rmlite.reward.robust)
         self.sid = sample.get("id")
         self.qtype = sample["type"]
         self.kind = answer_kind(self.qtype)
@@ -107,8 +151,8 @@ class SampleIndex:
         if self.kind == "route":
             self.s1, self.s2 = normalize_station(sample["station1"]), normalize_station(sample["station2"])
             self.direct = frozenset(ln for ln, st in self.map.lines.items() if self.s1 in st and self.s2 in st)
-            self.off_s1 = official_clean_string(sample["station1"])
-            self.off_s2 = official_clean_string(sample["station2"])
+            self.off_s1 = rewardmap_clean(sample["station1"])
+            self.off_s2 = rewardmap_clean(sample["station2"])
             self.off_direct = frozenset(ln for ln, st in self.map.off_lines.items()
                                         if self.off_s1 in st and self.off_s2 in st)
             self.refs = _reference_rides(sample.get("routes"))
@@ -134,6 +178,7 @@ def _reference_stops(m: MapIndex, refs: tuple[tuple[str, tuple[str, ...], tuple[
     return None if any(r is None for r in rides) else sum(len(r) + 1 for r in rides)
 
 
+@lru_cache(maxsize=1 << 16)  # keys come from model output: bounded, the least recently used dropped
 def ride(m: MapIndex, line: str | None, a: str | None, b: str | None) -> tuple[str, ...] | None:
     """The stops strictly between a and b riding `line` (the shorter way round a loop, written closed); None when
     the line is unknown, a stop is not on it, a = b, or a stop appears twice on an open line (ambiguous).
@@ -142,15 +187,8 @@ def ride(m: MapIndex, line: str | None, a: str | None, b: str | None) -> tuple[s
     >>> ride(m, "L", "d", "a"), ride(m, "R", "b", "e"), ride(m, "L", "a", "a")
     (('c', 'b'), ('a',), None)
     """
-    key = (line, a, b)
-    try:
-        return m.rides[key]
-    except KeyError:
-        pass
     st = m.order.get(line) if line is not None else None
     out = None if st is None or a == b or a not in m.lines[line] or b not in m.lines[line] else between(st, a, b)
-    if len(m.rides) < 65536:  # bounded: keys come from model output
-        m.rides[key] = out
     return out
 
 
@@ -159,14 +197,13 @@ def _map_index(metro_json: str) -> MapIndex:
     return MapIndex(metro_data_of({"metro_data": metro_json}))
 
 
-_INDEX_CACHE: dict[tuple, SampleIndex] = {}
 _scored = itemgetter(*SCORED_FIELDS)  # the cache key (faster than a loop of `get`: scoring calls this each time)
-_INDEX_CACHE_SIZE = 16384
+_INDEXES = LRUCache(16384)  # sample indexes by their scored fields (a data set's worth)
 
 
 def index_sample(sample: Mapping[str, Any]) -> SampleIndex:
     """The sample validated and indexed for scoring, cached by its scored fields (raises ValueError if malformed)."""
-    if not isinstance(sample, Mapping):
+    if type(sample) is not dict and not isinstance(sample, Mapping):  # a dict first: the ABC check is slow
         raise ValueError(f"a sample must be a mapping, got {type(sample).__name__}")
     try:
         key = _scored(sample)
@@ -174,15 +211,10 @@ def index_sample(sample: Mapping[str, Any]) -> SampleIndex:
         get = sample.get
         key = tuple([get(f) for f in SCORED_FIELDS])
     try:
-        idx = _INDEX_CACHE.get(key)
+        idx = _INDEXES.get(key)
     except TypeError:  # an unhashable field (metro_data as a dict): index it without caching
         return SampleIndex(sample)
-    if idx is None:
-        idx = SampleIndex(sample)
-        if len(_INDEX_CACHE) >= _INDEX_CACHE_SIZE:
-            _INDEX_CACHE.clear()
-        _INDEX_CACHE[key] = idx
-    return idx
+    return idx if idx is not None else _INDEXES.put(key, SampleIndex(sample))
 
 
 def index_samples(samples: Any) -> int:
@@ -203,6 +235,25 @@ def resolve_line(m: MapIndex, name: str, cap: int) -> str | None:
 
 
 _line_key = lru_cache(maxsize=65536)(normalize_line)
+
+
+def resolve_sections(m: MapIndex, sections: Any, cap: int) -> list[tuple[str | None, str | None, str | None]]:
+    """Parsed sections as `(line, departure key, arrival key)`: `resolve_line` and `station_key` of each, inlined
+    (scoring calls this for every route answer).
+
+    >>> from rmlite.reward.parse import ParsedSection
+    >>> resolve_sections(MapIndex({"Line 1": ["Tøyen", "B"]}), [ParsedSection("line 1", "Toyen", "b" * 9)], 8)
+    [('Line 1', 'toyen', None)]
+    """
+    exact, norm, out = m.exact, m.norm, []
+    for sec in sections:
+        name, dep, arr = sec[0], sec[1], sec[2]
+        ln = exact.get(name)
+        if ln is None and len(name) <= cap:
+            ln = norm.get(_line_key(name))
+        out.append((ln, normalize_station(dep) if len(dep) <= cap else None,
+                    normalize_station(arr) if len(arr) <= cap else None))
+    return out
 
 
 def station_key(name: str, cap: int) -> str | None:

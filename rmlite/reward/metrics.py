@@ -2,8 +2,9 @@
 
 Evaluation is strict on purpose (it is what the paper's tables measure): planning answers are read with ReasonMap's
 own parser (`main.py`: exact-case keys, a short answer's arrival is the rest of its section, a long answer's is its
-line) and its `clean_string`; perception answers with ReasonMap-Plus's extraction and exact match
-(`rmlite.reward.official_parse`). `judge` makes one record per answer, `summarize` the tables.
+line) and its station clean-up (`reasonmap_clean`, the release's `clean_string`); perception answers with
+ReasonMap-Plus's extraction and exact match (`rmlite.reward.official_parse`). `judge` makes one record per answer,
+`summarize` the tables.
 
 Weights: ReasonMap w = 1 + 0.5·(question level + map level); ReasonMap-Plus w = 1 + 0.5·map level (1.0/1.5/2.0);
 weighted accuracy = Σ w·acc / Σ w, and the weighted map score likewise.
@@ -48,10 +49,11 @@ _DIGITS = re.compile(r"\d+")
 _BRACKETS = re.compile(r"[\(\（][^\)\）]*[\)\）]")  # ReasonMap's tags and notes in brackets
 
 
-def clean_string(s: str) -> str:
-    """ReasonMap's (evaluation) station normaliser: keeps the word "Station", unlike RewardMap's.
+def reasonmap_clean(s: str) -> str:
+    """ReasonMap's evaluation station clean-up, its `clean_string`: keeps the word "Station", unlike the released
+    RewardMap reward's (`rmlite.names.rewardmap_clean`).
 
-    >>> clean_string("Rive Station (Transfer Station)"), clean_string("Carouge-Marché, Metro")
+    >>> reasonmap_clean("Rive Station (Transfer Station)"), reasonmap_clean("Carouge-Marché, Metro")
     ('rivestation', 'carougemarché')
     """
     for old in ("Metro", "metro", ",", "*", "\n"):
@@ -98,7 +100,7 @@ def parse_answer(text: str, template: str = "short", compat: ReleaseCompat = DEF
             continue
         d = {"route": _rest_of_line(sec, "Route Name: ", clean=False), "dep": _rest_of_line(sec, "Departure Stop: ")}
         if template == "short":
-            d["arr"] = clean_string(sec.split("Arrival Stop:")[-1].strip())
+            d["arr"] = reasonmap_clean(sec.split("Arrival Stop:")[-1].strip())
         else:
             d["arr"] = _rest_of_line(sec, "Arrival Stop: ")
             key = "Number of Via Stops: " if template == "long1" else "Via Stops: "
@@ -113,17 +115,17 @@ def _rest_of_line(sec: str, key: str, clean: bool = True) -> str:
     if j < 0:
         return "Wrong"
     v = sec[i + len(key):j]
-    return clean_string(v) if clean else v.strip()
+    return reasonmap_clean(v) if clean else v.strip()
 
 
 def _stop(stop: str, compat: ReleaseCompat) -> str:
     """An answer's (already cleaned) stop where it meets the map or a reference."""
-    return clean_string(stop) if compat.clean_answer_twice else stop
+    return reasonmap_clean(stop) if compat.clean_answer_twice else stop
 
 
 def _ends_match(sections: list[dict[str, str]], station1: str, station2: str) -> bool:
-    return bool(sections) and clean_string(sections[0]["dep"]) == clean_string(station1) and \
-        clean_string(sections[-1]["arr"]) == clean_string(station2)
+    return bool(sections) and reasonmap_clean(sections[0]["dep"]) == reasonmap_clean(station1) and \
+        reasonmap_clean(sections[-1]["arr"]) == reasonmap_clean(station2)
 
 
 def route_correct(sections: list[dict[str, str]], metro: Mapping[str, list[str]], station1: str,
@@ -135,7 +137,7 @@ def route_correct(sections: list[dict[str, str]], metro: Mapping[str, list[str]]
         name = branch_alias(s["route"]) if compat.beijing_line_aliases else s["route"]
         if name not in metro:
             return False
-        stations = {clean_string(x) for x in metro[name]}
+        stations = {reasonmap_clean(x) for x in metro[name]}
         if _stop(s["dep"], compat) not in stations or _stop(s["arr"], compat) not in stations:
             return False
         if i < len(sections) - 1 and _stop(s["arr"], compat) != _stop(sections[i + 1]["dep"], compat):
@@ -171,7 +173,7 @@ def map_score(text: str, sample: Mapping[str, Any], *, via_stops_chinese_only: b
 def _line_ok(answer: str, ref: str, chinese: bool, compat: ReleaseCompat) -> bool:
     if not compat.line_name_self_rewrite:
         return normalize_line(answer[:200]) == normalize_line(ref)
-    return clean_string(chinese_reference_line(ref) if chinese else self_rewrite(answer)) == clean_string(answer)
+    return reasonmap_clean(chinese_reference_line(ref) if chinese else self_rewrite(answer)) == reasonmap_clean(answer)
 
 
 def _route_points(sections: list[dict[str, str]], ref: list[dict], template: str, chinese: bool,
@@ -183,8 +185,8 @@ def _route_points(sections: list[dict[str, str]], ref: list[dict], template: str
     for ans, r in zip(sections, ref, strict=False):
         dep, arr, ref_via = reference_stops(r, chinese, template, compat)
         name_ok = _line_ok(ans["route"], r["route_name"], chinese, compat)
-        s += 2 * name_ok + (_stop(ans["dep"], compat) == clean_string(dep)) + \
-            (_stop(ans["arr"], compat) == clean_string(arr))
+        s += 2 * name_ok + (_stop(ans["dep"], compat) == reasonmap_clean(dep)) + \
+            (_stop(ans["arr"], compat) == reasonmap_clean(arr))
         if template == "long1":
             count_points += _count_points(ans["via"], int(r["num_via_stops"]), compat)
         elif template == "long2":
@@ -193,7 +195,7 @@ def _route_points(sections: list[dict[str, str]], ref: list[dict], template: str
             if compat.long2_crash and not chinese and (mine or name_ok):
                 raise ReleaseCrash("the release reads a via list it never set (non-Chinese map, long2)")
             if not compat.via_stops_uncleaned_list:
-                mine, ref_via = list({clean_string(v) for v in mine}), list({clean_string(v) for v in ref_via})
+                mine, ref_via = list({reasonmap_clean(v) for v in mine}), list({reasonmap_clean(v) for v in ref_via})
             via_hits += sum(v in ref_via for v in mine)
             if name_ok:
                 union |= set(mine) | set(ref_via)

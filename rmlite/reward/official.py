@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from rmlite.names import official_clean_string
-from rmlite.reward.checks import shorten
+from rmlite.names import rewardmap_clean
+from rmlite.reward.checks import Route, shorten
 from rmlite.reward.config import RewardBreakdown, RewardConfig, make_breakdown
 from rmlite.reward.index import SampleIndex, SizedCache
 from rmlite.reward.official_parse import official_extract, official_match, official_sections
-from rmlite.reward.rules import Route
 
 # ----- the released behaviour ---------------------------------------------------------------------------------------
 _RELEASED_LINE_HACKS = (("八通", "Line 1"), ("大兴", "Line 4"))  # Beijing special cases of the released code
@@ -23,12 +22,12 @@ def score_official_perception(text: str, idx: SampleIndex, cfg: RewardConfig, w:
     """A perception answer as the released reward scores it: its extraction, then an exact match by answer kind."""
     ans = official_extract(text[-cfg.max_completion_chars:])
     ok = official_match(ans, idx.answer, idx.kind)
-    return make_breakdown(cfg, w, False, ok, 0.0, ans, "correct" if ok else f"{shorten(ans)!r} is wrong")
+    return make_breakdown(cfg, w, reason="correct" if ok else f"{shorten(ans)!r} is wrong", correct=ok, parsed=ans)
 
 
 CLEAN_CACHE_BYTES = 8 << 20  # the cleaned names kept (8 MiB of names and their cleanings; pays: see _clean_twice)
 _CLEANED = SizedCache(CLEAN_CACHE_BYTES)
-_clean = official_clean_string.__wrapped__  # uncached: that cache is bounded by entries, and arrivals can be long
+_clean = rewardmap_clean.__wrapped__  # uncached: that cache is bounded by entries, and arrivals can be long
 
 
 def _clean_twice(raw: str) -> str:
@@ -58,7 +57,7 @@ def score_official_planning(text: str, idx: SampleIndex, cfg: RewardConfig, w: f
     strict = official_sections(text, False, cfg.max_sections)
     loose = official_sections(text, True, cfg.max_sections)
     if strict is None or loose is None:
-        return make_breakdown(cfg, w, False, False, 0.0, None, "too many sections", "too many sections")
+        return make_breakdown(cfg, w, reason="too many sections", error="too many sections")
     lines = idx.map.off_lines
     ok, why = False, "no route sections found"
     if strict:
@@ -68,5 +67,7 @@ def score_official_planning(text: str, idx: SampleIndex, cfg: RewardConfig, w: f
     if loose:
         detail = cfg.rules.detail(cfg, idx, Route(_off_resolve(cfg, loose, lines), None, lines, idx.off_s1, idx.off_s2,
                                                   idx.off_direct))
-    parsed = " | ".join(f"{shorten(n, 24)}: {shorten(d, 32)} → {shorten(a, 32)}" for n, d, a in strict) or None
-    return make_breakdown(cfg, w, False, ok, detail, parsed, why, None if strict or loose else why)
+    parsed = " | ".join([f"{n}: {d} → {a}" if len(n) <= 24 and len(d) <= 32 and len(a) <= 32
+                         else f"{shorten(n, 24)}: {shorten(d, 32)} → {shorten(a, 32)}" for n, d, a in strict]) or None
+    return make_breakdown(cfg, w, reason=why, correct=ok, detail=detail, parsed=parsed,
+                          error=None if strict or loose else why)

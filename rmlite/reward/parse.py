@@ -59,7 +59,11 @@ def answer_region(text: str) -> str:
     >>> answer_region("<think>A? no, B.</think> B")
     ' B'
     """
-    cut = max((text.rfind(tag) + len(tag) if tag in text else 0) for tag in THINK_CLOSE)
+    cut = 0
+    for tag in THINK_CLOSE:
+        at = text.rfind(tag)
+        if at >= 0:
+            cut = max(cut, at + len(tag))
     return text[cut:]
 
 
@@ -195,6 +199,8 @@ _KEY = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _PROSE_LINE = re.compile(r"^[ \t>*_#\-=•]*[^\s>*_#\-=•]", re.MULTILINE)
+_QUOTES = "*_`\"'“”"  # what `clean_value` strips from both ends (with whitespace)
+_TRAILING = _QUOTES + ".;,"  # and from the end
 _FIELD = {"r": 0, "l": 0, "d": 1, "a": 2, "n": 3, "v": 4}
 
 
@@ -204,8 +210,10 @@ def clean_value(v: str) -> str:
     >>> clean_value(" **Tøyen Station**. ")
     'Tøyen Station'
     """
+    if v and v[0] not in _QUOTES and v[-1] not in _TRAILING and not v[0].isspace() and not v[-1].isspace():
+        return v  # already clean (most values): nothing below would change it
     for _ in range(2):  # "**Tøyen**." and "Tøyen.**" alike
-        v = v.strip().strip("*_`\"'“”").strip().rstrip(".;,")
+        v = v.strip().strip(_QUOTES).strip().rstrip(".;,")
     return v.strip()
 
 
@@ -283,6 +291,9 @@ def strict_route(answer: str, template: str = "short", max_sections: int = 256) 
     >>> strict_route("route name: 1\\nDeparture Stop: A\\nArrival Stop: B") is None
     True
     """
+    fast = _clean_route(answer, template, max_sections)
+    if fast is not None:
+        return fast
     extra = _EXTRA_KEY.get(template)
     keys = _STRICT_KEYS + ((extra,) if extra else ())
     lines = [ln.rstrip() for ln in answer.split("\n") if ln.strip()]
@@ -313,6 +324,42 @@ def strict_route(answer: str, template: str = "short", max_sections: int = 256) 
                                  vals[3] if extra == "Number of Via Stops: " else None,
                                  vals[3] if extra == "Via Stops: " else None))
         i += k
+    return tuple(out)
+
+
+# The common case of `strict_route`, read with one pattern: blank lines before, whitespace after, nothing else
+# between the lines, and every name already clean (`clean_value` would not change it). What it accepts
+# `strict_route`'s loop reads the same way; what it does not, the loop reads.
+_NAME = r"(?:[^\s*_`\"'“”.;,]|[^\s*_`\"'“”][^\n]*[^\s*_`\"'“”.;,])"
+_SECTION = {"short": "", "long1": r"\nNumber of Via Stops: [0-9]+", "long2": r"\nVia Stops:(?: [^\n]*)?"}
+_CLEAN_ROUTE = {
+    t: re.compile(rf"(?:[^\S\n]*\n)*(Route Name: {_NAME}\nDeparture Stop: {_NAME}\nArrival Stop: {_NAME}{extra}"
+                  rf"(?:\n---?\nRoute Name: {_NAME}\nDeparture Stop: {_NAME}\nArrival Stop: {_NAME}{extra})*)\s*")
+    for t, extra in _SECTION.items()}
+
+
+def _clean_route(answer: str, template: str, max_sections: int) -> tuple[ParsedSection, ...] | None:
+    """`strict_route` of an answer in the common clean form, or None (then the general loop decides)."""
+    pattern = _CLEAN_ROUTE.get(template)
+    m = pattern.fullmatch(answer) if pattern is not None else None
+    if m is None:
+        return None
+    lines = m.group(1).split("\n")
+    step = 4 if template == "short" else 5
+    n = (len(lines) + 1) // step
+    if n > max_sections or m.group(1).count("--") != n - 1:  # too many, or a "--" inside a value: the loop says
+        return None
+    out = []
+    for i in range(0, len(lines), step):
+        name, dep, arr = lines[i][12:], lines[i + 1][16:], lines[i + 2][14:]
+        if len(dep) == 10 and is_example(name, dep, arr):
+            return None
+        if step == 4:
+            out.append(ParsedSection(name, dep, arr))
+        elif template == "long1":
+            out.append(ParsedSection(name, dep, arr, lines[i + 3][21:]))
+        else:
+            out.append(ParsedSection(name, dep, arr, None, lines[i + 3][11:].strip()))
     return tuple(out)
 
 

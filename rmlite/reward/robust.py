@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rmlite.names import drop_brackets
+from rmlite.names import drop_brackets, normalize_station
 from rmlite.reward.checks import check_route, section_text
 from rmlite.reward.forms import via_count, via_list
 from rmlite.reward.index import SampleIndex, ride, station_key
@@ -37,48 +37,39 @@ def robust_route(cfg: RewardConfig, rules: RobustRules, idx: SampleIndex, secs: 
                  parsed: Sequence[ParsedSection], ok: bool, why: str) -> tuple[bool, str, float]:
     """(correct, reason, detail) under the robust rules, given Algorithm 1's verdict `ok, why` on the sections.
 
-    Pure in the resolved sections (and the written via stops on the long templates), so it is memoised per sample:
-    the rollouts of one GRPO group often resolve to the same route. When Algorithm 1 already failed, its reason
+    Pure in the config and the resolved sections (and the written via stops on the long templates), so it is
+    memoised per sample (`SampleIndex.memo`, keyed by value): the rollouts of one GRPO group often resolve to the
+    same route. When Algorithm 1 already failed, its reason
     stands. A wrong route that rides something has its edit count (`route_edits`) added to the reason. A stop
     written with a note in brackets that names no station is read without it (`bracket_free`), and Algorithm 1
     is then run again.
     """
-    if any("(" in p.departure or "(" in p.arrival or "（" in p.departure or "（" in p.arrival for p in parsed):
-        rekeyed = [(ln, bracket_free(idx, p.departure, a, cfg.max_name_chars),
-                    bracket_free(idx, p.arrival, b, cfg.max_name_chars)) for (ln, a, b), p in zip(secs, parsed,
-                                                                                                    strict=True)]
-        if rekeyed != list(secs):
-            secs = rekeyed
-            ok, why, bad = check_route(secs, idx.map.lines, idx.s1, idx.s2)
-            if bad is not None:
-                why += f" ({section_text(parsed[bad])})"
-    owner, memo = idx.memo.get(id(cfg), (None, None))
-    if owner is not cfg:  # keyed by identity (hashing a config is slow); holding it keeps its id unique
-        memo = {}
-        if len(idx.memo) >= MEMO_SIZE:
-            idx.memo.clear()
-        idx.memo[id(cfg)] = (cfg, memo)
+    for p in parsed:  # a loop, not `any`: most routes have no bracket, and a generator costs more than the test
+        if "(" in p.departure or "(" in p.arrival or "（" in p.departure or "（" in p.arrival:
+            rekeyed = [(ln, bracket_free(idx, p.departure, a, cfg.max_name_chars),
+                        bracket_free(idx, p.arrival, b, cfg.max_name_chars))
+                       for (ln, a, b), p in zip(secs, parsed, strict=True)]
+            if rekeyed != list(secs):
+                secs = rekeyed
+                ok, why, bad = check_route(secs, idx.map.lines, idx.s1, idx.s2)
+                if bad is not None:
+                    why += f" ({section_text(parsed[bad])})"
+            break
     short = idx.template == "short"
-    key = (tuple(secs), ok) if short else (tuple(secs), ok, tuple([(p.num_via, p.via) for p in parsed]))
-    hit = memo.get(key)
+    # Keyed by the config's value (a frozen config hashes once, `RewardConfig.__hash__`) and the resolved route.
+    key = (cfg, tuple(secs), ok) if short else (cfg, tuple(secs), ok, tuple([(p.num_via, p.via) for p in parsed]))
+    hit = idx.memo.get(key)
     if hit is None:
         vias = None if short else [via_ok(idx, s, p, cfg.max_name_chars) for s, p in zip(secs, parsed, strict=True)]
         verdict = robust_check(idx, secs, vias, rules) if ok else None
         correct = ok if verdict is None else verdict[0]
-        detail, edits = _detail_and_edits(cfg, rules, idx, secs, vias, correct)
-        hit = verdict, detail, edits
-        if len(memo) >= MEMO_SIZE:
-            memo.clear()
-        memo[key] = hit
+        hit = idx.memo.put(key, (verdict, *_detail_and_edits(cfg, rules, idx, secs, vias, correct)))
     verdict, detail, edits = hit
     if verdict is not None:
         ok, why = verdict
     if edits is not None:  # what the detail counted, so a reader sees why a wrong route scored what it did
         why = f"{why}; {edits} edit{'s' if edits > 1 else ''} from a right route"
     return ok, why, detail
-
-
-MEMO_SIZE = 1024  # routes remembered per sample and config (and configs per sample)
 
 
 def bracket_free(idx: SampleIndex, name: str, key: str | None, max_chars: int) -> str | None:
@@ -97,9 +88,7 @@ def bracket_free(idx: SampleIndex, name: str, key: str | None, max_chars: int) -
     """
     if key is None or "(" not in name and "（" not in name:
         return key
-    every = idx.memo.get("stations")
-    if every is None:
-        every = idx.memo["stations"] = frozenset().union(*idx.map.lines.values())
+    every = idx.map.stations
     if key in every:
         return key
     plain = station_key(drop_brackets(name), max_chars)
@@ -120,7 +109,10 @@ def via_ok(idx: SampleIndex, sec: Resolved, parsed: ParsedSection, max_chars: in
         text = parsed.via or ""
         if r is None or len(text) > max_chars * (len(r) + 1):  # a long ride's list is long; junk is bounded
             return False
-        written = {bracket_free(idx, v, station_key(v, max_chars), max_chars) for v in via_list(text)}
+        if "(" in text or "（" in text:
+            written = {bracket_free(idx, v, station_key(v, max_chars), max_chars) for v in via_list(text)}
+        else:  # no brackets (most lists): `bracket_free` keeps every key
+            written = {normalize_station(v) if len(v) <= max_chars else None for v in via_list(text)}
         written.difference_update(sec[1:])  # the section's own stops are not via stops
         return written == set(r)
     return None

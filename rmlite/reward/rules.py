@@ -15,30 +15,15 @@ file of its own (docs/reward.md, "Writing your own reward"). The rule table is i
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
-from rmlite.reward.checks import check_route, detail_points, section_text
+from rmlite.reward.checks import Route, check_route, detail_points, section_text
 from rmlite.reward.index import SampleIndex
-from rmlite.reward.parse import ParsedSection
 from rmlite.reward.robust import robust_route
 
 RewardConfig = Any  # `rmlite.reward.config.RewardConfig`, which holds a rule set (it imports this module)
-
-Resolved = tuple[str | None, str | None, str | None]
-
-
-class Route(NamedTuple):
-    """A route answer as one parser read it: resolved sections `(line or None, departure key, arrival key)`, the
-    written sections (None under the released parser), and the map and question as that parser keys them."""
-
-    secs: list[Resolved]
-    parsed: Sequence[ParsedSection] | None
-    lines: Mapping[str, frozenset]
-    s1: str
-    s2: str
-    direct: frozenset
 
 
 def _finite(x: Any) -> bool:
@@ -64,7 +49,7 @@ class _AlgorithmOne:
         return ok, why
 
     def detail(self, cfg: RewardConfig, idx: SampleIndex, route: Route) -> float:
-        return detail_points(cfg, self, route.secs, route.lines, route.s1, route.s2, idx.q, route.direct)
+        return detail_points(cfg, self, route, q=idx.q)
 
     def judge(self, cfg: RewardConfig, idx: SampleIndex, route: Route) -> tuple[bool, str, float]:
         ok, why = self.correct(cfg, idx, route)

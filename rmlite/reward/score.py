@@ -29,11 +29,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from rmlite.reward import parse
-from rmlite.reward.checks import route_text, shorten
+from rmlite.reward.checks import Route, route_text, shorten
 from rmlite.reward.config import PAPER, RewardBreakdown, RewardConfig, get_config, make_breakdown
-from rmlite.reward.index import SampleIndex, index_sample, resolve_line, station_key
+from rmlite.reward.index import SampleIndex, index_sample, resolve_sections
 from rmlite.reward.official import score_official_perception, score_official_planning
-from rmlite.reward.rules import Route
 from rmlite.schema import ANSWER_KINDS
 
 
@@ -58,7 +57,7 @@ def score_indexed(completion: Any, idx: SampleIndex, cfg: RewardConfig) -> Rewar
     """`score` on an already indexed sample (what the TRL functions call, memoised per completion)."""
     w = cfg.weight(idx.level, idx.qtype, idx.q)
     if not isinstance(completion, str):
-        return make_breakdown(cfg, w, False, False, 0.0, None, "completion is not text", "not a string")
+        return make_breakdown(cfg, w, reason="completion is not text", error="not a string")
     if idx.kind == "route":
         if cfg.parser == "official":
             return score_official_planning(completion, idx, cfg, w)
@@ -86,10 +85,11 @@ def _perception(text: str, idx: SampleIndex, cfg: RewardConfig, w: float) -> Rew
     if value is None:
         word = ANSWER_KINDS[idx.kind].word
         why = "no answer found" if answer is None else f"cannot read {shorten(answer)!r} as a {word}"
-        return make_breakdown(cfg, w, token is not None, False, 0.0, None, why, why)
+        return make_breakdown(cfg, w, reason=why, fmt=token is not None, error=why)
     key = int(idx.answer) if ANSWER_KINDS[idx.kind].count else idx.answer
     ok = value == key
-    return make_breakdown(cfg, w, token is not None, ok, 0.0, str(value), "correct" if ok else f"{value} is wrong")
+    return make_breakdown(cfg, w, reason="correct" if ok else f"{value} is wrong", fmt=token is not None, correct=ok,
+                          parsed=str(value))
 
 
 def _planning(text: str, idx: SampleIndex, cfg: RewardConfig, w: float) -> RewardBreakdown:
@@ -101,11 +101,10 @@ def _planning(text: str, idx: SampleIndex, cfg: RewardConfig, w: float) -> Rewar
     if sections is None:
         sections = parse.parse_route(text, cfg.max_answer_chars)
     if not sections:
-        return make_breakdown(cfg, w, False, False, 0.0, None, "no route sections found", "no route sections found")
+        return make_breakdown(cfg, w, reason="no route sections found", error="no route sections found")
     if len(sections) > cfg.max_sections:
-        return make_breakdown(cfg, w, False, False, 0.0, None, "too many sections", "too many sections")
-    m, cap = idx.map, cfg.max_name_chars
-    resolved = [(resolve_line(m, s.route_name, cap), station_key(s.departure, cap), station_key(s.arrival, cap))
-                for s in sections]
+        return make_breakdown(cfg, w, reason="too many sections", error="too many sections")
+    m = idx.map
+    resolved = resolve_sections(m, sections, cfg.max_name_chars)
     ok, why, detail = cfg.rules.judge(cfg, idx, Route(resolved, sections, m.lines, idx.s1, idx.s2, idx.direct))
-    return make_breakdown(cfg, w, fmt, ok, detail, route_text(sections), why)
+    return make_breakdown(cfg, w, reason=why, fmt=fmt, correct=ok, detail=detail, parsed=route_text(sections))
