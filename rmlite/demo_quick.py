@@ -225,11 +225,22 @@ def warm_up(out_dir: Path, train_rows: list[dict], images: MapImages, settings: 
 
 
 def plot_curve(losses: list[float], path: Path) -> None:
-    """The warm start's loss per step: raw points, and their running mean as a line (the training plots' window)."""
+    """`curve_figure` saved as a PNG."""
+    fig = curve_figure(losses)
+    import matplotlib.pyplot as plt  # after the figure: it chose the Agg backend
+
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def curve_figure(losses: list[float]) -> Any:
+    """The warm start's loss per step: raw points, and their running mean as a line (the training plots' window);
+    a log axis with plain tick numbers (0.3, 1, 6: not 3×10⁻¹)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     from rmlite.train.runlog import running_mean, smooth_window  # deferred: rmlite.train imports transformers
 
@@ -238,10 +249,12 @@ def plot_curve(losses: list[float], path: Path) -> None:
     ax.plot(steps, losses, ls="none", marker="o", ms=2, alpha=0.35, color="C0", label="per step")
     ax.plot(steps, running_mean(losses, window), color="C0", lw=1.8, label=f"running mean of {window}")
     ax.set(xlabel="warm-start step", ylabel="cross-entropy on the answer", yscale="log", title="warm start")
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    ax.yaxis.set_major_formatter(plain)
+    ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:g}"[0] in "1236" else ""))
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig
 
 
 def rebuild(defaults: Mapping[str, int], dest: Path | None = None) -> Path:

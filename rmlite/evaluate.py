@@ -28,7 +28,7 @@ from rmlite.reward.config import PAPER, RewardConfig
 from rmlite.reward.score import score
 from rmlite.schema import CHANCE_MAX_COUNT as CHANCE_MAX_COUNT  # the chance baseline's count range (re-exported)
 from rmlite.schema import kind_of
-from rmlite.stats import mean_se
+from rmlite.stats import mean_se, share_interval
 
 
 @dataclass
@@ -257,8 +257,10 @@ def plot_reports(reports: Sequence[EvalReport], path: str | Path, title: str = "
 
 
 def accuracy_figure(reports: Sequence[EvalReport], title: str = ""):
-    """Accuracy per question type (and overall): a bar ± SE per model (image-masked runs hatched), the baselines
-    (`BASELINES`) as reference lines across each group, n in every tick label, accuracy on 0–1."""
+    """Accuracy per question type (and overall): a bar per model with its Wilson interval at one SE
+    (`rmlite.stats.share_interval`: inside 0–1, not empty at 0; image-masked runs hatched), a zero drawn as a marker
+    and its value (a bar of height 0 shows nothing), the baselines (`BASELINES`) as reference lines across each
+    group, n in every tick label, accuracy on 0–1."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -277,8 +279,8 @@ def accuracy_figure(reports: Sequence[EvalReport], title: str = ""):
         _baseline_marks(ax, tables[name], types, name)
     ax.set_xticks(range(len(types)), [f"{t}\n{_n_label(tables, models or list(tables), t)}" for t in types],
                   fontsize=8)
-    ax.set_ylabel("accuracy (± SE)")
-    ax.set_ylim(0, 1)
+    ax.set_ylabel("accuracy (Wilson interval, 1 SE)")
+    ax.set_ylim(0, 1)  # a zero's marker sits on the axis, drawn unclipped
     ax.set_title(title or "accuracy per question type", fontsize=10)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.tight_layout()
@@ -287,12 +289,21 @@ def accuracy_figure(reports: Sequence[EvalReport], title: str = ""):
 
 def _bars(ax, table: Mapping[str, Mapping], types: Sequence[str], slot: float, width: float, name: str,
           color: str) -> None:
-    xs = [k + slot * width for k, t in enumerate(types) if t in table]
-    ys = [table[t]["accuracy"] for t in types if t in table]
-    se = [table[t]["se"] for t in types if t in table]
+    drawn = [(k + slot * width, table[t]) for k, t in enumerate(types) if t in table]
+    xs, ys = [x for x, _ in drawn], [v["accuracy"] for _, v in drawn]
+    spans = [share_interval(v["accuracy"], v["n"]) for _, v in drawn]
     masked = name.endswith(MASKED)
-    ax.bar(xs, ys, width * 0.92, yerr=se, capsize=2, label=name, hatch="//" if masked else None, color=color,
-           alpha=0.55 if masked else 1.0, edgecolor="0.3", linewidth=0.5, error_kw={"elinewidth": 0.8})
+    ax.bar(xs, ys, width * 0.92, label=name, hatch="//" if masked else None, color=color,
+           alpha=0.55 if masked else 1.0, edgecolor="0.3", linewidth=0.5)
+    ax.errorbar(xs, ys, yerr=[[y - lo for y, (lo, _) in zip(ys, spans, strict=True)],
+                              [hi - y for y, (_, hi) in zip(ys, spans, strict=True)]],
+                fmt="none", ecolor="black", elinewidth=0.8, capsize=2)
+    zeros = [(x, hi) for x, y, (_, hi) in zip(xs, ys, spans, strict=True) if y == 0]
+    if zeros:  # a bar of height 0 is invisible: a marker on the axis and the value say "measured, and 0"
+        ax.plot([x for x, _ in zeros], [0.0] * len(zeros), ls="none", marker="^", ms=6, color=color,
+                markeredgecolor="0.2", markeredgewidth=0.6, alpha=0.55 if masked else 1.0, clip_on=False)
+        for x, hi in zeros:  # above the interval, so its line does not cross the value
+            ax.text(x, hi + 0.01, "0", ha="center", va="bottom", fontsize=7, color="0.2")
 
 
 def _baseline_marks(ax, table: Mapping[str, Mapping], types: Sequence[str], name: str) -> None:

@@ -8,7 +8,9 @@ float32 (11.5 + 1e-7 is the same reward). None and NaN rewards (unscorable) are 
 Standard errors. One convention for a mean (shares included): the sample standard deviation (n − 1) over √n, SE 0
 for one value. Where observations come in clusters that are not independent (several groups drawn on one question),
 `cluster_mean_se` takes the mean per cluster first. `binomial_se` is only for a share whose p is known in advance
-(a chance baseline), never for an estimated one.
+(a chance baseline), never for an estimated one. Pictures draw an estimated share's uncertainty as `share_interval`
+(Wilson's score interval at one standard error): it stays inside [0, 1] and is not empty at 0 or 1, where p ± SE
+would reach past the axis (0.5 ± 0.5 from two questions) or vanish (0 ± 0).
 
 >>> has_spread([11.5, 11.5 + 1e-7, 11.5, 11.5]), has_spread([11.5, 11.6])
 (False, True)
@@ -84,6 +86,20 @@ def cluster_mean_se(values: Sequence[float], clusters: Sequence[Hashable]) -> tu
     for v, c in zip(values, clusters, strict=True):
         by.setdefault(c, []).append(v)
     return mean_se([sum(v) / len(v) for v in by.values()])
+
+
+def share_interval(p: float, n: int, z: float = 1.0) -> tuple[float, float]:
+    """Wilson's score interval for a share `p` of `n` 0/1 values: the shares p0 whose own binomial SE puts `p` within
+    `z` of them (z = 1: the interval a ± SE bar means). Always inside [0, 1]; (0, 1) for no values.
+
+    >>> [round(v, 3) for v in share_interval(0.5, 2)], [round(v, 4) for v in share_interval(0.0, 15)]
+    ([0.211, 0.789], [0.0, 0.0625])
+    """
+    if n < 1:
+        return 0.0, 1.0
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(max(0.0, p * (1 - p)) / n + z * z / (4 * n * n))
+    return min(p, max(0.0, centre - half)), max(p, min(1.0, centre + half))  # it holds p; rounding could leave it
 
 
 def binomial_se(p: float, n: int) -> float:

@@ -2,7 +2,7 @@
 
 Layers, bottom up (a module may import its own layer and the ones below it, never one above):
 
-    vocabulary  rmlite, rmlite.schema, rmlite.names, rmlite.stats
+    vocabulary  rmlite, rmlite.schema, rmlite.names, rmlite.stats, rmlite.tables
     world       rmlite.maps.*
     data        rmlite.data.*
     scoring     rmlite.reward.*
@@ -29,7 +29,7 @@ import pytest
 
 PKG = Path(__file__).resolve().parent.parent / "rmlite"
 LAYERS = [
-    ("vocabulary", ("rmlite", "rmlite.schema", "rmlite.names", "rmlite.stats")),
+    ("vocabulary", ("rmlite", "rmlite.schema", "rmlite.names", "rmlite.stats", "rmlite.tables")),
     ("world", ("rmlite.maps",)),
     ("data", ("rmlite.data",)),
     ("scoring", ("rmlite.reward",)),

@@ -23,6 +23,7 @@ from rmlite.data.store import load_maps, load_questions, map_row, read_manifest
 from rmlite.models.gpu import smart_resize
 from rmlite.reward.engines import engine_settings as reward_settings
 from rmlite.schema import QUESTION_TYPES
+from rmlite.tables import for_console
 
 PREAMBLES = tuple(t.format() for t in (BOXED_MC, BOXED_INT, BOXED_YN))  # the answer-format sentence of a question
 PREVIEW_LINES, PREVIEW_WIDTH = 3, 120
@@ -105,7 +106,7 @@ def cmd_audit(a: argparse.Namespace) -> int:
     read_manifest(a.data)
     picture.parent.mkdir(parents=True, exist_ok=True)
     report = audit_dataset(a.data, picture=picture, pnginfo=outputs.picture_info("audit"))
-    print(format_audit(report))
+    print(for_console(format_audit(report), picture.with_suffix(".txt")))  # a longer table: whole in the file
     print(f"wrote {picture}")
     missed = len(report.failures())
     if missed and not a.report:

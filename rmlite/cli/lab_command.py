@@ -13,6 +13,7 @@ from rmlite.data.store import read_manifest
 from rmlite.lab.measure import add_probes, lab_logged, load_samples, read_completions, run_lab
 from rmlite.lab.report import console_summary, probe_summary, write_outputs
 from rmlite.schema import COMPLETIONS_FILE, RUN_FILE
+from rmlite.tables import for_console
 
 
 def logged_group_size(completions: str | Path, given: int | None) -> int | None:
@@ -64,7 +65,7 @@ def cmd_lab(a: argparse.Namespace) -> int:
     else:
         samples = load_samples(a.data, a.split)[: a.limit]
         res = run_lab(samples, rewards, a.error_rates, a.group_size, seed=a.seed, probes=True)
-    print(console_summary(res) + "\n\n" + probe_summary(res))
+    print(for_console(console_summary(res) + "\n\n" + probe_summary(res), Path(a.out) / "console.txt"))
     for p in write_outputs(res, a.out, plots=not a.no_plots):
         print(f"wrote {p}")
     return 0

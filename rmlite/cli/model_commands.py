@@ -19,6 +19,7 @@ from rmlite.evaluate import evaluate, markdown_table
 from rmlite.models.gpu import cuda_available, gpu_preset
 from rmlite.models.load import load_model
 from rmlite.schema import ADAPTER_DIR
+from rmlite.tables import for_console
 from rmlite.train.runfolder import finished
 from rmlite.train.settings import GRPOSettings, card_load_options, card_settings, cpu_preset
 
@@ -125,7 +126,7 @@ def cmd_eval(a: argparse.Namespace) -> int:
     outputs.claim_folder(a.out, "eval")
     reports = evaluate(model, processor, ds, name=eval_name(a.adapter), out=a.out, max_new_tokens=a.max_new_tokens,
                        compat=a.compat)
-    print(markdown_table(list(reports.values())))
+    print(for_console(markdown_table(list(reports.values())), Path(a.out) / "report.md", write=False))
     print(f"wrote {a.out}")
     return 0
 

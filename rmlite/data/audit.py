@@ -24,15 +24,15 @@ import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from rmlite.data.audit_picture import worst_labels_png
 from rmlite.data.legibility import hairpin_lines, label_cover, order_flips
 from rmlite.data.recheck import Recheck, recheck_rows
 from rmlite.data.shortcuts import MapCues, Shortcut, format_shortcuts, shortcut_table
-from rmlite.data.store import load_maps, load_questions, map_row, read_manifest
+from rmlite.data.store import load_maps, load_questions, read_manifest
 from rmlite.maps.colors import min_delta_e
 from rmlite.maps.labels import label_margins, min_label_margin
 from rmlite.maps.layout import cached_plan
@@ -289,37 +289,6 @@ def audit_dataset(path: str | os.PathLike, picture: str | os.PathLike | None = N
     if picture is not None:
         worst_labels_png(maps, report.worst, picture, pnginfo=pnginfo)
     return report
-
-
-def worst_labels_png(maps, worst: list[tuple[float, str, str]], out: str | os.PathLike, *,
-                     pnginfo: Any = None) -> Path:
-    """A strip of crops around the labels nearest to reading as another station's (red: the label, blue: its mark)."""
-    from PIL import Image, ImageDraw
-
-    tiles = []
-    for margin, map_id, station in worst:
-        rec = map_row(maps, map_id)
-        net = Network.from_dict(json.loads(rec["network"]))
-        plan = cached_plan(net, int(rec["width"]), False, None)
-        img = rec["image"].convert("RGB")
-        box, (x, y) = plan.label_boxes[station], plan.station_xy[station]
-        pad = 3 * plan.fpx
-        crop = (max(0, min(box[0], x) - pad), max(0, min(box[1], y) - pad), min(img.width, max(box[2], x) + pad),
-                min(img.height, max(box[3], y) + pad))
-        tile = img.crop(crop)
-        d = ImageDraw.Draw(tile)
-        d.rectangle([box[0] - crop[0], box[1] - crop[1], box[2] - crop[0], box[3] - crop[1]], outline=(220, 0, 0))
-        d.ellipse([x - crop[0] - 4, y - crop[1] - 4, x - crop[0] + 4, y - crop[1] + 4], outline=(0, 0, 220))
-        d.text((2, 2), f"{margin:+.0f}px", fill=(220, 0, 0))
-        tiles.append(tile.resize((200, max(1, round(200 * tile.height / max(1, tile.width))))))
-    w, h = 200 * max(1, len(tiles)), max((t.height for t in tiles), default=50)
-    sheet = Image.new("RGB", (w, h), "white")
-    for i, t in enumerate(tiles):
-        sheet.paste(t, (200 * i, 0))
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(out, pnginfo=pnginfo)
-    return out
 
 
 def format_audit(report: AuditReport) -> str:

@@ -14,7 +14,8 @@ from typing import Any
 
 from rmlite.lab.probes import probe_table
 from rmlite.lab.stats import ALL
-from rmlite.stats import share_se
+from rmlite.stats import share_interval, share_se
+from rmlite.tables import MAX_COLUMNS, grid
 
 TABLE_COLUMNS = ("reward", "error_rate", "type", "difficulty", "groups", "accuracy", "reward_mean", "reward_std",
                  "frac_reward_zero_std", "zero_std_all_correct", "spearman", "adv_correct_group",
@@ -36,8 +37,9 @@ class LabResult:
 
 
 # ----- output -------------------------------------------------------------------------------------------------------
-def format_table(rows: Sequence[Mapping], columns: Sequence[str] | None = None) -> str:
-    """A plain text table (numbers to 3 decimals, None as "-").
+def format_table(rows: Sequence[Mapping], columns: Sequence[str] | None = None, width: int = MAX_COLUMNS) -> str:
+    """A plain text table (numbers to 3 decimals, None as "-"); columns past `width` go on in a further block that
+    repeats the first column (`rmlite.tables.grid`; a file passes a large width to keep one block).
 
     >>> print(format_table([{"a": 1, "b": 0.12345}, {"a": 22, "b": None}]))
     a   b
@@ -54,13 +56,10 @@ def format_table(rows: Sequence[Mapping], columns: Sequence[str] | None = None) 
             return "-"
         return f"{v:.3f}" if isinstance(v, float) else str(v)
 
-    body = [[cell(r.get(c)) for c in cols] for r in rows]
-    widths = [max(len(c), *(len(b[i]) for b in body)) for i, c in enumerate(cols)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)), "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(b, widths, strict=True)) for b in body]
-    return "\n".join(line.rstrip() for line in lines)
+    return grid(cols, [[cell(r.get(c)) for c in cols] for r in rows], width=width)
 
 
+FILE_WIDTH = 10_000  # lab.txt: every column in one block
 HEADLINE_TYPE = "planning"  # the questions the dense reward is for: the headline and the figure's first panel
 ZERO = "frac_reward_zero_std"  # the lab's column: share of groups whose rewards are all equal (no GRPO signal)
 CONSOLE_COLUMNS = ("reward", "error_rate", "type", "groups", "accuracy", "reward_mean", "reward_std", ZERO,
@@ -131,7 +130,8 @@ def plot_signal_density(rows: Sequence[Mapping], path: str | Path) -> Path:
 
 def signal_density_figure(rows: Sequence[Mapping]):
     """The lab figure: first and large, the zero-spread share of planning groups against the policy's error rate,
-    one line per reward (each its own marker and line style, slightly dodged so none hides another, ± SE); below,
+    one line per reward (each its own marker and line style, slightly dodged so none hides another, with Wilson's
+    interval at one SE, `rmlite.stats.share_interval`: inside 0–1, not empty at 0); below,
     smaller, the same per other question type. n (groups) in every title, one legend for the figure."""
     import matplotlib
 
@@ -165,9 +165,12 @@ def _zero_panel(ax, rows: Sequence[Mapping], qtype: str, rewards: Sequence[str],
     for i, name in enumerate(rewards):
         if name not in pts:
             continue
-        x, p, se, _ = zip(*pts[name], strict=True)
+        x, p, _, n = zip(*pts[name], strict=True)
+        spans = [share_interval(pi, ni) for pi, ni in zip(p, n, strict=True)]
+        yerr = [[pi - lo for pi, (lo, _) in zip(p, spans, strict=True)],
+                [hi - pi for pi, (_, hi) in zip(p, spans, strict=True)]]
         shift = (i - (len(rewards) - 1) / 2) * dodge
-        ax.errorbar([v + shift for v in x], p, yerr=se, marker=MARKERS[i % len(MARKERS)], capsize=2,
+        ax.errorbar([v + shift for v in x], p, yerr=yerr, marker=MARKERS[i % len(MARKERS)], capsize=2,
                     linestyle=LINESTYLES[i % len(LINESTYLES)], markersize=7 if big else 4, label=name,
                     linewidth=1.6 if big else 1.0, color=f"C{i}")
     groups = sorted({n for v in pts.values() for *_, n in v})
@@ -203,9 +206,9 @@ def write_outputs(res: LabResult, out: str | Path, plots: bool = True) -> list[P
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "lab.jsonl", out / "lab.txt"]
     paths[0].write_text("".join(json.dumps(r) + "\n" for r in res.rows))
-    parts = [textwrap.fill(headline(res.rows), 118), format_table(res.rows),
-             format_table(res.probes, PROBE_COLUMNS) if res.probes else "",
-             format_table(res.ladders, LADDER_COLUMNS) if res.ladders else ""]
+    parts = [textwrap.fill(headline(res.rows), 118), format_table(res.rows, width=FILE_WIDTH),
+             format_table(res.probes, PROBE_COLUMNS, FILE_WIDTH) if res.probes else "",
+             format_table(res.ladders, LADDER_COLUMNS, FILE_WIDTH) if res.ladders else ""]
     paths[1].write_text("\n\n".join(p for p in parts if p) + "\n")
     if res.probes:
         paths.append(out / "probes.jsonl")

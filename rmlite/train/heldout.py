@@ -7,6 +7,7 @@ held-out questions greedily, scores them with ReasonMap's metrics (`rmlite.evalu
 
 * `heldout/step` (the step evaluated: the start's evaluation lands in step 1's row), `heldout/n` (questions),
   `heldout/accuracy`, `heldout/accuracy_se`, `heldout/accuracy/<type>`, `heldout/accuracy_se/<type>`,
+  `heldout/n/<type>` (the plot's intervals need it),
   `heldout/format_errors/<type>` (answers the type's parser cannot read, apart from wrong ones), `heldout/chance`
   and `heldout/majority` (constant);
 
@@ -94,6 +95,7 @@ class HeldOutEval(TrainerCallback):
             if t != "all":
                 out[f"{PREFIX}/accuracy/{t}"] = v["accuracy"]
                 out[f"{PREFIX}/accuracy_se/{t}"] = v["se"]
+                out[f"{PREFIX}/n/{t}"] = v["n"]
                 out[f"{PREFIX}/format_errors/{t}"] = v["format_errors"]
         for name, base in self.baselines.items():
             out[f"{PREFIX}/{name}"] = type_table(base)["all"]["accuracy"]

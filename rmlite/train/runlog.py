@@ -3,11 +3,13 @@
 The plot has four panels, each with its own axis and legend: reward and its components (0 to the reward's
 maximum); zero-spread groups (rmlite's `zero_spread/*`, 0–1, with TRL's `frac_reward_zero_std` grey and dashed for
 reference: under `scale_rewards="batch"` it tests the batch's spread, not the group's); sampled accuracy on the
-training rollouts per type (0–1); held-out greedy accuracy per type (± SE, beside chance and majority) when a
-held-out set is evaluated. Each training series is drawn as its raw points (small markers, so a single point shows)
-and a running mean over a window that grows with the run (`smooth_window`). Stage boundaries sit at the first
-logged step trained on the new stage (`stage_starts`), the `step` of metrics.jsonl's rows (1-based: row s holds
-the s-th optimizer step, trained on the batch generated at global_step s - 1).
+training rollouts per type (0–1); held-out greedy accuracy per type when a held-out set is evaluated, each point
+with its Wilson interval at one SE (`rmlite.stats.share_interval`: inside 0–1, and not empty at 0; the types'
+points slightly apart so no interval hides another), beside chance and majority. Each training series is drawn as
+its raw points (small markers, so a single point shows) and a running mean over a window that grows with the run
+(`smooth_window`). Stage boundaries are dashed lines at the first logged step trained on the new stage
+(`stage_starts`), the `step` of metrics.jsonl's rows (1-based: row s holds the s-th optimizer step, trained on the
+batch generated at global_step s - 1); the legend names them, so no text sits where a legend may go.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from rmlite.curriculum.stages import stage_starts
 from rmlite.schema import METRICS_FILE
+from rmlite.stats import share_interval
 from rmlite.train.heldout import PREFIX as HELDOUT
 from rmlite.train.spread import PREFIX as ZERO_SPREAD
 from rmlite.train.spread import TOTAL as ZERO_SPREAD_TOTAL
@@ -187,20 +190,47 @@ def _heldout_panel(ax, rows: Sequence[Mapping], window: int) -> str:
         ax.text(0.5, 0.5, "no held-out evaluation", transform=ax.transAxes, ha="center", color="grey")
         return ""
     x = [r.get(f"{HELDOUT}/step", r["step"]) for r in ev]
-    ax.errorbar(x, [r[f"{HELDOUT}/accuracy"] for r in ev], yerr=[r.get(f"{HELDOUT}/accuracy_se", 0.0) for r in ev],
-                marker="o", lw=2, capsize=3, color="black", label="all")
-    for k in _keys(ev, f"{HELDOUT}/accuracy/"):
-        t = k.removeprefix(f"{HELDOUT}/accuracy/")
-        pts = [(xi, r[k], r.get(f"{HELDOUT}/accuracy_se/{t}", 0.0)) for xi, r in zip(x, ev, strict=True) if k in r]
-        xs, ys, ses = zip(*pts, strict=True)
-        ax.errorbar(xs, ys, yerr=ses, marker=".", ms=6, lw=1, capsize=2, label=t)
+    types = [k.removeprefix(f"{HELDOUT}/accuracy/") for k in _keys(ev, f"{HELDOUT}/accuracy/")]
+    dodge = 0.012 * ((max(x) - min(x)) or 1.0)  # the types' points apart, so no interval hides another
+    _interval_series(ax, ev, x, "", dodge * -(len(types) + 1) / 2, marker="o", lw=2, capsize=3, color="black",
+                     label="all", zorder=3)
+    for i, t in enumerate(types):
+        _interval_series(ax, ev, x, t, dodge * (i - (len(types) - 1) / 2), marker=".", ms=6, lw=1, capsize=2,
+                         label=t)
     for k, ls in ((f"{HELDOUT}/chance", ":"), (f"{HELDOUT}/majority", "-.")):
         if k in ev[-1]:
             ax.axhline(ev[-1][k], color="grey", ls=ls, lw=1, label=k.removeprefix(f"{HELDOUT}/"))
     ax.set_ylim(-0.02, 1.02)
-    ax.set_ylabel("accuracy (± SE)")
+    ax.set_ylabel("accuracy (Wilson interval, 1 SE)")
     n = ev[-1].get(f"{HELDOUT}/n")
     return f"{len(ev)} evaluations" + (f" of {n} questions" if n else "")
+
+
+def _interval_series(ax, ev: Sequence[Mapping], x: Sequence[float], qtype: str, shift: float, **style: Any) -> None:
+    """One held-out accuracy series (all types when `qtype` is empty) with its intervals (`heldout_interval`)."""
+    acc = f"{HELDOUT}/accuracy" + (f"/{qtype}" if qtype else "")
+    pts = [(xi + shift, r[acc], *heldout_interval(r, qtype)) for xi, r in zip(x, ev, strict=True) if acc in r]
+    xs, ys, lows, highs = zip(*pts, strict=True)
+    ax.errorbar(xs, ys, yerr=[[y - lo for y, lo in zip(ys, lows, strict=True)],
+                              [hi - y for y, hi in zip(ys, highs, strict=True)]], **style)
+
+
+def heldout_interval(row: Mapping, qtype: str = "") -> tuple[float, float]:
+    """The interval drawn around one held-out accuracy (of `qtype`, or of all types): Wilson's at one SE from the
+    logged n; a row from before `heldout/n/<type>` was logged gets the logged SE clipped to 0–1.
+
+    >>> row = {"heldout/accuracy/torf1": 0.5, "heldout/accuracy_se/torf1": 0.5, "heldout/n/torf1": 2}
+    >>> [round(v, 2) for v in heldout_interval(row, "torf1")]
+    [0.21, 0.79]
+    >>> del row["heldout/n/torf1"]; heldout_interval(row, "torf1")
+    (0.0, 1.0)
+    """
+    tail = f"/{qtype}" if qtype else ""
+    p, n = float(row[f"{HELDOUT}/accuracy{tail}"]), row.get(f"{HELDOUT}/n{tail}")
+    if isinstance(n, (int, float)) and n >= 1:
+        return share_interval(p, int(n))
+    se = float(row.get(f"{HELDOUT}/accuracy_se{tail}", 0.0))
+    return max(0.0, p - se), min(1.0, p + se)
 
 
 def _note(rows: Sequence[Mapping], window: int) -> str:
@@ -212,11 +242,12 @@ _PANELS = (("reward", _reward_panel), ("zero-spread groups", _spread_panel),
 
 
 def _mark_stages(ax, rows: Sequence[Mapping], stage_names: tuple[str, ...]) -> None:
-    """A dashed line at each stage's first logged step (not the first stage's), labelled with the stage's name."""
-    import matplotlib.transforms as mtransforms
-
-    trans = mtransforms.blended_transform_factory(ax.transData, ax.transAxes)
-    for step, stage in stage_starts(rows)[1:]:
-        ax.axvline(step, color="0.4", ls="--", lw=1)
+    """A dashed line at each stage's first logged step (not the first stage's), named in the legend (a text on the
+    panel could sit under the legend)."""
+    for k, (step, stage) in enumerate(stage_starts(rows)[1:]):
         name = stage_names[stage] if stage < len(stage_names) else f"stage {stage}"
-        ax.text(step, 0.98, f" {name}", transform=trans, fontsize=7, va="top", color="0.4")
+        ax.axvline(step, color="0.4", ls=STAGE_STYLES[k % len(STAGE_STYLES)], lw=1,
+                   label=f"{name} from step {step}")
+
+
+STAGE_STYLES = ("--", (0, (6, 2, 1, 2)), (0, (1, 1.5)))  # one dash pattern per stage boundary
