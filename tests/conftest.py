@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+from fixtures.grpo_run import tiny_grpo_run  # noqa: F401 (a fixture)
 from fixtures.models import tiny_model_dir, toy_data, warm_model_dir, warm_start_stats  # noqa: F401 (fixtures)
 from hypothesis import HealthCheck, settings
 

@@ -2,69 +2,29 @@
 switch, no known-harmless warning, the full metrics still in the files, README.md cards instead of TRL's, the curves'
 stage boundary where the stage began, and `overwrite` that leaves no old checkpoint behind.
 
-One short training (the tiny VLM, two curriculum stages, a held-out set) is shared by the module's tests.
+One short training (the tiny VLM, two curriculum stages, a held-out set) is shared by the module's tests: the
+session's `tiny_grpo_run` (tests/fixtures/grpo_run.py), which tests/test_grpo.py and tests/test_telemetry.py share.
 """
 
-import io
 import json
 import re
 import shutil
 import warnings
-from contextlib import redirect_stderr, redirect_stdout
-from types import SimpleNamespace
 
 import pytest
-from fixtures.models import tiny_model_cached
-
-from rmlite.data.build import DatasetConfig, generate_dataset
-from rmlite.data.questions import QuestionConfig
-from rmlite.data.store import load_split
+from fixtures.grpo_run import load_tiny, train_captured
 
 pytest.importorskip("trl")
+pytestmark = pytest.mark.slow  # every test here reads the shared GRPO run (a training run)
 
 TRL_KEYS = ("loss", "grad_norm", "learning_rate", "reward", "reward_std", "frac_reward_zero_std",
             "completions/mean_length", "rewards/format_reward/mean", "rewards/accuracy/mean", "entropy", "step_time")
 
 
-def _model(folder):
-    from rmlite.models.load import load_model
-
-    src = folder / "tiny"
-    shutil.copytree(tiny_model_cached(), src)
-    return load_model(str(src), load_in_4bit=True, lora_rank=8)
-
-
-def _train_captured(*args, **kw):
-    """train() with stdout, stderr (the bar, print, tqdm.write) and every warning captured."""
-    from rmlite.train.grpo import train
-
-    out, err = io.StringIO(), io.StringIO()
-    with warnings.catch_warnings(record=True) as caught, redirect_stdout(out), redirect_stderr(err):
-        warnings.simplefilter("always")
-        res = train(*args, **kw)
-    return res, out.getvalue(), err.getvalue(), list(caught)
-
-
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    from rmlite.train.grpo import cpu_tiny_settings
-    from rmlite.train.heldout import HeldOutEval
-
-    root = tmp_path_factory.mktemp("console")
-    data = root / "data"
-    q = QuestionConfig(per_map={"torf1": 2, "counting2": 1, "planning": 2})
-    generate_dataset(data, DatasetConfig(n_maps=3, size=512, test_fraction=0.34, questions=q), progress=False,
-                     workers=1)
-    model, proc = _model(root)
-    ds, test = load_split(data, "train"), load_split(data, "test")
-    n_perception = sum(t != "planning" for t in ds["type"])
-    held = HeldOutEval(test.select(range(min(4, len(test)))), every=4, max_new_tokens=6)
-    settings = cpu_tiny_settings(str(root / "run"), max_steps=n_perception + 2, save_steps=2,
-                                 max_completion_length=8)
-    res, out, err, caught = _train_captured(model, proc, ds, reward="paper", curriculum="coarse", settings=settings,
-                                            heldout=held)
-    return SimpleNamespace(res=res, out=out, err=err, warnings=caught, data=data, root=root, model=model,
-                           proc=proc, ds=ds, n_perception=n_perception, held=held, settings=settings)
+def run(tiny_grpo_run):
+    """The session's shared GRPO run (tests/fixtures/grpo_run.py)."""
+    return tiny_grpo_run
 
 
 def _bar_lines(text: str) -> list[str]:
@@ -218,14 +178,15 @@ def test_existing_run_is_refused_then_overwritten_without_leftovers(run, tmp_pat
     checkpoints = sorted((p.name for p in out.glob("checkpoint-*")), key=lambda n: int(n.split("-")[1]))
     assert checkpoints[:2] == ["checkpoint-2", "checkpoint-4"]
     settings = cpu_tiny_settings(str(out), max_steps=1, save_steps=1, max_completion_length=4)
+    model, proc = load_tiny(tmp_path)  # not the shared run's model: test_telemetry reads its final weights
     with pytest.raises(FileExistsError, match=r"already holds a run .*--resume.*--overwrite") as e:
-        train(run.model, run.proc, run.ds, settings=settings, progress=False)
+        train(model, proc, run.ds, settings=settings, progress=False)
     assert str(out) in str(e.value) and "\n" not in str(e.value)
     assert sorted(p.name for p in out.iterdir()) == old  # nothing touched
     with pytest.raises(ValueError, match="exclude each other"):
-        train(run.model, run.proc, run.ds, settings=settings, resume=True, overwrite=True, progress=False)
-    res, printed, err, _ = _train_captured(run.model, run.proc, run.ds, reward="paper", curriculum="coarse",
-                                           settings=settings, overwrite=True, progress=False)
+        train(model, proc, run.ds, settings=settings, resume=True, overwrite=True, progress=False)
+    res, printed, err, _ = train_captured(model, proc, run.ds, reward="paper", curriculum="coarse",
+                                          settings=settings, overwrite=True, progress=False)
     assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-1"]
     assert [r["step"] for r in res.metrics] == [1]
     assert not (out / "heldout.jsonl").exists()  # the old run's evaluations went with it

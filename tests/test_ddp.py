@@ -97,6 +97,7 @@ def rows(folder: Path, name: str) -> list[dict]:
     return [json.loads(x) for x in (folder / name).read_text().splitlines()]
 
 
+@pytest.mark.slow
 def test_torchrun_two_processes_write_run_files_once(whole_run):
     out = whole_run
     results = sorted((out / f"result-{k}.txt").read_text().split() for k in (0, 1))
@@ -123,6 +124,7 @@ def by_rank(completions: list[dict]) -> list[dict]:
     return sorted(completions, key=lambda r: (r["step"], r["rank"]))
 
 
+@pytest.mark.slow
 def test_torchrun_killed_and_resumed_keeps_the_records_of_an_uninterrupted_run(torchrun, whole_run, tmp_path):
     out = tmp_path / "run"
     code, log = torchrun(out, kill=KILL)

@@ -211,6 +211,7 @@ def full_run(tmp_path_factory) -> tuple[Path, str]:
     return _demo(tmp_path_factory.mktemp("full") / "demo", **SMALL)
 
 
+@pytest.mark.slow
 def test_demo_writes_a_complete_report(full_run):
     from rmlite.demo import BEFORE_NAME, MODEL_NAME
 
@@ -351,6 +352,7 @@ def _images(run: Path) -> MapImages:
     return MapImages(load_maps(run / "data"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("corrupt", ["settings", "questions", "weights", "record"])
 def test_a_stale_or_broken_shipped_warm_start_is_refused_in_one_line(full_run, tmp_path, corrupt):
     run = full_run[0]
@@ -371,6 +373,7 @@ def test_a_stale_or_broken_shipped_warm_start_is_refused_in_one_line(full_run, t
     assert not (tmp_path / "model").exists()  # nothing copied
 
 
+@pytest.mark.slow
 def test_quick_reuses_a_matching_warm_start_and_shows_the_same_sections(full_run, tmp_path, monkeypatch):
     """A quick run with the full run's warm start shipped, into a copy of the full run's folder: not trained again
     (the same stats, the same weights), the full run's report sections plus one saying what quick cut, the cut
@@ -395,6 +398,7 @@ def test_quick_reuses_a_matching_warm_start_and_shows_the_same_sections(full_run
     assert json.loads((out / MARKER).read_text())["rmlite_demo"]["quick"] is True
 
 
+@pytest.mark.slow
 def test_quick_with_a_stale_warm_start_says_so_and_warms_up(full_run, tmp_path, monkeypatch, capsys):
     run, _ = full_run
     monkeypatch.setattr(dq, "SHIPPED_DIR", _ship_from(run, tmp_path / "shipped", warm_steps=11))

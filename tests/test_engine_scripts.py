@@ -130,6 +130,7 @@ def test_scaling_doc_and_scripts_agree(dry_runs):
     assert "scripts/check_engines.py" in doc
 
 
+@pytest.mark.slow
 def test_the_docs_rehearsal_runs_as_written(tmp_path):
     # docs/scaling.md rung 0, each line as typed, with rmlite's environment active (its bin first on PATH), in a
     # folder that holds the repository's scripts/ and data/ (so its outputs land in tmp_path).

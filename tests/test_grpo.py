@@ -44,6 +44,7 @@ def _lora_b(model):
     return {n: p.detach().clone() for n, p in model.named_parameters() if "lora_B" in n}
 
 
+@pytest.mark.slow
 def test_two_stages_train_one_adapter_and_switch_exactly(data_dir, tmp_path):
     import torch
     from transformers import TrainerCallback
@@ -90,22 +91,26 @@ def test_two_stages_train_one_adapter_and_switch_exactly(data_dir, tmp_path):
     assert set(image_token_ids(model)) <= set(res.trainer.generation_config.suppress_tokens)
 
 
-def test_paper_reward_logs_every_component_and_resumes(data_dir, tmp_path):
+@pytest.mark.slow
+def test_paper_reward_logs_every_component_and_resumes(tiny_grpo_run, tmp_path):
+    """On the session's shared run (paper reward, 4-bit base, checkpoints every 2 steps), then a copy of it resumed
+    for 2 more steps by a freshly loaded model, as a new process would."""
+    from fixtures.grpo_run import load_tiny
+
     from rmlite.train.grpo import cpu_tiny_settings, read_metrics, train
 
-    model, proc = _model(tmp_path)
-    ds = load_split(data_dir, "train")
-    out = str(tmp_path / "run")
-    train(model, proc, ds, reward="paper", curriculum="paper",
-          settings=cpu_tiny_settings(out, max_steps=2, save_steps=2, max_completion_length=8))
-    first = read_metrics(out)
+    run = tiny_grpo_run
     for comp in ("format_reward", "correctness_reward", "detail_reward", "accuracy"):
-        assert all(f"rewards/{comp}/mean" in m for m in first), comp
-    # a new process would load the model again; resume continues at step 3 from checkpoint-2
-    model2, proc2 = _model(tmp_path / "again")
-    train(model2, proc2, ds, reward="paper", curriculum="paper", resume=True,
-          settings=cpu_tiny_settings(out, max_steps=4, save_steps=2, max_completion_length=8))
-    assert [m["step"] for m in read_metrics(out)] == [1, 2, 3, 4]
+        assert all(f"rewards/{comp}/mean" in m for m in read_metrics(run.res.output_dir)), comp
+    out = tmp_path / "run"
+    shutil.copytree(run.res.output_dir, out)
+    steps = run.settings.max_steps
+    last = max(int(p.name.split("-")[1]) for p in out.glob("checkpoint-*"))
+    assert last == steps  # resumed from the finished run's last checkpoint: the steps go on from there
+    model2, proc2 = load_tiny(tmp_path / "again")
+    train(model2, proc2, run.ds, reward="paper", curriculum="coarse", resume=True, progress=False,
+          settings=cpu_tiny_settings(str(out), max_steps=steps + 2, save_steps=2, max_completion_length=8))
+    assert [m["step"] for m in read_metrics(out)] == list(range(1, steps + 3))
 
 
 def test_malformed_sample_stops_before_step_one(data_dir, tmp_path):

@@ -1,8 +1,9 @@
 """The Colab notebooks: static checks (JSON, parsing, knobs, badges, API drift) and one in-order smoke execution.
 
 Static checks fail rather than skip, so a renamed rmlite function or trainer argument breaks CI, not a user's Colab
-session. The execution test runs 00 → 05 in smoke mode (RMLITE_SMOKE=1: tiny CPU model, a handful of steps) in
-one function so the order (03 saves the adapter that 04 and 05 load) is guaranteed.
+session. The execution tests run 00 → 06 in smoke mode (RMLITE_SMOKE=1: tiny CPU model, a handful of steps) in
+order, each notebook once, through one module fixture (03 saves the adapter that 04 and 05 load): 00 → 02 in the
+developer lane, 03 → 06 (training) marked `slow`.
 """
 
 from __future__ import annotations
@@ -487,32 +488,61 @@ def _outputs(nb, needle: str) -> list[dict]:
     return cells[0].outputs
 
 
-@pytest.mark.timeout(3600)  # seven kernels in a row: 536-731 s on a busy 2-core machine, ~1480 s at load 11
-def test_notebooks_run_in_order_in_smoke_mode(tmp_path, monkeypatch):
-    """00 → 06 with RMLITE_SMOKE=1 in one kernel per notebook (nbclient: no widget frontend); 04 and 05 must load the
-    adapter 03 saved, 06 reads the shipped data set and the completions 03/04 logged. Smoke runs write beside the
-    real output folder (`<out>-smoke`), and the browsers show their static views."""
+class SmokeRun:
+    """The notebooks executed in order in smoke mode, one kernel per notebook (nbclient: no widget frontend), each
+    run once per module: the fast test runs 00-02, the slow one the rest after them (03 trains on 01's data, 04 and
+    05 load 03's adapter, 06 reads the completions 03/04 logged)."""
+
+    def __init__(self, root: Path):
+        self.root, self.out, self.executed = root, root / f"out{nbh.SMOKE_SUFFIX}", {}
+
+    def upto(self, last: str) -> dict:
+        NotebookClient = pytest.importorskip("nbclient", reason="the `notebooks` extra is not installed").NotebookClient
+        for path in PATHS[: [p.name for p in PATHS].index(last) + 1]:
+            if path.name in self.executed:
+                continue
+            nb = read(path)
+            with pytest.MonkeyPatch.context() as mp:  # for the kernel only: the module's other tests see none of it
+                mp.setenv(nbh.SMOKE_ENV, "1")
+                mp.setenv(nbh.OUT_ENV, str(self.root / "out"))
+                for var in (nbh.WIDGETS_ENV, "JPY_SESSION_NAME"):  # as nbconvert / jupyter execute run them
+                    mp.delenv(var, raising=False)
+                NotebookClient(nb, timeout=1800, kernel_name="python3",  # a hang guard: 03's warm start took 850 s
+                               resources={"metadata": {"path": str(self.root)}}).execute()  # raises on a failing cell
+            self.executed[path.name] = nb
+        assert not (self.root / "out").exists(), "a smoke run wrote into the real output folder"
+        return self.executed
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory) -> SmokeRun:
     pytest.importorskip("trl", reason="the `train` extra is not installed")
-    NotebookClient = pytest.importorskip("nbclient", reason="the `notebooks` extra is not installed").NotebookClient
+    pytest.importorskip("nbclient", reason="the `notebooks` extra is not installed")
     from jupyter_client.kernelspec import KernelSpecManager
 
     spec = KernelSpecManager().get_kernel_spec("python3")
     # jupyter_client replaces a bare "python" with sys.executable: the kernel runs this interpreter (.venv).
     assert spec.argv[0] in ("python", "python3", sys.executable), f"python3 kernel runs {spec.argv[0]}"
-    monkeypatch.setenv(nbh.SMOKE_ENV, "1")
-    monkeypatch.setenv(nbh.OUT_ENV, str(tmp_path / "out"))
-    for var in (nbh.WIDGETS_ENV, "JPY_SESSION_NAME"):  # as nbconvert / jupyter execute run them
-        monkeypatch.delenv(var, raising=False)
-    out = tmp_path / f"out{nbh.SMOKE_SUFFIX}"
-    executed = {}
-    for path in PATHS:
-        nb = read(path)
-        NotebookClient(nb, timeout=1800, kernel_name="python3",  # a hang guard: 03's warm-start cell took 850 s
-                       resources={"metadata": {"path": str(tmp_path)}}).execute()  # raises on a failing cell
-        executed[path.name] = nb
-    assert not (tmp_path / "out").exists(), "a smoke run wrote into the real output folder"
+    return SmokeRun(tmp_path_factory.mktemp("notebooks"))
+
+
+@pytest.mark.timeout(1200)
+def test_notebooks_00_to_02_run_in_order_in_smoke_mode(smoke):
+    """00 → 02 with RMLITE_SMOKE=1 (the developer lane: no training). Smoke runs write beside the real output
+    folder (`<out>-smoke`), and the browsers show their static views."""
+    executed = smoke.upto("02_reward_playground.ipynb")
     assert str(ROOT / "rmlite") in _stdout(executed["00_setup.ipynb"])
-    _check_01(executed["01_maps_and_questions.ipynb"], out)
+    _check_01(executed["01_maps_and_questions.ipynb"], smoke.out)
+    _check_issue_25_00_to_02(executed, smoke.out)
+    _check_console(executed, smoke.out)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)  # seven kernels in a row: 536-731 s on a busy 2-core machine, ~1480 s at load 11
+def test_notebooks_03_to_06_run_after_them_in_smoke_mode(smoke):
+    """03 → 06 after 00 → 02 (run here when the fast test did not): 04 and 05 must load the adapter 03 saved, 06
+    reads the shipped data set and the completions 03/04 logged."""
+    executed, out = smoke.upto("06_reward_lab.ipynb"), smoke.out
     stage1 = out / "stage1" / "adapter"
     assert (stage1 / "adapter_model.safetensors").is_file()
     nb04 = _stdout(executed["04_stage2_route_planning_grpo.ipynb"])
@@ -529,35 +559,42 @@ def test_notebooks_run_in_order_in_smoke_mode(tmp_path, monkeypatch):
     assert "runs with logged completions: ['stage1', 'stage2']" in lab, "06 did not measure 03/04's completions"
     assert "Headline: the share of planning groups" in lab and max(map(len, lab.splitlines())) <= 120
     assert (out / "lab" / "signal_density.png").is_file()
-    _check_issue_25(executed, out)
+    _check_issue_25_03(executed)
+    _check_console(executed, smoke.out)
+
+
+def _check_console(executed: dict, out: Path) -> None:
+    """What a workshop teacher saw in the executed notebooks (issue 25), in every notebook: no widget left as
+    text, no TRL metrics dict, no bar frozen at 0 % (no frontend draws them here), tables within 120 columns and
+    40 lines (the output folder's path aside)."""
     for name, nb in executed.items():
         assert "VBox(children" not in json.dumps([c.outputs for c in nb.cells if c.cell_type == "code"]), name
         text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
         assert "{'loss':" not in text and "'grad_norm':" not in text, f"{name}: TRL's raw metrics dict on the console"
+        assert "0%|" not in json.dumps([c.outputs for c in nb.cells if c.cell_type == "code"]), f"{name}: a frozen bar"
+        for cell in [c for c in nb.cells if c.cell_type == "code"]:
+            text = "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stdout")
+            lines = text.replace(str(out), "<out>").replace(str(ROOT), "<repo>").splitlines()
+            assert len(lines) <= 40 and all(len(line) <= 120 for line in lines), (name, cell.source, text[-3000:])
 
 
-def _check_issue_25(executed: dict, out: Path) -> None:
-    """What a workshop teacher saw in the executed notebooks (issue 25): none of it is left."""
+def _check_issue_25_00_to_02(executed: dict, out: Path) -> None:
     nb00 = _stdout(executed["00_setup.ipynb"])
     assert "Out of GPU memory" not in nb00 and "{'tier'" not in nb00 and "No CUDA GPU here" in nb00
-    for name, nb in executed.items():  # no frontend draws the widget bars here: none may be left at 0 %
-        assert "0%|" not in json.dumps([c.outputs for c in nb.cells if c.cell_type == "code"]), f"{name}: a frozen bar"
     nb01 = executed["01_maps_and_questions.ipynb"]
     gallery = [o for o in _outputs(nb01, "nb.gallery(") if "image/png" in o.get("data", {})]
     detail = [o for o in _outputs(nb01, "nb.real_map_detail(") if "image/png" in o.get("data", {})]
     assert len(gallery) == 1 and len(detail) == 1 and (out / "gallery.png").is_file()
     nb02 = _stdout(executed["02_reward_playground.ipynb"])
     assert all(f"--- {label}:" in nb02 for label in ("the gold route", "one wrong line", "garbage")), nb02[:3000]
+
+
+def _check_issue_25_03(executed: dict) -> None:
     nb03 = executed["03_stage1_perception_grpo.ipynb"]
     live = [o for o in _outputs(nb03, "from rmlite.train import train") if "image/png" in o.get("data", {})]
     final = [o for o in _outputs(nb03, "nb.curves(run_dir)") if "image/png" in o.get("data", {})]
     assert (len(live), len(final)) == (0, 1), "03 shows the curves once, after training"
     assert "held-out accuracy changed by" in _stdout(nb03)
-    for name, nb in executed.items():  # tables within 120 columns and 40 lines (the output folder's path aside)
-        for cell in [c for c in nb.cells if c.cell_type == "code"]:
-            text = "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stdout")
-            lines = text.replace(str(out), "<out>").replace(str(ROOT), "<repo>").splitlines()
-            assert len(lines) <= 40 and all(len(line) <= 120 for line in lines), (name, cell.source, text[-3000:])
 
 
 def _check_01(nb, out: Path) -> None:

@@ -85,6 +85,7 @@ def differences(a, b, name):
     return out
 
 
+@pytest.mark.slow
 def test_killed_and_resumed_run_keeps_the_records_of_an_uninterrupted_one(data, tmp_path, capsys):
     whole, broken = tmp_path / "whole", tmp_path / "broken"
     _train(data, whole, tmp_path)

@@ -18,6 +18,7 @@ def _files(root):
     return sorted((str(p.relative_to(root)), p.stat().st_size) for p in root.rglob("*") if p.is_file())
 
 
+@pytest.mark.slow
 def test_shipped_set_is_current(tmp_path):
     """Regenerating from MINI_CONFIG gives the same questions and maps; else run `make mini-data`."""
     fresh = generate_dataset(tmp_path / "mini", MINI_CONFIG, progress=False)

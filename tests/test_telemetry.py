@@ -54,6 +54,7 @@ def _recompute(rows):
     return {step: {k: sum(v) / len(v) for k, v in d.items()} for step, d in per_step.items()}
 
 
+@pytest.mark.slow
 def test_zero_spread_share_equals_recomputation_from_completions(data_dir, tmp_path):
     """4 prompts × 8 completions per step: rmlite's `zero_spread/*` equal the recomputation to the last digit, and
     TRL's `frac_reward_zero_std` (batch std under scale_rewards="batch") does not measure it."""
@@ -109,34 +110,34 @@ def test_spread_metrics_by_hand():
         spread_metrics({}, [0, 1], ["x", "x"], 3)
 
 
-def test_heldout_callback_logs_per_type_with_baselines(data_dir, tmp_path):
+@pytest.mark.slow
+def test_heldout_callback_logs_per_type_with_baselines(tiny_grpo_run):
+    """On the session's shared run (tests/fixtures/grpo_run.py): held-out evaluations every 4 steps. (An end off
+    the grid, evaluated too: test_resume_records, every 3 steps of 5.)"""
     from rmlite.evaluate import score_answers, type_table
     from rmlite.models.inference import answers_for
     from rmlite.schema import HELDOUT_FILE
-    from rmlite.train.grpo import cpu_tiny_settings, read_metrics, train
-    from rmlite.train.heldout import HeldOutEval
+    from rmlite.train.grpo import read_metrics
 
-    model, proc = _model(tmp_path)
-    ds = load_split(data_dir, "train")
-    held = ds.select(range(6))
-    cb = HeldOutEval(held, every=2, max_new_tokens=8)
-    res = train(model, proc, ds.select(range(6, 9)), reward=mixed_reward, curriculum="none", heldout=cb,
-                settings=cpu_tiny_settings(str(tmp_path / "run"), max_steps=3, max_completion_length=6))
-    assert sorted(cb.reports) == [0, 2, 3]  # the start, every 2 steps, the end
+    run = tiny_grpo_run
+    cb, res, steps = run.held, run.res, run.settings.max_steps
+    assert cb.every == 4 and steps > 4  # at least one evaluation between the start and the end
+    want = sorted({0, *range(4, steps + 1, 4), steps})  # the start, every 4 steps, the end
+    assert sorted(cb.reports) == want
     lines = [json.loads(x) for x in (res.output_dir / HELDOUT_FILE).read_text().splitlines()]
-    assert [x["step"] for x in lines] == [0, 2, 3]
+    assert [x["step"] for x in lines] == want
     # independent path: the final model's greedy answers, scored again, give the last row
-    again = type_table(score_answers(cb.samples, answers_for(model, proc, cb.rows, max_new_tokens=8,
-                                                             progress=False)))
+    again = type_table(score_answers(cb.samples, answers_for(run.model, run.proc, cb.rows,
+                                                             max_new_tokens=cb.max_new_tokens, progress=False)))
     assert lines[-1]["by_type"] == json.loads(json.dumps(again))
     metrics = read_metrics(res.output_dir)
     logged = [m for m in metrics if "heldout/accuracy" in m]
-    assert [m["heldout/step"] for m in logged] == [0, 2, 3]  # step 0's evaluation lands in step 1's row
-    types = set(held["type"])
+    assert [m["heldout/step"] for m in logged] == want  # step 0's evaluation lands in step 1's row
+    types = {s["type"] for s in cb.samples}
     assert all({f"heldout/accuracy/{t}" for t in types} | {f"heldout/format_errors/{t}" for t in types}
                | {"heldout/chance", "heldout/majority", "heldout/accuracy_se"} <= set(m) for m in logged)
     d, se, n = cb.change()
-    assert n == 6 and -1 <= d <= 1 and se >= 0
+    assert n == len(cb.samples) and -1 <= d <= 1 and se >= 0
 
 
 def test_format_errors_apart_from_wrong_answers():
