@@ -24,6 +24,9 @@ attached lazily under `image` (see `rmlite.data`).
 | source | str | "synthetic" or "reasonmap:<city>" |
 | prompt | list | conversational prompt for TRL: `[{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]` |
 
+`Sample` is this table as a type (for annotations and type checkers); the rows of a run folder's files have theirs
+in `rmlite.records`.
+
 What a question type is, is written once, here: `ANSWER_KIND` maps each type to the name of the kind of answer it
 asks for, and `ANSWER_KINDS` holds one `AnswerKind` record per kind: everything about the kind that is data (its
 word in messages, its key's format, the bare token the strict format accepts, its released encoding, the chance
@@ -52,7 +55,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 CHOICE_LETTERS = "ABCD"
 CHANCE_MAX_COUNT = 12  # a chance guess for a count is uniform in 1..12 (ReasonMap-Plus counts are small)
@@ -146,6 +149,43 @@ FIELDS: dict[str, type] = {
     "difficulty_city": str, "difficulty_question": str, "question_transfer_count": int,
     "template": str, "seed": int, "source": str, "prompt": list,
 }
+REQUIRED_FIELDS = ("id", "type", "answer", "metro_data", "difficulty_city")  # what `validate_sample` cannot do without
+
+
+class _SampleCore(TypedDict):
+    """The fields every sample has (`REQUIRED_FIELDS`: `validate_sample` refuses a sample without one)."""
+
+    id: str
+    type: str
+    answer: str
+    metro_data: str
+    difficulty_city: str
+
+
+class Sample(_SampleCore, total=False):
+    """A sample as a type: the fields of `FIELDS` with their types (tests/test_sample_type.py keeps them equal).
+
+    A row read from a data set holds every field, and `image` once attached (`rmlite.data`); a sample built by hand
+    (a test, the reward's examples) needs only the five of `_SampleCore`. Python 3.10 has no `NotRequired`, hence
+    the two classes.
+    """
+
+    map_id: str
+    question: str
+    choices: list[int]
+    station1: str
+    station2: str
+    line: str
+    routes: str
+    route_count: int
+    difficulty_question: str
+    question_transfer_count: int
+    template: str
+    seed: int
+    source: str
+    prompt: list[dict[str, Any]]
+
+
 # The fields a reward's score depends on (the scorer's cache key); question text, prompt, choices, seed and
 # source never change a score.
 SCORED_FIELDS = ("id", "type", "answer", "station1", "station2", "line", "metro_data", "routes", "difficulty_city",
@@ -199,7 +239,7 @@ def validate_sample(sample: Mapping[str, Any]) -> None:
     if not isinstance(sample, Mapping):
         raise ValueError(f"a sample must be a mapping, got {type(sample).__name__}")
     sid = sample.get("id", "<no id>")
-    for key in ("id", "type", "answer", "metro_data", "difficulty_city"):
+    for key in REQUIRED_FIELDS:
         if key not in sample:
             raise ValueError(f"sample {sid}: missing field {key!r}")
     typ = sample["type"]
