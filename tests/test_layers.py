@@ -168,3 +168,71 @@ def test_tests_are_flat_and_import_no_other_test_module():
             if any(x.split(".")[0].startswith(("test_", "conftest")) for x in names):
                 bad.append(f"{path.name}:{n.lineno}")
     assert not bad, f"test modules importing other test modules (move shared code to tests/fixtures/): {bad}"
+
+
+# ----- shapes: no long positional lists, no boolean traps (issue 21 part 3) ---------------------------------------
+MAX_POSITIONAL = 7  # a call with 8 positional arguments is read by counting commas: use keywords or a settings record
+# Signatures rmlite does not choose: an override keeps its base class's parameters as they are.
+NOT_OURS = {("rmlite.train.curriculum_trainer", "train"): "transformers' Trainer.train(resume_from_checkpoint=...)"}
+# Named, dated exceptions (2026-12-08): positional boolean defaults in modules other helpers were editing while the
+# rule went in. Each entry must still be a boolean trap (a test below): fix the function, then delete its line.
+BOOL_TRAPS_LEFT = {
+    ("rmlite.data.planning", "shares_for"): "has_long (new module, another helper's)",
+    ("rmlite.reward.metrics", "_rest_of_line"): "clean (the reward's helper was editing it)",
+    ("rmlite.reward.robust", "robust_detail"): "correct (issue 21 lists it as dead code)",
+}
+
+
+def _is_bool(annotation: ast.expr | None) -> bool:
+    """`bool`, `bool | None`, `Optional[bool]` (a string annotation parsed first); not `Callable[..., bool]`."""
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        annotation = ast.parse(annotation.value, mode="eval").body
+    if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+        return _is_bool(annotation.left) or _is_bool(annotation.right)
+    if isinstance(annotation, ast.Subscript) and getattr(annotation.value, "id", None) == "Optional":
+        return _is_bool(annotation.slice)
+    return isinstance(annotation, ast.Name) and annotation.id == "bool"
+
+
+def shape_problems(source: str) -> dict[str, list[str]]:
+    """{function name: what is wrong} for functions with more than MAX_POSITIONAL positional parameters (self and
+    cls not counted) or a positional parameter with a boolean default (annotated bool, or defaulting to True/False:
+    `f(x, True)` says nothing at the call)."""
+    out: dict[str, list[str]] = {}
+    for f in ast.walk(ast.parse(source)):
+        if not isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        params = [*f.args.posonlyargs, *f.args.args]
+        defaults = dict(zip([p.arg for p in params][len(params) - len(f.args.defaults):], f.args.defaults))
+        if params and params[0].arg in ("self", "cls"):
+            params = params[1:]
+        if len(params) > MAX_POSITIONAL:
+            out.setdefault(f.name, []).append(f"{len(params)} positional parameters")
+        traps = [p.arg for p in params if p.arg in defaults and (_is_bool(p.annotation) or (
+            isinstance(defaults[p.arg], ast.Constant) and isinstance(defaults[p.arg].value, bool)))]
+        if traps:
+            out.setdefault(f.name, []).append(f"positional boolean {', '.join(traps)}: put it after `*`")
+    return out
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_no_long_positional_lists_and_no_boolean_traps(module):
+    problems = shape_problems(MODULES[module].read_text(encoding="utf-8"))
+    bad = {name: why for name, why in problems.items()
+           if (module, name) not in NOT_OURS and not ((module, name) in BOOL_TRAPS_LEFT and why == [why[0]]
+                                                      and why[0].startswith("positional boolean"))}
+    assert not bad, f"{module}: {bad}"
+
+
+def test_the_shape_rule_fails_on_long_lists_and_traps_and_its_exceptions_are_not_stale():
+    bad = ("class C:\n    def m(self, a, b, c, d, e, f, g): ...\n"  # 7 besides self: fine
+           "def eight(a, b, c, d, e, f, g, h): ...\n"
+           "def trap(x, fast: bool = False): ...\n"
+           "def trap2(x, fast=True): ...\n"
+           "def maybe(x, fast: 'bool | None' = None): ...\n"
+           "def fine(x, ok: Callable[[int], bool] | None = None, *, fast: bool = False): ...\n")
+    assert sorted(shape_problems(bad)) == ["eight", "maybe", "trap", "trap2"]
+    assert shape_problems(bad)["eight"] == ["8 positional parameters"]
+    for (module, name) in [*BOOL_TRAPS_LEFT, *NOT_OURS]:
+        found = shape_problems(MODULES[module].read_text(encoding="utf-8")).get(name, [])
+        assert any(w.startswith("positional boolean") for w in found), f"{module}.{name} is fixed: delete its line"

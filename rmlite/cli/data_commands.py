@@ -77,7 +77,7 @@ def _data_name(data: str) -> str:
 def cmd_show(a: argparse.Namespace) -> int:
     out = Path(a.out or Path(SHOW_DIR) / f"{_data_name(a.data)}-{a.split}-{a.index}.png")
     checks.writable_out(out, folder=False)
-    outputs.check_picture(out, "show", a.overwrite)
+    outputs.check_picture(out, "show", overwrite=a.overwrite)
     checks.data_split(a.data, a.split, maps=False)
     q = load_questions(a.data, a.split)
     if a.index >= len(q):
@@ -102,7 +102,7 @@ def cmd_show(a: argparse.Namespace) -> int:
 def cmd_audit(a: argparse.Namespace) -> int:
     picture = Path(a.picture or Path(AUDIT_DIR) / f"{_data_name(a.data)}-labels.png")
     checks.writable_out(picture, flag="--picture", folder=False)
-    outputs.check_picture(picture, "audit", a.overwrite, flag="--picture")
+    outputs.check_picture(picture, "audit", overwrite=a.overwrite, flag="--picture")
     read_manifest(a.data)
     picture.parent.mkdir(parents=True, exist_ok=True)
     report = audit_dataset(a.data, picture=picture, pnginfo=outputs.picture_info("audit"))
@@ -116,7 +116,7 @@ def cmd_audit(a: argparse.Namespace) -> int:
 
 def cmd_export(a: argparse.Namespace) -> int:
     checks.pixels(a.min_pixels, a.max_pixels)
-    outputs.check_folder(a.out, "export", a.overwrite)
+    outputs.check_folder(a.out, "export", overwrite=a.overwrite)
     read_manifest(a.data)
     outputs.claim_folder(a.out, "export")
     # The order `rmlite train` trains on: its curriculum's scheduled pass (one owner, rmlite.curriculum).

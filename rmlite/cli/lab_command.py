@@ -46,7 +46,7 @@ def check_lab(a: argparse.Namespace) -> None:
         checks.fraction(rate, "--error-rates")
     if not a.error_rates:
         raise UserError("--error-rates: give at least one rate in [0, 1]")
-    outputs.check_folder(a.out, "lab", a.overwrite)
+    outputs.check_folder(a.out, "lab", overwrite=a.overwrite)
     checks.rewards(a.rewards, "--rewards")
     if a.completions is None:
         checks.data_split(a.data, a.split, maps=False)

@@ -114,7 +114,7 @@ def eval_name(adapter: str | None) -> str:
 
 
 def cmd_eval(a: argparse.Namespace) -> int:
-    outputs.check_folder(a.out, "eval", a.overwrite)
+    outputs.check_folder(a.out, "eval", overwrite=a.overwrite)
     checks.model(a.model)
     checks.adapter(a.adapter, a.model)
     checks.data_split(a.data, a.split)

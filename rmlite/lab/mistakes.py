@@ -354,7 +354,7 @@ class Operator:
         return self.fits(kind_of(sample["type"]))
 
 
-def _op(name, fn, fits, fatal=True, surface=False, doc=None) -> Operator:
+def _op(name, fn, fits, *, fatal=True, surface=False, doc=None) -> Operator:
     return Operator(name, fn, fits, fatal, surface, doc or (fn.__doc__ or "").strip())
 
 

@@ -200,7 +200,7 @@ def probe_summary(res: LabResult) -> str:
             + format_table(res.ladders, LADDER_COLUMNS))
 
 
-def write_outputs(res: LabResult, out: str | Path, plots: bool = True) -> list[Path]:
+def write_outputs(res: LabResult, out: str | Path, *, plots: bool = True) -> list[Path]:
     """lab.jsonl (all rows), lab.txt (the headline and every table in full), probes.jsonl, signal_density.png."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
