@@ -209,7 +209,7 @@ def architecture_of(source: str) -> dict | None:
 
 
 def fit_estimate(preset: dict, settings: GRPOSettings, source: str, prompt_chars: int,
-                 backend: str, cuda: bool | None = None) -> tuple[Estimate | None, int]:
+                 backend: str, *, cuda: bool | None = None) -> tuple[Estimate | None, int]:
     """The analytic estimate of the fit check's run (`rmlite.train.memory`), and the prompt tokens it assumed."""
     tokens = -(-prompt_chars // CHARS_PER_TOKEN) + CHAT_TEMPLATE_TOKENS
     arch = architecture_of(source)
@@ -339,7 +339,7 @@ def write_report(out: str | Path, runtime: dict, fit: FitResult | None) -> Path:
     return path
 
 
-def main_lines(fit: bool = False, **kw: Any) -> int:
+def main_lines(*, fit: bool = False, **kw: Any) -> int:
     """What `python -m rmlite doctor` prints; 0 when everything needed is there (and fits), 1 otherwise."""
     report = runtime_report()
     print(format_runtime(report))

@@ -161,7 +161,7 @@ def _missing_chars(text: str) -> set[str]:
     """Characters the bundled font draws as its notdef box (compared with a codepoint no font has)."""
     out = set()
     for bold in (False, True):
-        f = get_font(20, bold)
+        f = get_font(20, bold=bold)
         notdef = f.getmask("\U0010fffd")
         sig = (notdef.size, bytes(notdef))
         for ch in set(text) - {" "}:

@@ -35,7 +35,7 @@ def owner(folder: Path) -> str | None:
     return "data set" if (folder / MANIFEST).is_file() else None
 
 
-def check_folder(out: str | Path, command: str, overwrite: bool = False) -> Path:
+def check_folder(out: str | Path, command: str, *, overwrite: bool = False) -> Path:
     """`--out` for `command`: writable, and new, empty or its own, unless `overwrite`; else one line."""
     p = writable_out(out)
     if overwrite or not p.is_dir():
@@ -58,7 +58,7 @@ def claim_folder(out: str | Path, command: str) -> Path:
     return p
 
 
-def check_picture(out: Path, command: str, overwrite: bool = False, flag: str = "--out") -> None:
+def check_picture(out: Path, command: str, *, overwrite: bool = False, flag: str = "--out") -> None:
     """A picture path `command` may write: new, or a picture it wrote before, unless `overwrite`."""
     if overwrite or not out.is_file():
         return

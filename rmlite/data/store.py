@@ -26,7 +26,7 @@ from typing import Any
 from rmlite.schema import DATA_SCHEMA, MANIFEST
 
 
-def save_dataset(out: Path, maps: list[dict], rows: dict[str, list[dict]], manifest: dict,
+def save_dataset(out: Path, maps: list[dict], rows: dict[str, list[dict]], manifest: dict, *,
                  overwrite: bool = False) -> None:
     """Write everything to a temporary sibling folder, then rename it into place (atomic on one file system).
 

@@ -28,14 +28,14 @@ CAP_RATIO = 0.73  # DejaVu Sans cap height / font size
 FONT_DIR = Path(__file__).parent / "fonts"
 
 
-def font_path(bold: bool = False) -> Path:
+def font_path(*, bold: bool = False) -> Path:
     """The bundled DejaVu Sans (Latin Extended, Greek, Cyrillic; no CJK). Licence: fonts/LICENSE-DejaVu.txt."""
     return FONT_DIR / ("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf")
 
 
 @lru_cache(maxsize=64)
-def get_font(px: int, bold: bool = False) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(font_path(bold)), px)
+def get_font(px: int, *, bold: bool = False) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(font_path(bold=bold)), px)
 
 
 def legible_font_px(size: int, max_pixels: int | None = None) -> int:

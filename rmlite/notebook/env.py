@@ -182,7 +182,7 @@ CORE_DISTS = ("numpy", "pillow", "networkx", "datasets", "tqdm", "matplotlib")
 GPU_DISTS = ("torch", "transformers", "trl", "peft", "accelerate", "bitsandbytes", "unsloth")
 
 
-def missing_distributions(gpu: bool | None = None) -> list[str]:
+def missing_distributions(*, gpu: bool | None = None) -> list[str]:
     """Distributions the notebooks need that are not installed: the core set, plus the training stack when a CUDA
     GPU is present (`gpu=None`: detect). `%pip` does not raise when an install fails, so this is how we notice."""
     from importlib import metadata

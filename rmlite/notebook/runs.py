@@ -61,7 +61,7 @@ def completion_length(k: SimpleNamespace) -> int:
     return getattr(k, "max_completion_length", None) or int(run_preset(k)["max_completion_length"])
 
 
-def load(k: SimpleNamespace, adapter: str | Path | None = None, trainable: bool = True):
+def load(k: SimpleNamespace, adapter: str | Path | None = None, *, trainable: bool = True):
     """(model, processor): the base model as the card loads it (`card_load_options`: image cap, dtype) in 4-bit
     unless the load_in_4bit knob says otherwise, with a fresh LoRA (adapter None) or the saved `adapter`, really
     loaded (rmlite.models.load.load_model checks its LoRA tensors against the file)."""

@@ -75,7 +75,7 @@ if "google.colab" in sys.modules:  # elsewhere: make / .venv; a GPU runtime gets
 import rmlite.notebook as nb; print(nb.install_report())'''
 
 
-def sync_notebook(path: Path, write: bool = True, source: str | None = None) -> bool:
+def sync_notebook(path: Path, *, write: bool = True, source: str | None = None) -> bool:
     """Rewrite one notebook's badge and install cell; True when it changed (or would change, write=False)."""
     import nbformat
 
@@ -98,7 +98,7 @@ def sync_notebook(path: Path, write: bool = True, source: str | None = None) -> 
     return changed
 
 
-def sync_readme(path: Path, write: bool = True) -> bool:
+def sync_readme(path: Path, *, write: bool = True) -> bool:
     """The README's notebook badges (from REPO) and the time column of its notebook table (from the tables above)."""
     text = path.read_text(encoding="utf-8")
     new = COLAB_URL.sub(lambda m: colab_url(m.group(1)), text)
@@ -108,11 +108,11 @@ def sync_readme(path: Path, write: bool = True) -> bool:
     return new != text
 
 
-def sync(root: Path = ROOT, write: bool = True, source: str | None = None) -> list[str]:
+def sync(root: Path = ROOT, *, write: bool = True, source: str | None = None) -> list[str]:
     """Sync every notebook and the README; returns the names of the files that changed (or would). `source`: the
     install cells fetch rmlite from there instead of REPO (copies to hand out; the repository keeps REPO)."""
-    changed = [n for n in NOTEBOOKS if sync_notebook(root / "notebooks" / n, write, source)]
-    if sync_readme(root / "README.md", write):
+    changed = [n for n in NOTEBOOKS if sync_notebook(root / "notebooks" / n, write=write, source=source)]
+    if sync_readme(root / "README.md", write=write):
         changed.append("README.md")
     return changed
 

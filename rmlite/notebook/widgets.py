@@ -87,7 +87,7 @@ def img_tag(png: bytes, width: int = CARD_WIDTH) -> str:
 
 
 # ----- map browser --------------------------------------------------------------------------------------------------
-def map_browser(data_dir: str | Path, split: str = "train", static: bool | None = None):
+def map_browser(data_dir: str | Path, split: str = "train", *, static: bool | None = None):
     """Page through questions by type and map difficulty; shows the sample card. The static view: how many questions
     of each type on each map difficulty, and the first question's card."""
     q, maps = load_questions(data_dir, split), load_maps(data_dir)  # once, not on every slider move
@@ -154,7 +154,7 @@ def reward_choices_html(sample: Mapping) -> str:
             f"{html.escape(sample['answer'])}</pre>{html_table(rows)}")
 
 
-def reward_widget(samples: list[dict], static: bool | None = None):
+def reward_widget(samples: list[dict], *, static: bool | None = None):
     """Pick a question, pick an answer (the reference, a typical model error, a hack) or type one, and see its
     reward under every preset (`paper`, `official`, `sparse`, `robust`) side by side. The static view: the first
     question with every canned answer's reward under each preset."""
@@ -198,7 +198,7 @@ ASK_STATIC = ("upload-and-ask needs a live notebook (a widget frontend). Here, a
               "<code>rmlite.models.inference.ask(model, processor, PIL.Image.open(path), question)</code>")
 
 
-def ask_widget(model, processor, max_new_tokens: int = 256, static: bool | None = None):
+def ask_widget(model, processor, max_new_tokens: int = 256, *, static: bool | None = None):
     """Upload a map image, type a question, get the model's answer (rmlite.models.inference.ask). The static view
     says how to ask in code (an upload needs a frontend)."""
     if use_static(static):
@@ -245,7 +245,7 @@ def rollout_html(lab_result, rate, group: int) -> str:
             f"<table><tr><th>errors</th>{head}<th>rollout</th></tr>{''.join(body)}</table>")
 
 
-def rollout_browser(lab_result, error_rate: float | str | None = None, static: bool | None = None):
+def rollout_browser(lab_result, error_rate: float | str | None = None, *, static: bool | None = None):
     """Page through the lab's simulated (or logged) GRPO groups: each rollout's text, its errors and its reward
     under every reward measured, so a surprising number in the lab's tables can be traced to the answers behind it.
     The static view shows the first group (`rollout_html(res, rate, g)` shows any other)."""

@@ -82,7 +82,7 @@ def architecture_from_config(config: dict) -> dict | None:
             "vision": {k: vision[k] for k in vision_keys}}
 
 
-def nf4_bytes(n: int, double_quant: bool = True) -> float:
+def nf4_bytes(n: int, *, double_quant: bool = True) -> float:
     """Bytes of `n` weights in bitsandbytes nf4: half a byte each, plus one absmax per 64 (a byte under double
     quantisation, which adds an fp32 scale per 256 absmax; else fp32).
 
