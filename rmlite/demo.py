@@ -60,7 +60,7 @@ from rmlite.models.load import load_model
 from rmlite.models.passk import PassAtKReport, sample_groups
 from rmlite.reward.config import PRESETS, RewardBreakdown
 from rmlite.reward.functions import load_reward
-from rmlite.schema import answer_kind
+from rmlite.schema import Sample, answer_kind
 from rmlite.stats import cluster_mean_se, has_spread
 
 LIMITS = """## What this demo can and cannot show
@@ -301,7 +301,7 @@ def _zero_spread(out_dir: Path, model_dir: Path, train_rows: list[dict], images:
     return result
 
 
-def score_groups(samples: Sequence[dict], groups: Sequence[Sequence[str]]) -> dict[str, list[list[RewardBreakdown]]]:
+def score_groups(samples: Sequence[Sample], groups: Sequence[Sequence[str]]) -> dict[str, list[list[RewardBreakdown]]]:
     """Each group's completions scored under each of `spread_rewards()`: {reward: [[breakdown per completion]]}."""
     fns = {name: load_reward(name) for name in spread_rewards()}
     return {name: [[fn(c, s) for c in g] for s, g in zip(samples, groups, strict=True)] for name, fn in fns.items()}

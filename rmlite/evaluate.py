@@ -22,12 +22,13 @@ from pathlib import Path
 from rmlite.data.answers import boxed
 from rmlite.models.inference import answers_for
 from rmlite.models.passk import PassAtKReport, sample_pass_at_k
+from rmlite.records import TypeAccuracy
 from rmlite.reward import metrics
 from rmlite.reward.compat import COMPAT_MODES, DEFAULT, ReleaseCompat
 from rmlite.reward.config import PAPER, RewardConfig
 from rmlite.reward.score import score
 from rmlite.schema import CHANCE_MAX_COUNT as CHANCE_MAX_COUNT  # the chance baseline's count range (re-exported)
-from rmlite.schema import kind_of
+from rmlite.schema import Sample, kind_of
 from rmlite.stats import mean_se, share_interval
 
 
@@ -44,7 +45,7 @@ class EvalReport:
                           indent=1)
 
 
-def score_answers(samples: Sequence[Mapping], answers: Sequence[str], *, name: str = "model",
+def score_answers(samples: Sequence[Sample], answers: Sequence[str], *, name: str = "model",
                   reward: RewardConfig = PAPER, compat: ReleaseCompat = DEFAULT) -> EvalReport:
     """Score given answers (from a model, a baseline or a log) against samples; no model needed.
 
@@ -72,7 +73,7 @@ def paired_change(before: EvalReport, after: EvalReport, qtype: str | None = Non
     return m, se, len(diffs)
 
 
-def type_table(report: EvalReport) -> dict[str, dict]:
+def type_table(report: EvalReport) -> dict[str, TypeAccuracy]:
     """Per type (and "all"): n, accuracy, its SE (`accuracy_se`), and the shares of format errors and of readable
     wrong answers."""
     by: dict[str, list[dict]] = {}
@@ -102,7 +103,7 @@ def accuracy_se(records: Sequence[Mapping]) -> tuple[float, float]:
     return mean_se([r["correct"] for r in records])
 
 
-def chance_answers(samples: Sequence[Mapping], seed: int = 0) -> list[str]:
+def chance_answers(samples: Sequence[Sample], seed: int = 0) -> list[str]:
     """One draw of a uniform guess per question from its kind's `guesses` (`rmlite.schema.AnswerKind`): a letter A–D,
     yes or no, a count in 1..`CHANCE_MAX_COUNT`, and no route (there is no sensible random route: chance accuracy on
     route questions is ~0). The map is not read: a guess that never saw it. Reports use the expectation
@@ -112,7 +113,7 @@ def chance_answers(samples: Sequence[Mapping], seed: int = 0) -> list[str]:
     return [boxed(rng.choice(g)) if g else "" for g in guesses]
 
 
-def chance_probability(sample: Mapping) -> float:
+def chance_probability(sample: Sample) -> float:
     """The probability that `chance_answers`' uniform guess is right: 1/4 for a letter, 1/2 for yes/no, for a count
     1/`CHANCE_MAX_COUNT` when the key lies in 1..`CHANCE_MAX_COUNT` (else 0), and 0 for a route.
 
@@ -123,7 +124,7 @@ def chance_probability(sample: Mapping) -> float:
     return 1 / len(kind.guesses) if kind.guesses and kind.canonical(str(sample["answer"])) in kind.guesses else 0.0
 
 
-def chance_report(samples: Sequence[Mapping], name: str = "chance") -> EvalReport:
+def chance_report(samples: Sequence[Sample], name: str = "chance") -> EvalReport:
     """The chance baseline as its expectation: each record's `correct` is `chance_probability` (with its variance,
     so `type_table` gives the SE a guesser's accuracy has on these questions), not one random draw (which can read
     0.0 on a small count set). Routes are answered empty, as `chance_answers` does."""
@@ -137,7 +138,7 @@ def chance_report(samples: Sequence[Mapping], name: str = "chance") -> EvalRepor
     return EvalReport(name, records, metrics.summarize(records))
 
 
-def majority_answers(samples: Sequence[Mapping], train: Iterable[Mapping] | None = None) -> list[str]:
+def majority_answers(samples: Sequence[Sample], train: Iterable[Mapping] | None = None) -> list[str]:
     """The most frequent key per type (from `train` if given, else from the samples themselves); a route key is
     answered as it is written, the others boxed. A type the pool lacks gets the empty answer."""
     pool = list(train) if train is not None else list(samples)

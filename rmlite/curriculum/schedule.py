@@ -7,11 +7,11 @@ optimizer steps, so each `StageSpan` knows the steps its stage is trained at (`s
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from rmlite.curriculum.stages import FITS, Curriculum, group_by_stage, stage_rng
+from rmlite.schema import Sample
 
 
 def generation_geometry(per_device_batch: int, num_generations: int, gradient_accumulation_steps: int = 1,
@@ -71,7 +71,7 @@ class StageSpan:
         return self.stop - self.start
 
 
-def order_samples(samples: Sequence[Mapping[str, Any]], curriculum: Curriculum, seed: int = 0, *,
+def order_samples(samples: Sequence[Sample], curriculum: Curriculum, seed: int = 0, *,
                   prompts_per_batch: int = 1, steps_per_batch: int = 1,
                   fit: str | None = None) -> tuple[list[int], list[StageSpan]]:
     """The paper's single ordered pass: stages in order, each shuffled inside; with its stage boundaries.

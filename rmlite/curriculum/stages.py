@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rmlite.schema import ANSWER_KIND, DIFFICULTIES, PERCEPTION_TYPES
+from rmlite.schema import ANSWER_KIND, DIFFICULTIES, PERCEPTION_TYPES, Sample
 
 STAGE_METRIC = "curriculum/stage"  # the stage of the data trained at a logged step (the training callback logs it)
 
@@ -145,7 +145,7 @@ class Curriculum:
     def names(self) -> tuple[str, ...]:
         return tuple(s.name for s in self.stages)
 
-    def stage_of(self, sample: Mapping[str, Any]) -> int | None:
+    def stage_of(self, sample: Sample) -> int | None:
         """The index of the stage a sample belongs to, or None if no stage takes it (it is left out).
 
         A sample with an unknown type or difficulty raises: that is a malformed data set, not a choice.
@@ -198,7 +198,7 @@ def get_curriculum(name: str = DEFAULT_CURRICULUM, **overrides: Any) -> Curricul
     return Curriculum(name=name, stages=stages, **overrides)
 
 
-def group_by_stage(samples: Iterable[Mapping[str, Any]], curriculum: Curriculum) -> list[list[int]]:
+def group_by_stage(samples: Iterable[Sample], curriculum: Curriculum) -> list[list[int]]:
     """Sample positions per stage, in data-set order (samples no stage takes are left out).
 
     >>> rows = [{"type": t, "difficulty_question": "easy"} for t in ("planning", "torf1", "counting1", "torf2")]

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from rmlite.maps.network import Section, routes_from_json
-from rmlite.schema import answer_kind
+from rmlite.schema import Sample, answer_kind
 
 SECTION_SEPARATOR = "\n--\n"
 
@@ -48,7 +48,7 @@ def format_route(route: Iterable[Section], template: str = "short") -> str:
     return SECTION_SEPARATOR.join(format_section(s, template) for s in route)
 
 
-def reference_completion(sample: dict) -> str:
+def reference_completion(sample: Sample) -> str:
     """The text a perfect model would answer: the first reference route for a route question, else `\\boxed{key}`.
 
     Used for the supervised warm start, for tests, and as the "no error" rollout in the reward lab.

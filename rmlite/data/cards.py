@@ -14,7 +14,7 @@ from rmlite.maps.generate import GeneratorConfig, generate_network
 from rmlite.maps.network import Network, routes_from_json
 from rmlite.maps.real import find_city
 from rmlite.maps.render import BACKGROUND, render_map
-from rmlite.schema import answer_kind
+from rmlite.schema import Sample, answer_kind
 
 MARGIN = 12  # px of white on each side of the card's text
 
@@ -47,14 +47,14 @@ def wrap_pixels(text: str, font, max_px: float) -> list[str]:
     return [*lines, line]
 
 
-def answer_card(sample: Mapping, map_row: Mapping, record: Mapping, *, width: int = 768):
+def answer_card(sample: Sample, map_row: Mapping, record: Mapping, *, width: int = 768):
     """The card of a sample with a model's answer and its reward, from an evaluation record
     (`rmlite.evaluate` records carry `answer`, `reward` and `reason`)."""
     return sample_card(sample, map_row, width=width, completion=record["answer"] or "(empty)",
                        breakdown=f"paper reward {record['reward']:.2f}: {record['reason']}")
 
 
-def sample_card(sample: Mapping, map_row: Mapping, *, width: int = 1024, completion: str | None = None,
+def sample_card(sample: Sample, map_row: Mapping, *, width: int = 1024, completion: str | None = None,
                 breakdown: str | None = None):
     """Compose map + text into one RGB image.
 

@@ -34,7 +34,7 @@ from typing import Any
 
 from rmlite.data.engine_settings import engine_settings, write_settings
 from rmlite.data.store import load_maps, load_questions, read_manifest
-from rmlite.schema import FIELDS
+from rmlite.schema import FIELDS, Sample
 
 FORMATS = ("verl", "easyr1")
 IMAGE_MODES = ("files", "embedded")
@@ -46,7 +46,7 @@ _GROUND_TRUTH_FIELDS = tuple(f for f in FIELDS if f != "prompt")
 Order = Callable[..., tuple[list[int], Sequence[Any]]]
 
 
-def ground_truth(sample: dict) -> str:
+def ground_truth(sample: Sample) -> str:
     """The sample as the JSON string the adapters read back."""
     return json.dumps({k: sample[k] for k in _GROUND_TRUTH_FIELDS if k in sample}, ensure_ascii=False)
 
@@ -94,7 +94,7 @@ def _row(fmt: str, s: dict, split: str, index: int, image: Any, stage: tuple[int
     return {"problem": "<image>" + s["question"], "answer": ground_truth(s), "images": [image], **extra}
 
 
-def _staged(samples: list[dict], order: Order | None, batch_size: int) -> list[tuple[int, str, list[int]]]:
+def _staged(samples: list[Sample], order: Order | None, batch_size: int) -> list[tuple[int, str, list[int]]]:
     """(stage index, stage name, positions) in training order; one unnamed group in data-set order without `order`."""
     if order is None:
         return [(-1, "", list(range(len(samples))))]
@@ -103,7 +103,7 @@ def _staged(samples: list[dict], order: Order | None, batch_size: int) -> list[t
             if span.stop > span.start]
 
 
-def _files(fmt: str, split: str, samples: list[dict], groups: list[tuple[int, str, list[int]]], image: Callable, *,
+def _files(fmt: str, split: str, samples: list[Sample], groups: list[tuple[int, str, list[int]]], image: Callable, *,
            stage_files: bool) -> list[tuple[str, list[dict]]]:
     """(file name, rows) of one split: one file, or one per stage with `stage_files`."""
     files: list[tuple[str, list[dict]]] = [] if stage_files else [(f"{split}.parquet", [])]

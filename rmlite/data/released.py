@@ -32,7 +32,7 @@ from rmlite.data.answers import format_route
 from rmlite.maps.network import Network, Section, route_to_json
 from rmlite.maps.real import OPEN_LOOPS, reasonmap_root
 from rmlite.names import normalize_line, normalize_station
-from rmlite.schema import ANSWER_KIND, ANSWER_KINDS, NAMED_FIELDS, kind_of, make_prompt, question_difficulty
+from rmlite.schema import ANSWER_KIND, ANSWER_KINDS, NAMED_FIELDS, Sample, kind_of, make_prompt, question_difficulty
 
 RELEASED = {"reasonmap": "FSCCS/ReasonMap", "plus": "FSCCS/ReasonMap-Plus", "train": "FSCCS/ReasonMap-Train"}
 
@@ -118,7 +118,7 @@ def _released_network(row: Mapping[str, Any], roots: Sequence[Path] = ()) -> Net
                                    name=city, loops=OPEN_LOOPS.get(city.lower(), ()))
 
 
-def _fill_route(sample: dict, row: Mapping[str, Any], net: Network, template: str) -> None:
+def _fill_route(sample: Sample, row: Mapping[str, Any], net: Network, template: str) -> None:
     """Question, reference routes, key, template and transfer count of a route question (ReasonMap)."""
     routes = _released_routes(net, row.get("routes"))
     total = len(routes)
@@ -136,7 +136,7 @@ def _fill_route(sample: dict, row: Mapping[str, Any], net: Network, template: st
                                         or question_difficulty(sample["question_transfer_count"]))
 
 
-def _fill_perception(sample: dict, row: Mapping[str, Any], net: Network) -> None:
+def _fill_perception(sample: Sample, row: Mapping[str, Any], net: Network) -> None:
     """Question and key of a perception question (ReasonMap-Plus), encoded by its answer kind."""
     sample["question"] = str(row.get("question") or "")
     kind = kind_of(sample["type"])

@@ -19,7 +19,7 @@ never scores a rung above the one before it. `error_ladders` reports, per reward
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -27,13 +27,13 @@ import numpy as np
 from rmlite.lab.mistakes import OPERATORS, ORDER, apply_errors
 from rmlite.lab.stats import reward_name, spearman
 from rmlite.reward.functions import as_total, load_reward
-from rmlite.schema import answer_kind
+from rmlite.schema import Sample, answer_kind
 
 # The route operators that keep an answer's shape (format, empty and refusal are not steps of a ladder).
 LADDER_OPERATORS = tuple(n for n, op in OPERATORS.items() if op.kinds == ("route",))
 
 
-def ladder(sample: Mapping, depth: int, seed: int) -> list[str]:
+def ladder(sample: Sample, depth: int, seed: int) -> list[str]:
     """Rung texts 0..k (k ≤ `depth`): the reference, then one more error per rung (stops where none applies)."""
     rng = random.Random(f"ladder-{seed}-{sample['id']}")
     ops = [op for op in LADDER_OPERATORS if OPERATORS[op].applies_to(sample)]
@@ -50,7 +50,7 @@ def ladder(sample: Mapping, depth: int, seed: int) -> list[str]:
     return rungs
 
 
-def error_ladders(samples: Sequence[Mapping], rewards: Iterable[Any] = ("paper",), depth: int = 3,
+def error_ladders(samples: Sequence[Sample], rewards: Iterable[Any] = ("paper",), depth: int = 3,
                   ladders: int = 8) -> list[dict]:
     """Per reward: `steps` (rung pairs), `reversed` and `tied` (shares of steps scored up / level),
     `spearman_within` (mean over questions of the rank correlation of errors and reward) and `spearman_pooled`."""

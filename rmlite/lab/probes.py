@@ -31,7 +31,7 @@ from rmlite.maps.network import Section, routes_from_json
 from rmlite.names import normalize_station
 from rmlite.reward.functions import as_total, load_reward
 from rmlite.reward.parse import parse_route
-from rmlite.schema import answer_kind, kind_of
+from rmlite.schema import Sample, answer_kind, kind_of
 
 FILLER = "Let me think about this carefully and check the map again. "
 PROBE_RULES = {
@@ -54,7 +54,7 @@ _SECTION = "Route Name: {}\nDeparture Stop: {}\nArrival Stop: {}"
 
 
 # ----- the answers ----------------------------------------------------------------------------------------------------
-def probe_answers(sample: Mapping) -> dict[str, str]:
+def probe_answers(sample: Sample) -> dict[str, str]:
     """Answers built to exploit a reward rather than to answer (see `PROBE_RULES`); "reference" is the honest one.
 
     Planning: stay-put (ride from the origin to the origin q times, then an invented line to the destination),
@@ -89,14 +89,14 @@ def probe_answers(sample: Mapping) -> dict[str, str]:
     return {k: v for k, v in out.items() if v is not None}
 
 
-def _stay_put(sample: Mapping, m: Any, fake: str) -> str:
+def _stay_put(sample: Sample, m: Any, fake: str) -> str:
     s1, s2, q = sample["station1"], sample["station2"], int(sample.get("question_transfer_count") or 0)
     own = [ln for ln, st in m.sets.items() if s1 in st] or [fake]
     rides = [_SECTION.format(own[i % len(own)], s1, s1) for i in range(q)]
     return SECTION_SEPARATOR.join([*rides, _SECTION.format(fake, s1, s2)])
 
 
-def _route_probes(sample: Mapping, m: Any, fake: str) -> dict[str, str | None]:
+def _route_probes(sample: Sample, m: Any, fake: str) -> dict[str, str | None]:
     route = list(routes_from_json(sample["routes"])[0])
     tpl = sample.get("template") or "short"
     q = len(route) - 1
@@ -148,7 +148,7 @@ def _no_repeat(route: list[Section]) -> bool:
 
 
 # ----- scoring them ---------------------------------------------------------------------------------------------------
-def near_misses(sample: Mapping, seeds: int = 2) -> list[str]:
+def near_misses(sample: Sample, seeds: int = 2) -> list[str]:
     """One-error variants of the reference (each route operator, a few seeds), distinct and not the reference.
 
     Left out: variants that ride nowhere (every section from a stop to itself, as when the misplaced endpoint is
@@ -163,13 +163,13 @@ def _rides(text: str) -> bool:
     return any(normalize_station(s.departure) != normalize_station(s.arrival) for s in parse_route(text))
 
 
-def failed_attempts(sample: Mapping, n: int = 7, error_rate: float = 0.5, seed: int = 0) -> list[str]:
+def failed_attempts(sample: Sample, n: int = 7, error_rate: float = 0.5, seed: int = 0) -> list[str]:
     """`n` simulated rollouts with a fatal error (a GRPO group where nothing is right, less one slot)."""
     r = simulate([sample], Policy(error_rate), 8 * n, seed)
     return [t for t, ok in zip(r.texts, r.correct, strict=True) if not ok][:n]
 
 
-def hack_probes(samples: Sequence[Mapping], rewards: Iterable[Any] = ("paper",), per_type: int = 50) -> list[dict]:
+def hack_probes(samples: Sequence[Sample], rewards: Iterable[Any] = ("paper",), per_type: int = 50) -> list[dict]:
     """Each probe's reward vs the reference's, per reward and question kind (planning / perception).
 
     Row fields: `reward_mean`, `reference_mean` (on the same questions), `ratio` (probe mean / reference mean),

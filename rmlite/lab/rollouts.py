@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from rmlite.data.answers import reference_completion
 from rmlite.lab.mistakes import OPERATORS, ORDER, Draft, draft_of, map_of
-from rmlite.schema import answer_kind
+from rmlite.schema import Sample, answer_kind
 
 # ----- policies and simulated groups ----------------------------------------------------------------------------------
 DEFAULT_WEIGHTS = {
@@ -72,7 +72,7 @@ class Policy:
         return rng.betavariate(e * self.concentration, (1 - e) * self.concentration)
 
 
-def steps_of(sample: Mapping) -> int:
+def steps_of(sample: Sample) -> int:
     """Steps a model can get wrong: 1 for perception; 3n + 1 for a route of n sections (the plan, then a line and
     two stops per section)."""
     if answer_kind(sample["type"]) != "route":
@@ -84,7 +84,7 @@ def steps_of(sample: Mapping) -> int:
 class Rollouts:
     """G rollouts per question, laid out group after group (as GRPO batches them)."""
 
-    samples: list[Mapping]  # one per group
+    samples: list[Sample]  # one per group
     group_size: int
     texts: list[str]
     n_errors: list[int]
@@ -98,7 +98,7 @@ class Rollouts:
 class _Question:
     """What every rollout of one question shares (parsed once)."""
 
-    def __init__(self, sample: Mapping, policy: Policy):
+    def __init__(self, sample: Sample, policy: Policy):
         self.sample, self.map, self.steps = sample, map_of(sample), steps_of(sample)
         self.reference = reference_completion(sample)
         self.base = draft_of(sample)
@@ -135,7 +135,7 @@ def rollout(q: _Question, policy: Policy, rng: random.Random, error_rate: float)
     return q.reference, ()
 
 
-def simulate(samples: Sequence[Mapping], policy: Policy, group_size: int = 8, seed: int = 0) -> Rollouts:
+def simulate(samples: Sequence[Sample], policy: Policy, group_size: int = 8, seed: int = 0) -> Rollouts:
     """`group_size` rollouts of `policy` for every sample. Deterministic for (samples, policy, group size, seed)."""
     if group_size < 1:
         raise ValueError("group_size must be >= 1")

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
+from rmlite.schema import Sample
+
 
 def chat_text(processor, question: str) -> str:
     """The templated prompt string for one question with one image, ending with the assistant turn."""
@@ -114,7 +116,7 @@ def ask(model, processor, image, question: str, *, max_new_tokens: int = 512) ->
                             progress=False)[0]
 
 
-def answers_for(model, processor, samples: Iterable[dict], *, mask_image: bool = False, **kw) -> list[str]:
+def answers_for(model, processor, samples: Iterable[Sample], *, mask_image: bool = False, **kw) -> list[str]:
     """Greedy answers for samples that carry an `image` (see `rmlite.data.store.load_split`)."""
     rows = list(samples)
     images = [blank_like(r["image"]) if mask_image else r["image"] for r in rows]

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from rmlite.data.answers import reference_completion
 from rmlite.models.inference import generate_answers
 from rmlite.reward.score import score
-from rmlite.schema import answer_kind
+from rmlite.schema import Sample, answer_kind
 from rmlite.stats import binomial_se, mean_se
 
 NOTHING_TO_LEARN = "GRPO has nothing to learn from here"
@@ -32,7 +32,7 @@ NEVER = "no sampled answer is right"
 Z = 2.0  # standard errors above the guesser's pass@k that count as "above chance"
 
 
-def guesser_pass_at_k(sample: Mapping, pool: Sequence[Mapping], k: int) -> float:
+def guesser_pass_at_k(sample: Sample, pool: Sequence[Mapping], k: int) -> float:
     """The chance that one of k guesses drawn from the pool's keys of the sample's type is the sample's key."""
     if answer_kind(sample["type"]) == "route":
         return 0.0
@@ -91,13 +91,13 @@ class PassAtKReport:
                 "by_type": {t: {**asdict(p), "at_chance": p.at_chance} for t, p in self.by_type.items()}}
 
 
-def answer_tokens(processor, samples: Sequence[Mapping]) -> int:
+def answer_tokens(processor, samples: Sequence[Sample]) -> int:
     """The longest reference answer of `samples` in tokens, plus 8: room for a right answer, not for rambling."""
     tok = getattr(processor, "tokenizer", processor)
     return max(len(tok(reference_completion(dict(s)), add_special_tokens=False)["input_ids"]) for s in samples) + 8
 
 
-def sample_groups(model, processor, samples: Sequence[Mapping], images: Sequence, *, group_size: int,
+def sample_groups(model, processor, samples: Sequence[Sample], images: Sequence, *, group_size: int,
                   temperature: float = 1.0, max_new_tokens: int | None = None, batch_size: int = 8,
                   seed: int = 0) -> list[list[str]]:
     """`group_size` answers per sample, sampled at `temperature` as GRPOTrainer samples a group (one list each)."""
@@ -114,7 +114,7 @@ def sample_groups(model, processor, samples: Sequence[Mapping], images: Sequence
     return [flat[i * group_size:(i + 1) * group_size] for i in range(len(samples))]
 
 
-def sample_pass_at_k(model, processor, samples: Sequence[Mapping], images: Sequence, *, k: int = 8,
+def sample_pass_at_k(model, processor, samples: Sequence[Sample], images: Sequence, *, k: int = 8,
                      temperature: float = 1.0, pool: Sequence[Mapping] | None = None, max_new_tokens: int | None = None,
                      batch_size: int = 8, seed: int = 0) -> PassAtKReport:
     """Greedy accuracy and pass@k at `temperature` per question type on `samples` (images parallel to them).

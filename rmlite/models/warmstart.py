@@ -24,12 +24,12 @@ from rmlite.models.load import load_model
 from rmlite.models.passk import sample_pass_at_k
 from rmlite.models.tiny import MARKER, is_tiny_model_dir, tiny_info
 from rmlite.reward.functions import as_total, load_reward
-from rmlite.schema import answer_kind
+from rmlite.schema import Sample, answer_kind
 from rmlite.stats import has_spread
 
 
 # ----- encoding samples for plain PyTorch training ---------------------------------------------------------------
-def _image_of(i: int, sample: Mapping, images) -> Any:
+def _image_of(i: int, sample: Sample, images) -> Any:
     if images is None:
         return sample["image"]
     if isinstance(images, Mapping):
@@ -57,17 +57,17 @@ class SampleEncoder:
             self._img_cache[key] = (feats["pixel_values"], feats["image_grid_thw"], img)
         return self._img_cache[key][:2]
 
-    def prompt_text(self, sample: Mapping) -> str:
+    def prompt_text(self, sample: Sample) -> str:
         prompt = sample.get("prompt") or [{"role": "user", "content": [{"type": "image"},
                                                                         {"type": "text", "text": sample["question"]}]}]
         return self.processor.apply_chat_template(prompt, add_generation_prompt=True, tokenize=False)
 
-    def reference(self, sample: Mapping) -> tuple[str, list[int]]:
+    def reference(self, sample: Sample) -> tuple[str, list[int]]:
         """The reference answer and its token ids (ended by <|im_end|>), as the warm start trains on it."""
         ans = reference_completion(dict(sample))
         return ans, self.tok(ans, add_special_tokens=False)["input_ids"] + [self.eos]
 
-    def encode(self, sample: Mapping, img, answer: str | None = None) -> dict:
+    def encode(self, sample: Sample, img, answer: str | None = None) -> dict:
         pv, thw = self.image(img)
         n_img = int(thw.prod()) // (self.merge ** 2)
         text = self.prompt_text(sample).replace(self.image_token, self.image_token * n_img, 1)
@@ -97,7 +97,7 @@ def collate_train(rows: Sequence[dict], pad_id: int):
             "image_grid_thw": torch.cat([r["image_grid_thw"] for r in rows])}
 
 
-def _eligible(sample: Mapping, types: Sequence[str] | None, max_sections: int) -> bool:
+def _eligible(sample: Sample, types: Sequence[str] | None, max_sections: int) -> bool:
     if types is not None and sample["type"] not in types:
         return False
     if answer_kind(sample["type"]) == "route":
@@ -107,7 +107,7 @@ def _eligible(sample: Mapping, types: Sequence[str] | None, max_sections: int) -
     return True
 
 
-def exact_match(completion: str, sample: Mapping) -> float:
+def exact_match(completion: str, sample: Sample) -> float:
     """1.0 when the completion equals the reference answer text (whitespace-trimmed), else 0.0."""
     return float(completion.strip() == reference_completion(dict(sample)).strip())
 
@@ -144,7 +144,7 @@ class WarmStartStats:
                 f"held-out exact accuracy {before}{self.accuracy:.2f} (n={self.n_heldout}; {by})")
 
 
-def _split(samples: list[dict], heldout: int | float, seed: int) -> tuple[list[int], list[int]]:
+def _split(samples: list[Sample], heldout: int | float, seed: int) -> tuple[list[int], list[int]]:
     """Indices (train, held-out). Held out by map when there are several maps, so held-out maps are unseen."""
     n = len(samples)
     k = int(round(heldout * n)) if isinstance(heldout, float) else int(heldout)
@@ -170,7 +170,7 @@ def _split(samples: list[dict], heldout: int | float, seed: int) -> tuple[list[i
     return [i for i in range(n) if i not in hs], held
 
 
-def evaluate_exact(model, processor, samples: Sequence[Mapping], images=None, *, batch_size: int = 32,
+def evaluate_exact(model, processor, samples: Sequence[Sample], images=None, *, batch_size: int = 32,
                    max_new_tokens: int | None = None, encoder: SampleEncoder | None = None,
                    progress: bool = False) -> tuple[float, dict[str, float], list[dict]]:
     """Greedy exact-answer accuracy (overall, by type) and the rows (type, reference, answer)."""
@@ -219,7 +219,7 @@ class WarmStartSettings:
     temperature: float = 1.0
 
 
-def warm_start(model_dir_or_model, processor=None, samples: Sequence[Mapping] = (), images=None,
+def warm_start(model_dir_or_model, processor=None, samples: Sequence[Sample] = (), images=None,
                settings: WarmStartSettings | None = None, *, progress: bool = True,
                save: bool | str | os.PathLike = True, **options: Any) -> WarmStartStats:
     """A short supervised warm start: cross-entropy on the reference answer tokens only (prompt masked).
@@ -361,7 +361,7 @@ def _as_float(value) -> float:
     return as_total(value)
 
 
-def reward_spread_share(model, processor, samples: Sequence[Mapping], images=None,
+def reward_spread_share(model, processor, samples: Sequence[Sample], images=None,
                         reward: Callable[[str, Mapping], Any] | str | None = None, *, group_size: int = 4,
                         n_prompts: int = 32, temperature: float = 1.0, max_new_tokens: int | None = None,
                         prompts_per_batch: int = 8, seed: int = 0, return_details: bool = False):

@@ -21,7 +21,7 @@ from rmlite.notebook.env import output_dir
 from rmlite.notebook.text import fit_text
 from rmlite.reward.config import PRESETS, get_config
 from rmlite.reward.score import score
-from rmlite.schema import COMPLETIONS_FILE, MANIFEST
+from rmlite.schema import COMPLETIONS_FILE, MANIFEST, Sample
 
 CARD_WIDTH = 640  # px: the sample card the notebooks show (01's card and its browser alike)
 REAL_CITIES = ("oslo", "geneva", "miami")  # the ReasonMap maps shipped in data/reasonmap
@@ -62,7 +62,7 @@ def real_map_detail(city: str = "geneva", size: tuple[int, int] = DETAIL):
 
 
 # ----- reward --------------------------------------------------------------------------------------------------------
-def reward_rows(completion: str, sample: dict) -> list[dict]:
+def reward_rows(completion: str, sample: Sample) -> list[dict]:
     """The breakdown of one answer under each preset (paper, official, sparse, robust), one row per preset."""
     rows = []
     for name in PRESETS:
@@ -72,7 +72,7 @@ def reward_rows(completion: str, sample: dict) -> list[dict]:
     return rows
 
 
-def answer_choices(sample: dict) -> dict[str, str]:
+def answer_choices(sample: Sample) -> dict[str, str]:
     """Answers to pick in the reward playground: the reference, one per error a model makes that applies to this
     question (`rmlite.lab.mistakes`: a wrong line, a neighbouring stop, a missed transfer, …) and the lab's hack
     probes."""
@@ -85,11 +85,11 @@ def answer_choices(sample: dict) -> dict[str, str]:
     return out
 
 
-def reward_table(completion: str, sample: dict) -> str:
+def reward_table(completion: str, sample: Sample) -> str:
     return format_table(reward_rows(completion, sample))
 
 
-def reward_comparison(answers: dict[str, str], sample: dict) -> str:
+def reward_comparison(answers: dict[str, str], sample: Sample) -> str:
     """Several answers to one question, each under every preset, as one table (an `answer` column first)."""
     rows = [{**row, "answer": label, "reason": _cut(row["reason"], REASON_WIDTH)}
             for label, text in answers.items() for row in reward_rows(text, sample)]

@@ -36,6 +36,7 @@ from rmlite.evaluate import (
     type_table,
 )
 from rmlite.models.inference import answers_for
+from rmlite.records import HeldoutRecord
 from rmlite.schema import HELDOUT_FILE
 
 EVAL_EVERY = 50  # optimizer steps between held-out evaluations
@@ -101,7 +102,7 @@ class HeldOutEval(TrainerCallback):
             out[f"{PREFIX}/{name}"] = type_table(base)["all"]["accuracy"]
         return out
 
-    def row(self, step: int, report: EvalReport) -> dict:
+    def row(self, step: int, report: EvalReport) -> HeldoutRecord:
         """One `heldout.jsonl` row: per type (with format errors), per difficulty, and the baselines per type."""
         return {"step": step, "by_type": type_table(report),
                 "by_difficulty": _by(report.records, "difficulty_question"),

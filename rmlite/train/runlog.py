@@ -25,6 +25,7 @@ from transformers import TrainerCallback
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from rmlite.curriculum.stages import stage_starts
+from rmlite.records import MetricsRecord
 from rmlite.schema import METRICS_FILE
 from rmlite.stats import share_interval
 from rmlite.train.heldout import PREFIX as HELDOUT
@@ -80,7 +81,7 @@ class RunLogger(TrainerCallback):
             plot_metrics(rows, self.out / "metrics.png", self.stage_names)
 
 
-def read_metrics(out: str | Path) -> list[dict]:
+def read_metrics(out: str | Path) -> list[MetricsRecord]:
     p = Path(out) / METRICS_FILE
     if not p.is_file():
         return []
