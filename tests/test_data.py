@@ -6,7 +6,6 @@ processes and with 1, and every stored answer key is rechecked by the independen
 
 from __future__ import annotations
 
-import io
 import json
 from collections import Counter
 from pathlib import Path
@@ -14,15 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fixtures import oracle
-from PIL import Image
 
 from rmlite.data.build import DatasetConfig, generate_dataset, map_specs
 from rmlite.data.questions import QuestionConfig
 from rmlite.data.store import (
     MapImages,
     attach_images,
-    export_parquet,
-    filter_rows,
     load_maps,
     load_questions,
     load_split,
@@ -163,24 +159,6 @@ def test_map_images_cache_and_errors(ds):
         imgs["nope"]
 
 
-def test_parquet_export(ds, tmp_path):
-    from datasets import Dataset
-
-    files = export_parquet(ds, tmp_path / "pq")
-    assert {f.name for f in files} == {"questions-train.parquet", "questions-test.parquet", "maps.parquet"}
-    for split in ("train", "test"):
-        back = Dataset.from_parquet(str(tmp_path / "pq" / f"questions-{split}.parquet"))
-        assert back.to_list() == load_questions(ds, split).to_list()
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(tmp_path / "pq" / "maps.parquet")
-    assert table.num_rows == 7
-    maps = load_maps(ds)
-    for mid, img in zip(table.column("map_id").to_pylist(), table.column("image").to_pylist(), strict=True):
-        got = pixels(Image.open(io.BytesIO(img["bytes"])))
-        assert np.array_equal(got, pixels(maps[maps["map_id"].index(mid)]["image"]))
-
-
 # ----- atomic writes -----------------------------------------------------------------------------------------------
 SMALL = DatasetConfig(n_maps=0, seed=1, real_maps=("miami",), questions=QuestionConfig(per_map={"counting3": 1,
                                                                                                  "torf1": 2}))
@@ -280,15 +258,6 @@ def test_map_specs():
     assert sum(s.split == "test" for s in map_specs(DatasetConfig(n_maps=2, test_fraction=0.1))) == 1
     other_seed = map_specs(DatasetConfig(n_maps=10, seed=5))
     assert not {s.map_id for s in other_seed} & {s.map_id for s in specs}
-
-
-def test_filter_rows():
-    rows = [{"type": "torf1", "difficulty_question": "easy"}, {"type": "planning", "difficulty_question": "hard"},
-            {"type": "planning", "difficulty_question": "easy"}]
-    assert filter_rows(rows, types=["planning"]) == rows[1:]
-    assert filter_rows(rows, difficulties=["easy"]) == [rows[0], rows[2]]
-    assert filter_rows(rows, types=["planning"], difficulties=["easy"]) == [rows[2]]
-    assert filter_rows(rows) == rows
 
 
 def test_manifest_lists_types_that_came_out_short(ds):

@@ -18,15 +18,15 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from rmlite.schema import DATA_SCHEMA, MANIFEST
+from rmlite.schema import DATA_SCHEMA, MANIFEST, Sample
 
 
-def save_dataset(out: Path, maps: list[dict], rows: dict[str, list[dict]], manifest: dict, *,
+def save_dataset(out: Path, maps: list[dict], rows: dict[str, list[Sample]], manifest: dict, *,
                  overwrite: bool = False) -> None:
     """Write everything to a temporary sibling folder, then rename it into place (atomic on one file system).
 
@@ -58,7 +58,7 @@ def save_dataset(out: Path, maps: list[dict], rows: dict[str, list[dict]], manif
         raise
 
 
-def _write_tables(folder: Path, maps: list[dict], rows: dict[str, list[dict]]) -> None:
+def _write_tables(folder: Path, maps: list[dict], rows: dict[str, list[Sample]]) -> None:
     from datasets import Dataset, DatasetDict
 
     Dataset.from_list(maps, features=_map_features()).save_to_disk(str(folder / "maps"))
@@ -163,7 +163,7 @@ def _question_features():
     })
 
 
-def _questions_dataset(rows: list[dict]):
+def _questions_dataset(rows: list[Sample]):
     from datasets import Dataset
 
     features = _question_features()
@@ -325,23 +325,3 @@ def load_split(path: str | os.PathLike, split: str = "train", *, images: bool = 
         return q
     return attach_images(q, MapImages(load_maps(path)), lazy=lazy)
 
-
-def export_parquet(path: str | os.PathLike, out: str | os.PathLike) -> list[Path]:
-    """Write questions-<split>.parquet and maps.parquet (images as PNG bytes) under `out`."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    read_manifest(path)
-    for split, ds in _load_table(Path(path) / "questions").items():
-        ds.to_parquet(str(out / f"questions-{split}.parquet"))
-        written.append(out / f"questions-{split}.parquet")
-    load_maps(path).to_parquet(str(out / "maps.parquet"))
-    written.append(out / "maps.parquet")
-    return written
-
-
-def filter_rows(rows: Iterable[dict], *, types: Sequence[str] | None = None,
-                difficulties: Sequence[str] | None = None) -> list[dict]:
-    """Plain-python filter by question type and question difficulty."""
-    return [r for r in rows if (types is None or r["type"] in types)
-            and (difficulties is None or r["difficulty_question"] in difficulties)]
