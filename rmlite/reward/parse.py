@@ -329,13 +329,15 @@ def strict_route(answer: str, template: str = "short", max_sections: int = 256) 
 
 # The common case of `strict_route`, read with one pattern: blank lines before, whitespace after, nothing else
 # between the lines, and every name already clean (`clean_value` would not change it). What it accepts
-# `strict_route`'s loop reads the same way; what it does not, the loop reads.
+# `strict_route`'s loop reads the same way; what it does not, the loop reads. `_SECTION_OF` then reads the values.
 _NAME = r"(?:[^\s*_`\"'“”.;,]|[^\s*_`\"'“”][^\n]*[^\s*_`\"'“”.;,])"
-_SECTION = {"short": "", "long1": r"\nNumber of Via Stops: [0-9]+", "long2": r"\nVia Stops:(?: [^\n]*)?"}
+_EXTRA = {"short": "", "long1": r"\nNumber of Via Stops: ([0-9]+)", "long2": r"\nVia Stops:(?: ([^\n]*))?"}
 _CLEAN_ROUTE = {
     t: re.compile(rf"(?:[^\S\n]*\n)*(Route Name: {_NAME}\nDeparture Stop: {_NAME}\nArrival Stop: {_NAME}{extra}"
                   rf"(?:\n---?\nRoute Name: {_NAME}\nDeparture Stop: {_NAME}\nArrival Stop: {_NAME}{extra})*)\s*")
-    for t, extra in _SECTION.items()}
+    for t, extra in _EXTRA.items()}
+_SECTION_OF = {t: re.compile(rf"Route Name: ([^\n]*)\nDeparture Stop: ([^\n]*)\nArrival Stop: ([^\n]*){extra}")
+               for t, extra in _EXTRA.items()}
 
 
 def _clean_route(answer: str, template: str, max_sections: int) -> tuple[ParsedSection, ...] | None:
@@ -344,23 +346,17 @@ def _clean_route(answer: str, template: str, max_sections: int) -> tuple[ParsedS
     m = pattern.fullmatch(answer) if pattern is not None else None
     if m is None:
         return None
-    lines = m.group(1).split("\n")
-    step = 4 if template == "short" else 5
-    n = (len(lines) + 1) // step
-    if n > max_sections or m.group(1).count("--") != n - 1:  # too many, or a "--" inside a value: the loop says
+    core = m.group(1)
+    found = _SECTION_OF[template].findall(core)
+    if len(found) > max_sections or core.count("--") != len(found) - 1:  # a "--" inside a value: the loop says
         return None
-    out = []
-    for i in range(0, len(lines), step):
-        name, dep, arr = lines[i][12:], lines[i + 1][16:], lines[i + 2][14:]
-        if len(dep) == 10 and is_example(name, dep, arr):
-            return None
-        if step == 4:
-            out.append(ParsedSection(name, dep, arr))
-        elif template == "long1":
-            out.append(ParsedSection(name, dep, arr, lines[i + 3][21:]))
-        else:
-            out.append(ParsedSection(name, dep, arr, None, lines[i + 3][11:].strip()))
-    return tuple(out)
+    if ("xx" in core or "XX" in core) and any(is_example(*f[:3]) for f in found):  # its stops are xx or XX
+        return None
+    if template == "short":
+        return tuple([ParsedSection(name, dep, arr) for name, dep, arr in found])
+    if template == "long1":
+        return tuple([ParsedSection(name, dep, arr, via) for name, dep, arr, via in found])
+    return tuple([ParsedSection(name, dep, arr, None, via.strip()) for name, dep, arr, via in found])
 
 
 _STRICT_BOXED = re.compile(r"\s*\\boxed\{([^{}\n]{1,64})\}\s*")
