@@ -25,7 +25,6 @@ from rmlite.notebook.env import (
     SMOKE_SUFFIX,
     WATCHED,
     WIDGETS_ENV,
-    backend_report,
     badge,
     colab_url,
     ensure_data,
@@ -87,7 +86,7 @@ from rmlite.notebook.widgets import StaticView, ask_widget, live_frontend, map_b
 
 __all__ = [
     "BRANCH", "CORE_DISTS", "CPU_TRACK", "CPU_TRACK_NUMBERS", "DATA_MODES", "DEFAULTS", "DRIVE_DIR", "GPU_DISTS",
-    "NOTEBOOKS", "OUT_ENV", "REPO", "SMOKE_ENV", "SMOKE_SUFFIX", "WATCHED", "WIDGETS_ENV", "backend_report",
+    "NOTEBOOKS", "OUT_ENV", "REPO", "SMOKE_ENV", "SMOKE_SUFFIX", "WATCHED", "WIDGETS_ENV",
     "badge", "colab_url", "ensure_data", "install_report", "is_smoke", "knobs", "missing_distributions",
     "on_colab", "output_dir", "setting", "stale_modules", "answer_choices", "card", "lab_rewards", "logged_lab",
     "reward_rows", "reward_table", "signal_density_plot", "STAGE2_MODES", "adapters", "amplifiable", "base_model",

@@ -19,8 +19,7 @@ from rmlite import __version__
 from rmlite.data.build import DatasetConfig, generate_dataset, mini_dataset
 from rmlite.maps.fonts import QUICK_SIZE
 from rmlite.models import gpu as gpu_checks
-from rmlite.models.gpu import env_summary, gpu_preset
-from rmlite.models.load import choose_backend
+from rmlite.models.gpu import gpu_preset
 from rmlite.notebook.knobs import KnobError
 from rmlite.notebook.knobs import check as check_knobs
 from rmlite.schema import MANIFEST
@@ -216,26 +215,6 @@ def install_report() -> str:
     else:
         lines.append("no restart needed")
     return "\n".join(lines)
-
-
-def backend_report() -> str:
-    """One paragraph: the GPU (or none), its memory, the backend `load_model` will use and the preset."""
-    env = env_summary()
-    p = gpu_preset()
-    try:
-        backend = choose_backend("auto")
-    except Exception as exc:  # noqa: BLE001 — report, do not fail the setup notebook
-        backend = f"none ({exc})"
-    missing = missing_distributions(gpu=True)
-    lacking = [d for d in ("torch", "transformers", "trl", "peft") if d in missing]
-    if backend == "transformers" and lacking:
-        backend = (f"none yet ({', '.join(lacking)} not installed): the CPU track ({CPU_TRACK_NUMBERS}) needs none "
-                   "of them; 03-05 need a GPU runtime")
-    gpu = f"{p['device']} ({p['total_mem_gb']} GB)" if p["tier"] != "cpu" else "no CUDA GPU"
-    model = p["model"] or "the tiny CPU model (built locally)"
-    return (f"GPU: {gpu}; backend: {backend}; preset tier {p['tier']}: {model}, {p['image_size']} px maps, "
-            f"{p['num_generations']} generations, bf16={p['bf16']} fp16={p['fp16']}.\n"
-            f"versions: {json.dumps({k: v for k, v in env.items() if k != 'cpu_count'})}")
 
 
 def preset_report(preset: dict | None = None) -> str:
