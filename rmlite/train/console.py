@@ -17,7 +17,6 @@ full metrics still go to the run files (`RunLogger`). Main process only.
 
 from __future__ import annotations
 
-import re
 import time
 import warnings
 from collections.abc import Iterator, Sequence
@@ -150,8 +149,3 @@ def install(trainer: Any, stage_names: Sequence[str] = (), *, progress: bool = T
     console = TrainingConsole(stage_names)
     trainer.add_callback(console)
     return console
-
-
-def is_metrics_dict(line: str) -> bool:
-    """True for a line that prints a metrics dict the way transformers' printers do ("{'loss': ...")."""
-    return re.search(r"\{\s*['\"](loss|reward|train_runtime)['\"]\s*:", line) is not None
