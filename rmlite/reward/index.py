@@ -3,9 +3,9 @@
 Every completion in a GRPO group is scored against the same sample, so the metro data is parsed and normalised
 once (`index_sample`, cached by the sample's `rmlite.schema.SCORED_FIELDS`) rather than per completion.
 `index_samples` indexes a whole data set before training's first step, so a malformed sample fails there and not
-at step 400. `resolve_line` and `station_key` turn a parsed name into the index's keys. The caches: `LRUCache`, bounded
-by entries and keyed by value (the sample indexes, each sample's memo of scored routes), and `SizedCache`, bounded by
-bytes, for values keyed by long model output.
+at step 400. `resolve_sections` and `station_key` turn parsed names into the index's keys. The caches: `LRUCache`,
+bounded by entries and keyed by value (the sample indexes, each sample's memo of scored routes), and `SizedCache`,
+bounded by bytes, for values keyed by long model output.
 """
 
 from __future__ import annotations
@@ -226,20 +226,13 @@ def index_samples(samples: Any) -> int:
     return n
 
 
-def resolve_line(m: MapIndex, name: str, cap: int) -> str | None:
-    """The map's line a written line name means (exact, else its unambiguous loose key); None if none or too long."""
-    ln = m.exact.get(name)
-    if ln is None and len(name) <= cap:
-        ln = m.norm.get(_line_key(name))
-    return ln
-
-
 _line_key = lru_cache(maxsize=65536)(normalize_line)
 
 
 def resolve_sections(m: MapIndex, sections: Any, cap: int) -> list[tuple[str | None, str | None, str | None]]:
-    """Parsed sections as `(line, departure key, arrival key)`: `resolve_line` and `station_key` of each, inlined
-    (scoring calls this for every route answer).
+    """Parsed sections as `(line, departure key, arrival key)`: the map's line each written line name means (exact,
+    else its unambiguous loose key) and each stop's `station_key`; None for a name that is unknown or longer than
+    `cap` (inlined: scoring calls this for every route answer).
 
     >>> from rmlite.reward.parse import ParsedSection
     >>> resolve_sections(MapIndex({"Line 1": ["Tøyen", "B"]}), [ParsedSection("line 1", "Toyen", "b" * 9)], 8)
