@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rmlite.maps.rides import ways
 from rmlite.names import drop_brackets, normalize_station
 from rmlite.reward.checks import check_route, section_text
 from rmlite.reward.forms import via_count, via_list
@@ -114,8 +115,25 @@ def via_ok(idx: SampleIndex, sec: Resolved, parsed: ParsedSection, max_chars: in
         else:  # no brackets (most lists): `bracket_free` keeps every key
             written = {normalize_station(v) if len(v) <= max_chars else None for v in via_list(text)}
         written.difference_update(sec[1:])  # the section's own stops are not via stops
-        return written == set(r)
+        return written == set(r) or written == _tied_way(idx, sec, r)  # the other way: only when that way is right
     return None
+
+
+def _tied_way(idx: SampleIndex, sec: Resolved, short: tuple[str, ...]) -> set[str] | None:
+    """The stops the other way round a loop when it is as short as `ride`'s way (a trip halfway round an even ring:
+    both ways are optimal, and `ride` returns the one the list runs); None when there is no such way.
+
+    >>> import json
+    >>> md = json.dumps({"Ring": ["A", "B", "C", "D", "E", "F", "A"]})
+    >>> s = {"id": "m-planning-0", "type": "planning", "answer": "", "metro_data": md, "difficulty_city": "easy",
+    ...      "station1": "B", "station2": "E", "question_transfer_count": 0, "template": "long2",
+    ...      "routes": json.dumps([[{"route_name": "Ring", "departure_stop": "B", "arrival_stop": "E"}]])}
+    >>> idx = SampleIndex(s)
+    >>> sorted(_tied_way(idx, ("Ring", "b", "e"), ("c", "d"))), _tied_way(idx, ("Ring", "b", "d"), ("c",))
+    (['a', 'f'], None)
+    """
+    w = ways(idx.map.order[sec[0]], sec[1], sec[2])  # a section that rides: its line is known, its stops on it once
+    return set(w[1]) if w is not None and w[1] is not None and len(w[1]) == len(short) else None
 
 
 def robust_check(idx: SampleIndex, secs: Sequence[Resolved], vias: Sequence[bool | None] | None,

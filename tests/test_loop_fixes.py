@@ -1,0 +1,101 @@
+"""Small correctness fixes on loops and caches (issues 21/22 follow-ups), each with the case that once went wrong.
+
+* A trip halfway round an even ring has two equally short ways; `robust` once took only the one `ride` returns, so
+  the other, equally optimal via list was judged wrong (B→E on A-B-…-F-A via "A, F": 4.89 instead of 16.0).
+The truth here is a walk round the ring one hop at a time, written for this file (no slicing, no rmlite code).
+"""
+
+import json
+
+import pytest
+from fixtures.reward import released_score
+
+from rmlite.reward import score
+
+EVEN = ["A", "B", "C", "D", "E", "F", "A"]  # six stops: a trip of three hops has two ways of two stops each
+ODD = ["A", "B", "C", "D", "E", "F", "G", "A"]  # seven stops: every trip has one shortest way
+
+
+def walk(ring: list[str], a: str, b: str, step: int) -> tuple[str, ...]:
+    """The stations passed riding the closed `ring` from a to b, one hop of `step` (+1 or -1) at a time."""
+    n, pos, passed = len(ring) - 1, ring.index(a), []
+    while True:
+        pos = (pos + step) % n
+        if ring[pos] == b:
+            return tuple(passed)
+        passed.append(ring[pos])
+
+
+def sample(ring: list[str], a: str, b: str, template: str) -> dict:
+    """A one-ride planning sample on the ring map, its reference the way the list runs."""
+    via = walk(ring, a, b, 1)
+    ref = [{"route_name": "Ring", "departure_stop": a, "arrival_stop": b, "via_stops": list(via),
+            "num_via_stops": len(via)}]
+    return {"id": f"ring-planning-{a}{b}-{template}", "type": "planning", "answer": "", "difficulty_city": "easy",
+            "metro_data": json.dumps({"Ring": ring, "Line 2": ["C", "Z"]}), "station1": a, "station2": b,
+            "question_transfer_count": 0, "template": template, "routes": json.dumps([ref])}
+
+
+def answer(a: str, b: str, via: tuple[str, ...], template: str, via_first: bool = False) -> str:
+    """The route in the answer format; `via_first` writes the via line before the keys (the release reads
+    everything after `Arrival Stop:` as the arrival, so a via line after it is part of the stop name there)."""
+    last = f"Via Stops: {', '.join(via) or 'None'}" if template == "long2" else f"Number of Via Stops: {len(via)}"
+    keys = f"Route Name: Ring\nDeparture Stop: {a}\nArrival Stop: {b}"
+    return f"{last}\n{keys}" if via_first else f"{keys}\n{last}"
+
+
+def tied_trips(ring: list[str]) -> list[tuple[str, str]]:
+    stops = ring[:-1]
+    return [(a, b) for a in stops for b in stops
+            if a != b and len(walk(ring, a, b, 1)) == len(walk(ring, a, b, -1))]
+
+
+def test_the_rings_tell_a_tie_from_none():
+    # Guard: the even ring has trips with two shortest ways, the odd ring none, or this file proves nothing.
+    assert len(tied_trips(EVEN)) == 6 and ("B", "E") in tied_trips(EVEN) and tied_trips(ODD) == []
+
+
+@pytest.mark.parametrize(("a", "b"), tied_trips(EVEN))
+@pytest.mark.parametrize("template", ["long1", "long2"])
+def test_robust_accepts_either_way_on_a_tie(a, b, template):
+    s = sample(EVEN, a, b, template)
+    fwd, bwd = walk(EVEN, a, b, 1), walk(EVEN, a, b, -1)
+    one, other = score(answer(a, b, fwd, template), s, "robust"), score(answer(a, b, bwd, template), s, "robust")
+    assert one.correct and one.reason == "correct route", one
+    assert other.correct and other.total == one.total, other  # failed before the fix: 4.89 on long2, not 16.0
+    assert score(answer(a, b, bwd[::-1], template), s, "robust").total == one.total  # a list is read as a set
+    if template == "long2":  # a list of the right length that is neither way is still wrong
+        wrong = (fwd[0], bwd[0])
+        assert not score(answer(a, b, wrong, template), s, "robust").correct
+
+
+@pytest.mark.parametrize("a", ODD[:-1])
+@pytest.mark.parametrize("b", ODD[:-1])
+def test_robust_still_refuses_the_longer_way(a, b):
+    if a == b:
+        return
+    fwd, bwd = walk(ODD, a, b, 1), walk(ODD, a, b, -1)
+    short, long = (fwd, bwd) if len(fwd) < len(bwd) else (bwd, fwd)
+    s = sample(ODD, a, b, "long2")
+    assert score(answer(a, b, short, "long2"), s, "robust").correct
+    bad = score(answer(a, b, long, "long2"), s, "robust")
+    assert not bad.correct and "wrong via stops" in bad.reason, bad
+
+
+@pytest.mark.parametrize("template", ["long1", "long2"])
+def test_the_other_presets_on_a_tie(template):
+    """paper and sparse never read the via line (correctness is lines and stops): both ways score the same, correct.
+    official is the release, unchanged: it reads no via stops either, and a via line written after the arrival
+    becomes part of the arrival's name there (wrong arrival, either way); written before the keys, both ways are
+    correct. Each official score is the tests' re-implementation of the release's."""
+    a, b = "B", "E"
+    s = sample(EVEN, a, b, template)
+    ways = walk(EVEN, a, b, 1), walk(EVEN, a, b, -1)
+    for preset in ("paper", "sparse"):
+        one, other = (score(answer(a, b, w, template), s, preset) for w in ways)
+        assert one.correct and (other.correct, other.total) == (one.correct, one.total), (preset, other)
+    for via_first in (False, True):
+        texts = [answer(a, b, w, template, via_first) for w in ways]
+        got = [score(t, s, "official") for t in texts]
+        assert [g.total for g in got] == [released_score(t, s) for t in texts]
+        assert [g.correct for g in got] == [via_first, via_first], got
