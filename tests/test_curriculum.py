@@ -25,7 +25,6 @@ from rmlite.curriculum import (
     get_curriculum,
     group_by_stage,
     order_samples,
-    plot_stages,
     stage_at_step,
 )
 from rmlite.schema import DIFFICULTIES, QUESTION_TYPES
@@ -252,19 +251,3 @@ def test_stage_sampler_is_a_shuffled_pass_per_stage_and_resumable():
         StageSampler(groups, batch_size=2, seed=7).load_state_dict(s.state_dict())
     with pytest.raises(ValueError, match="no samples"):
         StageSampler([[1], []], batch_size=1).peek(1)
-
-
-def test_plot_stages_marks_transitions_and_spans():
-    matplotlib = pytest.importorskip("matplotlib")
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots()
-    ax.plot(range(12), range(12))
-    lines = plot_stages(ax, [Transition(3, 0, 1, "threshold", 0.8), Transition(6, 1, 2, "max_steps", 0.1)],
-                        names=get_curriculum("paper").names)
-    assert [ln.get_xdata()[0] for ln in lines] == [5, 8]
-    assert [t.get_text().strip() for t in ax.texts] == ["counting23", "counting1"]
-    _, spans = order_samples(rows({"torf1": 4, "planning": 4}), get_curriculum("coarse"), prompts_per_batch=2)
-    assert [ln.get_xdata()[0] for ln in plot_stages(ax, spans)] == [3]
-    plt.close(fig)

@@ -11,7 +11,7 @@ stage with a `StageSampler`), and `modes` (each mode as an object the TRL glue a
 ('torf', 'counting23', 'counting1', 'planning')
 """
 
-from rmlite.curriculum.adaptive import STATE_VERSION, StageSampler, StageSwitcher, Transition, plot_stages
+from rmlite.curriculum.adaptive import STATE_VERSION, StageSampler, StageSwitcher, Transition
 from rmlite.curriculum.modes import CURRICULUM_MODES, AdaptiveMode, ScheduleMode, mode_of
 from rmlite.curriculum.schedule import StageSpan, generation_geometry, order_samples, stage_at_step
 from rmlite.curriculum.stages import (
@@ -28,7 +28,7 @@ from rmlite.curriculum.stages import (
     stage_starts,
 )
 
-__all__ = ["STATE_VERSION", "StageSampler", "StageSwitcher", "Transition", "plot_stages", "StageSpan",
+__all__ = ["STATE_VERSION", "StageSampler", "StageSwitcher", "Transition", "StageSpan",
            "generation_geometry", "order_samples", "stage_at_step", "CURRICULA", "DEFAULT_CURRICULUM",
            "DIFFICULTY_FIELDS", "FITS", "MODES", "Curriculum", "Stage", "get_curriculum", "group_by_stage",
            "STAGE_METRIC", "stage_starts", "CURRICULUM_MODES", "AdaptiveMode", "ScheduleMode", "mode_of"]

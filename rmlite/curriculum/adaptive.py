@@ -1,6 +1,6 @@
 """Adaptive mode: a `StageSwitcher` promotes when accuracy over the last k rollouts of a stage reaches a threshold
-(reasoning-gym's last-k coaching), and a `StageSampler` draws batches from the current stage; `plot_stages` marks
-the switches (or a schedule's stage boundaries) on a training curve.
+(reasoning-gym's last-k coaching), and a `StageSampler` draws batches from the current stage (the training curves
+mark each stage's first logged step: `rmlite.curriculum.stages.stage_starts`).
 
 Left out: demotion and mixing earlier stages back in ("review"); the released RewardMap code does neither.
 """
@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from rmlite.curriculum.schedule import StageSpan
 from rmlite.curriculum.stages import Curriculum, Stage, stage_rng
 
 STATE_VERSION = 1
@@ -205,37 +204,3 @@ class StageSampler:
         if len(state["counts"]) != len(self.stage_indices):
             raise ValueError("sampler state has a different number of stages")
         self.counts = [int(c) for c in state["counts"]]
-
-
-def plot_stages(ax: Any, transitions: Sequence[Transition | StageSpan], names: Sequence[str] | None = None,
-                offset: int = 1, **line_kw: Any) -> list[Any]:
-    """Mark stage boundaries on a matplotlib axis whose x is the logged step; returns the lines drawn.
-
-    The x of a training curve is metrics.jsonl's `step`: 1-based, row s holds the s-th optimizer step, trained on
-    the batch generated at global_step s - 1. A line sits at the first such step trained on the new stage, where
-    `rmlite.curriculum.stages.stage_starts` finds the change in the logged `curriculum/stage`. Takes the switcher's
-    `Transition`s (adaptive: `step` is the global_step whose scored batch decided the switch; it takes effect with the
-    next generation batch, `offset` = optimizer steps per generation batch later, 1 with TRL's defaults) or the
-    `StageSpan`s of a scheduled pass (`start_step`: the global_step of the stage's first batch).
-
-    >>> import matplotlib; matplotlib.use("Agg"); import matplotlib.pyplot as plt
-    >>> fig, ax = plt.subplots()
-    >>> [ln.get_xdata()[0] for ln in plot_stages(ax, [Transition(2, 0, 1, "threshold", 0.75)])]  # decided at 2
-    [4]
-    >>> plt.close(fig)
-    """
-    import matplotlib.transforms as mtransforms  # lazily: the core never needs matplotlib at import
-
-    kw = {"color": "0.4", "linestyle": "--", "linewidth": 1.0, **line_kw}
-    trans = mtransforms.blended_transform_factory(ax.transData, ax.transAxes)
-    lines = []
-    for t in transitions:
-        if isinstance(t, StageSpan):
-            if t.index == 0 or not t.num_batches:
-                continue
-            x, label = t.start_step + 1, t.name
-        else:
-            x, label = t.step + offset + 1, (names[t.to_stage] if names else f"stage {t.to_stage}")
-        lines.append(ax.axvline(x, **kw))
-        ax.text(x, 0.98, f" {label}", transform=trans, va="top", ha="left", fontsize="small", color=kw["color"])
-    return lines

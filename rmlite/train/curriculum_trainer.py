@@ -80,8 +80,8 @@ class CurriculumCallback(TrainerCallback):
     def transitions(self) -> list[Transition]:
         """Switches so far (adaptive) or all planned ones (schedule), both with `step` = the global_step of the
         old stage's last generation batch (0-based, as `trainer_state.global_step` in the reward functions). The new
-        stage's first logged step (metrics.jsonl's 1-based `step`) is `step + steps_per_batch + 1`: `stage_starts`;
-        `plot_stages(ax, t, offset=steps_per_batch)` marks it there.
+        stage's first logged step (metrics.jsonl's 1-based `step`) is `step + steps_per_batch + 1`: `stage_starts`,
+        where the curves mark it.
         """
         return self.mode.transitions(self.steps_per_batch)
 
