@@ -17,12 +17,11 @@ from fixtures.networks import chain, metro_data
 from hypothesis import given
 from hypothesis import strategies as st
 
-import rmlite.data.questions as questions
+import rmlite.data.planning as planning
+from rmlite.data.apportion import apportion
 from rmlite.data.questions import (
-    LONG_ROUTE_CATCH_UP,
     OPTION_STEPS,
     QuestionConfig,
-    apportion,
     counting1_pairs,
     generate_questions,
 )
@@ -192,9 +191,9 @@ def test_counting1_options_ascend_in_one_step_around_the_key(reasonmap_dir):
 # ----- planning ----------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("mix", [(0.5, 0.35, 0.15), (1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 2)])
 def test_planning_mix_is_honoured_when_the_map_allows_it(mix):
-    # A map with long routes asks LONG_ROUTE_CATCH_UP times their share (for the maps that have none); each count
-    # is its share of 8 rounded down or up, and over many seeds the counts average the shares.
-    w = (mix[0], mix[1], mix[2] * LONG_ROUTE_CATCH_UP)
+    # With no image size (so no trade between a difficulty's maps: `planning.ASK_WEIGHTS`) a map asks the mix; each
+    # count is its share of 8 rounded down or up, and over many seeds the counts average the shares.
+    w = mix
     share = {d: 8 * x / sum(w) for d, x in zip(("easy", "middle", "hard"), w, strict=True)}
     net = Network.from_metro_data(chain(4, 8))
     total: Counter = Counter()
@@ -227,8 +226,8 @@ def test_planning_mix_is_met_over_a_fresh_set_within_three_points():
     assert all(abs(s - w) <= 0.03 for s, w in zip(shares, (0.5, 0.35, 0.15), strict=True)), shares
 
 
-def test_red_team_without_the_catch_up_long_routes_fall_short(monkeypatch):
-    monkeypatch.setattr(questions, "LONG_ROUTE_CATCH_UP", 1.0)
+def test_red_team_without_the_trade_between_maps_long_routes_fall_short(monkeypatch):
+    monkeypatch.setattr(planning, "ASK_WEIGHTS", {})
     assert _planning_shares(48)[2] < 0.12
 
 

@@ -29,7 +29,9 @@ from typing import Any
 import numpy as np
 
 from rmlite.data.audit_picture import worst_labels_png
+from rmlite.data.color_check import check_colours
 from rmlite.data.legibility import hairpin_lines, label_cover, order_flips
+from rmlite.data.mix_check import check_planning_mix
 from rmlite.data.recheck import Recheck, recheck_rows
 from rmlite.data.shortcuts import MapCues, Shortcut, format_shortcuts, shortcut_table
 from rmlite.data.store import load_maps, load_questions, read_manifest
@@ -43,6 +45,12 @@ from rmlite.schema import CHOICE_LETTERS, NAMED_FIELDS
 TARGETS = {"misplaced": 0.005, "naming_unreadable": 0.0, "min_delta_e": 12.0, "choices_only": 0.30,
            "counting2_majority": 0.45, "over_mark": 0.0, "order_flips": 0.0, "hairpins": 0.0}
 GUESSERS = ("smallest", "largest", "median", "out_of_order", "generator_model")
+# Checks in their own modules, run on a saved set: check(maps with their pictures, question rows, manifest) returns an
+# object with failures() and lines(). Line colours read off the pictures; the planning mix per map difficulty.
+CHECKS = (lambda maps, rows, manifest: check_colours(maps),
+          lambda maps, rows, manifest: check_planning_mix(
+              rows, {m: int(w) for m, w in zip(maps["map_id"], maps["width"], strict=True)},
+              manifest.get("config", {}).get("questions", {}).get("planning_mix", (0.5, 0.35, 0.15))))
 
 
 @dataclass
@@ -90,6 +98,7 @@ class AuditReport:
     worst: list[tuple[float, str, str]] = field(default_factory=list)  # (margin px, map_id, station)
     recheck: Recheck = field(default_factory=Recheck)
     shortcuts: list[Shortcut] = field(default_factory=list)
+    checks: list = field(default_factory=list)  # results of CHECKS (audit_dataset)
 
     def failures(self) -> list[str]:
         """The targets this data set misses, one line each (empty when it meets them all)."""
@@ -123,6 +132,7 @@ class AuditReport:
         out += self.recheck.failures()
         out += [f"{s.qtype}: {s.what} {s.score:.1%} > {s.target:.1%} (n = {s.n}, beyond noise)"
                 for s in self.shortcuts if s.missed]
+        out += [f for c in self.checks for f in c.failures()]
         return out
 
 
@@ -286,6 +296,7 @@ def audit_dataset(path: str | os.PathLike, picture: str | os.PathLike | None = N
     rows_by_split = {s: load_questions(path, s).to_list() for s in splits}
     maps = load_maps(path)
     report = audit_rows(maps.remove_columns(["image"]).to_list(), rows_by_split)
+    report.checks = [check(maps, [r for rows in rows_by_split.values() for r in rows], manifest) for check in CHECKS]
     if picture is not None:
         worst_labels_png(maps, report.worst, picture, pnginfo=pnginfo)
     return report

@@ -37,7 +37,6 @@ from rmlite.maps.render import render_map
 from rmlite.schema import DATA_SCHEMA, DIFFICULTIES, MANIFEST
 
 
-
 @dataclass(frozen=True)
 class DatasetConfig:
     """What to generate.
@@ -158,7 +157,7 @@ def build_synthetic_map(spec: MapSpec, cfg: DatasetConfig) -> tuple[dict, list[d
     res = render_map(net, size=cfg.size)
     img = res.image
     qs = generate_questions(net, map_id=spec.map_id, seed=spec.seed, config=cfg.questions,
-                            unreadable=unreadable_stations(net, res, cfg.size))
+                            unreadable=unreadable_stations(net, res, cfg.size), size=cfg.size)
     return map_record(spec.map_id, net, img, spec.seed, "synthetic", spec.split), qs
 
 

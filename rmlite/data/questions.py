@@ -31,11 +31,10 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from rmlite.data.answers import format_route
-from rmlite.data.apportion import apportion
+from rmlite.data.planning import planning_pairs
 from rmlite.maps.network import MAX_ROUTES, Network, route_to_json
 from rmlite.schema import (
     CHOICE_LETTERS,
-    DIFFICULTIES,
     NAMED_FIELDS,
     QUESTION_TYPES,
     TEMPLATES,
@@ -82,9 +81,9 @@ class QuestionConfig:
     Args:
         per_map: questions per type and map (counting3 is capped at one: a map has one line count).
         planning_mix: relative weights of planning questions with 0 / 1 / ≥2 transfers (easy / middle / hard);
-            met over a set, not on each map: a map's counts round its shares up or down at random, a map with no
-            readable long route fills in with the next longest, and one that has them asks more
-            (`LONG_ROUTE_CATCH_UP`), so the set's mix stays within 3 points of these weights (issue 23).
+            met per map difficulty, not on each map: a map's counts round its shares up or down at random, a map
+            with no readable long route fills in with the next longest, and the maps that have them ask more
+            (`rmlite.data.planning.LONG_SHORTFALL`), so each difficulty's mix stays within 3 points (issue 23).
         long_template_share: share of planning questions asked with a long template (via-stop counts or lists).
         max_routes: reference routes kept per planning question (all equally good ones up to this cap; the
             sample's `route_count` says how many there are in all).
@@ -115,13 +114,14 @@ class QuestionConfig:
 
 
 def generate_questions(net: Network, *, map_id: str, seed: int, config: QuestionConfig | None = None,
-                       source: str = "synthetic", unreadable: Collection[str] = ()) -> list[dict]:
+                       source: str = "synthetic", unreadable: Collection[str] = (), size: int | None = None
+                       ) -> list[dict]:
     """All questions for one map, as flat samples in rmlite's schema (see `rmlite.schema`).
 
     `unreadable` names stations a reader cannot find on the picture (no label, or a label nearer another mark:
     `rmlite.maps.render.RenderResult.unreadable`); no question names one, and no planning question has a
-    reference route through one. Deterministic for (network, map_id,
-    seed, config, unreadable).
+    reference route through one. `size` (the image side, px) sets the planning mix's trade between maps
+    (`rmlite.data.planning.shares_for`). Deterministic for (network, map_id, seed, config, unreadable, size).
     """
     cfg = config or QuestionConfig()
     rng = random.Random(f"rmlite-questions-{seed}-{map_id}")
@@ -134,7 +134,8 @@ def generate_questions(net: Network, *, map_id: str, seed: int, config: Question
         if typ == "counting3":
             n = min(n, 1)
         kept = 0
-        made = MAKERS[typ](net, rng, n, cfg) if MAKERS[typ] is not _planning else _planning(net, rng, n, cfg, hidden)
+        made = MAKERS[typ](net, rng, n, cfg) if MAKERS[typ] is not _planning else _planning(net, rng, n, cfg, hidden,
+                                                                                             size)
         for k, fields in enumerate(made if n > 0 else ()):
             s = {**base, "id": f"{map_id}-{typ}-{k}", "type": typ, "choices": [], "station1": "", "station2": "",
                  "line": "", "routes": "[]", "route_count": 0, "difficulty_question": net.difficulty,
@@ -341,43 +342,11 @@ def _even(found: dict[bool, list[dict]]):
         yield from (q for q in pair if q is not None)
 
 
-def _planning(net: Network, rng: random.Random, n: int, cfg: QuestionConfig, avoid: frozenset[str] = frozenset()):
-    """Sample candidate pairs, bucket them by transfers, then draw the requested mix. A pair whose reference routes
-    pass a stop in `avoid` (unreadable) is no candidate; where there are such stops, more pairs are drawn (up to
-    `PLANNING_DRAWS` per question) until every bucket can give its share, so the mix keeps its long routes."""
-    stations = sorted(net.stations)
-    buckets: dict[str, list] = {d: [] for d in DIFFICULTIES}
-    seen: set[tuple] = set()
-    w = cfg.planning_mix
-    want = apportion(n, w, rng)
-    # Small maps, and maps whose hubs are unreadable, offer no readable long route: a map that does offers more,
-    # so that long routes make their share over the set (`LONG_ROUTE_CATCH_UP`).
-    eager = apportion(n, (w[0], w[1], w[2] * LONG_ROUTE_CATCH_UP), rng)
-    base = max(60, 12 * n)
-    for i in range(max(base, PLANNING_DRAWS * n) if avoid else base):
-        if i >= base and all(len(buckets[d]) >= k for d, k in zip(DIFFICULTIES, eager, strict=True)):
-            break
-        a, b = rng.sample(stations, 2)
-        if (a, b) in seen:
-            continue
-        seen.add((a, b))
-        try:
-            routes, total = net.routes_and_count(a, b, max_routes=cfg.max_routes)
-        except ValueError:
-            continue  # disconnected pair (possible in real data): not a question
-        if not avoid or avoid.isdisjoint(st for r in routes for sec in r
-                                         for st in (sec.departure_stop, sec.arrival_stop, *sec.via_stops)):
-            buckets[question_difficulty(len(routes[0]) - 1)].append((a, b, routes, total))
-    if len(buckets[DIFFICULTIES[2]]) >= eager[2]:
-        want = eager
-    chosen = []
-    for d, k in zip(DIFFICULTIES, want, strict=True):
-        chosen += buckets[d][:k]
-        buckets[d] = buckets[d][k:]
-    # Then every spare pair, most transfers first (a map short of long routes, as small maps are, fills in with the
-    # next longest rather than with direct ones): `generate_questions` takes the first n it keeps.
-    chosen += [x for d in reversed(DIFFICULTIES) for x in buckets[d]]
-    for a, b, routes, total in chosen:
+def _planning(net: Network, rng: random.Random, n: int, cfg: QuestionConfig, avoid: frozenset[str] = frozenset(),
+              size: int | None = None):
+    """Planning questions in the mix of 0, 1 and 2+ transfers `cfg.planning_mix` asks of each map difficulty,
+    none with a reference route through a stop in `avoid` (unreadable): see `rmlite.data.planning`."""
+    for a, b, routes, total in planning_pairs(net, rng, n, cfg.planning_mix, cfg.max_routes, avoid, size):
         template = "short"
         if rng.random() < cfg.long_template_share:
             template = rng.choice(TEMPLATES[1:])
@@ -388,8 +357,6 @@ def _planning(net: Network, rng: random.Random, n: int, cfg: QuestionConfig, avo
                "template": template}
 
 
-PLANNING_DRAWS = 40  # candidate pairs drawn per planning question at most, on a map with unreadable stops
-LONG_ROUTE_CATCH_UP = 2.5  # a map that can, asks this many times its share of ≥ 2-transfer routes (see _planning)
 # The maker of each question type: `maker(net, rng, n, cfg)` yields up to n dicts of the fields that differ from the
 # base sample (question, answer, and the stops, line, choices or routes the question names).
 MAKERS = {"counting1": _counting1, "counting2": _counting2, "counting3": _counting3, "torf1": _torf1, "torf2": _torf2,
