@@ -3,14 +3,19 @@
 * A trip halfway round an even ring has two equally short ways; `robust` once took only the one `ride` returns, so
   the other, equally optimal via list was judged wrong (B→E on A-B-…-F-A via "A, F": 4.89 instead of 16.0).
 The truth here is a walk round the ring one hop at a time, written for this file (no slicing, no rmlite code).
+* The sample-index cache is keyed by the scored fields, which leave out `choices`; a second sample with the same
+  scored fields but broken choices once got the cached index without being validated.
 """
 
 import json
+from collections.abc import Mapping
 
 import pytest
-from fixtures.reward import released_score
+from fixtures.reward import pairs, perception_sample, planning_sample, released_score
 
 from rmlite.reward import score
+from rmlite.reward.index import index_sample
+from rmlite.schema import ANSWER_KIND, SCORED_FIELDS, validate_sample
 
 EVEN = ["A", "B", "C", "D", "E", "F", "A"]  # six stops: a trip of three hops has two ways of two stops each
 ODD = ["A", "B", "C", "D", "E", "F", "G", "A"]  # seven stops: every trip has one shortest way
@@ -99,3 +104,52 @@ def test_the_other_presets_on_a_tie(template):
         got = [score(t, s, "official") for t in texts]
         assert [g.total for g in got] == [released_score(t, s) for t in texts]
         assert [g.correct for g in got] == [via_first, via_first], got
+
+
+# ----- the sample-index cache validates what it does not key on ---------------------------------------------------
+@pytest.mark.parametrize("broken", [None, [1, 2, 3], [1, 2, 3, 4, 5], "ABCD", "missing"])
+def test_a_cache_hit_still_validates_the_choices(broken):
+    s = perception_sample("oslo", "counting1", k=3)
+    hit = index_sample(s)
+    assert index_sample(dict(s)) is hit  # an equal sample is a hit: the case below is one too
+    bad = {k: v for k, v in s.items() if k != "choices"} if broken == "missing" else dict(s, choices=broken)
+    with pytest.raises(ValueError, match="four choices"):  # what validate_sample says of it
+        validate_sample(bad)
+    with pytest.raises(ValueError, match="four choices"):  # failed before the fix: the cached index came back
+        index_sample(bad)
+    assert index_sample(dict(s, choices=tuple(s["choices"]))) is hit  # still a hit when the choices are fine
+
+
+class Reads(Mapping):
+    """A sample that records every field read from it."""
+
+    def __init__(self, sample: dict):
+        self.sample, self.read = sample, set()
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return self.sample[key]
+
+    def __iter__(self):
+        return iter(self.sample)
+
+    def __len__(self):
+        return len(self.sample)
+
+    def __contains__(self, key):
+        self.read.add(key)
+        return key in self.sample
+
+
+def test_every_validated_field_is_keyed_or_checked_on_a_hit():
+    """validate_sample reads only the cache key's fields and `choices` (the one `index_sample` checks on a hit):
+    a field it starts to check without being keyed fails here."""
+    samples = [perception_sample("oslo", t) for t in ANSWER_KIND if t != "planning"]
+    samples.append(planning_sample("oslo", *pairs("oslo", 1, 1)[0], template="long2"))
+    assert {s["type"] for s in samples} == set(ANSWER_KIND)
+    read = set()
+    for s in samples:
+        r = Reads(dict(s, extra_field=1))
+        validate_sample(r)
+        read |= r.read
+    assert "choices" in read and read - set(SCORED_FIELDS) == {"choices"}, read - set(SCORED_FIELDS)

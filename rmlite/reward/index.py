@@ -20,7 +20,15 @@ from typing import Any
 
 from rmlite.maps.rides import between
 from rmlite.names import normalize_line, normalize_station, rewardmap_clean
-from rmlite.schema import SCORED_FIELDS, TEMPLATES, answer_kind, metro_data_of, validate_sample
+from rmlite.schema import (
+    ANSWER_KINDS,
+    CHOICE_LETTERS,
+    SCORED_FIELDS,
+    TEMPLATES,
+    answer_kind,
+    metro_data_of,
+    validate_sample,
+)
 
 
 class LRUCache:
@@ -132,7 +140,7 @@ class SampleIndex:
     """One sample, resolved: type and answer kind, key, weight inputs and (route kind) stops and map index."""
 
     __slots__ = ("qtype", "kind", "answer", "level", "q", "template", "map", "s1", "s2", "direct", "off_s1", "off_s2",
-                 "off_direct", "sid", "best_stops", "refs", "memo")
+                 "off_direct", "sid", "best_stops", "refs", "memo", "choices")
 
     def __init__(self, sample: Mapping[str, Any]):
         validate_sample(sample)
@@ -140,6 +148,7 @@ class SampleIndex:
         self.sid = sample.get("id")
         self.qtype = sample["type"]
         self.kind = answer_kind(self.qtype)
+        self.choices = ANSWER_KINDS[self.kind].choices  # validated beside the key on every cache hit (`index_sample`)
         self.answer = str(sample["answer"])
         self.level = sample["difficulty_city"]
         self.q = int(sample.get("question_transfer_count") or 0)
@@ -214,7 +223,13 @@ def index_sample(sample: Mapping[str, Any]) -> SampleIndex:
         idx = _INDEXES.get(key)
     except TypeError:  # an unhashable field (metro_data as a dict): index it without caching
         return SampleIndex(sample)
-    return idx if idx is not None else _INDEXES.put(key, SampleIndex(sample))
+    if idx is None:
+        return _INDEXES.put(key, SampleIndex(sample))
+    if idx.choices:  # `choices` is validated but not scored (not in the key): a hit must not skip its check
+        ch = sample.get("choices")
+        if not isinstance(ch, (list, tuple)) or len(ch) != len(CHOICE_LETTERS):
+            validate_sample(sample)  # raises validate_sample's own message
+    return idx
 
 
 def index_samples(samples: Any) -> int:
