@@ -41,6 +41,7 @@ from rmlite.data.build import DatasetConfig, generate_dataset
 from rmlite.data.store import MapImages, load_maps, load_questions
 from rmlite.models.tiny import build_tiny_vlm
 from rmlite.models.warmstart import WarmStartSettings, WarmStartStats, warm_start
+from rmlite.schema import Sample
 
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "data" / "warm_tiny"
 MODEL = "model"  # the shipped model folder (what `load_model` reads), under SHIPPED_DIR
@@ -134,7 +135,7 @@ def fingerprint(settings: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def question_digest(rows: Sequence[Mapping[str, Any]], images: Mapping[str, Any]) -> str:
+def question_digest(rows: Sequence[Sample], images: Mapping[str, Any]) -> str:
     """A short hash of what a warm start trains on: the questions (id, map, type, question, answer, in order) and
     the pixels of their maps (`images`: map id → PIL image), so a changed renderer counts too."""
     keys = ("id", "map_id", "type", "question", "answer")

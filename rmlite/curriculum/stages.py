@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from rmlite.records import MetricsRecord
 from rmlite.schema import ANSWER_KIND, DIFFICULTIES, PERCEPTION_TYPES, Sample
 
 STAGE_METRIC = "curriculum/stage"  # the stage of the data trained at a logged step (the training callback logs it)
 
 
-def stage_starts(rows: Iterable[Mapping]) -> list[tuple[int, int]]:
+def stage_starts(rows: Iterable[MetricsRecord]) -> list[tuple[int, int]]:
     """(step, stage) of the first logged row and of every row whose `curriculum/stage` differs from the row before:
     where the curves, the console and the notebooks mark a stage switch.
 

@@ -83,7 +83,7 @@ def _write_images(pngs: dict[str, bytes], out: Path) -> None:
         (out / image_path(map_id)).write_bytes(data)
 
 
-def _row(fmt: str, s: dict, split: str, index: int, image: Any, stage: tuple[int, str] | None) -> dict[str, Any]:
+def _row(fmt: str, s: Sample, split: str, index: int, image: Any, stage: tuple[int, str] | None) -> dict[str, Any]:
     """One question in `fmt`'s layout; `image` is the path or `{"bytes": ...}` (verl's also carries the budget)."""
     extra = {} if stage is None else {"stage": stage[0], "stage_name": stage[1]}
     if fmt == "verl":

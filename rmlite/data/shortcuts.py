@@ -18,7 +18,7 @@ import zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from rmlite.schema import kind_of
+from rmlite.schema import Sample, kind_of
 
 TWO_ANSWER_MAX, MAJORITY_SLACK, NOISE_Z = 0.55, 0.05, 2.0
 CUES = {"torf1": ("interchanges among the stops", "termini among the stops", "drawn distance (quartile)"),
@@ -67,7 +67,7 @@ class MapCues:
                    {ln: len(set(stops)) / total for ln, stops in md.items()})
 
 
-def _cue(r: dict, m: MapCues, what: str):
+def _cue(r: Sample, m: MapCues, what: str):
     s1, s2 = r["station1"], r["station2"]
     if what == "map difficulty":
         return m.difficulty
@@ -164,9 +164,9 @@ def text_accuracy(texts: list[str], answers: list[str], folds: list[int]) -> flo
     return hits / max(1, len(answers))
 
 
-def shortcut_table(rows: list[dict], cues: dict[str, MapCues]) -> list[Shortcut]:
+def shortcut_table(rows: list[Sample], cues: dict[str, MapCues]) -> list[Shortcut]:
     """Balance and every baseline, per question type (planning and types without rows left out)."""
-    by_type: dict[str, list[dict]] = defaultdict(list)
+    by_type: dict[str, list[Sample]] = defaultdict(list)
     for r in rows:
         if not kind_of(r["type"]).route:
             by_type[r["type"]].append(r)
@@ -198,7 +198,7 @@ def shortcut_table(rows: list[dict], cues: dict[str, MapCues]) -> list[Shortcut]
     return out
 
 
-def _per_difficulty_balance(rows: list[dict]) -> list[Shortcut]:
+def _per_difficulty_balance(rows: list[Sample]) -> list[Shortcut]:
     """counting3 within each map difficulty: the majority line count's share against an even spread."""
     out = []
     by_d: dict[str, Counter] = defaultdict(Counter)

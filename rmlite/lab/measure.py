@@ -34,11 +34,13 @@ from rmlite.lab.probes import hack_probes
 from rmlite.lab.report import LabResult
 from rmlite.lab.rollouts import Policy, Rollouts, simulate
 from rmlite.lab.stats import measure, reward_name, score_rollouts
+from rmlite.records import CompletionRecord
 from rmlite.reward.config import PAPER
 from rmlite.reward.score import score
+from rmlite.schema import Sample
 
 
-def run_lab(samples: Sequence[Mapping], rewards: Iterable[Any] = ("sparse", "paper", "official", "robust"),
+def run_lab(samples: Sequence[Sample], rewards: Iterable[Any] = ("sparse", "paper", "official", "robust"),
             error_rates: Iterable[float] = (0.2, 0.5, 0.8), group_size: int = 8, policy: Policy | None = None,
             seed: int = 0, *, probes: bool = False) -> LabResult:
     """Simulate `group_size` rollouts per question at each error rate and measure every reward on them.
@@ -59,7 +61,7 @@ def run_lab(samples: Sequence[Mapping], rewards: Iterable[Any] = ("sparse", "pap
     return res
 
 
-def add_probes(res: LabResult, samples: Sequence[Mapping], rewards: Iterable[Any]) -> LabResult:
+def add_probes(res: LabResult, samples: Sequence[Sample], rewards: Iterable[Any]) -> LabResult:
     """`res` with the hack probes (`rmlite.lab.probes`) and the error ladders (`rmlite.lab.ladders`) of `rewards`."""
     rewards = list(rewards)
     res.probes = hack_probes(samples, rewards)
@@ -76,7 +78,7 @@ def _measure_all(res: LabResult, r: Rollouts, rewards: list, label: float | str)
 
 
 # ----- real logged completions --------------------------------------------------------------------------------------
-def read_completions(path: str | Path) -> list[dict]:
+def read_completions(path: str | Path) -> list[CompletionRecord]:
     """Training's per-completion rows `{"step", "stage", "id", "type", "completion", "reward"}`."""
     rows = []
     for i, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
@@ -88,7 +90,8 @@ def read_completions(path: str | Path) -> list[dict]:
     return rows
 
 
-def logged_rollouts(rows: Iterable[Mapping], samples: Mapping[str, Mapping], group_size: int | None = None) -> Rollouts:
+def logged_rollouts(rows: Iterable[CompletionRecord], samples: Mapping[str, Sample], group_size: int | None = None
+                    ) -> Rollouts:
     """Rollouts from logged completions: one group per (step, sample id), joined on `id` with the data set.
 
     Groups of another size than `group_size` (default: the most common) are left out. Correctness is the paper
@@ -111,7 +114,7 @@ def logged_rollouts(rows: Iterable[Mapping], samples: Mapping[str, Mapping], gro
     return Rollouts(sams, g, texts, [int(not c) for c in correct], correct, [() for _ in texts])
 
 
-def lab_logged(rows: Iterable[Mapping], samples: Mapping[str, Mapping], rewards: Iterable[Any] = ("paper",),
+def lab_logged(rows: Iterable[CompletionRecord], samples: Mapping[str, Sample], rewards: Iterable[Any] = ("paper",),
                group_size: int | None = None) -> LabResult:
     """The lab's metrics on real completions (see `logged_rollouts`); `error_rate` is `"logged"` in the rows."""
     res = LabResult()
@@ -121,7 +124,7 @@ def lab_logged(rows: Iterable[Mapping], samples: Mapping[str, Mapping], rewards:
     return res
 
 
-def load_samples(data: str | Path, split: str | None = None) -> list[dict]:
+def load_samples(data: str | Path, split: str | None = None) -> list[Sample]:
     """Question rows of a data set folder (one split, or every split when None)."""
     splits = [split] if split else list(read_manifest(data).get("counts", {"train": 0}))
     return [row for sp in splits for row in load_questions(data, sp).to_list()]

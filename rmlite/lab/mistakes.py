@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import attrgetter
@@ -30,7 +30,7 @@ from rmlite.data.answers import boxed, format_route, reference_completion
 from rmlite.maps.network import Section, routes_from_json
 from rmlite.maps.rides import between
 from rmlite.names import normalize_line, normalize_station, rewardmap_clean
-from rmlite.schema import ANSWER_KINDS, CHOICE_LETTERS, AnswerKind, kind_of
+from rmlite.schema import ANSWER_KINDS, CHOICE_LETTERS, AnswerKind, Sample, kind_of
 
 REFUSAL = "I'm sorry, but I can't determine that from the image."
 ROUTE = attrgetter("route")  # an operator's `fits`: it edits route answers (`AnswerKind.route`)
@@ -63,7 +63,7 @@ def _map(metro_json: str) -> _Map:
     return _Map(metro_json)
 
 
-def map_of(sample: Mapping) -> _Map:
+def map_of(sample: Sample) -> _Map:
     md = sample["metro_data"]
     return _map(md if isinstance(md, str) else json.dumps(md, ensure_ascii=False, sort_keys=True))
 
@@ -73,7 +73,7 @@ def map_of(sample: Mapping) -> _Map:
 class Draft:
     """The answer being built: route sections `[line, departure, arrival, via]` or one perception value."""
 
-    sample: Mapping
+    sample: Sample
     sections: list[list] = field(default_factory=list)
     value: str = ""
     surface: Callable[[Draft], str] | None = None  # a whole-text rewrite, applied when rendering
@@ -88,7 +88,7 @@ class Draft:
         return self.surface(self) if self.surface is not None else self.body()
 
 
-def draft_of(sample: Mapping) -> Draft:
+def draft_of(sample: Sample) -> Draft:
     """The reference answer as an editable draft (rendering it gives `reference_completion(sample)`)."""
     if kind_of(sample["type"]).route:
         route = routes_from_json(sample["routes"])[0]
@@ -349,7 +349,7 @@ class Operator:
     def kinds(self) -> tuple[str, ...]:  # the names of the kinds it fits, read now (a kind registered later counts)
         return tuple(name for name, kind in ANSWER_KINDS.items() if self.fits(kind))
 
-    def applies_to(self, sample: Mapping) -> bool:
+    def applies_to(self, sample: Sample) -> bool:
         """Whether this operator can edit an answer to `sample` (its type's kind, looked up now)."""
         return self.fits(kind_of(sample["type"]))
 
@@ -382,7 +382,7 @@ NO_ERROR = "none"
 ORDER = list(OPERATORS)  # the order operators compose in (see `rollout`)
 
 
-def apply_errors(sample: Mapping, names: Sequence[str], seed: int | random.Random = 0) -> str | None:
+def apply_errors(sample: Sample, names: Sequence[str], seed: int | random.Random = 0) -> str | None:
     """The reference answer of `sample` with the named errors applied in order; None if one does not apply.
 
     `apply_errors(s, [])` (or `["none"]`) is exactly `reference_completion(s)`.

@@ -195,7 +195,7 @@ def hack_probes(samples: Sequence[Sample], rewards: Iterable[Any] = ("paper",), 
     return out
 
 
-def _context(s: Mapping) -> dict:
+def _context(s: Sample) -> dict:
     route = answer_kind(s["type"]) == "route"
     return {"answers": probe_answers(s), "near": near_misses(s) if route else [],
             "failed": failed_attempts(s) if route else []}

@@ -24,6 +24,7 @@ from rmlite.data.store import load_maps, load_questions, map_row
 from rmlite.models.inference import ask
 from rmlite.notebook.env import live_frontend
 from rmlite.notebook.playground import CARD_WIDTH, answer_choices, reward_rows, reward_table
+from rmlite.schema import Sample
 
 
 # ----- static or live -----------------------------------------------------------------------------------------------
@@ -143,7 +144,7 @@ def _live_map_browser(kinds, card_png: Callable[[int], bytes], static_html: Call
 
 
 # ----- reward side by side ------------------------------------------------------------------------------------------
-def reward_choices_html(sample: Mapping) -> str:
+def reward_choices_html(sample: Sample) -> str:
     """The static reward view of one question: its text and key, then every canned answer (`answer_choices`) with
     its total under each preset."""
     rows = []
@@ -154,7 +155,7 @@ def reward_choices_html(sample: Mapping) -> str:
             f"{html.escape(sample['answer'])}</pre>{html_table(rows)}")
 
 
-def reward_widget(samples: list[dict], *, static: bool | None = None):
+def reward_widget(samples: list[Sample], *, static: bool | None = None):
     """Pick a question, pick an answer (the reference, a typical model error, a hack) or type one, and see its
     reward under every preset (`paper`, `official`, `sparse`, `robust`) side by side. The static view: the first
     question with every canned answer's reward under each preset."""

@@ -31,6 +31,7 @@ from typing import Any
 from rmlite import __version__
 from rmlite.curriculum.stages import stage_starts
 from rmlite.evaluate import type_table
+from rmlite.records import MetricsRecord
 from rmlite.reward.config import PRESETS, RewardConfig
 from rmlite.schema import (
     ADAPTER_DIR,
@@ -351,7 +352,7 @@ def heldout_lines(held: Any) -> tuple[list[HeldOutLine], tuple[int, int] | None,
     return lines, (a, b), held.change()
 
 
-def facts_of(out: Path, *, model: Any, dataset: Any, reward: Any, curriculum: Any, rows: Sequence[Mapping],
+def facts_of(out: Path, *, model: Any, dataset: Any, reward: Any, curriculum: Any, rows: Sequence[MetricsRecord],
              max_steps: int, held: Any = None) -> RunFacts:
     """The facts of a finished run, from what `rmlite.train.train` holds (`rows`: metrics.jsonl)."""
     config = reward if isinstance(reward, RewardConfig) else PRESETS.get(reward) if isinstance(reward, str) else None
