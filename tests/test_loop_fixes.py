@@ -5,14 +5,18 @@
 The truth here is a walk round the ring one hop at a time, written for this file (no slicing, no rmlite code).
 * The sample-index cache is keyed by the scored fields, which leave out `choices`; a second sample with the same
   scored fields but broken choices once got the cached index without being validated.
+* The map-plan cache was keyed by the network object's id: a network changed in place got its old plan back.
 """
 
+import copy
 import json
 from collections.abc import Mapping
 
 import pytest
 from fixtures.reward import pairs, perception_sample, planning_sample, released_score
 
+from rmlite.maps.generate import GeneratorConfig, generate_network
+from rmlite.maps.layout import cached_plan, plan_map
 from rmlite.reward import score
 from rmlite.reward.index import index_sample
 from rmlite.schema import ANSWER_KIND, SCORED_FIELDS, validate_sample
@@ -153,3 +157,26 @@ def test_every_validated_field_is_keyed_or_checked_on_a_hit():
         validate_sample(r)
         read |= r.read
     assert "choices" in read and read - set(SCORED_FIELDS) == {"choices"}, read - set(SCORED_FIELDS)
+
+
+# ----- the map-plan cache is keyed by value -----------------------------------------------------------------------
+def placed(plan) -> tuple:
+    """What a plan decided, comparable across plan objects: where each label and badge went, and the misses."""
+    return sorted(plan.label_boxes.items()), [b[0] for b in plan.badges], plan.failed
+
+
+def test_the_plan_cache_follows_the_network_not_its_object():
+    net = generate_network(GeneratorConfig(difficulty="easy", size=512), 3)
+    plan = cached_plan(net, 512, False, None)
+    assert cached_plan(net, 512, False, None) is plan  # a cache: the same arguments give the same plan
+    assert cached_plan(copy.deepcopy(net), 512, False, None) is plan  # an equal network (another object) too
+    # The same object changed in place: a new plan, the one plan_map makes for it (failed before the fix: the old
+    # plan came back, its labels where the stations used to be).
+    before = placed(plan)
+    for k, (x, y) in net.positions.items():  # the map mirrored left to right (still octilinear): labels move
+        net.positions[k] = (-x, y)
+    for ln in net.lines:
+        net.geometry[ln.name][:] = [(-x, y) for x, y in net.geometry[ln.name]]
+    changed = cached_plan(net, 512, False, None)
+    assert changed is not plan and placed(changed) == placed(plan_map(net, 512, False, None)) != before
+    assert cached_plan(net, 512, True, None) is not changed  # other arguments: another plan

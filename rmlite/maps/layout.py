@@ -9,7 +9,6 @@ accepts a network, and the renderer reuses that plan from a small cache. Left ou
 from __future__ import annotations
 
 import math
-import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -327,21 +326,38 @@ def _legend_layout(items: list, size: int, f: int) -> list:
     return out
 
 
-# The generator checks that labels fit (via `labels_fit`) and the renderer then reuses that plan: keyed by the
-# network object's id, guarded by a weak reference so a recycled id never matches a dead network.
-_PLAN_CACHE: dict[int, tuple[weakref.ref, tuple, MapPlan]] = {}
+# The generator checks that labels fit (via `labels_fit`) and the renderer then reuses that plan. Keyed by what a plan
+# reads of the network, as a value (`_plan_key`): an equal network shares the plan, a changed one gets a new plan,
+# and no id of a collected network can ever match.
+PLAN_CACHE_SIZE = 8
+_PLAN_CACHE: dict[tuple, MapPlan] = {}
+
+
+def _plan_key(net: Network) -> tuple:
+    """What `plan_map` reads of `net` (lines, positions, geometry, badge names), as a hashable value.
+
+    >>> from rmlite.maps.network import Line
+    >>> a = Network((Line("L", ("A", "B")),), positions={"A": (0, 0), "B": (1, 0)}, geometry={"L": [(0, 0), (1, 0)]})
+    >>> b = Network((Line("L", ("A", "B")),), positions={"A": (0, 0), "B": (1, 0)}, geometry={"L": [[0, 0], [1, 0]]})
+    >>> _plan_key(a) == _plan_key(b), _plan_key(a) == _plan_key(Network(a.lines, positions=a.positions))
+    (True, False)
+    """
+    pos = None if net.positions is None else tuple((k, tuple(v)) for k, v in net.positions.items())
+    geo = None if net.geometry is None else tuple((k, tuple(map(tuple, v))) for k, v in net.geometry.items())
+    short = net.meta.get("short_names") if net.meta else None
+    return net.lines, pos, geo, tuple(short.items()) if short else None
 
 
 def cached_plan(net: Network, size: int, legend: bool, max_pixels: int | None) -> MapPlan:
-    """`plan_map`, reusing the last plans made for the same network object and arguments."""
-    key = (size, legend, max_pixels)
-    hit = _PLAN_CACHE.get(id(net))
-    if hit is not None and hit[0]() is net and hit[1] == key:
-        return hit[2]
+    """`plan_map`, reusing the last plans made for an equal network and the same arguments."""
+    key = (_plan_key(net), size, legend, max_pixels)
+    hit = _PLAN_CACHE.get(key)
+    if hit is not None:
+        return hit
     plan = plan_map(net, size, legend, max_pixels)
-    if len(_PLAN_CACHE) >= 8:
+    if len(_PLAN_CACHE) >= PLAN_CACHE_SIZE:
         _PLAN_CACHE.pop(next(iter(_PLAN_CACHE)))
-    _PLAN_CACHE[id(net)] = (weakref.ref(net), key, plan)
+    _PLAN_CACHE[key] = plan
     return plan
 
 
