@@ -192,12 +192,15 @@ def _heldout_panel(ax, rows: Sequence[Mapping], window: int) -> str:
         return ""
     x = [r.get(f"{HELDOUT}/step", r["step"]) for r in ev]
     types = [k.removeprefix(f"{HELDOUT}/accuracy/") for k in _keys(ev, f"{HELDOUT}/accuracy/")]
-    dodge = 0.012 * ((max(x) - min(x)) or 1.0)  # the types' points apart, so no interval hides another
-    _interval_series(ax, ev, x, "", dodge * -(len(types) + 1) / 2, marker="o", lw=2, capsize=3, color="black",
-                     label="all", zorder=3)
-    for i, t in enumerate(types):
-        _interval_series(ax, ev, x, t, dodge * (i - (len(types) - 1) / 2), marker=".", ms=6, lw=1, capsize=2,
-                         label=t)
+    # The series' points side by side (all in the middle), so no interval hides another; within half a step, the
+    # room the panels leave around each step.
+    slots = len(types) + 1
+    dodge = min(0.012 * ((max(x) - min(x)) or 1.0), 0.9 / slots)
+    shift = [(k - (slots - 1) / 2) * dodge for k in range(slots)]
+    middle = shift.pop(slots // 2)
+    _interval_series(ax, ev, x, "", middle, marker="o", lw=2, capsize=3, color="black", label="all", zorder=3)
+    for t, dx in zip(types, shift, strict=True):
+        _interval_series(ax, ev, x, t, dx, marker=".", ms=6, lw=1, capsize=2, label=t)
     for k, ls in ((f"{HELDOUT}/chance", ":"), (f"{HELDOUT}/majority", "-.")):
         if k in ev[-1]:
             ax.axhline(ev[-1][k], color="grey", ls=ls, lw=1, label=k.removeprefix(f"{HELDOUT}/"))
@@ -251,4 +254,4 @@ def _mark_stages(ax, rows: Sequence[Mapping], stage_names: tuple[str, ...]) -> N
                    label=f"{name} from step {step}")
 
 
-STAGE_STYLES = ("--", (0, (6, 2, 1, 2)), (0, (1, 1.5)))  # one dash pattern per stage boundary
+STAGE_STYLES = ((0, (6, 2, 1, 2)), (0, (1, 1.5)), (0, (8, 3)))  # one per stage boundary, none like TRL's "--"
