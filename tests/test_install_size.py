@@ -19,8 +19,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
-
 ROOT = Path(__file__).resolve().parents[1]
 STAMP = ".rmlite-installed"
 CUDA_LIB = re.compile(r"(cuda|cudnn|cublas|cufft|curand|cusolver|cusparse|nccl|nvrtc|nvjitlink|nvtoolsext)", re.I)
@@ -106,6 +104,7 @@ def quoted(build: str) -> float | None:
     return float(found.group(1)) if found else None
 
 
+@pytest.mark.slow  # a fresh install outside CI: minutes
 def test_the_cpu_set_size_is_what_the_docs_say(tmp_path):
     env = ci_env() or fresh_env(tmp_path)
     build, size, cuda = torch_build(env), disk_bytes(env) / 2**30, cuda_bytes(env) / 2**30
