@@ -6,15 +6,20 @@ The truth here is a walk round the ring one hop at a time, written for this file
 * The sample-index cache is keyed by the scored fields, which leave out `choices`; a second sample with the same
   scored fields but broken choices once got the cached index without being validated.
 * The map-plan cache was keyed by the network object's id: a network changed in place got its old plan back.
+* The lab's `detour` and `neighbour_station` read a loop as an open list: no neighbour across the closing link, no
+  detour on a trip from the loop's first station, and a "detour" at a stop the ride passes (B→F on the ring: B→A,
+  A→F, a right route split in two).
 """
 
 import copy
+import itertools
 import json
 from collections.abc import Mapping
 
 import pytest
 from fixtures.reward import pairs, perception_sample, planning_sample, released_score
 
+from rmlite.lab.mistakes import apply_errors
 from rmlite.maps.generate import GeneratorConfig, generate_network
 from rmlite.maps.layout import cached_plan, plan_map
 from rmlite.reward import score
@@ -35,9 +40,9 @@ def walk(ring: list[str], a: str, b: str, step: int) -> tuple[str, ...]:
         passed.append(ring[pos])
 
 
-def sample(ring: list[str], a: str, b: str, template: str) -> dict:
-    """A one-ride planning sample on the ring map, its reference the way the list runs."""
-    via = walk(ring, a, b, 1)
+def sample(ring: list[str], a: str, b: str, template: str, via: tuple[str, ...] | None = None) -> dict:
+    """A one-ride planning sample on the ring map, its reference `via` (default: the way the list runs)."""
+    via = walk(ring, a, b, 1) if via is None else via
     ref = [{"route_name": "Ring", "departure_stop": a, "arrival_stop": b, "via_stops": list(via),
             "num_via_stops": len(via)}]
     return {"id": f"ring-planning-{a}{b}-{template}", "type": "planning", "answer": "", "difficulty_city": "easy",
@@ -180,3 +185,55 @@ def test_the_plan_cache_follows_the_network_not_its_object():
     changed = cached_plan(net, 512, False, None)
     assert changed is not plan and placed(changed) == placed(plan_map(net, 512, False, None)) != before
     assert cached_plan(net, 512, True, None) is not changed  # other arguments: another plan
+
+
+# ----- the lab's loop-aware operators ----------------------------------------------------------------------------
+def sections(text: str) -> list[tuple[str, str, str, tuple[str, ...]]]:
+    """(line, departure, arrival, via stops) of each section of a long2 answer, read with plain string operations."""
+    out = []
+    for part in text.split("\n--\n"):
+        f = dict(line.split(": ", 1) if ": " in line else (line.rstrip(":"), "") for line in part.splitlines())
+        via = f["Via Stops"].strip()
+        out.append((f["Route Name"], f["Departure Stop"], f["Arrival Stop"], tuple(via.split(", ")) if via else ()))
+    return out
+
+
+def short_way(ring: list[str], a: str, b: str) -> tuple[int, tuple[str, ...]]:
+    """(the step, +1 or -1, and the stops) of the shorter walk from a to b; on a tie the way the list runs."""
+    fwd, bwd = walk(ring, a, b, 1), walk(ring, a, b, -1)
+    return (1, fwd) if len(fwd) <= len(bwd) else (-1, bwd)
+
+
+@pytest.mark.parametrize("ring", [EVEN, ODD], ids=["even", "odd"])
+def test_a_detour_overshoots_the_way_the_ride_goes(ring):
+    n, made = len(ring) - 1, 0
+    for a, b in itertools.permutations(ring[:-1], 2):
+        step, via = short_way(ring, a, b)
+        s = sample(ring, a, b, "long2", via)
+        x = ring[(ring.index(b) + step) % n]  # one stop past b, riding on
+        through = walk(ring, a, x, step)
+        other = walk(ring, a, x, -step)
+        text = apply_errors(s, ["detour"], seed=0)
+        if x == a or len(through) > len(other):  # riding on to x is no detour: the other way there is shorter
+            assert text is None, (a, b, text)
+            continue
+        made += 1
+        assert sections(text) == [("Ring", a, x, through), ("Ring", x, b, ())], (a, b, text)
+        assert through[-1] == b and score(text, s, "paper").correct  # past b and back: a valid, longer route
+    assert made >= n  # from every stop of the loop, its first included (failed before the fix)
+
+
+@pytest.mark.parametrize(("a", "b"), [("A", "C"), ("F", "B"), ("B", "E")])
+def test_a_neighbour_station_is_a_neighbour_round_the_loop(a, b):
+    s = sample(EVEN, a, b, "long2", short_way(EVEN, a, b)[1])
+    moved = {"departure": set(), "arrival": set()}
+    for seed in range(60):
+        ((line, dep, arr, via),) = sections(apply_errors(s, ["neighbour_station"], seed=seed))
+        end, old, new = ("departure", a, dep) if dep != a else ("arrival", b, arr)
+        assert line == "Ring" and (dep == a) != (arr == b) and new not in (a, b), (dep, arr)
+        assert via == short_way(EVEN, dep, arr)[1]  # the via stops of the new ride
+        moved[end].add((old, new))
+    for end, stop in (("departure", a), ("arrival", b)):  # both of the stop's neighbours round the ring, but the
+        want = {x for x in EVEN[:-1] if x not in (a, b) and min(len(walk(EVEN, stop, x, 1)),  # section's other end
+                                                                len(walk(EVEN, stop, x, -1))) == 0}
+        assert moved[end] == {(stop, x) for x in want}, (end, moved[end])  # failed before the fix on A and F

@@ -28,7 +28,7 @@ from operator import attrgetter
 
 from rmlite.data.answers import boxed, format_route, reference_completion
 from rmlite.maps.network import Section, routes_from_json
-from rmlite.maps.rides import between
+from rmlite.maps.rides import between, is_loop, ring
 from rmlite.names import normalize_line, normalize_station, rewardmap_clean
 from rmlite.schema import ANSWER_KINDS, CHOICE_LETTERS, AnswerKind, Sample, kind_of
 
@@ -137,9 +137,9 @@ def _neighbour_station(d: Draft, m: _Map, rng: random.Random) -> bool:
     sec = d.sections[i]
     if not _intact(m, sec):
         return False
-    st = m.lines[sec[0]]
+    loop, st = is_loop(m.lines[sec[0]]), ring(m.lines[sec[0]])  # a loop's stops once each; its ends are neighbours
     j = st.index(sec[k])
-    near = [st[x] for x in (j - 1, j + 1) if 0 <= x < len(st) and st[x] not in (sec[1], sec[2])]
+    near = [st[x % len(st)] for x in (j - 1, j + 1) if (loop or 0 <= x < len(st)) and st[x % len(st)] not in sec[1:3]]
     if not near:
         return False
     sec[k] = rng.choice(near)
@@ -241,15 +241,16 @@ def _detour(d: Draft, m: _Map, rng: random.Random) -> bool:
     if i is None:
         return False
     line, a, b, _ = d.sections[i]
-    st = m.lines.get(line, [])
+    loop, st = is_loop(m.lines.get(line, [])), ring(m.lines.get(line, []))  # a loop's stops once each
     if st.count(a) != 1 or st.count(b) != 1:
         return False
-    ia, ib = st.index(a), st.index(b)
-    j = ib + (1 if ib > ia else -1)
-    if not 0 <= j < len(st) or st[j] in (a, b):
+    ib, n, via = st.index(b), len(st), m.via(line, a, b)
+    # One stop past b the way the ride goes (round a loop: away from the side it reaches b from).
+    j = ib + ((1 if st[ib - 1] == (via or (a,))[-1] else -1) if loop else (1 if ib > st.index(a) else -1))
+    x = st[j % n] if loop or 0 <= j < n else a
+    if x in (a, b) or loop and len(m.via(line, a, x)) <= len(via):  # round a loop, through b must be a shortest way
         return False
-    x = st[j]
-    d.sections[i:i + 1] = [[line, a, x, m.via(line, a, x)], [line, x, b, ()]]
+    d.sections[i:i + 1] = [[line, a, x, (*via, b) if loop else m.via(line, a, x)], [line, x, b, ()]]
     return True
 
 
