@@ -74,6 +74,7 @@ def _env(bin_dir: Path) -> dict[str, str]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2400)  # seven commands: over the 900 s default at load 12 on 2 cores (2026-12-08)
 def test_quick_start_runs_as_typed(tmp_path):
     bin_dir = Path(sys.executable).parent
     if not (bin_dir / "rmlite").exists():
@@ -87,12 +88,12 @@ def test_quick_start_runs_as_typed(tmp_path):
         proc = subprocess.run(["bash", "-c", run], cwd=tmp_path, env=env, capture_output=True, text=True,
                               timeout=900)
         timings.append(f"{time.perf_counter() - t0:6.1f} s  {cmd}")
+        print(timings[-1], flush=True)  # shown with the failure when a later command fails or times out
         out = f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
         assert proc.returncode == 0, f"`{cmd}` failed ({proc.returncode}):\n{out}"
         assert "Traceback" not in proc.stderr, f"`{cmd}` printed a traceback:\n{proc.stderr[-3000:]}"
         if cmd == "make demo":  # a stale shipped warm start would train 300 steps here (test_demo names it)
             assert "reusing the shipped warm start" in proc.stdout, out
-    print("\n".join(timings))
     for made in ("runs/demo/REPORT.md", "data/my-maps/manifest.json", "runs/show/my-maps-train-3.png",
                  "runs/my-lab/lab.txt", "runs/my-train/adapter", "runs/my-train/README.md", "runs/my-eval"):
         assert (tmp_path / made).exists(), f"the quick start should have written {made}"
