@@ -5,7 +5,8 @@
 The truth here is a walk round the ring one hop at a time, written for this file (no slicing, no rmlite code).
 * The sample-index cache is keyed by the scored fields, which leave out `choices`; a second sample with the same
   scored fields but broken choices once got the cached index without being validated.
-* The map-plan cache was keyed by the network object's id: a network changed in place got its old plan back.
+* The map-plan cache was keyed by the network object's id (guarded by a weak reference): a network changed in
+  place got its old plan back. The plans are now held by the network, keyed by its value.
 * The lab's `detour` and `neighbour_station` read a loop as an open list: no neighbour across the closing link, no
   detour on a trip from the loop's first station, and a "detour" at a stop the ride passes (B→F on the ring: B→A,
   A→F, a right route split in two).
@@ -170,11 +171,13 @@ def placed(plan) -> tuple:
     return sorted(plan.label_boxes.items()), [b[0] for b in plan.badges], plan.failed
 
 
-def test_the_plan_cache_follows_the_network_not_its_object():
+def test_the_plan_cache_is_held_by_the_network_and_follows_its_value():
     net = generate_network(GeneratorConfig(difficulty="easy", size=512), 3)
     plan = cached_plan(net, 512, False, None)
     assert cached_plan(net, 512, False, None) is plan  # a cache: the same arguments give the same plan
-    assert cached_plan(copy.deepcopy(net), 512, False, None) is plan  # an equal network (another object) too
+    twin = copy.deepcopy(net)  # another object plans afresh (tests that patch the planner rely on it), alike
+    assert cached_plan(twin, 512, False, None) is not plan and placed(cached_plan(twin, 512, False, None)) == \
+        placed(plan)
     # The same object changed in place: a new plan, the one plan_map makes for it (failed before the fix: the old
     # plan came back, its labels where the stations used to be).
     before = placed(plan)

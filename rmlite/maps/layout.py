@@ -326,11 +326,11 @@ def _legend_layout(items: list, size: int, f: int) -> list:
     return out
 
 
-# The generator checks that labels fit (via `labels_fit`) and the renderer then reuses that plan. Keyed by what a plan
-# reads of the network, as a value (`_plan_key`): an equal network shares the plan, a changed one gets a new plan,
-# and no id of a collected network can ever match.
-PLAN_CACHE_SIZE = 8
-_PLAN_CACHE: dict[tuple, MapPlan] = {}
+# The generator checks that labels fit (via `labels_fit`) and the renderer then reuses that plan. The plans are held by
+# the network object itself (no id that a collected network could pass on to a new one), keyed by what a plan reads
+# of it (`_plan_key`): a network changed in place gets a new plan, and a new object always plans afresh.
+PLANS_PER_NETWORK = 4
+_PLANS = "_rmlite_plans"  # the attribute of a network that holds its plans
 
 
 def _plan_key(net: Network) -> tuple:
@@ -349,15 +349,14 @@ def _plan_key(net: Network) -> tuple:
 
 
 def cached_plan(net: Network, size: int, legend: bool, max_pixels: int | None) -> MapPlan:
-    """`plan_map`, reusing the last plans made for an equal network and the same arguments."""
+    """`plan_map`, reusing the last plans made for this network object, unchanged, and the same arguments."""
     key = (_plan_key(net), size, legend, max_pixels)
-    hit = _PLAN_CACHE.get(key)
-    if hit is not None:
-        return hit
-    plan = plan_map(net, size, legend, max_pixels)
-    if len(_PLAN_CACHE) >= PLAN_CACHE_SIZE:
-        _PLAN_CACHE.pop(next(iter(_PLAN_CACHE)))
-    _PLAN_CACHE[key] = plan
+    plans = net.__dict__.setdefault(_PLANS, {})
+    plan = plans.get(key)
+    if plan is None:
+        if len(plans) >= PLANS_PER_NETWORK:
+            plans.pop(next(iter(plans)))
+        plan = plans[key] = plan_map(net, size, legend, max_pixels)
     return plan
 
 
