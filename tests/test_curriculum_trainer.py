@@ -168,6 +168,7 @@ def _check_stage_starts(trainer, logged: dict[int, int]) -> None:
     assert [t.step + per_batch + 1 for t in trainer.curriculum_callback.transitions] == [step for step, _ in starts]
 
 
+@pytest.mark.slow
 def test_adaptive_state_survives_save_and_resume(tmp_path, tokenizer):
     full = Recorder(scripted)
     adaptive_trainer(tmp_path / "full", tokenizer, full, max_steps=10).train()
@@ -188,6 +189,7 @@ def test_adaptive_state_survives_save_and_resume(tmp_path, tokenizer):
     assert [t.step for t in t2.curriculum_callback.transitions] == [3, 6, 9]
 
 
+@pytest.mark.slow
 def test_schedule_resume_continues_the_pass(tmp_path, tokenizer):
     cur = get_curriculum("paper")
     full = Recorder()

@@ -59,6 +59,7 @@ def _small_cpu_preset():
     return {**gpu_preset(), "max_completion_length": 8, "num_generations": 2, "per_device_train_batch_size": 2}
 
 
+@pytest.mark.slow
 def test_fit_check_runs_forced_full_length_steps(tmp_path):
     result = doctor.fit_check(_small_cpu_preset(), steps=1, work=tmp_path)
     assert result.fits and result.steps == 1 and result.step_seconds > 0
