@@ -53,6 +53,11 @@ def _reports(samples) -> dict[str, EvalReport]:
     return out
 
 
+def run_generate(tmp: Path, capsys) -> str:
+    main(["generate", "--maps", "3", "--size", "512", "--out", str(tmp / "my-maps")])
+    return capsys.readouterr().out
+
+
 def run_audit(tmp: Path, capsys) -> str:
     main(["audit", str(MINI), "--report", "--picture", str(tmp / "labels.png")])
     return capsys.readouterr().out
@@ -98,7 +103,8 @@ def notebook_lab(tmp: Path, capsys, monkeypatch) -> str:
                         nb.fit_text(nb.probe_summary(res), tmp / "probes.txt")])
 
 
-CASES = {"audit": run_audit, "lab": run_lab, "eval": run_eval, "demo": demo_table, "notebook lab": notebook_lab}
+CASES = {"generate": run_generate, "audit": run_audit, "lab": run_lab, "eval": run_eval, "demo": demo_table,
+         "notebook lab": notebook_lab}
 
 
 @pytest.mark.parametrize("name", list(CASES))

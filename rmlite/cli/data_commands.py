@@ -23,7 +23,7 @@ from rmlite.data.store import load_maps, load_questions, map_row, read_manifest
 from rmlite.models.gpu import smart_resize
 from rmlite.reward.engines import engine_settings as reward_settings
 from rmlite.schema import QUESTION_TYPES
-from rmlite.tables import for_console
+from rmlite.tables import for_console, reflow
 
 PREAMBLES = tuple(t.format() for t in (BOXED_MC, BOXED_INT, BOXED_YN))  # the answer-format sentence of a question
 PREVIEW_LINES, PREVIEW_WIDTH = 3, 120
@@ -45,11 +45,12 @@ def cmd_generate(a: argparse.Namespace) -> int:
     checks.splits(cfg)
     out = generate_dataset(a.out, cfg, workers=a.workers, overwrite=a.overwrite)
     m = read_manifest(out)
-    for split, c in m["counts"].items():
-        print(f"{split}: {c['maps']} maps, {c['questions']} questions {c['by_type']}")
+    lines = [f"{split}: {c['maps']} maps, {c['questions']} questions {c['by_type']}"
+             for split, c in m["counts"].items()]
     if m.get("short"):
-        print(f"{len(m['short'])} map(s) gave fewer questions of some type than asked (see 'short' in "
-              f"{out / 'manifest.json'}); `rmlite audit {out}` checks the set")
+        lines.append(f"{len(m['short'])} map(s) gave fewer questions of some type than asked (see 'short' in "
+                     f"{out / 'manifest.json'}); `rmlite audit {out}` checks the set")
+    print(reflow("\n".join(lines)))  # within 120 columns
     print(f"wrote {out} in {m['generation_seconds']} s")
     return 0
 
