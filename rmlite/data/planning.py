@@ -40,7 +40,7 @@ ASK_WEIGHTS = {("easy", 512): (1.0, 1.21, 50.0), ("easy", 768): (1.0, 1.17, 13.3
 LONG_TRIES = 20  # readable 2+-transfer pairs are looked for among at most this many candidates per question
 
 
-def shares_for(net: Network, mix: tuple[float, float, float], size: int | None = None,
+def shares_for(net: Network, mix: tuple[float, float, float], size: int | None = None, *,
                has_long: bool = True) -> tuple[float, float, float]:
     """The mix this map asks for: `mix` scaled by `ASK_WEIGHTS` of its difficulty and size, without 2+-transfer
     routes when it has no readable one.
@@ -105,10 +105,10 @@ def planning_pairs(net: Network, rng: random.Random, n: int, mix: tuple[float, f
         rng.shuffle(pool)
     drawn = [_readable(net, rng, pool, max_routes, avoid) for pool in (pools[0], pools[1], pools[2][:LONG_TRIES * n])]
     long = list(itertools.islice(drawn[2], 1))  # routed only as far as needed: routing is the costly part
-    want = apportion(n, shares_for(net, mix, size, bool(long)), rng)
+    want = apportion(n, shares_for(net, mix, size, has_long=bool(long)), rng)
     long += itertools.islice(drawn[2], max(0, want[2] - 1))
     if want[2] > len(long):  # fewer long routes than asked: the rest as a map without them asks
-        w = shares_for(net, mix, size, False)
+        w = shares_for(net, mix, size, has_long=False)
         want = [*apportion(n - len(long), (w[0], w[1] + 1e-12), rng), len(long)]
     yield from long[:want[2]]
     for k in (0, 1):

@@ -109,7 +109,7 @@ def parse_answer(text: str, template: str = "short", compat: ReleaseCompat = DEF
     return out
 
 
-def _rest_of_line(sec: str, key: str, clean: bool = True) -> str:
+def _rest_of_line(sec: str, key: str, *, clean: bool = True) -> str:
     i = sec.find(key)
     j = sec.find("\n", i + len(key)) if i >= 0 else -1
     if j < 0:
