@@ -57,7 +57,10 @@ def check_render(net, size, res) -> None:
             return float(np.hypot(max(box[0] - p[0], 0, p[0] - box[2]), max(box[1] - p[1], 0, p[1] - box[3])))
         own = dist(res.station_xy[s])
         assert all(dist(p) >= own for o, p in res.station_xy.items() if o != s), s
-    assert len(res.unreadable) <= 0.25 * len(net.stations)
+    # Issue 23's reading rule (labels.READING_SHARE) leaves more stations unreadable, never asked about: measured on
+    # 48 generated maps 8.4 % -> 10.5 % on average, worst map 30 % (hypothesis seed 49319, hard, 768 px, 30 % with
+    # the old rule too). The per-map bound is a third; the average is bounded in test_unreadable_share_on_average.
+    assert len(res.unreadable) <= len(net.stations) / 3
     assert res.overlaps == 0
     boxes = list(res.label_boxes.values())
     for x0, y0, x1, y1 in boxes:
@@ -86,6 +89,16 @@ def test_fixed_seeds_render_cleanly(size, difficulty):
     for seed in range(3):
         net = generate_network(GeneratorConfig(difficulty=difficulty, size=size), seed)
         check_render(net, size, render_map(net, size))
+
+
+def test_unreadable_share_on_average():
+    """Most stations stay readable: the average unreadable share over fixed seeds is at most 15 % (measured 10.5 %)."""
+    shares = []
+    for difficulty in ("easy", "middle", "hard"):
+        for seed in range(3, 7):
+            net = generate_network(GeneratorConfig(difficulty=difficulty, size=768), seed)
+            shares.append(len(render_map(net, 768).unreadable) / len(net.stations))
+    assert sum(shares) / len(shares) <= 0.15, shares
 
 
 def test_same_seed_same_pixels_and_seeds_differ():
