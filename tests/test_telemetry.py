@@ -159,6 +159,7 @@ def test_format_errors_apart_from_wrong_answers():
     assert "+0.500 ± 0.289" in table and "1.00 → 0.00" in table
 
 
+@pytest.mark.slow
 def test_pass_at_k_warns_when_sampling_is_guessing(warm_model_dir, toy_data, capsys):
     from rmlite.evaluate import pass_at_k
     from rmlite.models.load import load_model

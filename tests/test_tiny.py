@@ -104,6 +104,7 @@ def test_warm_started_model_is_saved_and_loads_through_load_model(warm_model_dir
     assert 0.0 <= share <= 1.0
 
 
+@pytest.mark.slow
 def test_reward_spread_share_counts_groups(warm_model_dir, toy_data):
     model, processor = load_model(str(warm_model_dir), load_in_4bit=False, lora_rank=0)
     samples, images = toy_data
