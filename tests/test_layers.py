@@ -177,7 +177,6 @@ NOT_OURS = {("rmlite.train.curriculum_trainer", "train"): "transformers' Trainer
 # Named, dated exceptions (2026-12-08): positional boolean defaults in modules other helpers were editing while the
 # rule went in. Each entry must still be a boolean trap (a test below): fix the function, then delete its line.
 BOOL_TRAPS_LEFT = {
-    ("rmlite.reward.robust", "robust_detail"): "correct (issue 21 lists it as dead code)",
 }
 
 

@@ -78,9 +78,8 @@ def test_weights(q, m, w):
 
 
 def test_summarize():
-    recs = metrics.judge_all(
-        [reference(ONE), "wrong", reference(DIRECT), r"\boxed{yes}"],
-        [ONE, ONE, DIRECT, perception_sample("oslo", "torf1", difficulty="hard")])
+    recs = [metrics.judge(t, s) for t, s in zip([reference(ONE), "wrong", reference(DIRECT), r"\boxed{yes}"],
+            [ONE, ONE, DIRECT, perception_sample("oslo", "torf1", difficulty="hard")], strict=True)]
     out = metrics.summarize(recs)
     w = [2.0, 2.0, 1.0, 2.0]  # ONE: q middle + map middle; DIRECT: easy/easy; torf1 on a hard map
     acc = [1, 0, 1, recs[3]["correct"]]

@@ -66,7 +66,7 @@ def test_the_weight_reads_the_kind(new_types):
 
 
 def test_metrics_judge_them(new_types):
-    recs = metrics.judge_all([reference_completion(s) for s in new_types], new_types)
+    recs = [metrics.judge(reference_completion(s), s) for s in new_types]
     assert [r["correct"] for r in recs] == [1] * len(new_types)
     assert [metrics.judge(qt.wrong_answer(s), s)["correct"] for s in new_types] == [0] * len(new_types)
     for s, r in zip(new_types, recs, strict=True):

@@ -16,7 +16,7 @@ from typing import Any
 from rmlite.reward.config import PAPER, PRESETS, RewardBreakdown, RewardConfig
 from rmlite.reward.index import SizedCache, index_sample
 from rmlite.reward.score import score, score_indexed
-from rmlite.schema import SCORED_FIELDS
+from rmlite.schema import SCORED_FIELDS, Sample
 
 # ----- user rewards and TRL -----------------------------------------------------------------------------------------
 RewardFn = Callable[[str, Mapping[str, Any]], "RewardBreakdown | float"]
@@ -29,7 +29,7 @@ class PresetReward:
         self.config = config
         self.__name__ = f"{config.name}_reward"
 
-    def __call__(self, completion: str, sample: Mapping[str, Any]) -> RewardBreakdown:
+    def __call__(self, completion: str, sample: Sample) -> RewardBreakdown:
         return score(completion, sample, self.config)
 
     def __repr__(self) -> str:
@@ -99,7 +99,7 @@ def _rows(completions: list, columns: Mapping[str, Any]) -> list[dict[str, Any]]
     return [{k: v[i] for k, v in cols.items()} for i in range(n)]
 
 
-def _memo_score(completion: Any, sample: Mapping[str, Any], cfg: RewardConfig) -> RewardBreakdown:
+def _memo_score(completion: Any, sample: Sample, cfg: RewardConfig) -> RewardBreakdown:
     text, idx = completion_text(completion), index_sample(sample)
     key = (text if isinstance(text, str) else repr(text), idx, cfg)
     hit = _MEMO.get(key)

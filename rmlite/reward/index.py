@@ -25,6 +25,7 @@ from rmlite.schema import (
     CHOICE_LETTERS,
     SCORED_FIELDS,
     TEMPLATES,
+    Sample,
     answer_kind,
     metro_data_of,
     validate_sample,
@@ -142,7 +143,7 @@ class SampleIndex:
     __slots__ = ("qtype", "kind", "answer", "level", "q", "template", "map", "s1", "s2", "direct", "off_s1", "off_s2",
                  "off_direct", "sid", "best_stops", "refs", "memo", "choices")
 
-    def __init__(self, sample: Mapping[str, Any]):
+    def __init__(self, sample: Sample):
         validate_sample(sample)
         self.memo = LRUCache(MEMO_SIZE)  # scorers' per-sample memo of pure results (rmlite.reward.robust)
         self.sid = sample.get("id")
@@ -210,7 +211,7 @@ _scored = itemgetter(*SCORED_FIELDS)  # the cache key (faster than a loop of `ge
 _INDEXES = LRUCache(16384)  # sample indexes by their scored fields (a data set's worth)
 
 
-def index_sample(sample: Mapping[str, Any]) -> SampleIndex:
+def index_sample(sample: Sample) -> SampleIndex:
     """The sample validated and indexed for scoring, cached by its scored fields (raises ValueError if malformed)."""
     if type(sample) is not dict and not isinstance(sample, Mapping):  # a dict first: the ABC check is slow
         raise ValueError(f"a sample must be a mapping, got {type(sample).__name__}")

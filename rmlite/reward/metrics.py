@@ -38,7 +38,7 @@ from rmlite.reward.compat import (
     self_rewrite,
 )
 from rmlite.reward.official_parse import official_extract, official_match
-from rmlite.schema import DIFFICULTY_LEVEL, answer_kind, metro_data_of, validate_sample
+from rmlite.schema import DIFFICULTY_LEVEL, Sample, answer_kind, metro_data_of, validate_sample
 
 SHORT_CAP, SHORT_BONUS = 10.0, 10.0  # short answers: min(score, 10) + 10 if correct (max 20)
 LONG_CAP, LONG_BONUS = 20.0, 20.0  # long answers: min(score, 20) + 20 if correct (max 40)
@@ -145,7 +145,7 @@ def route_correct(sections: list[dict[str, str]], metro: Mapping[str, list[str]]
     return True
 
 
-def map_score(text: str, sample: Mapping[str, Any], *, via_stops_chinese_only: bool = True,
+def map_score(text: str, sample: Sample, *, via_stops_chinese_only: bool = True,
               compat: ReleaseCompat = DEFAULT) -> float:
     """ReasonMap Algorithm 2: the best score over reference routes (short max 20, long max 40).
 
@@ -218,14 +218,14 @@ def _count_points(value: str, n: int, compat: ReleaseCompat) -> float:
 
 
 # ----- perception ---------------------------------------------------------------------------------------------------
-def perception_correct(text: str, sample: Mapping[str, Any], compat: ReleaseCompat = DEFAULT) -> bool:
+def perception_correct(text: str, sample: Sample, compat: ReleaseCompat = DEFAULT) -> bool:
     """ReasonMap-Plus accuracy: the released extraction, then its exact match by answer kind."""
     t = text if compat.whole_answer else text[-MAX_CHARS:]
     return official_match(official_extract(t), str(sample["answer"]), answer_kind(sample["type"]))
 
 
 # ----- records and summaries ----------------------------------------------------------------------------------------
-def judge(text: str, sample: Mapping[str, Any], compat: ReleaseCompat = DEFAULT) -> dict[str, Any]:
+def judge(text: str, sample: Sample, compat: ReleaseCompat = DEFAULT) -> dict[str, Any]:
     """One evaluation record: id, type, template, difficulties, weight, correct (0/1) and map_score (route kind);
     `crashed` 1 (and 0 for both scores) where the release crashes on the answer (`compat.long2_crash`)."""
     validate_sample(sample)
@@ -244,12 +244,6 @@ def judge(text: str, sample: Mapping[str, Any], compat: ReleaseCompat = DEFAULT)
         rec["correct"] = int(perception_correct(text, sample, compat))
     rec["weight"] = weight_of(rec)
     return rec
-
-
-def judge_all(texts: Iterable[str], samples: Iterable[Mapping[str, Any]],
-              compat: ReleaseCompat = DEFAULT) -> list[dict[str, Any]]:
-    """`judge` for each (answer, sample) pair."""
-    return [judge(t, s, compat) for t, s in zip(texts, samples, strict=True)]
 
 
 def _stats(recs: list[Mapping[str, Any]]) -> dict[str, float]:

@@ -6,12 +6,12 @@ longer routes. Here, on resolved sections `(line or None, departure key, arrival
 
 * `robust_check`: Algorithm 1 plus no X→X section, no two consecutive sections on one line, no stop ridden twice,
   exactly q transfers, at most the best route's stops plus a tolerance, and right via counts / lists.
-* `robust_detail`: the floor for an answer none of whose sections goes from one stop to another (stay-put); full
-  detail for a correct route; else a detail that decays by a fixed factor per edit to the nearest reference route
-  (`rmlite.reward.route_edits`: a misread line or stop is one edit, a split counts each wrong element), so every
-  error costs the same wherever it lands and k errors always score below k − 1; the old credits (`_tally`,
-  `_credits`: valid sections, right transfers, endpoints and via stops, less penalties) only order answers with
-  the same number of edits.
+* the detail (`_detail_and_edits`): the floor for an answer none of whose sections goes from one stop to another
+  (stay-put); full detail for a correct route; else a detail that decays by a fixed factor per edit to the nearest
+  reference route (`rmlite.reward.route_edits`: a misread line or stop is one edit, a split counts each wrong
+  element), so every error costs the same wherever it lands and k errors always score below k − 1; the old
+  credits (`_tally`, `_credits`: valid sections, right transfers, endpoints and via stops, less penalties) only
+  order answers with the same number of edits.
 
 The rule table is in `RewardConfig`'s docstring; the numbers are `rmlite.reward.rules.RobustRules`.
 """
@@ -168,10 +168,12 @@ def robust_check(idx: SampleIndex, secs: Sequence[Resolved], vias: Sequence[bool
     return True, "correct route"
 
 
-def robust_detail(cfg: RewardConfig, rules: RobustRules, idx: SampleIndex, secs: Sequence[Resolved],
-                  vias: Sequence[bool | None] | None, correct: bool = False) -> float:
-    """R_detail under the robust rules: `detail_max` for a correct route, the floor (`detail_min`) for one none of
-    whose sections goes from one stop to another, else
+def _detail_and_edits(cfg: RewardConfig, rules: RobustRules, idx: SampleIndex, secs: Sequence[Resolved],
+                      vias: Sequence[bool | None] | None, correct: bool) -> tuple[float, int | None]:
+    """R_detail under the robust rules, and the edits it counted (None for a correct or a useless route).
+
+    The detail is `detail_max` for a correct route, the floor (`detail_min`) for one none of whose sections goes from
+    one stop to another, else
 
         floor + (detail_max − floor) · edit_decay ** (edits − partial_credit · share)
 
@@ -183,12 +185,6 @@ def robust_detail(cfg: RewardConfig, rules: RobustRules, idx: SampleIndex, secs:
     miss), and every attempt that goes somewhere scores above the floor. `vias`: each section's `via_ok` (None on
     the short template).
     """
-    return _detail_and_edits(cfg, rules, idx, secs, vias, correct)[0]
-
-
-def _detail_and_edits(cfg: RewardConfig, rules: RobustRules, idx: SampleIndex, secs: Sequence[Resolved],
-                      vias: Sequence[bool | None] | None, correct: bool) -> tuple[float, int | None]:
-    """`robust_detail` and the edits it counted (None for a correct or a useless route)."""
     top = cfg.detail_max if cfg.detail_max is not None else 10.0
     floor = cfg.detail_min if cfg.detail_min is not None else 0.0
     if correct:  # a correct route rides (each section's line serves its two different stops): no tally needed

@@ -25,7 +25,6 @@ disabled Counting1 stop-list reward. Parsing lives in `rmlite.reward.parse`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from rmlite.reward import parse
@@ -33,11 +32,11 @@ from rmlite.reward.checks import Route, route_text, shorten
 from rmlite.reward.config import PAPER, RewardBreakdown, RewardConfig, get_config, make_breakdown
 from rmlite.reward.index import SampleIndex, index_sample, resolve_sections
 from rmlite.reward.official import score_official_perception, score_official_planning
-from rmlite.schema import ANSWER_KINDS
+from rmlite.schema import ANSWER_KINDS, Sample
 
 
 # ----- scoring ------------------------------------------------------------------------------------------------------
-def score(completion: str, sample: Mapping[str, Any], config: RewardConfig | str = PAPER) -> RewardBreakdown:
+def score(completion: str, sample: Sample, config: RewardConfig | str = PAPER) -> RewardBreakdown:
     """Score one completion for one sample. Never raises on model output; raises ValueError on a bad sample.
 
     Args:
