@@ -84,10 +84,19 @@ def test_docs_table_is_the_code_table():
     assert forms.forms_table() in DOCS.read_text(encoding="utf-8")
 
 
+def read_form(where: str, written: str) -> object:
+    """A `FORMS` row's reading: a via count, a via list, or an answer's sections as the lenient parser reads them."""
+    if where == "Number of Via Stops":
+        return forms.via_count(written)
+    if where == "Via Stops":
+        return tuple(forms.via_list(written))
+    return tuple((s.route_name, s.departure, s.arrival) for s in parse.parse_route(written))
+
+
 @pytest.mark.parametrize("row", forms.FORMS, ids=[f"{w}: {x[:20]!r}" for w, x, _, _ in forms.FORMS])
 def test_every_row_of_the_table_reads_as_it_says(row):
     where, written, value, _ = row
-    assert parse.read_form(where, written) == value
+    assert read_form(where, written) == value
 
 
 def written_count(row_text: str, n: int) -> str:

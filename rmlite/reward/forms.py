@@ -109,8 +109,8 @@ _ANSWER = "Route Name: 1\nDeparture Stop: A\nArrival Stop: D"
 _ECHO = ("How do I get from A to D? The format should be strictly followed:\nRoute Name: Line x\n"
          "Departure Stop: xx Station\nArrival Stop: xx Station\n--\nRoute Name: Line x\nDeparture Stop: xx Station\n"
          "Arrival Stop: xx Station\n\n")
-# (where, written, read as, note): `rmlite.reward.parse.read_form(where, written)` gives the third column
-# for every row (tests check it).
+# (where, written, read as, note): `via_count`, `via_list` or the lenient parser (`rmlite.reward.parse.parse_route`)
+# reads the second column as the third, for every row (tests/test_forms.py checks it).
 FORMS: tuple[tuple[str, str, object, str], ...] = (
     ("Number of Via Stops", "6", 6, "the requested form (the only one that earns the format point)"),
     ("Number of Via Stops", "6 stops", 6, "the first run of decimal digits, as ReasonMap's `\\d+`"),

@@ -28,7 +28,6 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from rmlite.reward import forms
 from rmlite.reward.forms import drop_examples, is_example
 from rmlite.schema import ANSWER_KINDS
 
@@ -373,18 +372,3 @@ def strict_boxed(answer: str, kind: str) -> str | None:
         return None
     token = m.group(1).strip()
     return token if ANSWER_KINDS[kind].token_re.fullmatch(token) else None
-
-
-def read_form(where: str, written: str) -> object:
-    """A `FORMS` row's reading: a via count, a via list, or an answer's sections as the lenient parser reads them.
-
-    >>> echo = "Route Name: Line x\\nDeparture Stop: xx Station\\nArrival Stop: xx Station\\n"
-    >>> answer = echo + "Route Name: 1\\nDeparture Stop: A\\nArrival Stop: D"
-    >>> read_form("Via Stops", "B → C"), read_form("answer", answer)
-    (('B', 'C'), (('1', 'A', 'D'),))
-    """
-    if where == "Number of Via Stops":
-        return forms.via_count(written)
-    if where == "Via Stops":
-        return tuple(forms.via_list(written))
-    return tuple((s.route_name, s.departure, s.arrival) for s in parse_route(written))
