@@ -19,7 +19,7 @@ from rmlite.reward.score import score, score_indexed
 from rmlite.schema import SCORED_FIELDS, Sample
 
 # ----- user rewards and TRL -----------------------------------------------------------------------------------------
-RewardFn = Callable[[str, Mapping[str, Any]], "RewardBreakdown | float"]
+RewardFn = Callable[[str, Sample], "RewardBreakdown | float"]
 
 
 class PresetReward:
