@@ -147,7 +147,8 @@ def test_metrics_plot_marks_stage_where_it_began_and_draws_single_points(run):
     assert sampled_ax.get_ylim() == (-0.02, 1.02) and spread_ax.get_ylim() == (-0.02, 1.02)
     assert not [t for t in reward_ax.get_legend_handles_labels()[1] if "accuracy" in t]
     held_types = {k.removeprefix("heldout/accuracy/") for r in rows for k in r if k.startswith("heldout/accuracy/")}
-    assert held_types and set(held_ax.get_legend_handles_labels()[1]) == {"all", "chance", "majority", *held_types}
+    held_labels = set(held_ax.get_legend_handles_labels()[1])
+    assert held_types and held_labels == {"all", "chance", "majority", *held_types, f"planning from step {first_planning}"}
     assert "held-out" in held_ax.get_title() and len(held_ax.containers) == 1 + len(held_types)  # error bars
     plt.close(fig)
     # the switcher's transition (its deciding global_step, one generation batch, 1-based steps) is the same step
