@@ -148,7 +148,8 @@ def test_metrics_plot_marks_stage_where_it_began_and_draws_single_points(run):
     assert not [t for t in reward_ax.get_legend_handles_labels()[1] if "accuracy" in t]
     held_types = {k.removeprefix("heldout/accuracy/") for r in rows for k in r if k.startswith("heldout/accuracy/")}
     held_labels = set(held_ax.get_legend_handles_labels()[1])
-    assert held_types and held_labels == {"all", "chance", "majority", *held_types, f"planning from step {first_planning}"}
+    stage_label = f"planning from step {first_planning}"
+    assert held_types and held_labels == {"all", "chance", "majority", *held_types, stage_label}
     assert "held-out" in held_ax.get_title() and len(held_ax.containers) == 1 + len(held_types)  # error bars
     plt.close(fig)
     # the switcher's transition (its deciding global_step, one generation batch, 1-based steps) is the same step
