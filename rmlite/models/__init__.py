@@ -7,7 +7,7 @@ CPU model), `warmstart` (its supervised warm start and the reward-spread share),
 against a guesser, before GRPO).
 """
 
-from rmlite.models.gpu import DEFAULT_MODEL, PAPER_MODEL, env_summary, gpu_preset, is_oom, oom_advice, visual_tokens
+from rmlite.models.gpu import DEFAULT_MODEL, PAPER_MODEL, gpu_preset, is_oom, oom_advice, visual_tokens
 from rmlite.models.inference import answers_for, ask, generate_answers
 from rmlite.models.load import (
            BackendUnavailable,
@@ -20,7 +20,7 @@ from rmlite.models.load import (
 from rmlite.models.tiny import build_tiny_vlm, toy_dataset
 from rmlite.models.warmstart import reward_spread_share, warm_start
 
-__all__ = ["DEFAULT_MODEL", "PAPER_MODEL", "env_summary", "gpu_preset", "is_oom", "oom_advice", "visual_tokens",
+__all__ = ["DEFAULT_MODEL", "PAPER_MODEL", "gpu_preset", "is_oom", "oom_advice", "visual_tokens",
            "answers_for", "ask", "generate_answers", "BackendUnavailable", "LoadSettings", "choose_backend",
            "describe_model", "load_model", "verify_adapter", "build_tiny_vlm", "toy_dataset", "reward_spread_share",
            "warm_start"]

@@ -15,7 +15,6 @@ import math
 import os
 import re
 import sys
-from typing import Any
 
 from rmlite.maps.fonts import TRAIN_SIZE
 
@@ -247,18 +246,3 @@ def oom_advice(preset: dict | None = None) -> str:
 def is_oom(exc: BaseException) -> bool:
     """True for CUDA out-of-memory errors (torch.OutOfMemoryError or its message)."""
     return type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower()
-
-
-def env_summary() -> dict:
-    """Versions of the training stack, for reports (reads package metadata; imports nothing heavy)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    out: dict[str, Any] = {}
-    for pkg in ("torch", "transformers", "trl", "peft", "bitsandbytes", "unsloth"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            out[pkg] = None
-    out["cuda"] = cuda_available()
-    out["cpu_count"] = os.cpu_count()
-    return out
