@@ -208,3 +208,23 @@ def test_detail_points_takes_a_route_and_q_by_name():
     assert detail_points(PAPER, PAPER.rules, route, q=idx.q) == 2.0  # the departure is right; no transfer
     with pytest.raises(TypeError):
         detail_points(PAPER, PAPER.rules, route, idx.q)
+
+
+def test_sized_cache_keeps_its_newest_entries_when_full():
+    """A byte-bounded cache drops its oldest entries to make room; it never empties itself (issue 21). The old
+    SizedCache cleared everything when full: after 1,000 puts into room for 100 it kept 100 only by luck of the
+    count (1,000 = 10 x 100), and after 1,050 it kept 50."""
+    from rmlite.reward.index import SizedCache
+
+    for n in (1_000, 1_050, 1_099):
+        c = SizedCache(max_bytes=100)
+        for k in range(n):
+            c.put(k, str(k), size=1)
+        assert sorted(c.data) == list(range(n - 100, n)), n
+        assert c.nbytes == sum(c.sizes.values()) == 100
+    c = SizedCache(max_bytes=10)
+    c.put("a", 1, size=4)
+    c.put("a", 2, size=6)  # replacing an entry counts its new size once
+    assert (c.get("a"), c.nbytes) == (2, 6)
+    c.put("b", 3, size=11)  # larger than the whole cache: not kept, nothing dropped
+    assert (c.get("b"), c.get("a"), c.nbytes) == (None, 2, 6)

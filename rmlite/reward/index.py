@@ -74,17 +74,22 @@ class LRUCache:
 class SizedCache:
     """A cache bounded by the bytes of what it holds, not by its number of entries: keys made from model output can
     be long (a note after the last stop is part of a released arrival), so a count of entries bounds nothing.
-    Emptied when the next entry would pass `max_bytes`; an entry larger than `max_bytes` is not kept.
+    When the next entry would pass `max_bytes`, the oldest entries are dropped until it fits (first in, first out:
+    `get` stays one dict lookup on the scoring path); an entry larger than `max_bytes` is not kept.
 
     >>> c = SizedCache(max_bytes=200)
     >>> c.put("a", "x"), c.get("a"), c.put("b" * 500, "y"), c.get("b" * 500), c.nbytes <= 200
     ('x', 'x', 'y', None, True)
+    >>> c = SizedCache(max_bytes=3)
+    >>> [c.put(k, k, size=1) for k in "abcd"] and (c.get("a"), c.get("b"), c.get("d"), c.nbytes)
+    (None, 'b', 'd', 3)
     """
 
-    __slots__ = ("data", "nbytes", "max_bytes")
+    __slots__ = ("data", "sizes", "nbytes", "max_bytes")
 
     def __init__(self, max_bytes: int):
         self.data: dict = {}
+        self.sizes: dict = {}
         self.nbytes = 0
         self.max_bytes = max_bytes
 
@@ -93,17 +98,25 @@ class SizedCache:
 
     def clear(self) -> None:
         self.data.clear()
+        self.sizes.clear()
         self.nbytes = 0
 
     def put(self, key: Hashable, value: Any, size: int | None = None) -> Any:
         """Keep `value` under `key` (size: its bytes; default the sizes of key and value) and return it."""
         if size is None:
             size = sys.getsizeof(key) + sys.getsizeof(value)
-        if size <= self.max_bytes:
-            if self.nbytes + size > self.max_bytes:
-                self.clear()
-            self.data[key] = value
-            self.nbytes += size
+        if size > self.max_bytes:
+            return value
+        if key in self.sizes:
+            del self.data[key]
+            self.nbytes -= self.sizes.pop(key)
+        while self.nbytes + size > self.max_bytes:
+            oldest = next(iter(self.data))
+            del self.data[oldest]
+            self.nbytes -= self.sizes.pop(oldest)
+        self.data[key] = value
+        self.sizes[key] = size
+        self.nbytes += size
         return value
 
 
