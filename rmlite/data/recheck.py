@@ -25,10 +25,13 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from itertools import pairwise
+from typing import Any
 
 import networkx as nx
 
-from rmlite.schema import Sample
+# A stored question row (the fields of rmlite.schema.Sample). Not imported from there: this second path imports
+# nothing from rmlite (tests/test_audit.py checks), so it shares no code with the generator it checks.
+Row = dict[str, Any]
 
 LETTERS = "ABCD"
 LEVELS = ("easy", "middle", "hard")  # question difficulty by transfers: 0, 1, 2 or more
@@ -119,7 +122,7 @@ class MapFacts:
         return dist["<to>"] // self.big, dist["<to>"] % self.big, paths["<to>"]
 
 
-def recheck_rows(metro: dict[str, dict], rows: list[Sample], hidden: dict[str, set[str]]) -> Recheck:
+def recheck_rows(metro: dict[str, dict], rows: list[Row], hidden: dict[str, set[str]]) -> Recheck:
     """Recheck every row against its map's metro data (`metro`: map_id → metro data); `hidden`: map_id → stations
     a reader cannot find on the picture (synthetic maps only; no question or reference route may use one)."""
     out = Recheck()
@@ -142,7 +145,7 @@ def recheck_rows(metro: dict[str, dict], rows: list[Sample], hidden: dict[str, s
     return out
 
 
-def _names(r: Sample, f: MapFacts, hidden: set[str]) -> list[str]:
+def _names(r: Row, f: MapFacts, hidden: set[str]) -> list[str]:
     """The stops and line the question names: in its text, on its map, readable."""
     names = {"s1": r["station1"], "s2": r["station2"], "line": r["line"]}
     phrase = NAMING.get(r["type"])
@@ -159,7 +162,7 @@ def _names(r: Sample, f: MapFacts, hidden: set[str]) -> list[str]:
     return faults
 
 
-def _key(r: Sample, f: MapFacts) -> list[str]:
+def _key(r: Row, f: MapFacts) -> list[str]:
     typ, s1, s2 = r["type"], r["station1"], r["station2"]
     if typ == "counting2":
         return [] if r["answer"] == str(len(f.lines_at[s1])) else ["wrong key"]
@@ -176,7 +179,7 @@ def _key(r: Sample, f: MapFacts) -> list[str]:
     return []
 
 
-def _counting1(r: Sample, f: MapFacts) -> list[str]:
+def _counting1(r: Row, f: MapFacts) -> list[str]:
     ways = {f.ways(ln, r["station1"], r["station2"]) for ln in f.lines_at[r["station1"]] & f.lines_at[r["station2"]]}
     if len(ways) != 1 or None in ways:
         return ["no single stop count between the stops"]
@@ -190,7 +193,7 @@ def _counting1(r: Sample, f: MapFacts) -> list[str]:
     return [] if r["answer"] == LETTERS[choices.index(short)] else ["wrong key"]
 
 
-def _planning(r: Sample, f: MapFacts) -> list[str]:
+def _planning(r: Row, f: MapFacts) -> list[str]:
     best = f.best(r["station1"], r["station2"])
     if best is None:
         return ["no route between the stops"]
@@ -250,7 +253,7 @@ def _key_text_matches(answer: str, route: list[dict]) -> bool:
     return True
 
 
-def route_stations(row: Sample) -> set[str]:
+def route_stations(row: Row) -> set[str]:
     """Every stop any reference route of a planning row names (departures, arrivals and vias)."""
     return {s for route in json.loads(row.get("routes") or "[]") for sec in route
             for s in (sec["departure_stop"], sec["arrival_stop"], *sec["via_stops"])}
