@@ -154,10 +154,12 @@ def test_parsers_are_total(text):
                                   "Arrival Stop: x(", "oxed{", "OXED{"])
 def test_parsers_are_linear_on_pathological_input(unit):
     text = unit * (1_000_000 // len(unit))
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # this process's CPU time, not the wall clock: other processes' load does not count
     parse.extract_answer(text)
     parse.parse_route(text)
     parse.strict_route(text[: parse.WINDOW])
     official_parse.official_extract(text)
     official_parse.official_sections(text, True)
-    assert time.perf_counter() - t0 < 0.5  # generous for slow CI; the reward-level bound is tested in test_score
+    # 0.04 CPU-s at most measured (2026-12-08); a quadratic pass over 1 MB takes minutes. The wall-clock bound this
+    # replaces failed under two pytest-xdist workers. The reward-level bound is tested in test_score.
+    assert time.process_time() - t0 < 0.5
