@@ -84,9 +84,9 @@ def test_one_megabyte_of_junk_is_fast():
     s = SAMPLES[0]
     for junk in ("Route Name: " + "x(" * 500_000, ("Route Name: Line 1\nDeparture Stop: A\nArrival Stop: B\n--\n")
                  * 20_000, "\\boxed{" * 150_000):
-        t0 = time.perf_counter()
+        t0 = time.process_time()  # CPU time: other processes' load does not count
         score(junk, s, ROBUST)
-        assert time.perf_counter() - t0 < 0.25
+        assert time.process_time() - t0 < 0.25
 
 
 def test_config_validates():
