@@ -88,6 +88,25 @@ def cluster_mean_se(values: Sequence[float], clusters: Sequence[Hashable]) -> tu
     return mean_se([sum(v) / len(v) for v in by.values()])
 
 
+def cluster_share_se(counts: Sequence[tuple[int, int]]) -> tuple[float, float]:
+    """A share pooled over clusters, from each cluster's (hits, draws), and its standard error across clusters (the
+    ratio estimator's, with the n − 1 style factor m / (m − 1)): draws in one cluster (the questions of one map) are
+    not independent, the clusters are. (0, inf) with no draws; the error is inf with fewer than two clusters.
+
+    >>> [round(v, 4) for v in cluster_share_se([(1, 2), (3, 4)])]
+    [0.6667, 0.1111]
+    """
+    n = sum(d for _, d in counts)
+    if not n:
+        return 0.0, math.inf
+    share = sum(h for h, _ in counts) / n
+    m = len(counts)
+    if m < 2:
+        return share, math.inf
+    resid = sum((h - share * d) ** 2 for h, d in counts)
+    return share, math.sqrt(m / (m - 1) * resid) / n
+
+
 def share_interval(p: float, n: int, z: float = 1.0) -> tuple[float, float]:
     """Wilson's score interval for a share `p` of `n` 0/1 values: the shares p0 whose own binomial SE puts `p` within
     `z` of them (z = 1: the interval a ± SE bar means). Always inside [0, 1]; (0, 1) for no values.

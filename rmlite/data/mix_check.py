@@ -19,9 +19,10 @@ True
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+
+from rmlite.stats import binomial_se, cluster_share_se
 
 TOLERANCE = 0.03  # issue 23: the planning mix per difficulty within 3 points
 # Groups of fewer maps are reported, not judged: a map asks all-or-nothing of some kinds (a two-line map no
@@ -39,15 +40,8 @@ class MixGroup:
 
     def shares(self) -> tuple[list[float], list[float]]:
         """(share of each kind, its standard error over maps: the ratio estimator's, clustered by map)."""
-        per_map = list(self.counts.values())
-        n = sum(sum(c) for c in per_map)
-        shares = [sum(c[k] for c in per_map) / n for k in range(3)] if n else [0.0] * 3
-        m = len(per_map)
-        ses = []
-        for k in range(3):
-            resid = sum((c[k] - shares[k] * sum(c)) ** 2 for c in per_map)
-            ses.append(math.sqrt(m / (m - 1) * resid) / n if m > 1 and n else math.inf)
-        return shares, ses
+        per_kind = [cluster_share_se([(c[k], sum(c)) for c in self.counts.values()]) for k in range(3)]
+        return [share for share, _ in per_kind], [se for _, se in per_kind]
 
 
 @dataclass
@@ -85,7 +79,7 @@ def check_planning_mix(rows, widths: dict, mix) -> MixCheck:
         shares, ses = groups[key].shares()
         n = sum(sum(c) for c in groups[key].counts.values())
         out.table[key] = (shares, ses, n)
-        ses = [max(se, math.sqrt(w * (1 - w) / n)) for se, w in zip(ses, want, strict=True)]
+        ses = [max(se, binomial_se(w, n)) for se, w in zip(ses, want, strict=True)]
         off = [abs(s - w) - TOLERANCE > 2 * se for s, w, se in zip(shares, want, ses, strict=True)]
         if any(off) and len(groups[key].counts) >= MIN_MAPS:
             got = " / ".join(f"{v:.1%}" for v in shares)
